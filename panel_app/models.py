@@ -1,0 +1,324 @@
+"""Database tables (SQLModel). Never hand these rows to Reflex vars: every field
+would be sent to the browser. States copy what they show into display records.
+
+Times are naive UTC. Secrets are stored encrypted (``*_enc``), codes and
+passwords only as hashes (``*_hash``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from panel_app.clock import utcnow
+
+
+class Account(SQLModel, table=True):
+    """The contract holder (customer)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_number: str = Field(unique=True, max_length=20)
+    name: str = Field(max_length=200)
+    company: str = Field(default="", max_length=200)
+    street: str = Field(default="", max_length=200)
+    postal_code: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=100)
+    country: str = Field(default="DE", max_length=2)
+    vat_id: str = Field(default="", max_length=20)
+    is_demo: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    """A person who logs in: the account owner or a technical administrator."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(default="", max_length=200)
+    phone: str | None = Field(default=None, max_length=20)  # E.164
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default="owner", max_length=10)  # owner | admin
+    areas: str = Field(default="", max_length=200)  # comma-separated Area values (admins)
+    preferred_channel: str = Field(default="email", max_length=10)  # email | whatsapp | totp
+    language: str = Field(default="en", max_length=5)
+    totp_secret_enc: str | None = Field(default=None, max_length=500)
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
+    totp_pending_secret_enc: str | None = Field(default=None, max_length=500)
+    stepup_failures: int = Field(default=0)
+    stepup_locked_until: datetime | None = None
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginSession(SQLModel, table=True):
+    """A server-side login session. The browser holds the token; we hold its hash.
+
+    The step-up grant lives here, so it is shared by every tab of the session.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute lifetime
+    revoked_at: datetime | None = None
+    revoked_reason: str = Field(default="", max_length=40)
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+    grant_verified_at: datetime | None = None
+    grant_expires_at: datetime | None = None
+    grant_method: str | None = Field(default=None, max_length=10)
+
+
+class LoginTicket(SQLModel, table=True):
+    """A one-time ticket, valid seconds, exchanged by an HTTP route for the cookie."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_hash: str = Field(unique=True, index=True, max_length=64)
+    session_id: int = Field(foreign_key="loginsession.id")
+    token_enc: str = Field(max_length=500)  # session token, encrypted until handed over
+    next_path: str = Field(default="/dashboard", max_length=200)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Throttle(SQLModel, table=True):
+    """Failure counters with growing delays (login per account / per IP)."""
+
+    key: str = Field(primary_key=True, max_length=300)
+    failures: int = Field(default=0)
+    last_failure_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+class VerificationCode(SQLModel, table=True):
+    """A one-time code sent by email or WhatsApp, stored only as a keyed hash."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    session_id: int | None = Field(default=None, foreign_key="loginsession.id", index=True)
+    purpose: str = Field(max_length=40)  # stepup | confirm_email | confirm_phone | ...
+    channel: str = Field(max_length=10)  # email | whatsapp
+    destination: str = Field(max_length=254)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = Field(default=0)
+    consumed_at: datetime | None = None
+    replaced_at: datetime | None = None
+    delivery_status: str = Field(default="queued", max_length=20)  # queued|sent|delivered|read|failed
+    delivery_error: str = Field(default="", max_length=40)
+    provider_message_id: str | None = Field(default=None, index=True, max_length=200)
+
+
+class RecoveryCode(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """The activity log. Append-only: the panel offers no way to change or delete."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    actor_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    actor_label: str = Field(default="", max_length=254)
+    area: str = Field(max_length=20, index=True)
+    action: str = Field(max_length=60)
+    target: str = Field(default="", max_length=300)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Demo mode only: messages that would have been sent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=10)
+    recipient: str = Field(max_length=254, index=True)
+    subject: str = Field(default="", max_length=300)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DemoSetting(SQLModel, table=True):
+    """Demo controls (fault injection, shortened TTL). Ignored outside demo mode."""
+
+    key: str = Field(primary_key=True, max_length=60)
+    value: str = Field(default="", max_length=200)
+
+
+class KnownBrowser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    fingerprint: str = Field(max_length=64)
+    first_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Invitation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    email: str = Field(max_length=254)
+    name: str = Field(default="", max_length=200)
+    areas: str = Field(default="", max_length=200)
+    token_hash: str = Field(unique=True, max_length=64)
+    created_by_user_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+# --- hosting products -------------------------------------------------------
+
+
+class Service(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(max_length=200)
+    plan: str = Field(max_length=100)
+    status: str = Field(default="active", max_length=20)
+    started_on: date
+    renews_on: date
+    price_cents: int = 0
+    disk_used_mb: int = 0
+    disk_quota_mb: int = 0
+    traffic_used_gb: int = 0
+    traffic_quota_gb: int = 0
+
+
+class Domain(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    name: str = Field(unique=True, max_length=253)
+    status: str = Field(default="active", max_length=20)
+    registered_on: date
+    expires_on: date
+    auto_renew: bool = True
+    transfer_lock: bool = True
+    auth_code_enc: str = Field(default="", max_length=500)
+    catch_all: str = Field(default="", max_length=254)
+
+
+class DnsRecord(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    name: str = Field(max_length=253)  # relative to the zone; "@" is the apex
+    rtype: str = Field(max_length=10)
+    ttl: int = 3600
+    value: str = Field(sa_column=Column(Text, nullable=False))  # presentation format rdata
+
+
+class DnsChange(SQLModel, table=True):
+    """Zone snapshot taken before each change, so the last change can be undone."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    actor_user_id: int | None = Field(default=None, foreign_key="user.id")
+    summary: str = Field(default="", max_length=300)
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))  # JSON of records before
+    undone_at: datetime | None = None
+
+
+class Mailbox(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("domain_id", "local_part"),)
+    id: int | None = Field(default=None, primary_key=True)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    local_part: str = Field(max_length=64)
+    password_hash: str = Field(max_length=255)
+    quota_mb: int = 1024
+    used_mb: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MailForwarder(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    domain_id: int = Field(foreign_key="domain.id", index=True)
+    local_part: str = Field(max_length=64)
+    destination: str = Field(max_length=254)
+
+
+# --- billing ------------------------------------------------------------------
+
+
+class Invoice(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    number: str = Field(unique=True, max_length=30)
+    issue_date: date
+    supply_date: date
+    due_date: date
+    status: str = Field(default="open", max_length=10)  # paid | open (overdue is derived)
+    currency: str = Field(default="EUR", max_length=3)
+    reverse_charge: bool = False
+
+
+class InvoiceLine(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    description: str = Field(max_length=300)
+    quantity: int = 1
+    unit_net_cents: int = 0
+    vat_rate_percent: int = 19
+
+
+class Document(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    title: str = Field(max_length=200)
+    kind: str = Field(default="contract", max_length=20)
+    issued_on: date
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PaymentMethod(SQLModel, table=True):
+    """Only what can be shown masked plus an opaque token: never a full number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(max_length=10)  # card | sepa
+    brand: str = Field(default="", max_length=20)
+    last4: str = Field(max_length=4)
+    country: str = Field(default="", max_length=2)  # SEPA: IBAN country
+    exp_month: int | None = None
+    exp_year: int | None = None
+    holder: str = Field(default="", max_length=200)
+    token: str = Field(max_length=64)
+    is_default: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- support ------------------------------------------------------------------
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    subject: str = Field(max_length=200)
+    kind: str = Field(default="general", max_length=20)  # general|technical|billing|contact_update
+    status: str = Field(default="open", max_length=10)  # open | answered | closed
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TicketMessage(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    author_user_id: int | None = Field(default=None, foreign_key="user.id")
+    author_label: str = Field(max_length=200)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

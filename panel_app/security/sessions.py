@@ -1,0 +1,198 @@
+"""Login sessions, one-time cookie tickets and the step-up grant they carry.
+
+The browser holds a random token in an HttpOnly cookie; the database holds only
+its keyed hash. Every event resolves the token again, so logout and revocation
+take effect at the next event in every tab.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from panel_app.models import LoginSession, LoginTicket, User
+from panel_app.security.crypto import decrypt, encrypt, keyed_hash
+
+COOKIE_NAME = "panel_session"
+TICKET_SECONDS = 15
+TOKEN_MAX_LENGTH = 100
+# Touch last_seen_at at most this often, to spare the database one write per event.
+TOUCH_EVERY_SECONDS = 30
+
+
+def _token_hash(token: str) -> str:
+    return keyed_hash(token, "session-token")
+
+
+def _plausible_token(token: object) -> bool:
+    return isinstance(token, str) and 20 <= len(token) <= TOKEN_MAX_LENGTH and token.isascii()
+
+
+def create_session(
+    db: Session, user: User, *, ip: str, user_agent: str, now: datetime, absolute_seconds: int
+) -> tuple[LoginSession, str]:
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        user_id=user.id,
+        token_hash=_token_hash(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=absolute_seconds),
+        ip=ip[:64],
+        user_agent=user_agent[:300],
+    )
+    db.add(row)
+    db.flush()
+    return row, token
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    login_session: LoginSession
+    user: User
+
+
+def resolve_session(
+    db: Session, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
+) -> ResolvedSession | None:
+    """The live session for ``token``, or None (unknown, revoked, idle, expired)."""
+    if not _plausible_token(token):
+        return None
+    row = db.exec(select(LoginSession).where(LoginSession.token_hash == _token_hash(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.last_seen_at + timedelta(seconds=idle_seconds) <= now:
+        revoke_session(db, row, reason="idle", now=now)
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
+        row.last_seen_at = now
+        db.add(row)
+        db.flush()
+    return ResolvedSession(row, user)
+
+
+def revoke_session(db: Session, row: LoginSession, *, reason: str, now: datetime) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = now
+        row.revoked_reason = reason[:40]
+    row.grant_expires_at = None
+    db.add(row)
+    db.flush()
+
+
+def revoke_user_sessions(
+    db: Session, user_id: int, *, reason: str, now: datetime, except_session_id: int | None = None
+) -> int:
+    rows = db.exec(
+        select(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+    ).all()
+    count = 0
+    for row in rows:
+        if row.id != except_session_id:
+            revoke_session(db, row, reason=reason, now=now)
+            count += 1
+    return count
+
+
+def active_sessions(db: Session, user_id: int, *, now: datetime, idle_seconds: int) -> list[LoginSession]:
+    rows = db.exec(
+        select(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None),
+               LoginSession.expires_at > now,
+               LoginSession.last_seen_at > now - timedelta(seconds=idle_seconds))
+        .order_by(LoginSession.last_seen_at.desc())
+    ).all()
+    return list(rows)
+
+
+# --- one-time tickets: the login event hands the cookie over via an HTTP route --
+
+
+def create_ticket(db: Session, login_session: LoginSession, token: str, *, next_path: str, now: datetime) -> str:
+    ticket = secrets.token_urlsafe(32)
+    db.add(
+        LoginTicket(
+            ticket_hash=keyed_hash(ticket, "login-ticket"),
+            session_id=login_session.id,
+            token_enc=encrypt(token),
+            next_path=safe_next_path(next_path),
+            expires_at=now + timedelta(seconds=TICKET_SECONDS),
+        )
+    )
+    db.flush()
+    return ticket
+
+
+def redeem_ticket(db: Session, ticket: object, *, now: datetime) -> tuple[str, str] | None:
+    """(session token, next path) once per ticket, within seconds; else None."""
+    if not _plausible_token(ticket):
+        return None
+    ticket_hash = keyed_hash(ticket, "login-ticket")
+    # Atomic single use: only one request can flip used_at from NULL.
+    claimed = db.execute(
+        update(LoginTicket)
+        .where(LoginTicket.ticket_hash == ticket_hash, LoginTicket.used_at.is_(None),
+               LoginTicket.expires_at > now)
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:
+        return None
+    row = db.exec(select(LoginTicket).where(LoginTicket.ticket_hash == ticket_hash)).one()
+    token = decrypt(row.token_enc)
+    row.token_enc = ""
+    db.add(row)
+    db.flush()
+    return token, row.next_path
+
+
+def safe_next_path(path: object) -> str:
+    """Only local absolute paths: no scheme, no //host, no backslashes."""
+    if (
+        not isinstance(path, str)
+        or not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or len(path) > 200
+        or any(ord(c) < 33 for c in path)
+        or path.startswith("/api/")
+        or path.startswith("/login")
+    ):
+        return "/dashboard"
+    return path
+
+
+# --- the step-up grant ----------------------------------------------------------
+
+
+def grant_is_valid(row: LoginSession, now: datetime) -> bool:
+    return row.revoked_at is None and row.grant_expires_at is not None and row.grant_expires_at > now
+
+
+def start_grant(db: Session, row: LoginSession, *, method: str, now: datetime, ttl_seconds: int) -> None:
+    row.grant_verified_at = now
+    row.grant_expires_at = now + timedelta(seconds=ttl_seconds)
+    row.grant_method = method
+    db.add(row)
+    db.flush()
+
+
+def end_grant(db: Session, row: LoginSession) -> bool:
+    had_grant = row.grant_expires_at is not None
+    row.grant_expires_at = None
+    db.add(row)
+    db.flush()
+    return had_grant
+
+
+def end_user_grants(db: Session, user_id: int) -> None:
+    """A password or factor change ends every grant of that user at once."""
+    db.execute(
+        update(LoginSession).where(LoginSession.user_id == user_id).values(grant_expires_at=None)
+    )

@@ -1,0 +1,50 @@
+"""Validation shared by every form. Errors carry a field and an i18n key."""
+
+from __future__ import annotations
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+
+class ValidationError(ValueError):
+    def __init__(self, field: str, message_key: str, **params: object):
+        super().__init__(f"{field}: {message_key}")
+        self.field = field
+        self.message_key = message_key
+        self.params = params
+
+
+def clean_text(value: object, field: str, *, max_length: int, required: bool = False) -> str:
+    """A single-line text: a string, trimmed, no control characters, bounded."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError(field, "validation.invalid")
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValidationError(field, "validation.invalid")
+    if len(value) > max_length:
+        raise ValidationError(field, "validation.too_long", max=max_length)
+    if required and not value:
+        raise ValidationError(field, "validation.required")
+    return value
+
+
+def normalize_email(value: object, field: str = "email") -> str:
+    text = clean_text(value, field, max_length=254, required=True)
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(field, "validation.email_invalid") from exc
+    return result.normalized.lower()
+
+
+def normalize_phone(value: object, field: str = "phone", default_region: str = "DE") -> str:
+    text = clean_text(value, field, max_length=32, required=True)
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(field, "validation.phone_invalid") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(field, "validation.phone_invalid")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

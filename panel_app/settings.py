@@ -1,0 +1,140 @@
+"""One settings object, read from ``PANEL_*`` environment variables.
+
+Every variable has an embedded default so that ``make run`` works on a fresh
+machine with no configuration: SQLite under ``data/``, the demo outbox, no Redis.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+ENV_DEMO = "demo"
+ENV_PRODUCTION = "production"
+
+
+class SettingsError(RuntimeError):
+    """A configuration problem, with a message that says what to do."""
+
+
+def _int(environ, name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}.") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    redis_url: str | None
+    secret_key_file: Path
+    stepup_ttl_seconds: int
+    session_idle_seconds: int
+    session_absolute_seconds: int
+    public_url: str
+    smtp_url: str | None
+    mail_from: str
+    whatsapp_token: str | None
+    whatsapp_phone_number_id: str | None
+    whatsapp_api_base: str
+    whatsapp_verify_token: str | None
+    whatsapp_app_secret: str | None
+    whatsapp_template: str
+    support_email: str
+
+    @property
+    def is_demo(self) -> bool:
+        return self.env == ENV_DEMO
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def email_transport(self) -> str:
+        """``smtp`` when an SMTP server is configured, else the demo ``outbox``."""
+        return "smtp" if self.smtp_url else "outbox"
+
+    @property
+    def whatsapp_transport(self) -> str:
+        return "cloud" if (self.whatsapp_token and self.whatsapp_phone_number_id) else "outbox"
+
+
+def load_settings(environ: os._Environ | dict | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    env = environ.get("PANEL_ENV", ENV_DEMO).strip().lower() or ENV_DEMO
+    if env not in (ENV_DEMO, ENV_PRODUCTION):
+        raise SettingsError(f"PANEL_ENV must be 'demo' or 'production', got {env!r}.")
+    database_url = environ.get("PANEL_DATABASE_URL") or f"sqlite:///{DATA_DIR / 'panel.db'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return Settings(
+        env=env,
+        database_url=database_url,
+        redis_url=environ.get("PANEL_REDIS_URL") or None,
+        secret_key_file=Path(environ.get("PANEL_SECRET_KEY_FILE") or DATA_DIR / "secret.key"),
+        stepup_ttl_seconds=_int(environ, "PANEL_STEPUP_TTL_SECONDS", 600),
+        session_idle_seconds=_int(environ, "PANEL_SESSION_IDLE_SECONDS", 30 * 60),
+        session_absolute_seconds=_int(environ, "PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
+        public_url=(environ.get("PANEL_PUBLIC_URL") or "http://localhost:3000").rstrip("/"),
+        smtp_url=environ.get("PANEL_SMTP_URL") or None,
+        mail_from=environ.get("PANEL_MAIL_FROM") or "Panel <no-reply@panel.example>",
+        whatsapp_token=environ.get("PANEL_WHATSAPP_TOKEN") or None,
+        whatsapp_phone_number_id=environ.get("PANEL_WHATSAPP_PHONE_NUMBER_ID") or None,
+        whatsapp_api_base=(environ.get("PANEL_WHATSAPP_API_BASE") or "https://graph.facebook.com/v21.0").rstrip("/"),
+        whatsapp_verify_token=environ.get("PANEL_WHATSAPP_VERIFY_TOKEN") or None,
+        whatsapp_app_secret=environ.get("PANEL_WHATSAPP_APP_SECRET") or None,
+        whatsapp_template=environ.get("PANEL_WHATSAPP_TEMPLATE") or "panel_verification_code",
+        support_email=environ.get("PANEL_SUPPORT_EMAIL") or "support@panel.example",
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def load_secret_key(settings: Settings) -> bytes:
+    """Return the 32-byte master key; create it (mode 0600) in demo mode only.
+
+    Production refuses to invent a key: a key made silently on a new machine
+    would make every stored secret unreadable after a redeploy.
+    """
+    path = settings.secret_key_file
+    if not path.exists():
+        if not settings.is_demo:
+            raise SettingsError(
+                f"No secret key at {path}. Create one with "
+                "`python -m panel_app.cli create-secret-key` (or set PANEL_SECRET_KEY_FILE "
+                "to an existing key file) and keep it safe: it encrypts stored secrets."
+            )
+        create_secret_key(path)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SettingsError(f"Secret key file {path} must not be readable by others (chmod 600 {path}).")
+    key = bytes.fromhex(path.read_text().strip())
+    if len(key) < 32:
+        raise SettingsError(f"Secret key file {path} is too short; create a new one.")
+    return key
+
+
+def create_secret_key(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
