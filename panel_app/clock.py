@@ -6,5 +6,5 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    """Naive UTC, as stored in the database (SQLite keeps no time zone)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC: stored as UTC, compared as UTC, in every database."""
+    return datetime.now(UTC)

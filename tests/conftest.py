@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -61,7 +61,7 @@ def db():
 
 @pytest.fixture
 def now() -> datetime:
-    return datetime(2026, 11, 25, 12, 0, 0)
+    return datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 23:40:56.366625
+Create Date: 2026-11-25 23:41:40.921934
 
 """
 from typing import Sequence, Union
