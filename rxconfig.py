@@ -1,2 +1,22 @@
+"""Reflex configuration, derived from the panel's PANEL_* settings."""
+
+import os
+
 import reflex as rx
-config = rx.Config(app_name="panel_app", telemetry_enabled=False, state_auto_setters=False)
+
+from panel_app.settings import get_settings
+
+os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+
+_settings = get_settings()
+_origins = sorted({_settings.public_url, "http://localhost:3000", "http://127.0.0.1:3000"})
+
+config = rx.Config(
+    app_name="panel_app",
+    telemetry_enabled=False,
+    redis_url=_settings.redis_url,
+    cors_allowed_origins=_origins,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="indigo", radius="medium"))],
+    disable_plugins=[rx.plugins.sitemap.SitemapPlugin],
+    show_built_with_reflex=False,
+)

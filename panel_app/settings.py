@@ -47,6 +47,7 @@ class Settings:
     session_idle_seconds: int
     session_absolute_seconds: int
     public_url: str
+    frontend_url: str
     smtp_url: str | None
     mail_from: str
     whatsapp_token: str | None
@@ -92,6 +93,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         session_idle_seconds=_int(environ, "PANEL_SESSION_IDLE_SECONDS", 30 * 60),
         session_absolute_seconds=_int(environ, "PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600),
         public_url=(environ.get("PANEL_PUBLIC_URL") or "http://localhost:3000").rstrip("/"),
+        frontend_url=(environ.get("PANEL_FRONTEND_URL") or "").rstrip("/"),
         smtp_url=environ.get("PANEL_SMTP_URL") or None,
         mail_from=environ.get("PANEL_MAIL_FROM") or "Panel <no-reply@panel.example>",
         whatsapp_token=environ.get("PANEL_WHATSAPP_TOKEN") or None,

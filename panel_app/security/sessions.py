@@ -1,7 +1,7 @@
-"""Login sessions, one-time cookie tickets and the step-up grant they carry.
+"""Login sessions,  the step-up grant they carry.
 
-The browser holds a random token in an HttpOnly cookie; the database holds only
-its keyed hash. Every event resolves the token again, so logout and revocation
+The browser holds a random token in an HttpOnly, SameSite=Strict cookie set by
+a plain HTTP route (api/session.py); the database holds only its keyed hash. Every event resolves the token again, so logout and revocation
 take effect at the next event in every tab.
 """
 
@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from panel_app.models import LoginSession, LoginTicket, User
-from panel_app.security.crypto import decrypt, encrypt, keyed_hash
+from panel_app.models import LoginSession, User
+from panel_app.security.crypto import keyed_hash
 
 COOKIE_NAME = "panel_session"
-TICKET_SECONDS = 15
 TOKEN_MAX_LENGTH = 100
 # Touch last_seen_at at most this often, to spare the database one write per event.
 TOUCH_EVERY_SECONDS = 30
@@ -50,6 +49,13 @@ def create_session(
     return row, token
 
 
+def find_by_token(db: Session, token: object) -> LoginSession | None:
+    """The session row for ``token`` whatever its state; None for junk input."""
+    if not _plausible_token(token):
+        return None
+    return db.exec(select(LoginSession).where(LoginSession.token_hash == _token_hash(token))).first()
+
+
 @dataclass(frozen=True)
 class ResolvedSession:
     login_session: LoginSession
@@ -60,9 +66,7 @@ def resolve_session(
     db: Session, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
 ) -> ResolvedSession | None:
     """The live session for ``token``, or None (unknown, revoked, idle, expired)."""
-    if not _plausible_token(token):
-        return None
-    row = db.exec(select(LoginSession).where(LoginSession.token_hash == _token_hash(token))).first()
+    row = find_by_token(db, token)
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     if row.last_seen_at + timedelta(seconds=idle_seconds) <= now:
@@ -112,44 +116,7 @@ def active_sessions(db: Session, user_id: int, *, now: datetime, idle_seconds: i
     return list(rows)
 
 
-# --- one-time tickets: the login event hands the cookie over via an HTTP route --
-
-
-def create_ticket(db: Session, login_session: LoginSession, token: str, *, next_path: str, now: datetime) -> str:
-    ticket = secrets.token_urlsafe(32)
-    db.add(
-        LoginTicket(
-            ticket_hash=keyed_hash(ticket, "login-ticket"),
-            session_id=login_session.id,
-            token_enc=encrypt(token),
-            next_path=safe_next_path(next_path),
-            expires_at=now + timedelta(seconds=TICKET_SECONDS),
-        )
-    )
-    db.flush()
-    return ticket
-
-
-def redeem_ticket(db: Session, ticket: object, *, now: datetime) -> tuple[str, str] | None:
-    """(session token, next path) once per ticket, within seconds; else None."""
-    if not _plausible_token(ticket):
-        return None
-    ticket_hash = keyed_hash(ticket, "login-ticket")
-    # Atomic single use: only one request can flip used_at from NULL.
-    claimed = db.execute(
-        update(LoginTicket)
-        .where(LoginTicket.ticket_hash == ticket_hash, LoginTicket.used_at.is_(None),
-               LoginTicket.expires_at > now)
-        .values(used_at=now)
-    )
-    if claimed.rowcount != 1:
-        return None
-    row = db.exec(select(LoginTicket).where(LoginTicket.ticket_hash == ticket_hash)).one()
-    token = decrypt(row.token_enc)
-    row.token_enc = ""
-    db.add(row)
-    db.flush()
-    return token, row.next_path
+# --- redirects after login ------------------------------------------------------
 
 
 def safe_next_path(path: object) -> str:

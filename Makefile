@@ -1,0 +1,52 @@
+# Panel: `make run` serves the demo on http://localhost:3000, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := tools
+BUN_BIN := $(CURDIR)/$(TOOLS)/node_modules/.bin
+export PATH := $(BUN_BIN):$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export PANEL_ENV ?= demo
+
+.PHONY: run dev test install install-dev tools chromium migrate seed clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(TOOLS)/node_modules/.installed: $(TOOLS)/package.json
+	cd $(TOOLS) && npm install --no-audit --no-fund --ignore-scripts
+	touch $@
+
+install: $(VENV)/.runtime tools
+install-dev: $(VENV)/.dev tools
+tools: $(TOOLS)/node_modules/.installed
+
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+migrate: install
+	$(PY) -m panel_app.cli migrate
+
+seed: migrate
+	@if [ "$(PANEL_ENV)" = "demo" ]; then $(PY) -m panel_app.cli seed-demo; fi
+
+run: seed
+	$(VENV)/bin/reflex run --env prod
+
+dev: seed
+	PANEL_FRONTEND_URL=http://localhost:3000 $(VENV)/bin/reflex run --env dev
+
+test: install-dev chromium
+	bash scripts/test.sh
+
+clean:
+	rm -rf .web .states data/panel.db

@@ -1,0 +1,17 @@
+"""Reactive translated text: follows the signed-in user's language."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.i18n import CATALOGS
+from panel_app.state.auth import AuthState
+
+
+def tr(key: str) -> rx.Var:
+    """The text for ``key`` in the current language (both are in the bundle)."""
+    english = CATALOGS["en"][key]
+    german = CATALOGS["de"].get(key, english)
+    if english == german:
+        return rx.Var.create(english)
+    return rx.cond(AuthState.lang == "de", german, english)

@@ -1,0 +1,178 @@
+"""The application shell: sidebar (desktop) or menu (mobile), header, content."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.components.i18n import tr
+from panel_app.security.permissions import SENSITIVE_AREAS, Area
+from panel_app.settings import get_settings
+from panel_app.state.auth import AuthState
+
+
+# (area, route, label key, lucide icon)
+NAV_ITEMS: list[tuple[Area, str, str, str]] = [
+    (Area.DASHBOARD, "/dashboard", "nav.dashboard", "layout-dashboard"),
+    (Area.SERVICES, "/services", "nav.services", "server"),
+    (Area.DOMAINS, "/domains", "nav.domains", "globe"),
+    (Area.SUPPORT, "/support", "nav.support", "life-buoy"),
+    (Area.HELP, "/help", "nav.help", "circle-help"),
+    (Area.PROFILE, "/profile", "nav.profile", "id-card"),
+    (Area.INVOICES, "/invoices", "nav.invoices", "receipt"),
+    (Area.PAYMENTS, "/payment-methods", "nav.payments", "credit-card"),
+    (Area.EMAIL, "/email", "nav.email", "mail"),
+    (Area.SECURITY, "/security", "nav.security", "shield-check"),
+    (Area.TEAM, "/team", "nav.team", "users"),
+    (Area.ACTIVITY, "/activity", "nav.activity", "history"),
+]
+
+
+def _nav_link(area: Area, route: str, label_key: str, icon: str) -> rx.Component:
+    sensitive = area in SENSITIVE_AREAS
+    return rx.cond(
+        AuthState.areas.contains(area.value),
+        rx.link(
+            rx.hstack(
+                rx.icon(icon, size=16, aria_hidden="true"),
+                rx.text(tr(label_key), size="2"),
+                rx.spacer(),
+                rx.cond(
+                    sensitive,
+                    rx.icon("lock", size=14, aria_label=tr("nav.sensitive"), color=rx.color("amber", 11)),
+                ),
+                align="center",
+                width="100%",
+                spacing="2",
+            ),
+            href=route,
+            underline="none",
+            class_name="nav-link",
+            width="100%",
+            padding_x="0.75em",
+            padding_y="0.5em",
+            border_radius="6px",
+            color=rx.color("gray", 12),
+        ),
+    )
+
+
+def nav_links() -> rx.Component:
+    standard = [item for item in NAV_ITEMS if item[0] not in SENSITIVE_AREAS]
+    sensitive = [item for item in NAV_ITEMS if item[0] in SENSITIVE_AREAS]
+    return rx.vstack(
+        *[_nav_link(*item) for item in standard],
+        rx.separator(size="4", margin_y="0.5em"),
+        rx.text(tr("nav.sensitive_heading"), size="1", color=rx.color("gray", 11), padding_x="0.75em"),
+        *[_nav_link(*item) for item in sensitive],
+        spacing="1",
+        width="100%",
+    )
+
+
+def grant_badge() -> rx.Component:
+    minutes = AuthState.grant_seconds_left // 60
+    seconds = AuthState.grant_seconds_left % 60
+    clock = rx.cond(minutes < 10, "0", "") + minutes.to_string() + ":" + rx.cond(seconds < 10, "0", "") + seconds.to_string()
+    return rx.cond(
+        AuthState.grant_active,
+        rx.badge(
+            rx.icon("shield-check", size=14, aria_hidden="true"),
+            tr("grant.verified_for"),
+            rx.text(clock, as_="span", id="grant-countdown", font_variant_numeric="tabular-nums"),
+            color_scheme="green",
+            size="2",
+            role="timer",
+            aria_live="off",
+        ),
+    )
+
+
+def language_switch() -> rx.Component:
+    return rx.select.root(
+        rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
+        rx.select.content(
+            rx.select.item("English", value="en"),
+            rx.select.item("Deutsch", value="de"),
+        ),
+        value=AuthState.lang,
+        on_change=AuthState.set_language,
+        size="1",
+    )
+
+
+def logout_form() -> rx.Component:
+    return rx.el.form(
+        rx.button(rx.icon("log-out", size=14, aria_hidden="true"), tr("shell.logout"), type="submit",
+                  variant="soft", size="1", id="logout-button"),
+        action="/api/session/logout",
+        method="post",
+    )
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.mobile_and_tablet(
+            rx.menu.root(
+                rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label=tr("shell.menu"))),
+                rx.menu.content(
+                    *[
+                        rx.cond(
+                            AuthState.areas.contains(area.value),
+                            rx.menu.item(tr(label), on_click=rx.redirect(route)),
+                        )
+                        for area, route, label, _icon in NAV_ITEMS
+                    ]
+                ),
+            ),
+        ),
+        rx.link(rx.heading("Panel", size="4"), href="/dashboard", underline="none", color=rx.color("gray", 12)),
+        rx.spacer(),
+        grant_badge(),
+        *([rx.link(tr("shell.demo_outbox"), href="/dev/outbox", size="2")] if get_settings().is_demo else []),
+        rx.desktop_only(rx.text(AuthState.user_name, size="2", color=rx.color("gray", 11))),
+        language_switch(),
+        rx.color_mode.button(size="1", variant="ghost", aria_label=tr("shell.color_mode")),
+        logout_form(),
+        align="center",
+        spacing="3",
+        padding_x="1em",
+        padding_y="0.6em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        width="100%",
+        wrap="wrap",
+    )
+
+
+def shell(content: rx.Component, tick_event=None) -> rx.Component:
+    """Logged-in layout. ``tick_event`` is the page's once-a-second check."""
+    return rx.box(
+        rx.el.a(tr("shell.skip"), href="#main", class_name="skip-link"),
+        header(),
+        rx.hstack(
+            rx.desktop_only(
+                rx.box(
+                    rx.el.nav(nav_links(), aria_label=tr("shell.navigation")),
+                    width="240px",
+                    min_width="240px",
+                    padding="0.75em",
+                    border_right=f"1px solid {rx.color('gray', 5)}",
+                    min_height="calc(100vh - 56px)",
+                ),
+            ),
+            rx.el.main(
+                rx.cond(
+                    AuthState.notice != "",
+                    rx.callout(tr("shell.notice.denied"), icon="ban", color_scheme="red", margin_bottom="1em"),
+                ),
+                content,
+                id="main",
+                tab_index=-1,
+                style={"flex": "1", "min-width": "0", "padding": "1.25em", "max-width": "1100px"},
+            ),
+            align="start",
+            spacing="0",
+            width="100%",
+        ),
+        rx.moment(interval=1000, on_change=tick_event or AuthState.tick, display="none"),
+        width="100%",
+    )

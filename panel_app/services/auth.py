@@ -1,0 +1,114 @@
+"""Signing in and out: password check, throttles, session creation, audit.
+
+The answer for an unknown email and for a wrong password is the same, and costs
+the same (the password hasher runs either way).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from panel_app.models import KnownBrowser, User
+from panel_app.security import sessions, throttle
+from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from panel_app.security.permissions import Area
+from panel_app.services.audit import Actor, record
+
+MAX_EMAIL_LENGTH = 254
+
+
+class LoginOutcome(str, enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: LoginOutcome
+    token: str | None = None
+    retry_after_seconds: int = 0
+    user_id: int | None = None
+    new_browser: bool = False
+
+
+def _account_key(email: str) -> str:
+    return "login:acct:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _ip_key(ip: str) -> str:
+    return "login:ip:" + ip[:64]
+
+
+def _clean_email(email: object) -> str | None:
+    if not isinstance(email, str):
+        return None
+    email = email.strip().lower()
+    if not email or len(email) > MAX_EMAIL_LENGTH or "@" not in email:
+        return None
+    return email
+
+
+def browser_fingerprint(user_agent: str) -> str:
+    return hashlib.sha256(user_agent.encode()).hexdigest()
+
+
+def login(
+    db: Session, *, email: object, password: object, ip: str, user_agent: str, now: datetime,
+    absolute_seconds: int,
+) -> LoginResult:
+    clean = _clean_email(email)
+    account_key = _account_key(clean or "")
+    ip_key = _ip_key(ip)
+    wait = max(throttle.seconds_locked(db, ip_key, now),
+               throttle.seconds_locked(db, account_key, now) if clean else 0)
+    if wait:
+        return LoginResult(LoginOutcome.THROTTLED, retry_after_seconds=wait)
+
+    user = db.exec(select(User).where(User.email == clean)).first() if clean else None
+    password_ok = verify_password(
+        password if isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH else "",
+        user.password_hash if user else None,
+    )
+    if user is None or not password_ok or not user.is_active:
+        throttle.record_failure(db, ip_key, throttle.LOGIN_IP_POLICY, now)
+        if clean:
+            throttle.record_failure(db, account_key, throttle.LOGIN_ACCOUNT_POLICY, now)
+        if user is not None:
+            record(db, Actor(user.id, user.account_id, user.email, ip, user_agent), Area.AUTH,
+                   "login_failed", now=now, target=user.email)
+        return LoginResult(LoginOutcome.INVALID)
+
+    throttle.record_success(db, account_key)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.add(user)
+    login_session, token = sessions.create_session(
+        db, user, ip=ip, user_agent=user_agent, now=now, absolute_seconds=absolute_seconds
+    )
+    fingerprint = browser_fingerprint(user_agent)
+    known = db.exec(
+        select(KnownBrowser).where(KnownBrowser.user_id == user.id, KnownBrowser.fingerprint == fingerprint)
+    ).first()
+    if known is None:
+        db.add(KnownBrowser(user_id=user.id, fingerprint=fingerprint, first_seen_at=now))
+    record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=login_session.id),
+           Area.AUTH, "login", now=now, target=user.email, new_browser=known is None)
+    return LoginResult(LoginOutcome.OK, token=token, user_id=user.id, new_browser=known is None)
+
+
+def logout(db: Session, token: object, *, now: datetime, ip: str = "", user_agent: str = "") -> bool:
+    row = sessions.find_by_token(db, token)
+    if row is None or row.revoked_at is not None:
+        return False
+    sessions.revoke_session(db, row, reason="logout", now=now)
+    user = db.get(User, row.user_id)
+    if user is not None:
+        record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=row.id), Area.AUTH,
+               "logout", now=now, target=user.email)
+    return True

@@ -1,0 +1,104 @@
+"""The logged-in user's shell state: who is signed in, language, grant countdown.
+
+Everything here is display data that is not sensitive. It is refreshed from the
+database by the guard on every event; no decision is ever taken from it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import reflex as rx
+
+from panel_app.i18n import LANGUAGES, normalize_language
+from panel_app.security import sessions
+from panel_app.security.permissions import Area, allowed_areas
+from panel_app.services.audit import record
+from panel_app.state import guard
+
+
+class AuthState(rx.State):
+    user_name: str = ""
+    user_email: str = ""
+    role: str = ""
+    lang: str = "en"
+    areas: list[str] = []
+    signed_in: bool = False
+    grant_active: bool = False
+    grant_seconds_left: int = 0
+    grant_method: str = ""
+    notice: str = ""
+    _bound_session_id: int | None = None
+
+    # --- guard hooks ------------------------------------------------------------
+
+    def _accept(self, ctx: guard.GuardContext) -> None:
+        if self._bound_session_id != ctx.login_session.id:
+            # Another login in this tab (or a reused client token): start clean.
+            self._wipe_everything()
+            self._bound_session_id = ctx.login_session.id
+        user = ctx.user
+        self.user_name = user.name or user.email
+        self.user_email = user.email
+        self.role = user.role
+        self.lang = normalize_language(user.language)
+        self.areas = sorted(a.value for a in allowed_areas(user.role, user.areas))
+        self.signed_in = True
+        self._show_grant(ctx.login_session, ctx.now)
+
+    def _show_grant(self, login_session, now) -> None:
+        if sessions.grant_is_valid(login_session, now):
+            self.grant_active = True
+            self.grant_seconds_left = max(0, int((login_session.grant_expires_at - now).total_seconds()))
+            self.grant_method = login_session.grant_method or ""
+        else:
+            self.grant_active = False
+            self.grant_seconds_left = 0
+            self.grant_method = ""
+
+    def _refuse(self, reason: guard.Refusal):
+        if reason == guard.LOGIN:
+            self._wipe_everything()
+            path = self.router.url.path if self.router.url else "/dashboard"
+            return rx.redirect(f"/login?next={quote(path or '/dashboard')}", replace=True)
+        self._wipe()
+        if reason == guard.FORBIDDEN:
+            return rx.redirect("/dashboard?denied=1", replace=True)
+        self.grant_active = False
+        self.grant_seconds_left = 0
+        return None
+
+    def _wipe(self) -> None:
+        """Sensitive data of this state. Page states override."""
+
+    def _wipe_everything(self) -> None:
+        """Forget the user and every loaded page's data in this tab."""
+        auth = self
+        while type(auth) is not AuthState:
+            auth = auth.parent_state
+        auth.reset()
+        auth._bound_session_id = None
+
+    # --- handlers -----------------------------------------------------------------
+
+    @guard.login_only
+    def check_login(self):
+        """on_load of every logged-in page: refreshes the shell, or sends to /login."""
+        if self.router.url.query_parameters.get("denied"):
+            self.notice = "shell.notice.denied"
+        else:
+            self.notice = ""
+
+    @guard.login_only
+    def tick(self):
+        """Once a second on every logged-in page: the countdown, and logout in every tab."""
+
+    @guard.login_only
+    def set_language(self, lang: str):
+        if not isinstance(lang, str) or lang not in LANGUAGES:
+            return
+        ctx = guard.current()
+        ctx.user.language = lang
+        ctx.db.add(ctx.user)
+        record(ctx.db, ctx.actor, Area.AUTH, "language_changed", now=ctx.now, target=lang)
+        self.lang = lang

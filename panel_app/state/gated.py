@@ -1,0 +1,48 @@
+"""Base for the state of every sensitive page.
+
+A page state mixes in ``GatedPage`` before ``AuthState`` and sets ``area``. It
+implements ``_load`` (fetch display records once the guard has passed) and keeps
+its sensitive fields on itself, so ``_wipe`` (``reset``) removes them from the
+page. ``load`` is the page's on_load; ``tick`` runs every second: while the grant
+holds it updates the countdown, and when it ends the guard wipes the page and
+the gate takes its place. Every handler a page adds must carry
+``@guard.requires_stepup()`` (a test checks them all over the websocket).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import reflex as rx
+
+from panel_app.security.permissions import Area
+from panel_app.state import guard
+
+
+class GatedPage(rx.State, mixin=True):
+    area: ClassVar[Area]
+    loaded: bool = False
+
+    def _wipe(self) -> None:
+        self.reset()
+
+    def _accept(self, ctx: guard.GuardContext) -> None:
+        super()._accept(ctx)
+        if ctx.grant_checked and not self.loaded:
+            self._load(ctx)
+            self.loaded = True
+
+    def _load(self, ctx: guard.GuardContext) -> None:
+        raise NotImplementedError
+
+    def _reload(self) -> None:
+        """After a change: read the page's records again inside the same event."""
+        self._load(guard.current())
+
+    @guard.requires_stepup()
+    def load(self):
+        """on_load: the data appears only after the guard confirmed the grant."""
+
+    @guard.requires_stepup()
+    def tick(self):
+        """Every second: countdown while the grant holds; gate and wipe when it ends."""
