@@ -18,6 +18,8 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.security.sessions import COOKIE_NAME, safe_next_path
 from panel_app.services import auth
+from panel_app.services.notifications import notify_new_sign_in
+from panel_app.tasks import spawn
 from panel_app.settings import get_settings
 
 MAX_FORM_BYTES = 16 * 1024
@@ -72,9 +74,7 @@ async def login(request: Request) -> Response:
     if result.outcome is not auth.LoginOutcome.OK:
         return _to_login(error="invalid", next=next_path if next_path != "/dashboard" else "")
     if result.new_browser:
-        from panel_app.services.notifications import notify_new_sign_in
-
-        await notify_new_sign_in(result.user_id, ip=ip, user_agent=user_agent)
+        spawn(notify_new_sign_in(result.user_id, ip=ip, user_agent=user_agent))
     response = RedirectResponse(_frontend_url(next_path), status_code=303)
     response.set_cookie(
         COOKIE_NAME, result.token, max_age=settings.session_absolute_seconds, path="/",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from panel_app.components.native_form import native_form
+
 from panel_app.components.i18n import tr
 from panel_app.security.permissions import SENSITIVE_AREAS, Area
 from panel_app.settings import get_settings
@@ -101,7 +103,7 @@ def language_switch() -> rx.Component:
 
 
 def logout_form() -> rx.Component:
-    return rx.el.form(
+    return native_form(
         rx.button(rx.icon("log-out", size=14, aria_hidden="true"), tr("shell.logout"), type="submit",
                   variant="soft", size="1", id="logout-button"),
         action="/api/session/logout",

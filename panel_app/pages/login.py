@@ -2,6 +2,8 @@
 
 import reflex as rx
 
+from panel_app.components.native_form import native_form
+
 from panel_app.components.i18n import tr
 from panel_app.settings import get_settings
 from panel_app.state.login import LoginState
@@ -38,7 +40,7 @@ def login_page() -> rx.Component:
                         id="login-message",
                     ),
                 ),
-                rx.el.form(
+                native_form(
                     rx.vstack(
                         rx.el.label(tr("login.email"), html_for="login-email", class_name="field-label"),
                         rx.input(id="login-email", name="email", type="email", auto_complete="username",

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import reflex as rx
 
+from panel_app.pages.demo import outbox_page
 from panel_app.pages.help import help_page
 from panel_app.pages.login import login_page
+from panel_app.pages.security import security_page
+from panel_app.pages.standard import dashboard_page, domain_list_page, services_page
+from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
+from panel_app.state.demo import DemoState
 from panel_app.state.login import LoginState
+from panel_app.state.security import SecurityState
+from panel_app.state.standard import DashboardState, DomainListState, ServicesState
 
 
 def add_pages(app: rx.App) -> None:
     app.add_page(login_page, route="/login", title="Sign in · Panel", on_load=LoginState.open_login)
     app.add_page(lambda: rx.fragment(), route="/", title="Panel", on_load=rx.redirect("/dashboard", replace=True))
+    app.add_page(dashboard_page, route="/dashboard", title="Dashboard · Panel", on_load=DashboardState.load)
+    app.add_page(services_page, route="/services", title="Services · Panel", on_load=ServicesState.load)
+    app.add_page(domain_list_page, route="/domains", title="Domains · Panel", on_load=DomainListState.load)
     app.add_page(help_page, route="/help", title="Help · Panel", on_load=AuthState.check_login)
+    app.add_page(security_page, route="/security", title="Security · Panel", on_load=SecurityState.load)
+    if get_settings().is_demo:
+        app.add_page(outbox_page, route="/dev/outbox", title="Demo outbox · Panel", on_load=DemoState.load)

@@ -1,0 +1,204 @@
+"""The verification step shown in place of a sensitive page's content."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.components.i18n import tr
+from panel_app.components.shell import shell
+from panel_app.state.auth import AuthState
+from panel_app.state.stepup import StepUpState
+
+_STATUS_COLORS = {"queued": "gray", "sent": "blue", "delivered": "green", "read": "green", "failed": "red"}
+
+
+def _fill(key: str, **values) -> rx.Var:
+    text = tr(key).to(str)
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value.to(str))
+    return text
+
+
+def _method_label(method) -> rx.Component:
+    return rx.match(
+        method,
+        ("totp", tr("gate.method.totp")),
+        ("email", tr("gate.method.email")),
+        ("whatsapp", tr("gate.method.whatsapp")),
+        tr("gate.method.recovery"),
+    )
+
+
+def _status_badge() -> rx.Component:
+    return rx.match(
+        StepUpState.delivery_status,
+        *[(status, rx.badge(tr(f"delivery_status.{status}"), color_scheme=color, id="delivery-status"))
+          for status, color in _STATUS_COLORS.items()],
+        rx.fragment(),
+    )
+
+
+def _send_controls() -> rx.Component:
+    return rx.vstack(
+        rx.text(_fill("gate.send_hint", destination=StepUpState.masked_destination), size="2"),
+        rx.hstack(
+            rx.button(
+                rx.cond(StepUpState.code_sent, tr("gate.send_again"), tr("gate.send")),
+                on_click=StepUpState.send_code,
+                disabled=StepUpState.resend_in > 0,
+                variant=rx.cond(StepUpState.code_sent, "soft", "solid"),
+                id="send-code",
+                type="button",
+            ),
+            rx.cond(StepUpState.resend_in > 0,
+                    rx.text(_fill("gate.resend_in", seconds=StepUpState.resend_in), size="1",
+                            color=rx.color("gray", 11), id="resend-countdown")),
+            _status_badge(),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(StepUpState.delivery_problem != "",
+                rx.callout(StepUpState.delivery_problem, icon="triangle-alert", color_scheme="red", size="1",
+                           role="alert", id="delivery-problem")),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _code_form(after_verify) -> rx.Component:
+    recovery = StepUpState.method == "recovery"
+    return rx.form(
+        rx.vstack(
+            rx.el.label(rx.cond(recovery, tr("gate.recovery_label"), tr("gate.code_label")),
+                        html_for="verification-code", class_name="field-label"),
+            rx.hstack(
+                rx.input(
+                    id="verification-code",
+                    name="code",
+                    auto_complete="one-time-code",
+                    input_mode=rx.cond(recovery, "text", "numeric"),
+                    max_length=rx.cond(recovery, 20, 10),
+                    size="3",
+                    required=True,
+                    class_name="mono",
+                    width="12em",
+                    aria_describedby="gate-error",
+                ),
+                rx.button(tr("gate.verify"), type="submit", size="3", id="verify-button"),
+                wrap="wrap",
+            ),
+            spacing="1",
+        ),
+        on_submit=[StepUpState.verify, after_verify],
+        reset_on_submit=True,
+    )
+
+
+def _help_panel() -> rx.Component:
+    other_methods = rx.foreach(
+        StepUpState.methods,
+        lambda m: rx.cond(m != StepUpState.method,
+                          rx.button(_method_label(m), variant="outline", size="1", type="button",
+                                    on_click=StepUpState.choose_method(m))),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("gate.help.title"), size="3", as_="h2"),
+            rx.cond(
+                StepUpState.masked_destination != "",
+                rx.hstack(rx.text(tr("gate.help.sent_to"), size="2", weight="medium"),
+                          rx.text(StepUpState.masked_destination, size="2", id="masked-destination"),
+                          wrap="wrap"),
+            ),
+            rx.cond(StepUpState.code_sent,
+                    rx.hstack(rx.text(tr("gate.help.status"), size="2", weight="medium"), _status_badge(),
+                              align="center")),
+            rx.cond(StepUpState.code_sent,
+                    rx.text(_fill("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
+            rx.text(tr("gate.help.check"), size="2"),
+            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), other_methods, wrap="wrap", align="center"),
+            rx.text(tr("gate.help.update"), size="2"),
+            rx.hstack(rx.link(tr("gate.help.update_link"), href="/profile", size="2"),
+                      rx.text(tr("gate.help.update_note"), size="1", color=rx.color("gray", 11)), wrap="wrap"),
+            rx.text(tr("gate.help.support"), size="2"),
+            rx.button(tr("gate.help.support_button"), variant="soft", size="2", type="button",
+                      on_click=StepUpState.request_contact_update, id="contact-update-ticket"),
+            rx.cond(StepUpState.ticket_message != "",
+                    rx.callout(StepUpState.ticket_message, icon="info", size="1", role="status")),
+            spacing="2",
+            align="start",
+        ),
+        width="100%",
+        id="no-code-help",
+    )
+
+
+def verification_gate(after_verify) -> rx.Component:
+    """``after_verify``: the page's load event, so its content appears at once."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(rx.icon("shield", aria_hidden="true"), rx.heading(tr("gate.title"), size="5", as_="h1"),
+                      align="center"),
+            rx.text(tr("gate.intro"), size="2", color=rx.color("gray", 11)),
+            rx.el.fieldset(
+                rx.el.legend(tr("gate.method"), class_name="field-label"),
+                rx.radio_group.root(
+                    rx.foreach(
+                        StepUpState.methods,
+                        lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), _method_label(m),
+                                                        align="center", spacing="2")),
+                    ),
+                    value=StepUpState.method,
+                    on_change=StepUpState.choose_method,
+                    direction="row",
+                    spacing="4",
+                ),
+                style={"border": "none", "padding": "0", "margin": "0"},
+            ),
+            rx.match(
+                StepUpState.method,
+                ("totp", rx.text(tr("gate.totp_hint"), size="2")),
+                ("recovery", rx.text(tr("gate.recovery_hint"), size="2")),
+                _send_controls(),
+            ),
+            rx.cond(StepUpState.info != "", rx.text(StepUpState.info, size="2", role="status", id="gate-info")),
+            _code_form(after_verify),
+            rx.box(
+                rx.cond(StepUpState.error != "",
+                        rx.callout(StepUpState.error, icon="circle-x", color_scheme="red", size="1")),
+                id="gate-error",
+                role="alert",
+                width="100%",
+            ),
+            rx.hstack(
+                rx.button(tr("gate.no_code"), variant="ghost", size="2", type="button",
+                          on_click=StepUpState.toggle_help, id="no-code-toggle",
+                          aria_expanded=StepUpState.help_open.to_string()),
+                rx.cond(StepUpState.recovery_available & (StepUpState.method != "recovery"),
+                        rx.button(tr("gate.use_recovery"), variant="ghost", size="2", type="button",
+                                  on_click=StepUpState.choose_method("recovery"))),
+                wrap="wrap",
+            ),
+            rx.cond(StepUpState.help_open, _help_panel()),
+            rx.moment(interval=1000, on_change=StepUpState.poll, display="none"),
+            spacing="3",
+            width="100%",
+            align="start",
+        ),
+        max_width="640px",
+        width="100%",
+        on_mount=StepUpState.prepare,
+        id="verification-gate",
+    )
+
+
+def gated_page(page_state, content: rx.Component) -> rx.Component:
+    """A sensitive page: its content while the grant holds, else the gate."""
+    return shell(
+        rx.cond(
+            AuthState.grant_active,
+            rx.cond(page_state.loaded, content, rx.text(tr("grant.loading"))),
+            verification_gate(page_state.load),
+        ),
+        tick_event=page_state.tick,
+    )

@@ -1,0 +1,51 @@
+"""Small shared building blocks: page heading, stat card, data table, field."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.components.i18n import tr
+
+
+def page_heading(key: str, *extra: rx.Component) -> rx.Component:
+    return rx.hstack(rx.heading(tr(key), size="6", as_="h1"), rx.spacer(), *extra, width="100%", align="center",
+                     wrap="wrap")
+
+
+def stat(label_key: str, value, id_: str = "") -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(tr(label_key), size="2", color=rx.color("gray", 11)),
+            rx.text(value, size="6", weight="bold", id=id_ or None),
+            spacing="1",
+        ),
+        min_width="150px",
+        flex="1",
+    )
+
+
+def data_table(header_keys: list[str], rows, render_row) -> rx.Component:
+    """A responsive table: scrolls sideways on narrow screens instead of overflowing."""
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in header_keys])),
+            rx.table.body(rx.foreach(rows, render_row)),
+            variant="surface",
+            size="2",
+            width="100%",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def field(label_key: str, control: rx.Component, error=None, control_id: str = "") -> rx.Component:
+    """A labelled form field with its error message right below it."""
+    children = [rx.el.label(tr(label_key), html_for=control_id, class_name="field-label"), control]
+    if error is not None:
+        children.append(rx.cond(error != "", rx.text(error, class_name="field-error", role="alert")))
+    return rx.vstack(*children, spacing="1", width="100%", align="stretch")
+
+
+def percent_bar(percent) -> rx.Component:
+    return rx.progress(value=percent.to(int), max=100, size="1", width="100%", aria_hidden="true")

@@ -1,0 +1,159 @@
+"""/security: methods, authenticator app, recovery codes, sessions."""
+
+import reflex as rx
+
+from panel_app.components.gate import gated_page
+from panel_app.components.i18n import tr
+from panel_app.components.ui import data_table, page_heading
+from panel_app.state.security import SecurityState
+
+
+def _method_label(method) -> rx.Component:
+    return rx.match(method, ("totp", tr("gate.method.totp")), ("email", tr("gate.method.email")),
+                    ("whatsapp", tr("gate.method.whatsapp")), method)
+
+
+def _preferred() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("security.preferred_title"), size="4", as_="h2"),
+            rx.text(tr("security.preferred_intro"), size="2"),
+            rx.radio_group.root(
+                rx.foreach(SecurityState.channel_choices,
+                           lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), _method_label(m),
+                                                           spacing="2", align="center"))),
+                value=SecurityState.preferred_channel,
+                on_change=SecurityState.set_preferred,
+                direction="row",
+                spacing="4",
+                aria_label=tr("security.preferred_title"),
+            ),
+            rx.text(tr("security.cannot_disable"), size="1", color=rx.color("gray", 11)),
+            spacing="3",
+        ),
+        width="100%",
+    )
+
+
+def _enrollment() -> rx.Component:
+    return rx.vstack(
+        rx.text(tr("security.enroll_step1"), size="2"),
+        rx.image(src=SecurityState.enroll_qr, alt=tr("security.qr_alt"), width="200px", height="200px",
+                 background="white", padding="8px", border_radius="8px"),
+        rx.text(tr("security.enroll_secret_label"), size="2"),
+        rx.code(SecurityState.enroll_secret, id="totp-secret", size="3"),
+        rx.form(
+            rx.vstack(
+                rx.el.label(tr("gate.code_label"), html_for="enroll-code", class_name="field-label"),
+                rx.hstack(
+                    rx.input(id="enroll-code", name="code", auto_complete="one-time-code", input_mode="numeric",
+                             max_length=10, required=True, class_name="mono", width="10em"),
+                    rx.button(tr("security.enroll_confirm"), type="submit", id="enroll-confirm"),
+                    rx.button(tr("common.cancel"), type="button", variant="soft",
+                              on_click=SecurityState.cancel_enrollment),
+                    wrap="wrap",
+                ),
+                spacing="1",
+            ),
+            on_submit=SecurityState.confirm_enrollment,
+            reset_on_submit=True,
+        ),
+        spacing="3",
+        align="start",
+    )
+
+
+def _totp_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("gate.method.totp"), size="4", as_="h2"),
+            rx.cond(
+                SecurityState.totp_enabled,
+                rx.vstack(
+                    rx.hstack(rx.badge(tr("security.totp_on"), color_scheme="green"),
+                              rx.text(tr("security.recovery_left").to(str).replace(
+                                  "{count}", SecurityState.recovery_left.to_string()), size="2"),
+                              wrap="wrap"),
+                    rx.hstack(
+                        rx.button(tr("security.regenerate"), variant="soft", on_click=SecurityState.regenerate_codes),
+                        rx.alert_dialog.root(
+                            rx.alert_dialog.trigger(rx.button(tr("security.totp_remove"), color_scheme="red",
+                                                              variant="soft")),
+                            rx.alert_dialog.content(
+                                rx.alert_dialog.title(tr("security.totp_remove")),
+                                rx.alert_dialog.description(tr("security.totp_remove_confirm")),
+                                rx.hstack(
+                                    rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
+                                    rx.alert_dialog.action(rx.button(tr("security.totp_remove"), color_scheme="red",
+                                                                     on_click=SecurityState.remove_totp)),
+                                    justify="end",
+                                    margin_top="1em",
+                                ),
+                            ),
+                        ),
+                        wrap="wrap",
+                    ),
+                    align="start",
+                ),
+                rx.cond(
+                    SecurityState.enrolling,
+                    _enrollment(),
+                    rx.vstack(
+                        rx.text(tr("security.totp_intro"), size="2"),
+                        rx.button(tr("security.totp_setup"), on_click=SecurityState.begin_enrollment,
+                                  id="totp-setup"),
+                        align="start",
+                    ),
+                ),
+            ),
+            rx.cond(
+                SecurityState.new_recovery_codes.length() > 0,
+                rx.callout.root(
+                    rx.callout.text(tr("security.codes_once")),
+                    rx.grid(rx.foreach(SecurityState.new_recovery_codes, lambda c: rx.code(c, class_name="mono")),
+                            columns="2", spacing="2", id="recovery-codes"),
+                    rx.button(tr("security.codes_saved"), size="1", variant="soft",
+                              on_click=SecurityState.hide_recovery_codes),
+                    color_scheme="amber",
+                ),
+            ),
+            spacing="3",
+            align="start",
+        ),
+        width="100%",
+    )
+
+
+def _session_row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.hstack(rx.text(row["browser"]),
+                                           rx.cond(row["current"] != "", rx.badge(tr("security.this_session"))),
+                                           wrap="wrap")),
+        rx.table.cell(row["ip"]),
+        rx.table.cell(row["started"]),
+        rx.table.cell(row["last_seen"]),
+        rx.table.cell(rx.cond(row["current"] == "", rx.button(tr("security.sign_out"), size="1", variant="soft",
+                                                             on_click=SecurityState.sign_out_session(row["id"])))),
+    )
+
+
+def security_page() -> rx.Component:
+    return gated_page(
+        SecurityState,
+        rx.vstack(
+            page_heading("security.title"),
+            rx.cond(SecurityState.message != "", rx.callout(SecurityState.message, icon="check", color_scheme="green",
+                                                            role="status")),
+            rx.cond(SecurityState.error != "", rx.callout(SecurityState.error, icon="circle-x", color_scheme="red",
+                                                          role="alert")),
+            _preferred(),
+            _totp_card(),
+            rx.heading(tr("security.sessions_title"), size="4", as_="h2"),
+            data_table(["security.browser", "security.ip", "security.started", "security.last_seen",
+                        "common.actions"], SecurityState.sessions, _session_row),
+            rx.button(tr("security.sign_out_others"), variant="soft", on_click=SecurityState.sign_out_others),
+            spacing="4",
+            width="100%",
+            align="start",
+        ),
+    )

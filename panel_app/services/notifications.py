@@ -1,0 +1,57 @@
+"""Security notifications by email, in the user's language.
+
+Sent after the change has committed, in the background: a slow mail server never
+delays the user, and a failed notice never undoes a change (it is logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.i18n import t
+from panel_app.models import User
+from panel_app.services.user_agents import describe_user_agent
+
+log = logging.getLogger(__name__)
+
+KINDS = (
+    "new_sign_in", "totp_added", "totp_removed", "recovery_code_used", "contact_changed",
+    "auth_code_revealed", "admin_added", "admin_removed", "verification_failures",
+)
+
+
+def render(kind: str, language: str, **params: object) -> tuple[str, str]:
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification {kind!r}")
+    params.setdefault("when", utcnow().strftime("%Y-%m-%d %H:%M UTC"))
+    subject = t(f"notice.{kind}.subject", language, **params)
+    body = t(f"notice.{kind}.body", language, **params) + "\n\n" + t("notice.footer", language)
+    return subject, body
+
+
+def _recipient(user_id: int) -> tuple[str, str] | None:
+    with transaction() as db:
+        user = db.get(User, user_id)
+        return (user.email, user.language) if user is not None else None
+
+
+async def notify_user(user_id: int, kind: str, *, to: str | None = None, **params: object) -> bool:
+    """Email ``kind`` to the user (or to ``to``, e.g. an old address). True when sent."""
+    from panel_app.delivery import send_email_notice
+
+    recipient = await asyncio.to_thread(_recipient, user_id)
+    if recipient is None:
+        return False
+    email, language = recipient
+    subject, body = render(kind, language, **params)
+    result = await send_email_notice(to or email, language, subject, body)
+    if not result.ok:
+        log.warning("security notice %s to user %s not delivered: %s", kind, user_id, result.error_code)
+    return result.ok
+
+
+async def notify_new_sign_in(user_id: int, *, ip: str, user_agent: str) -> bool:
+    return await notify_user(user_id, "new_sign_in", browser=describe_user_agent(user_agent), ip=ip or "?")

@@ -1,0 +1,19 @@
+"""A short human description of a browser from its User-Agent header."""
+
+from __future__ import annotations
+
+_BROWSERS = [("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Chromium/", "Chromium"), ("Safari/", "Safari")]
+_SYSTEMS = [("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("Linux", "Linux")]
+
+
+def describe_user_agent(user_agent: str) -> str:
+    user_agent = user_agent or ""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "")
+    if "HeadlessChrome" in user_agent:
+        browser = "Headless Chrome"
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), "")
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or (user_agent[:40] if user_agent else "Unknown browser")

@@ -1,0 +1,82 @@
+"""/dev/outbox: the demo outbox and the demo controls (demo mode only).
+
+Every handler checks demo mode at the moment of the event, so a production
+server refuses them even if the page was built in demo mode.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.delivery import demo_fault_choices, get_demo_faults, outbox_messages, set_demo_fault
+from panel_app.i18n import formatting as fmt
+from panel_app.i18n import t
+from panel_app.services import demo, stepup
+from panel_app.settings import get_settings
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+
+
+class DemoState(AuthState):
+    available: bool = False
+    messages: list[dict[str, str]] = []
+    whatsapp_faults: list[list[str]] = []
+    email_faults: list[list[str]] = []
+    armed: dict[str, str] = {}
+    ttl: str = ""
+    demo_message: str = ""
+
+    def _read(self) -> None:
+        with transaction() as db:
+            rows = outbox_messages(db, limit=30)
+            self.messages = [
+                {"id": str(r.id), "channel": r.channel, "to": r.recipient, "subject": r.subject, "text": r.text,
+                 "at": fmt.moment(r.created_at, self.lang)}
+                for r in rows
+            ]
+            self.armed = {k: v or "" for k, v in get_demo_faults(db).items()}
+            self.ttl = str(demo.effective_ttl_seconds(db))
+        self.whatsapp_faults = [[code, t(key, self.lang)] for code, key in demo_fault_choices("whatsapp")]
+        self.email_faults = [[code, t(key, self.lang)] for code, key in demo_fault_choices("email")]
+
+    @rx.event
+    def load(self):
+        self.available = get_settings().is_demo
+        if self.available:
+            self._read()
+
+    @rx.event
+    def refresh(self):
+        if get_settings().is_demo:
+            self._read()
+
+    @rx.event
+    def arm_fault(self, channel: str, error_code: str):
+        if not get_settings().is_demo or channel not in ("email", "whatsapp"):
+            return
+        codes = {code for code, _key in demo_fault_choices(channel)}
+        with transaction() as db:
+            set_demo_fault(db, channel, error_code if error_code in codes else None)
+        self.demo_message = t("demo.fault_armed" if error_code in codes else "demo.fault_cleared", self.lang)
+        self._read()
+
+    @rx.event
+    def set_ttl(self, seconds: str):
+        if not get_settings().is_demo or not isinstance(seconds, str) or not seconds.isdigit():
+            return
+        value = int(seconds)
+        with transaction() as db:
+            demo.set_demo_ttl(db, None if value == get_settings().stepup_ttl_seconds else value)
+        self.demo_message = t("demo.ttl_set", self.lang, seconds=value)
+        self._read()
+
+    @guard.login_only
+    def end_my_grant(self):
+        ctx = guard.current()
+        if not get_settings().is_demo:
+            return
+        stepup.end_grant(ctx.db, login_session=ctx.login_session, actor=ctx.actor, now=utcnow(), reason="demo")
+        self._show_grant(ctx.login_session, ctx.now)
+        self.demo_message = t("demo.grant_ended", self.lang)

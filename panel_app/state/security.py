@@ -1,0 +1,156 @@
+"""/security: verification methods (authenticator app, preferred channel,
+recovery codes) and the user's active sessions."""
+
+from __future__ import annotations
+
+from panel_app.i18n import formatting as fmt
+from panel_app.i18n import t
+from panel_app.models import LoginSession
+from panel_app.security import sessions
+from panel_app.security.permissions import Area
+from panel_app.services import stepup
+from panel_app.services.audit import record
+from panel_app.services.demo import effective_ttl_seconds
+from panel_app.services.notifications import notify_user
+from panel_app.services.user_agents import describe_user_agent
+from panel_app.services.validation import ValidationError
+from panel_app.settings import get_settings
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+from panel_app.state.gated import GatedPage
+from panel_app.tasks import spawn
+
+
+class SecurityState(GatedPage, AuthState):
+    area = Area.SECURITY
+
+    totp_enabled: bool = False
+    preferred_channel: str = ""
+    channel_choices: list[str] = []
+    recovery_left: int = 0
+    enrolling: bool = False
+    enroll_secret: str = ""
+    enroll_qr: str = ""
+    new_recovery_codes: list[str] = []
+    sessions: list[dict[str, str]] = []
+    message: str = ""
+    error: str = ""
+
+    def _load(self, ctx: guard.GuardContext) -> None:
+        user = ctx.user
+        self.totp_enabled = stepup.totp.is_enrolled(user)
+        self.preferred_channel = stepup.default_method(user)
+        self.channel_choices = [m for m in stepup.available_methods(user)]
+        self.recovery_left = stepup.recovery_codes_left(ctx.db, user) if self.totp_enabled else 0
+        rows = sessions.active_sessions(ctx.db, user.id, now=ctx.now,
+                                        idle_seconds=get_settings().session_idle_seconds)
+        self.sessions = [
+            {
+                "id": str(row.id),
+                "browser": describe_user_agent(row.user_agent),
+                "ip": row.ip or "—",
+                "started": fmt.moment(row.created_at, ctx.lang),
+                "last_seen": fmt.moment(row.last_seen_at, ctx.lang),
+                "current": "1" if row.id == ctx.login_session.id else "",
+            }
+            for row in rows
+        ]
+
+    def _say(self, key: str, **params) -> None:
+        self.message, self.error = t(key, self.lang, **params), ""
+
+    def _fail(self, key: str, **params) -> None:
+        self.error, self.message = t(key, self.lang, **params), ""
+
+    @guard.requires_stepup()
+    def set_preferred(self, channel: str):
+        ctx = guard.current()
+        try:
+            stepup.set_preferred_channel(ctx.db, ctx.user, channel, ctx.actor, ctx.now)
+        except ValidationError as exc:
+            self._fail(exc.message_key)
+            return
+        self._say("security.preferred_saved")
+        self._reload()
+
+    @guard.requires_stepup()
+    def begin_enrollment(self):
+        ctx = guard.current()
+        secret, uri = stepup.begin_totp_enrollment(ctx.db, ctx.user, ctx.now, ctx.actor)
+        self.enrolling = True
+        self.enroll_secret = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+        self.enroll_qr = stepup.qr_data_uri(uri)
+        self.new_recovery_codes = []
+        self.message = self.error = ""
+
+    @guard.requires_stepup()
+    def cancel_enrollment(self):
+        self.enrolling = False
+        self.enroll_secret = self.enroll_qr = ""
+
+    @guard.requires_stepup()
+    def confirm_enrollment(self, form_data: dict):
+        ctx = guard.current()
+        code = form_data.get("code") if isinstance(form_data, dict) else None
+        result = stepup.confirm_totp_enrollment(ctx.db, ctx.user, code, ctx.now, ctx.actor)
+        if not result.ok:
+            self._fail(result.error_key)
+            return
+        # Factors changed: every grant of the user ended. This session proved the new
+        # factor a moment ago (that code's time step is now spent), so it gets a new grant.
+        ttl = effective_ttl_seconds(ctx.db)
+        sessions.start_grant(ctx.db, ctx.login_session, method="totp", now=ctx.now, ttl_seconds=ttl)
+        record(ctx.db, ctx.actor, Area.AUTH, "grant_started", now=ctx.now, method="totp", reason="enrollment")
+        spawn(notify_user(ctx.user.id, "totp_added"))
+        self.enrolling = False
+        self.enroll_secret = self.enroll_qr = ""
+        self.new_recovery_codes = result.recovery_codes
+        self._show_grant(ctx.login_session, ctx.now)
+        self._say("security.totp_enabled")
+        self._reload()
+
+    @guard.requires_stepup()
+    def remove_totp(self):
+        ctx = guard.current()
+        if stepup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
+            spawn(notify_user(ctx.user.id, "totp_removed"))
+        # Every grant ended with the factor: the gate returns at the next tick.
+        self._wipe()
+        self.grant_active = False
+
+    @guard.requires_stepup()
+    def regenerate_codes(self):
+        ctx = guard.current()
+        try:
+            self.new_recovery_codes = stepup.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
+        except ValidationError as exc:
+            self._fail(exc.message_key)
+            return
+        self._say("security.codes_regenerated")
+        self._reload()
+
+    @guard.requires_stepup()
+    def hide_recovery_codes(self):
+        self.new_recovery_codes = []
+
+    @guard.requires_stepup()
+    def sign_out_session(self, session_id: str):
+        ctx = guard.current()
+        if not isinstance(session_id, str) or not session_id.isdigit() or len(session_id) > 12:
+            return
+        row = ctx.db.get(LoginSession, int(session_id))
+        if row is None or row.user_id != ctx.user.id or row.id == ctx.login_session.id:
+            return
+        sessions.revoke_session(ctx.db, row, reason="signed_out_by_user", now=ctx.now)
+        record(ctx.db, ctx.actor, Area.SECURITY, "session_revoked", now=ctx.now, target=f"session {row.id}")
+        self._say("security.session_ended")
+        self._reload()
+
+    @guard.requires_stepup()
+    def sign_out_others(self):
+        ctx = guard.current()
+        count = sessions.revoke_user_sessions(ctx.db, ctx.user.id, reason="signed_out_by_user", now=ctx.now,
+                                              except_session_id=ctx.login_session.id)
+        record(ctx.db, ctx.actor, Area.SECURITY, "other_sessions_revoked", now=ctx.now, count=count)
+        self._say("security.others_ended", count=count)
+        self._reload()

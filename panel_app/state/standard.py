@@ -1,0 +1,93 @@
+"""States of the standard sections: a login is enough, nothing sensitive is held.
+
+Display rows are plain dicts of strings, built here from the services' records.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from panel_app.i18n import formatting as fmt
+from panel_app.i18n import t
+from panel_app.models import Account
+from panel_app.security.permissions import Area
+from panel_app.services import hosting
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+
+
+def _service_rows(ctx: guard.GuardContext) -> list[dict[str, str]]:
+    lang = ctx.lang
+    return [
+        {
+            "name": s.name,
+            "plan": s.plan,
+            "status": t(f"status.{s.status}", lang) if s.status in ("active", "suspended", "cancelled") else s.status,
+            "renews": fmt.day(s.renews_on, lang),
+            "price": fmt.money(s.price_cents, s.currency, lang),
+            "disk": f"{fmt.megabytes(s.disk_used_mb, lang)} / {fmt.megabytes(s.disk_quota_mb, lang)}",
+            "disk_percent": str(s.disk_percent),
+            "traffic": f"{s.traffic_used_gb} / {s.traffic_quota_gb} GB" if s.traffic_quota_gb else "—",
+            "traffic_percent": str(s.traffic_percent),
+        }
+        for s in hosting.list_services(ctx.db, ctx.user.account_id)
+    ]
+
+
+class DashboardState(AuthState):
+    customer_number: str = ""
+    account_name: str = ""
+    service_count: int = 0
+    domain_count: int = 0
+    open_tickets: int = 0
+    next_renewal: str = ""
+    services: list[dict[str, str]] = []
+    domains: list[dict[str, str]] = []
+
+    @guard.requires_login(Area.DASHBOARD)
+    def load(self):
+        ctx = guard.current()
+        account = ctx.db.get(Account, ctx.user.account_id)
+        summary = hosting.dashboard_summary(ctx.db, account.id)
+        self.customer_number = account.customer_number
+        self.account_name = account.company or account.name
+        self.service_count = summary.active_service_count
+        self.domain_count = summary.domain_count
+        self.open_tickets = summary.open_ticket_count
+        self.next_renewal = fmt.day(summary.next_renewal, ctx.lang)
+        self.services = _service_rows(ctx) if Area.SERVICES.value in self.areas else []
+        self.domains = _domain_rows(ctx) if Area.DOMAINS.value in self.areas else []
+        self.notice = "shell.notice.denied" if self.router.url.query_parameters.get("denied") else ""
+
+
+class ServicesState(AuthState):
+    services: list[dict[str, str]] = []
+
+    @guard.requires_login(Area.SERVICES)
+    def load(self):
+        self.services = _service_rows(guard.current())
+
+
+def _domain_rows(ctx: guard.GuardContext) -> list[dict[str, str]]:
+    from panel_app.services import domains
+
+    lang = ctx.lang
+    return [
+        {
+            "name": d.name,
+            "status": d.status,
+            "expires": fmt.day(d.expires_on, lang),
+            "auto_renew": t("common.yes" if d.auto_renew else "common.no", lang),
+            "locked": t("common.yes" if d.transfer_lock else "common.no", lang),
+        }
+        for d in domains.list_domains(ctx.db, ctx.user.account_id)
+    ]
+
+
+class DomainListState(AuthState):
+    domains: list[dict[str, str]] = []
+
+    @guard.requires_login(Area.DOMAINS)
+    def load(self):
+        """The list is a standard section; each domain's configuration is gated."""
+        self.domains = _domain_rows(guard.current())

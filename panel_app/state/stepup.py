@@ -1,0 +1,170 @@
+"""The verification gate: choose a method, get or read a code, enter it.
+
+Its handlers need a login only (this is how a grant is obtained). Every decision
+comes from ``services.stepup``; codes never enter a state var, a log or an event
+payload sent to the browser, and sending happens in a background task.
+"""
+
+from __future__ import annotations
+
+from panel_app.delivery import CodeMessage, error_key_for
+from panel_app.i18n import t
+from panel_app.services import stepup, support
+from panel_app.services.code_delivery import deliver_and_record
+from panel_app.services.demo import effective_ttl_seconds
+from panel_app.services.notifications import notify_user
+from panel_app.services.validation import ValidationError
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+from panel_app.tasks import spawn
+
+_MAX_CODE_INPUT = 64
+
+
+class StepUpState(AuthState):
+    methods: list[str] = []
+    method: str = ""
+    has_phone: bool = False
+    code_sent: bool = False
+    masked_destination: str = ""
+    delivery_status: str = ""
+    delivery_problem: str = ""
+    resend_in: int = 0
+    sends_left: int = 0
+    error: str = ""
+    info: str = ""
+    help_open: bool = False
+    ticket_message: str = ""
+    recovery_available: bool = False
+
+    # --- helpers (not handlers) ---------------------------------------------------
+
+    def _refresh(self, ctx: guard.GuardContext) -> None:
+        user = ctx.user
+        self.methods = stepup.available_methods(user)
+        self.recovery_available = "totp" in self.methods and stepup.recovery_codes_left(ctx.db, user) > 0
+        if self.method not in self.methods and not (self.method == "recovery" and self.recovery_available):
+            self.method = stepup.default_method(user)
+        self.has_phone = bool(user.phone)
+        status = stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now)
+        if status is not None and status.channel == self.method:
+            self.code_sent = True
+            self.masked_destination = status.masked_destination
+            self.delivery_status = status.delivery_status
+            self.delivery_problem = (
+                t(error_key_for(status.channel, status.delivery_error), ctx.lang) if status.delivery_error else ""
+            )
+            self.resend_in = status.resend_in_seconds
+            self.sends_left = status.sends_left_this_hour
+        else:
+            self.code_sent = False
+            self.delivery_status = ""
+            self.delivery_problem = ""
+            self.resend_in = 0
+            if self.method in ("email", "whatsapp"):
+                self.masked_destination = stepup.mask_destination(
+                    self.method, stepup.destination_for(user, self.method) or "")
+
+    # --- handlers -------------------------------------------------------------------
+
+    @guard.login_only
+    def prepare(self):
+        """When the gate appears: offer the user's methods, preferred first."""
+        self.error = ""
+        self._refresh(guard.current())
+
+    @guard.login_only
+    def poll(self):
+        """Once a second while the gate is shown: resend countdown, delivery status."""
+        ctx = guard.current()
+        if self.grant_active:
+            return
+        self._refresh(ctx)
+
+    @guard.login_only
+    def choose_method(self, method: str):
+        ctx = guard.current()
+        allowed = set(stepup.available_methods(ctx.user)) | ({"recovery"} if self.recovery_available else set())
+        if not isinstance(method, str) or method not in allowed:
+            return
+        self.method = method
+        self.error = ""
+        self.info = ""
+        self._refresh(ctx)
+
+    @guard.login_only
+    def send_code(self):
+        ctx = guard.current()
+        if self.method not in ("email", "whatsapp"):
+            return
+        result = stepup.request_stepup_code(ctx.db, user=ctx.user, login_session=ctx.login_session,
+                                            channel=self.method, now=ctx.now, actor=ctx.actor)
+        if not result.ok:
+            self.error = t(result.error_key, ctx.lang)
+            if result.retry_after_seconds:
+                self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
+            self._refresh(ctx)
+            return
+        message = CodeMessage(channel=result.channel, destination=stepup.destination_for(ctx.user, result.channel),
+                              code=result.code, language=ctx.lang, purpose="stepup", code_id=result.code_id)
+        # Runs once this event's transaction has committed (the handler returns first).
+        spawn(deliver_and_record(message, ctx.actor))
+        self.error = ""
+        self.info = t("gate.code_on_its_way", ctx.lang, destination=result.masked_destination)
+        self._refresh(ctx)
+
+    @guard.login_only
+    def verify(self, form_data: dict):
+        ctx = guard.current()
+        submitted = form_data.get("code") if isinstance(form_data, dict) else None
+        if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
+            submitted = submitted[:_MAX_CODE_INPUT + 1]  # still refused as too long, without echoing it
+        result = stepup.verify_stepup(
+            ctx.db, user=ctx.user, login_session=ctx.login_session, method=self.method, submitted=submitted,
+            now=ctx.now, actor=ctx.actor, ttl_seconds=effective_ttl_seconds(ctx.db),
+        )
+        if not result.ok:
+            self.error = t(result.error_key, ctx.lang)
+            if result.retry_after_seconds:
+                self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
+            elif result.tries_left is not None:
+                self.error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
+            if result.retry_after_seconds and ctx.user.stepup_failures == stepup.STEPUP_POLICY.free_failures:
+                spawn(notify_user(ctx.user.id, "verification_failures", count=ctx.user.stepup_failures))
+            return
+        if result.used_recovery_code:
+            spawn(notify_user(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
+        self.error = ""
+        self.info = ""
+        self.help_open = False
+        self._show_grant(ctx.login_session, ctx.now)
+
+    @guard.login_only
+    def toggle_help(self):
+        self.help_open = not self.help_open
+        self._refresh(guard.current())
+
+    @guard.login_only
+    def request_contact_update(self):
+        """The way out without a code: a support ticket "contact details update"."""
+        ctx = guard.current()
+        try:
+            request = support.create_contact_update_ticket(ctx.db, ctx.actor, ctx.user, channel=self.method
+                                                           if self.method in ("email", "whatsapp") else "email",
+                                                           now=ctx.now)
+        except ValidationError as exc:
+            self.ticket_message = t(exc.message_key, ctx.lang)
+            return
+        key = "gate.ticket_created" if request.created else "gate.ticket_exists"
+        self.ticket_message = t(key, ctx.lang, number=request.ticket.id)
+
+
+class GrantState(AuthState):
+    """Ending the grant early ("lock now"): the same as running out."""
+
+    @guard.login_only
+    def end_now(self):
+        ctx = guard.current()
+        stepup.end_grant(ctx.db, login_session=ctx.login_session, actor=ctx.actor, now=ctx.now, reason="user")
+        self._show_grant(ctx.login_session, ctx.now)
+

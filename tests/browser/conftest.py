@@ -1,0 +1,106 @@
+"""Browser tests: a real panel server (production build) and Debian's Chromium.
+
+The server runs `reflex run --env prod` on a free port with its own database
+(SQLite file, or PostgreSQL + Redis when CI sets PANEL_TEST_DATABASE_URL and
+PANEL_TEST_REDIS_URL), migrated and seeded with the demo data once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+AXE_JS = ROOT / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables():
+    """Browser tests share one seeded server database: do not empty it."""
+    yield
+
+
+def server_env(tmp: str, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        PANEL_ENV="demo",
+        PANEL_DATABASE_URL=os.environ["PANEL_DATABASE_URL"],
+        PANEL_SECRET_KEY_FILE=os.environ["PANEL_SECRET_KEY_FILE"],
+        PANEL_STEPUP_TTL_SECONDS="600",
+        PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
+        REFLEX_USE_SYSTEM_BUN="1",
+        REFLEX_TELEMETRY_ENABLED="false",
+    )
+    if os.environ.get("PANEL_TEST_REDIS_URL"):
+        env["PANEL_REDIS_URL"] = os.environ["PANEL_TEST_REDIS_URL"]
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def panel_url(_schema):
+    tmp = tempfile.mkdtemp(prefix="panel-browser-")
+    port = _free_port()
+    env = server_env(tmp, PANEL_PUBLIC_URL=f"http://localhost:{port}")
+    subprocess.run([sys.executable, "-m", "panel_app.cli", "seed-demo"], cwd=ROOT, env=env, check=True)
+    log_path = Path(tmp) / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "reflex"), "run", "--env", "prod", "--frontend-port", str(port),
+             "--backend-port", str(port), "--loglevel", "info"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://localhost:{port}"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("panel server exited:\n" + log_path.read_text()[-4000:])
+        try:
+            with urllib.request.urlopen(url + "/login", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(1)
+    else:
+        proc.kill()
+        raise RuntimeError("panel server did not start:\n" + log_path.read_text()[-4000:])
+    yield url
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+
+
+@pytest.fixture
+def axe():
+    source = AXE_JS.read_text()
+
+    def audit(page) -> list[dict]:
+        page.add_script_tag(content=source)
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+    return audit
