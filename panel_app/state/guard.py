@@ -110,6 +110,8 @@ def _guarded(area: Area | None, need_grant: bool):
         def wrapper(self, *args, **kwargs):
             now = utcnow()
             area = fixed_area or type(self).area
+            if not isinstance(area, Area):  # e.g. a subclass forgot `area: ClassVar[Area] = ...`
+                raise TypeError(f"{type(self).__name__} declares no area")
             with transaction() as db:
                 verdict = evaluate(self, db, area, need_grant, now)
                 if isinstance(verdict, Refusal):

@@ -3,6 +3,8 @@ recovery codes) and the user's active sessions."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import LoginSession
@@ -22,7 +24,7 @@ from panel_app.tasks import spawn
 
 
 class SecurityState(GatedPage, AuthState):
-    area = Area.SECURITY
+    area: ClassVar[Area] = Area.SECURITY
 
     totp_enabled: bool = False
     preferred_channel: str = ""

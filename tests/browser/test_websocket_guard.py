@@ -1,0 +1,195 @@
+"""The attacker's view: call every handler of every gated state by name over a
+raw websocket, without a step-up grant, and see each one refuse.
+
+A positive control (the same calls with a grant) proves the harness would notice
+a handler that answers: sensitive text appears, or the database changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import hashlib
+import inspect
+import json
+import uuid
+
+import httpx
+import pytest
+import socketio
+from sqlmodel import SQLModel
+
+import panel_app.panel_app  # noqa: F401  (registers every state)
+from panel_app.clock import utcnow
+from panel_app.db import get_engine, transaction
+from panel_app.security import sessions
+from panel_app.security.permissions import Area
+from panel_app.state.gated import GatedPage
+from panel_app.state.guard import GUARD_MARKER
+
+pytestmark = pytest.mark.browser
+
+# Text that only a granted page may ever send: demo DNS data, invoice numbers,
+# mailbox names, card digits, the owner's street and VAT ID, recovery codes label.
+SENSITIVE_MARKERS = ["203.0.113.10", "2026-000203", "rechnungen", "4242", "Lindenstra", "DE123456789",
+                     "mx1.panel-hosting.example"]
+# Tables that legitimately change while handlers are refused (sessions touched,
+# refusals logged); everything else must stay byte-identical.
+# (The outbox gets the asynchronous "new sign-in" notice of the attacker's own login;
+# no code can be sent without a verificationcode row, which is compared.)
+VOLATILE_TABLES = {"loginsession", "auditevent", "throttle", "knownbrowser", "outboxmessage"}
+LOADED = re.compile(r'"loaded_rx_state_"\s*:\s*true')
+
+
+def gated_states() -> list[type]:
+    found, todo = [], list(GatedPage.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(set(found), key=lambda c: c.__name__)
+
+
+def handlers_of(state_cls) -> dict[str, object]:
+    return {name: h for name, h in state_cls.event_handlers.items() if name != "setvar"}
+
+
+def dummy_payload(fn) -> dict:
+    """Plausible arguments for each parameter, so only the guard can stop the call."""
+    payload = {}
+    for name, param in list(inspect.signature(fn).parameters.items())[1:]:
+        annotation = str(param.annotation)
+        if "dict" in annotation:
+            payload[name] = {
+                "code": "123456", "name": "www", "rtype": "A", "ttl": "3600", "value": "198.51.100.7",
+                "local_part": "attacker", "password": "Correct-Horse-Battery-9", "quota_mb": "1024",
+                "email": "attacker@example.net", "phone": "+4915199999999", "number": "4111111111111111",
+                "exp_month": "12", "exp_year": "2031", "holder": "Eve", "iban": "DE89370400440532013000",
+                "confirm": "info@schmidt-webdesign.example", "destination": "attacker@example.net",
+                "areas": "domains,email,invoices", "street": "Evil Street 1", "subject": "x" * 10,
+                "body": "hello", "kind": "general",
+            }
+        elif "bool" in annotation:
+            payload[name] = False
+        elif "int" in annotation:
+            payload[name] = 1
+        else:
+            payload[name] = "1"
+    return payload
+
+
+def db_fingerprint() -> dict[str, str]:
+    """A digest per table of every row (volatile tables left out)."""
+    digests = {}
+    with get_engine().connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in VOLATILE_TABLES:
+                rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
+                digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digests
+
+
+def login_token(base_url: str, email: str, password: str) -> str:
+    response = httpx.post(base_url + "/api/session/login", data={"email": email, "password": password},
+                          follow_redirects=False, timeout=30)
+    assert response.status_code == 303, response.text
+    return response.cookies["panel_session"]
+
+
+class RawClient:
+    """A websocket client speaking Reflex's event protocol, no browser involved."""
+
+    def __init__(self, base_url: str, cookie: str | None):
+        self.base_url = base_url
+        self.cookie = cookie
+        self.token = str(uuid.uuid4())
+        self.sio = socketio.AsyncClient()
+        self.received: list[str] = []
+        self.sio.on("event", self._on_event, namespace="/_event")
+
+    async def _on_event(self, data):
+        self.received.append(data if isinstance(data, str) else json.dumps(data))
+
+    async def __aenter__(self):
+        headers = {"Cookie": f"panel_session={self.cookie}"} if self.cookie else {}
+        headers["Origin"] = self.base_url
+        await self.sio.connect(f"{self.base_url}?token={self.token}", socketio_path="/_event",
+                               namespaces=["/_event"], headers=headers, transports=["websocket"])
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.sio.disconnect()
+
+    async def call(self, full_name: str, payload: dict, pathname: str = "/dashboard") -> str:
+        start = len(self.received)
+        await self.sio.emit("event", {"name": full_name, "payload": payload,
+                                      "router_data": {"pathname": pathname, "query": {}, "asPath": pathname}},
+                            namespace="/_event")
+        # Wait for the first answer (at most 3 s), then until 0.4 s pass without more.
+        seen, quiet, waited = start, 0.0, 0.0
+        while waited < 3.0 and (seen == start or quiet < 0.4):
+            await asyncio.sleep(0.1)
+            waited += 0.1
+            quiet = 0.0 if len(self.received) != seen else quiet + 0.1
+            seen = len(self.received)
+        return "\n".join(self.received[start:])
+
+
+def test_every_gated_handler_carries_the_stepup_guard():
+    states = gated_states()
+    assert len(states) >= 1
+    for state_cls in states:
+        assert isinstance(state_cls.__dict__.get("area"), Area), f"{state_cls.__name__}: area: ClassVar[Area] = ..."
+        for name, handler in handlers_of(state_cls).items():
+            marker = getattr(handler.fn, GUARD_MARKER, None)
+            assert marker is not None and marker[1] is True, f"{state_cls.__name__}.{name} is not step-up guarded"
+
+
+def test_no_gated_handler_answers_without_a_grant(panel_url):
+    async def attack() -> list[str]:
+        token = login_token(panel_url, "owner@example.com", "panel-demo-owner")
+        before = db_fingerprint()
+        leaks = []
+        async with RawClient(panel_url, token) as client:
+            for state_cls in gated_states():
+                for name, handler in handlers_of(state_cls).items():
+                    answer = await client.call(f"{state_cls.get_full_name()}.{name}", dummy_payload(handler.fn))
+                    leaked = [m for m in SENSITIVE_MARKERS if m in answer]
+                    if "An error occurred" in answer:  # a crash is not a refusal
+                        leaked.append("server error")
+                    if leaked or LOADED.search(answer):
+                        leaks.append(f"{state_cls.__name__}.{name}: {leaked or 'loaded'}")
+        assert db_fingerprint() == before, "a refused handler changed the database"
+        return leaks
+
+    assert asyncio.run(attack()) == []
+
+
+def test_positive_control_with_a_grant_the_same_call_answers(panel_url):
+    """Grant the session directly in the database, then the security page loads."""
+    from panel_app.state.security import SecurityState
+
+    async def control() -> str:
+        token = login_token(panel_url, "owner@example.com", "panel-demo-owner")
+        with transaction() as db:
+            row = sessions.find_by_token(db, token)
+            sessions.start_grant(db, row, method="email", now=utcnow(), ttl_seconds=600)
+        async with RawClient(panel_url, token) as client:
+            return await client.call(f"{SecurityState.get_full_name()}.load", {}, pathname="/security")
+
+    answer = asyncio.run(control())
+    assert LOADED.search(answer)
+    assert any(marker in answer for marker in ("Chrome", "python-httpx"))  # the sessions table
+
+
+def test_without_a_session_cookie_nothing_answers(panel_url):
+    async def anonymous() -> list[str]:
+        leaks = []
+        async with RawClient(panel_url, None) as client:
+            for state_cls in gated_states():
+                answer = await client.call(f"{state_cls.get_full_name()}.load", {})
+                if any(m in answer for m in SENSITIVE_MARKERS) or "/login" not in answer:
+                    leaks.append(state_cls.__name__)
+        return leaks
+
+    assert asyncio.run(anonymous()) == []
