@@ -76,18 +76,6 @@ class LoginSession(SQLModel, table=True):
     grant_method: str | None = Field(default=None, max_length=10)
 
 
-class LoginTicket(SQLModel, table=True):
-    """A one-time ticket, valid seconds, exchanged by an HTTP route for the cookie."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    ticket_hash: str = Field(unique=True, index=True, max_length=64)
-    session_id: int = Field(foreign_key="loginsession.id")
-    token_enc: str = Field(max_length=500)  # session token, encrypted until handed over
-    next_path: str = Field(default="/dashboard", max_length=200)
-    expires_at: datetime
-    used_at: datetime | None = None
-
-
 class Throttle(SQLModel, table=True):
     """Failure counters with growing delays (login per account / per IP)."""
 

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from panel_app.components.i18n import tr
+from panel_app.services.demo import TTL_CHOICES
 from panel_app.state.demo import DemoState
 
 
@@ -59,7 +60,7 @@ def outbox_page() -> rx.Component:
                                     rx.select.root(
                                         rx.select.trigger(aria_label=tr("demo.ttl")),
                                         rx.select.content(*[rx.select.item(f"{s} s", value=str(s))
-                                                            for s in (30, 60, 120, 600)]),
+                                                            for s in TTL_CHOICES]),
                                         value=DemoState.ttl,
                                         on_change=DemoState.set_ttl,
                                         size="1",

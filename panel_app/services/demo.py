@@ -13,7 +13,7 @@ from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
 
 TTL_KEY = "stepup_ttl_seconds"
-TTL_CHOICES = (30, 60, 120, 600)
+TTL_CHOICES = (10, 30, 60, 120, 600)
 
 
 def effective_ttl_seconds(db: Session) -> int:

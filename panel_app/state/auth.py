@@ -34,8 +34,9 @@ class AuthState(rx.State):
 
     def _accept(self, ctx: guard.GuardContext) -> None:
         if self._bound_session_id != ctx.login_session.id:
-            # Another login in this tab (or a reused client token): start clean.
-            self._wipe_everything()
+            if self._bound_session_id is not None:
+                # Another login in this tab (or a reused client token): start clean.
+                self._wipe_everything()
             self._bound_session_id = ctx.login_session.id
         user = ctx.user
         self.user_name = user.name or user.email

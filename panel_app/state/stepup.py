@@ -71,6 +71,8 @@ class StepUpState(AuthState):
     def prepare(self):
         """When the gate appears: offer the user's methods, preferred first."""
         self.error = ""
+        self.info = ""
+        self.method = ""
         self._refresh(guard.current())
 
     @guard.login_only

@@ -20,3 +20,41 @@ def sign_in(page: Page, base_url: str, email: str, password: str, next_path: str
 def sign_out(page: Page) -> None:
     page.locator("#logout-button").click()
     expect(page).to_have_url(re.compile(r"/login"))
+
+
+def create_user(email: str, password: str = "a-long-test-password", phone: str | None = "+4915112345678") -> None:
+    """As support staff would: the admin CLI, against the server's database."""
+    import os
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "panel_app.cli", "create-user", "--email", email, "--password", password,
+            "--name", "Test Person"]
+    if phone:
+        args += ["--phone", phone]
+    subprocess.run(args, check=True, env=dict(os.environ), capture_output=True)
+
+
+def latest_code(page: Page, base_url: str, recipient: str) -> str:
+    """Read the newest code sent to ``recipient`` from the demo outbox, as a demo user would."""
+    outbox = page.context.new_page()
+    outbox.goto(base_url + "/dev/outbox")
+    message = outbox.locator(".outbox-message").filter(has_text=recipient).first
+    expect(message).to_be_visible(timeout=10_000)
+    text = message.locator(".outbox-text").inner_text()
+    outbox.close()
+    match = re.search(r"\b(\d{6})\b", text)
+    assert match, text
+    return match.group(1)
+
+
+def pass_gate_by_email(page: Page, base_url: str, email: str) -> None:
+    gate = page.locator("#verification-gate")
+    expect(gate).to_be_visible()
+    expect(page.get_by_role("radio", name=re.compile("^(Email|E-Mail)$"))).to_be_checked()  # the gate is live
+    page.locator("#send-code").click()
+    expect(page.locator("#gate-info")).to_be_visible()
+    code = latest_code(page, base_url, email)
+    page.get_by_label(re.compile("^(Verification code|Bestätigungscode)$")).fill(code)
+    page.locator("#verify-button").click()
+    expect(gate).to_be_hidden(timeout=10_000)

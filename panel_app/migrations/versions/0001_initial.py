@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-25 23:41:40.921934
+Create Date: 2026-11-25 23:43:14.604989
 
 """
 from typing import Sequence, Union
@@ -344,20 +344,6 @@ def upgrade() -> None:
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ticket_account_id'), ['account_id'], unique=False)
 
-    op.create_table('loginticket',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('ticket_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('session_id', sa.Integer(), nullable=False),
-    sa.Column('token_enc', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('next_path', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.ForeignKeyConstraint(['session_id'], ['loginsession.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('loginticket', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_loginticket_ticket_hash'), ['ticket_hash'], unique=True)
-
     op.create_table('ticketmessage',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -413,10 +399,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticketmessage_ticket_id'))
 
     op.drop_table('ticketmessage')
-    with op.batch_alter_table('loginticket', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_loginticket_ticket_hash'))
-
-    op.drop_table('loginticket')
     with op.batch_alter_table('ticket', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_ticket_account_id'))
 

@@ -1,0 +1,156 @@
+"""TOTP (RFC 6238) for authenticator apps: SHA1, 6 digits, 30-second steps.
+
+A code is accepted for the current step and one step either side (clock drift).
+Each accepted step is stored in ``User.totp_last_step`` with one conditional
+UPDATE, so a step (and every earlier one) is never accepted twice, not even from
+two simultaneous requests on two workers: only one UPDATE can move the value.
+
+Secrets are stored encrypted (``crypto.encrypt``); the plaintext exists only in
+memory while a code is checked or while the set-up screen shows it once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyotp
+import qrcode
+import qrcode.image.svg
+from sqlalchemy import or_, update
+from sqlmodel import Session
+
+from panel_app.models import User
+from panel_app.security.codes import REASON_EMPTY, REASON_MALFORMED, normalize_digits
+from panel_app.security.crypto import decrypt, encrypt
+
+ISSUER = "Panel"
+DIGITS = 6
+STEP_SECONDS = 30
+VALID_WINDOW = 1  # steps accepted before and after the current one
+SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends; 32 base32 characters
+
+ERROR_CODE_EMPTY = "stepup.error.code_empty"
+ERROR_CODE_FORMAT = "stepup.error.code_format"
+ERROR_CODE_WRONG = "stepup.error.code_wrong"
+ERROR_TOTP_REPLAYED = "stepup.error.totp_replayed"
+ERROR_NOT_ENROLLED = "stepup.error.totp_not_enrolled"
+
+REASON_WRONG = "wrong"
+REASON_REPLAYED = "replayed"
+REASON_NOT_ENROLLED = "not_enrolled"
+
+
+def new_secret() -> str:
+    """A fresh random secret, base32 without padding (what authenticator apps expect)."""
+    return base64.b32encode(secrets.token_bytes(SECRET_BYTES)).decode().rstrip("=")
+
+
+def time_step(now: datetime) -> int:
+    return int(now.timestamp()) // STEP_SECONDS
+
+
+def _totp(secret_base32: str, digits: int = DIGITS) -> pyotp.TOTP:
+    return pyotp.TOTP(secret_base32, digits=digits, interval=STEP_SECONDS)
+
+
+def code_at(secret_base32: str, now: datetime, *, digits: int = DIGITS, step_offset: int = 0) -> str:
+    """The code an app shows at ``now`` (shifted by ``step_offset`` steps)."""
+    return _totp(secret_base32, digits).generate_otp(time_step(now) + step_offset)
+
+
+def matching_step(
+    secret_base32: str, code: str, now: datetime, *, digits: int = DIGITS, window: int = VALID_WINDOW
+) -> int | None:
+    """The time step whose code equals ``code`` within the window, or None.
+
+    Every step of the window is compared (constant time each); if, by chance,
+    two steps share the code, the newest one is returned so that the replay guard
+    moves as far forward as possible.
+    """
+    totp = _totp(secret_base32, digits)
+    current = time_step(now)
+    found = None
+    for step in range(current - window, current + window + 1):
+        if step >= 0 and hmac.compare_digest(totp.generate_otp(step).encode(), code.encode()):
+            found = step
+    return found
+
+
+def provisioning_uri(secret_base32: str, email: str) -> str:
+    """``otpauth://`` URI for the QR code: issuer "Panel", account = the user's email."""
+    return _totp(secret_base32).provisioning_uri(name=email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """The QR code for ``uri`` as an SVG ``data:`` URI, rendered on the server."""
+    qr = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    qr.add_data(uri)
+    qr.make(fit=True)
+    image = qr.make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def encrypt_secret(secret_base32: str) -> str:
+    return encrypt(secret_base32)
+
+
+def decrypt_secret(secret_enc: str) -> str:
+    return decrypt(secret_enc)
+
+
+def is_enrolled(user: User) -> bool:
+    return bool(user.totp_secret_enc) and user.totp_enabled_at is not None
+
+
+def claim_step(db: Session, user: User, step: int) -> bool:
+    """Record ``step`` as used unless it (or a later step) already was. Atomic."""
+    result = db.exec(
+        update(User)
+        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(user, attribute_names=["totp_last_step"])
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class TotpCheck:
+    ok: bool
+    error_key: str | None = None
+    reason: str | None = None
+    step: int | None = None
+
+    @property
+    def was_guess(self) -> bool:
+        """True if a well-formed code was compared (a try that counts)."""
+        return self.ok or self.reason in (REASON_WRONG, REASON_REPLAYED)
+
+
+def check_code(
+    db: Session, user: User, submitted: object, now: datetime, *, secret_enc: str | None = None
+) -> TotpCheck:
+    """Check an app code for ``user`` and claim its time step.
+
+    ``secret_enc`` defaults to the active secret; enrollment passes the pending one.
+    """
+    code, reason = normalize_digits(submitted, DIGITS)
+    if code is None:
+        key = ERROR_CODE_EMPTY if reason == REASON_EMPTY else ERROR_CODE_FORMAT
+        return TotpCheck(ok=False, error_key=key, reason=reason or REASON_MALFORMED)
+    secret_enc = secret_enc if secret_enc is not None else user.totp_secret_enc
+    if not secret_enc:
+        return TotpCheck(ok=False, error_key=ERROR_NOT_ENROLLED, reason=REASON_NOT_ENROLLED)
+    step = matching_step(decrypt_secret(secret_enc), code, now)
+    if step is None:
+        return TotpCheck(ok=False, error_key=ERROR_CODE_WRONG, reason=REASON_WRONG)
+    if not claim_step(db, user, step):
+        return TotpCheck(ok=False, error_key=ERROR_TOTP_REPLAYED, reason=REASON_REPLAYED, step=step)
+    return TotpCheck(ok=True, step=step)

@@ -1,0 +1,427 @@
+"""Invoices and contract documents: listing, totals and PDF downloads.
+
+Amounts are integer cents. VAT is computed per rate on the net sum of that rate
+(not per line) and rounded half up, as German invoicing practice expects. An
+invoice's status in the database is ``paid`` or ``open``; ``overdue`` is derived
+from the due date at display time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlmodel import Session, select
+
+from panel_app.i18n import normalize_language
+from panel_app.models import Account, Document, Invoice, InvoiceLine, User
+from panel_app.security.permissions import Area
+from panel_app.services import audit
+from panel_app.services.audit import Actor
+from panel_app.services.validation import ValidationError
+
+STATUS_PAID = "paid"
+STATUS_OPEN = "open"
+STATUS_OVERDUE = "overdue"
+
+
+class NotFoundError(ValidationError):
+    """The record does not exist or belongs to another account (indistinguishable on purpose)."""
+
+
+@dataclass(frozen=True)
+class Seller:
+    """The invoicing company, as printed on every invoice (§ 14 UStG / Art. 226 VAT Directive)."""
+
+    name: str
+    street: str
+    postal_code: str
+    city: str
+    country: str  # ISO 3166-1 alpha-2
+    vat_id: str
+    email: str
+    website: str
+    commercial_register: str
+    managing_directors: str
+    bank_name: str
+    bank_iban: str
+    bank_bic: str
+
+
+SELLER = Seller(
+    name="Panel Hosting GmbH",
+    street="Musterstraße 12",
+    postal_code="10115",
+    city="Berlin",
+    country="DE",
+    vat_id="DE123456789",
+    email="billing@panel.example",
+    website="panel.example",
+    commercial_register="Amtsgericht Charlottenburg, HRB 123456 B",
+    managing_directors="Erika Mustermann",
+    bank_name="Musterbank Berlin",
+    # A documented example IBAN, not a real account.
+    bank_iban="DE89 3704 0044 0532 0130 00",
+    bank_bic="COBADEFFXXX",
+)
+
+
+# --- amounts --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VatGroup:
+    rate_percent: int
+    net_cents: int
+    vat_cents: int
+
+    @property
+    def gross_cents(self) -> int:
+        return self.net_cents + self.vat_cents
+
+
+@dataclass(frozen=True)
+class InvoiceAmounts:
+    groups: tuple[VatGroup, ...]  # one per VAT rate, highest rate first
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+
+
+def vat_for(net_cents: int, rate_percent: int) -> int:
+    """VAT in cents for a net sum, rounded half up (away from zero for credits)."""
+    exact = Decimal(net_cents) * Decimal(rate_percent) / Decimal(100)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def line_net_cents(line: InvoiceLine) -> int:
+    return line.quantity * line.unit_net_cents
+
+
+def effective_rate(line: InvoiceLine, reverse_charge: bool) -> int:
+    """Reverse charge: the recipient accounts for VAT, so the invoice shows 0 %."""
+    return 0 if reverse_charge else line.vat_rate_percent
+
+
+def compute_amounts(lines: Iterable[InvoiceLine], *, reverse_charge: bool) -> InvoiceAmounts:
+    net_by_rate: dict[int, int] = {}
+    for line in lines:
+        rate = effective_rate(line, reverse_charge)
+        net_by_rate[rate] = net_by_rate.get(rate, 0) + line_net_cents(line)
+    groups = tuple(
+        VatGroup(rate, net, vat_for(net, rate)) for rate, net in sorted(net_by_rate.items(), reverse=True)
+    )
+    net = sum(g.net_cents for g in groups)
+    vat = sum(g.vat_cents for g in groups)
+    return InvoiceAmounts(groups, net, vat, net + vat)
+
+
+def invoice_status(invoice: Invoice, today: date) -> str:
+    if invoice.status == STATUS_PAID:
+        return STATUS_PAID
+    return STATUS_OVERDUE if invoice.due_date < today else STATUS_OPEN
+
+
+# --- formatting (shared by the UI and the PDFs) ------------------------------------
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+
+
+def format_money(cents: int, currency: str = "EUR", lang: str = "en") -> str:
+    """``€1,234.56`` (en) or ``1.234,56 €`` (de)."""
+    lang = normalize_language(lang)
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    grouped = f"{whole:,}"
+    symbol = CURRENCY_SYMBOLS.get(currency, currency)
+    if lang == "de":
+        return f"{sign}{grouped.replace(',', '.')},{rest:02d} {symbol}"
+    if len(symbol) > 1:
+        return f"{sign}{symbol} {grouped}.{rest:02d}"
+    return f"{sign}{symbol}{grouped}.{rest:02d}"
+
+
+def format_date(value: date, lang: str = "en") -> str:
+    """``25.11.2026`` (de) or ISO ``2026-11-25`` (en: unambiguous for every reader)."""
+    if normalize_language(lang) == "de":
+        return value.strftime("%d.%m.%Y")
+    return value.isoformat()
+
+
+def format_rate(rate_percent: int) -> str:
+    return f"{rate_percent} %"
+
+
+# --- invoices --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    number: str
+    issue_date: date
+    due_date: date
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+    currency: str
+    status: str  # paid | open | overdue
+    reverse_charge: bool
+
+
+@dataclass(frozen=True)
+class InvoiceTotals:
+    currency: str
+    total_gross_cents: int
+    open_cents: int  # open including overdue
+    overdue_cents: int
+
+
+@dataclass(frozen=True)
+class InvoiceList:
+    invoices: tuple[InvoiceRow, ...]  # newest first
+    # One entry per currency present (EUR first); a single EUR entry of zeros when there are none.
+    totals: tuple[InvoiceTotals, ...]
+
+
+def _lines_by_invoice(db: Session, invoice_ids: list[int]) -> dict[int, list[InvoiceLine]]:
+    grouped: dict[int, list[InvoiceLine]] = {i: [] for i in invoice_ids}
+    if invoice_ids:
+        rows = db.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id.in_(invoice_ids)).order_by(InvoiceLine.id)
+        ).all()
+        for line in rows:
+            grouped[line.invoice_id].append(line)
+    return grouped
+
+
+def _account_invoices(db: Session, account_id: int) -> list[Invoice]:
+    return list(
+        db.exec(
+            select(Invoice)
+            .where(Invoice.account_id == account_id)
+            .order_by(Invoice.issue_date.desc(), Invoice.number.desc())
+        ).all()
+    )
+
+
+def list_invoices(db: Session, account_id: int, today: date) -> InvoiceList:
+    invoices = _account_invoices(db, account_id)
+    lines = _lines_by_invoice(db, [i.id for i in invoices])
+    rows = []
+    for invoice in invoices:
+        amounts = compute_amounts(lines[invoice.id], reverse_charge=invoice.reverse_charge)
+        rows.append(
+            InvoiceRow(
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                net_cents=amounts.net_cents,
+                vat_cents=amounts.vat_cents,
+                gross_cents=amounts.gross_cents,
+                currency=invoice.currency,
+                status=invoice_status(invoice, today),
+                reverse_charge=invoice.reverse_charge,
+            )
+        )
+    return InvoiceList(tuple(rows), _totals(rows))
+
+
+def _totals(rows: list[InvoiceRow]) -> tuple[InvoiceTotals, ...]:
+    currencies = sorted({r.currency for r in rows} or {"EUR"}, key=lambda c: (c != "EUR", c))
+    totals = []
+    for currency in currencies:
+        mine = [r for r in rows if r.currency == currency]
+        totals.append(
+            InvoiceTotals(
+                currency=currency,
+                total_gross_cents=sum(r.gross_cents for r in mine),
+                open_cents=sum(r.gross_cents for r in mine if r.status != STATUS_PAID),
+                overdue_cents=sum(r.gross_cents for r in mine if r.status == STATUS_OVERDUE),
+            )
+        )
+    return tuple(totals)
+
+
+def open_invoice_totals(db: Session, account_id: int, today: date) -> InvoiceTotals:
+    """The first totals entry (EUR if present): what the dashboard shows behind the step-up gate."""
+    return list_invoices(db, account_id, today).totals[0]
+
+
+def has_open_invoice(db: Session, account_id: int) -> bool:
+    return (
+        db.exec(
+            select(Invoice.id).where(Invoice.account_id == account_id, Invoice.status == STATUS_OPEN)
+        ).first()
+        is not None
+    )
+
+
+_INVOICE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/_.]{0,29}$")
+
+
+def _clean_invoice_number(value: object) -> str:
+    """Anything that cannot be an invoice number is simply "not found"."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not _INVOICE_NUMBER.fullmatch(text):
+        raise NotFoundError("invoice", "billing.error.invoice_not_found")
+    return text
+
+
+def _get_invoice(db: Session, account_id: int, number: object) -> Invoice:
+    number = _clean_invoice_number(number)
+    invoice = db.exec(
+        select(Invoice).where(Invoice.number == number, Invoice.account_id == account_id)
+    ).first()
+    if invoice is None:
+        raise NotFoundError("invoice", "billing.error.invoice_not_found")
+    return invoice
+
+
+def next_invoice_number(db: Session, issue_date: date) -> str:
+    """Sequential, gap-free per year: ``2026-00001``, ``2026-00002``, ... (for seeding/issuing)."""
+    prefix = f"{issue_date.year}-"
+    numbers = db.exec(select(Invoice.number).where(Invoice.number.startswith(prefix))).all()
+    highest = 0
+    for number in numbers:
+        tail = number[len(prefix):]
+        if tail.isdigit():
+            highest = max(highest, int(tail))
+    return f"{prefix}{highest + 1:05d}"
+
+
+def _language_of(db: Session, actor: Actor, lang: str | None) -> str:
+    if lang is not None:
+        return normalize_language(lang)
+    user = db.get(User, actor.user_id) if actor.user_id is not None else None
+    return normalize_language(user.language if user else None)
+
+
+def invoice_filename(number: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9\-_.]", "-", number)
+    return f"invoice-{safe}.pdf"
+
+
+def invoice_pdf(
+    db: Session, actor: Actor, invoice_number: object, now: datetime, *, lang: str | None = None
+) -> bytes:
+    """The invoice as a PDF in the user's language; audited as ``invoice_downloaded``.
+
+    Raises ``NotFoundError`` for unknown numbers and for other accounts' invoices alike.
+    """
+    from panel_app.services import invoice_pdf as renderer
+
+    invoice = _get_invoice(db, actor.account_id, invoice_number)
+    account = db.get(Account, invoice.account_id)
+    lines = _lines_by_invoice(db, [invoice.id])[invoice.id]
+    language = _language_of(db, actor, lang)
+    data = renderer.InvoiceData(
+        seller=SELLER,
+        buyer=renderer.Buyer(
+            name=account.name,
+            company=account.company,
+            street=account.street,
+            postal_code=account.postal_code,
+            city=account.city,
+            country=account.country,
+            vat_id=account.vat_id,
+            customer_number=account.customer_number,
+        ),
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        supply_date=invoice.supply_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        paid=invoice.status == STATUS_PAID,
+        reverse_charge=invoice.reverse_charge,
+        lines=tuple(
+            renderer.Line(
+                description=line.description,
+                quantity=line.quantity,
+                unit_net_cents=line.unit_net_cents,
+                rate_percent=effective_rate(line, invoice.reverse_charge),
+                net_cents=line_net_cents(line),
+            )
+            for line in lines
+        ),
+        amounts=compute_amounts(lines, reverse_charge=invoice.reverse_charge),
+    )
+    pdf = renderer.render_invoice(data, language, now=now)
+    audit.record(db, actor, Area.INVOICES, "invoice_downloaded", now=now, target=invoice.number)
+    return pdf
+
+
+# --- contract documents ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    title: str
+    kind: str  # contract | terms | ... (free text from the seed / back office)
+    issued_on: date
+
+
+def list_documents(db: Session, account_id: int) -> tuple[DocumentRow, ...]:
+    rows = db.exec(
+        select(Document)
+        .where(Document.account_id == account_id)
+        .order_by(Document.issued_on.desc(), Document.id.desc())
+    ).all()
+    return tuple(DocumentRow(d.id, d.title, d.kind, d.issued_on) for d in rows)
+
+
+# Ids are 32-bit integer columns: a larger number would be a database error, not "not found".
+MAX_ID = 2_147_483_647
+
+
+def coerce_id(value: object, field: str, not_found_key: str) -> int:
+    """A row id from a client (int or digit string); anything else is "not found"."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise NotFoundError(field, not_found_key)
+    return value
+
+
+def document_filename(document_id: int, title: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-").lower()[:60] or "document"
+    return f"{slug}-{document_id}.pdf"
+
+
+def get_document(db: Session, account_id: int, document_id: object) -> DocumentRow:
+    document = _get_document(db, account_id, document_id)
+    return DocumentRow(document.id, document.title, document.kind, document.issued_on)
+
+
+def _get_document(db: Session, account_id: int, document_id: object) -> Document:
+    ident = coerce_id(document_id, "document", "billing.error.document_not_found")
+    document = db.get(Document, ident)
+    if document is None or document.account_id != account_id:
+        raise NotFoundError("document", "billing.error.document_not_found")
+    return document
+
+
+def document_pdf(
+    db: Session, actor: Actor, document_id: object, now: datetime, *, lang: str | None = None
+) -> bytes:
+    """A contract document (its stored body) as a PDF; audited as ``document_downloaded``."""
+    from panel_app.services import invoice_pdf as renderer
+
+    document = _get_document(db, actor.account_id, document_id)
+    account = db.get(Account, document.account_id)
+    pdf = renderer.render_document(
+        seller=SELLER,
+        title=document.title,
+        issued_on=document.issued_on,
+        body=document.body,
+        customer_number=account.customer_number,
+        customer_name=account.company or account.name,
+        lang=_language_of(db, actor, lang),
+        now=now,
+    )
+    audit.record(db, actor, Area.INVOICES, "document_downloaded", now=now, target=document.title,
+                 document_id=document.id)
+    return pdf

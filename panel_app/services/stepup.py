@@ -1,0 +1,531 @@
+"""Step-up verification for the UI: which methods a user has, sending a code,
+checking it, starting and ending the grant, and managing the authenticator app.
+
+Methods: ``totp`` (authenticator app, if set up), ``email``, ``whatsapp`` (if the
+user has a phone number) and ``recovery`` (a single-use recovery code, a fallback
+for ``totp``). Results carry i18n keys; plaintext codes and secrets appear only in
+results that the caller must hand on (delivery, the set-up screen) and never
+keep in Reflex state.
+
+Guess bound. Every well-formed try of any method (app code, email or WhatsApp
+code, recovery code) is counted per user *before* it is compared, with one
+conditional UPDATE, so parallel requests cannot slip past the count. After 5
+consecutive failures each further try has to wait 30 s, then 60 s, 120 s, ...
+doubling up to 1 h (``STEPUP_POLICY``); only a successful verification resets the
+count, waiting does not. Tries during a wait are refused without comparing
+anything, and malformed input (not 6 digits / not a recovery code) is never
+compared. Starting from zero, tries 1-5 can be made at once, try 6 after 30 s,
+7 after 90 s, 8 after 210 s, 9 after 450 s, 10 after 930 s, 11 after 1,890 s,
+12 after 3,810 s, and from then on one per hour: at most **34 guesses in the
+first 24 hours and 24 per day after that**. A guess hits with probability at
+most 3 in 1,000,000 (an app code is valid for 3 time steps; an email/WhatsApp
+code is one of 1,000,000; a recovery code one in 31^12), so an attacker who
+already has the password succeeds within the first day with probability at most
+34 x 3e-6, about 1 in 9,800, and with at most 2.6 % in a whole year of nonstop
+trying (8,770 guesses), each failure visible in the activity log. Each success of
+the real user restarts the schedule and so allows at most 12 further guesses in
+the following ~64 minutes. The per-code limits are looser and only a second line:
+5 tries per code, a new code at most every 60 s and 5 codes per hour per channel
+would allow 2 x 5 x 5 = 50 guesses per hour on their own.
+
+Audit (area ``auth``; never a code or secret): ``code_sent`` (channel, masked
+destination), ``code_throttled`` (channel, reason, seconds), ``verification_failed``
+(method, reason, consecutive failures, seconds to wait), ``verification_throttled``
+(method, seconds), ``verification_succeeded`` + ``grant_started`` (+
+``recovery_code_used`` with codes left) on success, ``grant_ended`` (reason),
+``preferred_channel_changed``, ``totp_enrollment_started``, ``totp_enabled``,
+``totp_removed``, ``recovery_codes_regenerated``. Not recorded: malformed input,
+unknown methods and calls on an unusable session (nothing was checked or changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import case, literal, null, or_, update
+from sqlmodel import Session
+
+from panel_app.models import LoginSession, User
+from panel_app.security import codes, recovery, sessions, totp
+from panel_app.security.permissions import Area
+from panel_app.security.throttle import Policy
+from panel_app.services.audit import Actor, record
+from panel_app.services.validation import ValidationError
+
+METHOD_TOTP = "totp"
+METHOD_EMAIL = "email"
+METHOD_WHATSAPP = "whatsapp"
+METHOD_RECOVERY = "recovery"
+METHODS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP, METHOD_RECOVERY)
+CODE_METHODS = (METHOD_EMAIL, METHOD_WHATSAPP)
+PREFERABLE_CHANNELS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP)
+
+PURPOSE = codes.PURPOSE_STEPUP
+STEPUP_POLICY = Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
+
+ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
+ERROR_SESSION_INVALID = "stepup.error.session_invalid"
+ERROR_LOCKED = "stepup.error.locked"
+ERROR_NO_PENDING_TOTP = "stepup.error.totp_no_pending"
+ERROR_NOT_ENROLLED = totp.ERROR_NOT_ENROLLED
+
+BULLETS = "•••"
+
+
+# --- which methods ------------------------------------------------------------------
+
+
+def available_methods(user: User) -> list[str]:
+    """Methods offered on the verification screen, app first (recovery is a fallback link)."""
+    methods = [METHOD_TOTP] if totp.is_enrolled(user) else []
+    methods.append(METHOD_EMAIL)
+    if user.phone:
+        methods.append(METHOD_WHATSAPP)
+    return methods
+
+
+def default_method(user: User) -> str:
+    """The preferred channel if it is available, else the app if set up, else email."""
+    methods = available_methods(user)
+    if user.preferred_channel in methods:
+        return user.preferred_channel
+    return methods[0]
+
+
+def destination_for(user: User, channel: str) -> str | None:
+    if channel == METHOD_EMAIL:
+        return user.email or None
+    if channel == METHOD_WHATSAPP:
+        return user.phone or None
+    return None
+
+
+def mask_email(value: str) -> str:
+    """``j•••@example.com``: first character, bullets, the domain."""
+    local, _, domain = (value or "").rpartition("@")
+    if not local:
+        return f"{BULLETS}@{domain}" if domain else BULLETS
+    return f"{local[0]}{BULLETS}@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    """``+49 ••• ••• 12``: country code, bullets, the last two digits."""
+    digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
+    last_two = digits[-2:] if len(digits) >= 2 else ""
+    try:
+        country = f"+{phonenumbers.parse(value, None).country_code} "
+    except phonenumbers.NumberParseException:
+        country = ""
+    return f"{country}{BULLETS} {BULLETS} {last_two}".rstrip()
+
+
+def mask_destination(channel: str, value: str) -> str:
+    if channel == METHOD_EMAIL:
+        return mask_email(value)
+    if channel == METHOD_WHATSAPP:
+        return mask_phone(value)
+    raise ValueError(f"no destination for channel {channel!r}")
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _attached(db: Session, row):
+    """The session's own instance of ``row`` (callers may hand in a detached copy)."""
+    if row is None or row in db:
+        return row
+    return db.get(type(row), row.id)
+
+
+def _session_usable(user: User, login_session: LoginSession, now: datetime) -> bool:
+    return (
+        login_session is not None
+        and login_session.user_id == user.id
+        and login_session.revoked_at is None
+        and login_session.expires_at > now
+        and user.is_active
+    )
+
+
+def delay_after_failures(failures: int) -> int:
+    """Seconds a user has to wait after ``failures`` consecutive failures."""
+    return STEPUP_POLICY.delay_after(failures)
+
+
+def lock_seconds_left(user: User, now: datetime) -> int:
+    if user.stepup_locked_until is None:
+        return 0
+    return codes.seconds_until(user.stepup_locked_until, now)
+
+
+def _locked_until_expression(now: datetime):
+    """SQL for the lock after one more failure, from the *current* failure count."""
+    column_type = User.__table__.c.stepup_locked_until.type
+    upcoming = User.stepup_failures + 1
+    whens = [(upcoming < STEPUP_POLICY.free_failures, null())]
+    failures = STEPUP_POLICY.free_failures
+    while delay_after_failures(failures) < STEPUP_POLICY.max_delay_seconds:
+        until = now + timedelta(seconds=delay_after_failures(failures))
+        whens.append((upcoming == failures, literal(until, column_type)))
+        failures += 1
+    longest = now + timedelta(seconds=STEPUP_POLICY.max_delay_seconds)
+    return case(*whens, else_=literal(longest, column_type))
+
+
+def _reserve_try(db: Session, user: User, now: datetime) -> bool:
+    """Count this try as a failure in advance, unless the user must wait. Atomic.
+
+    One UPDATE raises the count and sets the resulting wait, only if no wait is
+    running: of many parallel tries, exactly as many pass as the schedule allows.
+    A success afterwards resets the count.
+    """
+    result = db.exec(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.stepup_locked_until.is_(None), User.stepup_locked_until <= now),
+        )
+        .values(stepup_failures=User.stepup_failures + 1, stepup_locked_until=_locked_until_expression(now))
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
+    return result.rowcount == 1
+
+
+def _reset_failures(db: Session, user: User) -> None:
+    user.stepup_failures = 0
+    user.stepup_locked_until = None
+    db.add(user)
+    db.flush()
+
+
+# --- sending a code -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CodeRequestResult:
+    ok: bool
+    channel: str
+    masked_destination: str = ""
+    # Plaintext, only to hand to delivery. Never store, log or show it.
+    code: str | None = field(default=None, repr=False)
+    code_id: int | None = None
+    expires_at: datetime | None = None
+    error_key: str | None = None
+    retry_after_seconds: int = 0
+
+
+def request_stepup_code(
+    db: Session, *, user: User, login_session: LoginSession, channel: str, now: datetime, actor: Actor
+) -> CodeRequestResult:
+    """Issue a step-up code for ``channel`` (email or whatsapp) of this login session.
+
+    The caller hands ``code`` to delivery and then forgets it. Refused while the
+    resend cooldown or the hourly limit runs (``retry_after_seconds`` says how long).
+    """
+    user = _attached(db, user)
+    login_session = _attached(db, login_session)
+    channel_name = channel if isinstance(channel, str) else ""
+    if not _session_usable(user, login_session, now):
+        return CodeRequestResult(ok=False, channel=channel_name, error_key=ERROR_SESSION_INVALID)
+    destination = destination_for(user, channel_name) if channel_name in CODE_METHODS else None
+    if destination is None:
+        return CodeRequestResult(ok=False, channel=channel_name, error_key=ERROR_METHOD_UNAVAILABLE)
+    masked = mask_destination(channel_name, destination)
+    outcome = codes.issue_code(db, user=user, session_id=login_session.id, purpose=PURPOSE,
+                               channel=channel_name, destination=destination, now=now)
+    if not outcome.ok:
+        record(db, actor, Area.AUTH, "code_throttled", now=now, channel=channel_name, reason=outcome.reason,
+               retry_after_seconds=outcome.retry_after_seconds)
+        return CodeRequestResult(ok=False, channel=channel_name, masked_destination=masked,
+                                 error_key=outcome.error_key, retry_after_seconds=outcome.retry_after_seconds)
+    record(db, actor, Area.AUTH, "code_sent", now=now, channel=channel_name, destination=masked)
+    return CodeRequestResult(ok=True, channel=channel_name, masked_destination=masked, code=outcome.code,
+                             code_id=outcome.code_id, expires_at=outcome.expires_at)
+
+
+@dataclass(frozen=True)
+class CodeStatus:
+    """What the "I didn't get the code" panel shows about the last code sent."""
+
+    channel: str
+    masked_destination: str
+    delivery_status: str
+    delivery_error: str
+    sent_at: datetime
+    expires_at: datetime
+    is_live: bool  # can still be entered (not expired, used, replaced or out of tries)
+    resend_in_seconds: int
+    sends_left_this_hour: int
+
+
+def code_status(db: Session, *, user: User, login_session: LoginSession, now: datetime) -> CodeStatus | None:
+    """Status of the newest step-up code of this login session, or None if none was sent."""
+    row = codes.latest_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE)
+    if row is None:
+        return None
+    sent = codes.sends_in_window(db, user_id=user.id, channel=row.channel, now=now)
+    resend_in = max(
+        codes.resend_wait_seconds(db, user_id=user.id, channel=row.channel, purpose=PURPOSE, now=now),
+        codes.hourly_wait_seconds(sent, now),
+    )
+    return CodeStatus(
+        channel=row.channel,
+        masked_destination=mask_destination(row.channel, row.destination),
+        delivery_status=row.delivery_status,
+        delivery_error=row.delivery_error,
+        sent_at=row.created_at,
+        expires_at=row.expires_at,
+        is_live=codes.code_state(row, now) is None,
+        resend_in_seconds=resend_in,
+        sends_left_this_hour=max(0, codes.MAX_SENDS_PER_HOUR - len(sent)),
+    )
+
+
+# --- verifying ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    method: str
+    error_key: str | None = None
+    retry_after_seconds: int = 0  # wait before the next try (user lockout)
+    used_recovery_code: bool = False  # the lead sends a notice email when True
+    recovery_codes_left: int | None = None
+    grant_expires_at: datetime | None = None
+    tries_left: int | None = None  # for email/WhatsApp codes after a wrong try
+
+
+def _normalize(method: str, submitted: object) -> tuple[str | None, str | None]:
+    """Normalized input or ``(None, error_key)``."""
+    if method == METHOD_RECOVERY:
+        value, reason = recovery.normalize_recovery_code(submitted)
+        if value is None:
+            return None, (recovery.ERROR_RECOVERY_EMPTY if reason == recovery.REASON_EMPTY
+                          else recovery.ERROR_RECOVERY_FORMAT)
+        return value, None
+    value, reason = codes.normalize_digits(submitted)
+    if value is None:
+        return None, codes.error_key_for(reason)
+    return value, None
+
+
+def _method_available(db: Session, user: User, method: str) -> bool:
+    if method == METHOD_RECOVERY:
+        return totp.is_enrolled(user) and recovery.unused_count(db, user.id) > 0
+    return method in available_methods(user)
+
+
+def verify_stepup(
+    db: Session,
+    *,
+    user: User,
+    login_session: LoginSession,
+    method: str,
+    submitted: object,
+    now: datetime,
+    actor: Actor,
+    ttl_seconds: int,
+) -> VerifyResult:
+    """Check a step-up answer; on success start the grant on ``login_session``."""
+    user = _attached(db, user)
+    login_session = _attached(db, login_session)
+    method_name = method if isinstance(method, str) and method in METHODS else ""
+    if not _session_usable(user, login_session, now):
+        return VerifyResult(ok=False, method=method_name, error_key=ERROR_SESSION_INVALID)
+    if not method_name or not _method_available(db, user, method_name):
+        return VerifyResult(ok=False, method=method_name, error_key=ERROR_METHOD_UNAVAILABLE)
+    value, error_key = _normalize(method_name, submitted)
+    if value is None:
+        return VerifyResult(ok=False, method=method_name, error_key=error_key)
+
+    def throttled(wait: int) -> VerifyResult:
+        record(db, actor, Area.AUTH, "verification_throttled", now=now, method=method_name,
+               retry_after_seconds=wait)
+        return VerifyResult(ok=False, method=method_name, error_key=ERROR_LOCKED, retry_after_seconds=wait)
+
+    def failed(reason: str, key: str, *, tries_left: int | None = None) -> VerifyResult:
+        wait = lock_seconds_left(user, now)
+        record(db, actor, Area.AUTH, "verification_failed", now=now, method=method_name, reason=reason,
+               failures=user.stepup_failures, retry_after_seconds=wait)
+        return VerifyResult(ok=False, method=method_name, error_key=key, retry_after_seconds=wait,
+                            tries_left=tries_left)
+
+    db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
+    wait = lock_seconds_left(user, now)
+    if wait:
+        return throttled(wait)
+
+    if method_name in CODE_METHODS:
+        # Nothing to compare against: say so without spending a try.
+        row = codes.live_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE,
+                              channel=method_name)
+        state = codes.code_state(row, now)
+        if state is not None:
+            return failed(state, codes.error_key_for(state))
+
+    if not _reserve_try(db, user, now):
+        return throttled(max(1, lock_seconds_left(user, now)))
+
+    used_recovery = False
+    codes_left = None
+    if method_name == METHOD_TOTP:
+        check = totp.check_code(db, user, value, now)
+        if not check.ok:
+            return failed(check.reason, check.error_key)
+    elif method_name in CODE_METHODS:
+        outcome = codes.check_code(db, user=user, session_id=login_session.id, purpose=PURPOSE,
+                                   submitted=value, now=now, channel=method_name)
+        if not outcome.ok:
+            return failed(outcome.reason, outcome.error_key, tries_left=outcome.tries_left)
+    else:
+        if not recovery.consume(db, user.id, value, now):
+            return failed("wrong", recovery.ERROR_RECOVERY_WRONG)
+        used_recovery = True
+        codes_left = recovery.unused_count(db, user.id)
+
+    _reset_failures(db, user)
+    sessions.start_grant(db, login_session, method=method_name, now=now, ttl_seconds=ttl_seconds)
+    record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name)
+    if used_recovery:
+        record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=codes_left)
+    record(db, actor, Area.AUTH, "grant_started", now=now, method=method_name,
+           expires_at=login_session.grant_expires_at.isoformat())
+    return VerifyResult(ok=True, method=method_name, used_recovery_code=used_recovery,
+                        recovery_codes_left=codes_left, grant_expires_at=login_session.grant_expires_at)
+
+
+def end_grant(db: Session, *, login_session: LoginSession, actor: Actor, now: datetime, reason: str) -> bool:
+    """End the grant of this login session (button, expiry, logout). Audited once per grant."""
+    login_session = _attached(db, login_session)
+    had_grant = login_session.grant_expires_at is not None
+    sessions.end_grant(db, login_session)
+    if had_grant:
+        record(db, actor, Area.AUTH, "grant_ended", now=now, reason=str(reason)[:40],
+               method=login_session.grant_method or "")
+    return had_grant
+
+
+def set_preferred_channel(db: Session, user: User, channel: object, actor: Actor, now: datetime) -> None:
+    """Store the method offered first. ``totp`` only if set up, ``whatsapp`` only with a phone."""
+    user = _attached(db, user)
+    if (not isinstance(channel, str) or channel not in PREFERABLE_CHANNELS
+            or channel not in available_methods(user)):
+        raise ValidationError("channel", ERROR_METHOD_UNAVAILABLE)
+    if user.preferred_channel == channel:
+        return
+    previous = user.preferred_channel
+    user.preferred_channel = channel
+    db.add(user)
+    db.flush()
+    record(db, actor, Area.AUTH, "preferred_channel_changed", now=now, previous=previous, channel=channel)
+
+
+# --- authenticator app ------------------------------------------------------------------
+
+
+def begin_totp_enrollment(
+    db: Session, user: User, now: datetime, actor: Actor | None = None
+) -> tuple[str, str]:
+    """Store a new pending secret; return ``(secret_base32, provisioning_uri)`` to show once.
+
+    The active secret (if any) stays in force until a code of the new one is confirmed.
+    Render the QR code with ``qr_data_uri(uri)``.
+    """
+    user = _attached(db, user)
+    secret = totp.new_secret()
+    user.totp_pending_secret_enc = totp.encrypt_secret(secret)
+    db.add(user)
+    db.flush()
+    record(db, actor or Actor.for_user(user), Area.AUTH, "totp_enrollment_started", now=now)
+    return secret, totp.provisioning_uri(secret, user.email)
+
+
+qr_data_uri = totp.qr_data_uri
+
+
+@dataclass(frozen=True)
+class EnrollmentResult:
+    ok: bool
+    error_key: str | None = None
+    # Plaintext, shown once on the confirmation screen; only hashes are stored.
+    recovery_codes: list[str] = field(default_factory=list, repr=False)
+
+
+def confirm_totp_enrollment(
+    db: Session, user: User, code: object, now: datetime, actor: Actor
+) -> EnrollmentResult:
+    """Activate the pending secret after a correct code from the app.
+
+    Then: 10 new recovery codes (returned once), the app becomes the preferred
+    method, every grant of the user ends (factors changed). A wrong code changes
+    nothing and is not recorded.
+    """
+    user = _attached(db, user)
+    pending = user.totp_pending_secret_enc
+    if not pending:
+        return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
+    value, reason = codes.normalize_digits(code, totp.DIGITS)
+    if value is None:
+        return EnrollmentResult(ok=False, error_key=codes.error_key_for(reason))
+    step = totp.matching_step(totp.decrypt_secret(pending), value, now)
+    if step is None:
+        return EnrollmentResult(ok=False, error_key=totp.ERROR_CODE_WRONG)
+    # Conditional on the pending secret: two confirmations at once activate it once.
+    # The confirming step is marked used, so the same code cannot also open a grant.
+    activated = db.exec(
+        update(User)
+        .where(User.id == user.id, User.totp_pending_secret_enc == pending)
+        .values(totp_secret_enc=pending, totp_pending_secret_enc=None, totp_enabled_at=now,
+                totp_last_step=step, preferred_channel=METHOD_TOTP)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(user)
+    if activated.rowcount != 1:
+        return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
+    recovery_codes = recovery.replace_codes(db, user.id, now)
+    sessions.end_user_grants(db, user.id)
+    record(db, actor, Area.AUTH, "totp_enabled", now=now, recovery_code_count=len(recovery_codes),
+           grants_ended=True)
+    return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
+
+
+def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:
+    """Switch the app off: secret and recovery codes go, every grant ends. False if nothing to do."""
+    user = _attached(db, user)
+    if not user.totp_secret_enc and not user.totp_pending_secret_enc:
+        return False
+    was_enrolled = totp.is_enrolled(user)
+    user.totp_secret_enc = None
+    user.totp_pending_secret_enc = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    if user.preferred_channel == METHOD_TOTP:
+        user.preferred_channel = METHOD_EMAIL
+    db.add(user)
+    db.flush()
+    removed_codes = recovery.delete_codes(db, user.id)
+    sessions.end_user_grants(db, user.id)
+    record(db, actor, Area.AUTH, "totp_removed", now=now, was_enrolled=was_enrolled,
+           recovery_codes_deleted=removed_codes, grants_ended=True)
+    return True
+
+
+def regenerate_recovery_codes(db: Session, user: User, now: datetime, actor: Actor) -> list[str]:
+    """Replace all recovery codes with 10 new ones (returned once). Needs the app set up.
+
+    Grants stay: old codes only become invalid, nobody gains access.
+    """
+    user = _attached(db, user)
+    if not totp.is_enrolled(user):
+        raise ValidationError("totp", ERROR_NOT_ENROLLED)
+    new_codes = recovery.replace_codes(db, user.id, now)
+    record(db, actor, Area.AUTH, "recovery_codes_regenerated", now=now, count=len(new_codes))
+    return new_codes
+
+
+def recovery_codes_left(db: Session, user: User) -> int:
+    return recovery.unused_count(db, user.id)

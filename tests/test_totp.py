@@ -1,0 +1,221 @@
+"""TOTP: RFC 6238 vectors, the production 6-digit path, the window, replay (also
+from two simultaneous requests), malformed input, provisioning URI and QR code."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from sqlmodel import Session
+
+from panel_app.db import get_engine
+from panel_app.models import User
+from panel_app.security import totp
+from panel_app.security.crypto import decrypt, encrypt
+
+RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()  # RFC 6238 SHA1 seed
+RFC_VECTORS = [  # (unix time, 8-digit TOTP) from RFC 6238 appendix B, SHA1 column
+    (59, "94287082"),
+    (1111111109, "07081804"),
+    (1111111111, "14050471"),
+    (1234567890, "89005924"),
+    (2000000000, "69279037"),
+    (20000000000, "65353130"),
+]
+
+
+def at(unix_time: int) -> datetime:
+    return datetime.fromtimestamp(unix_time, UTC)
+
+
+@pytest.mark.parametrize(("unix_time", "expected"), RFC_VECTORS)
+def test_rfc6238_vectors_generate(unix_time, expected):
+    assert totp.code_at(RFC_SECRET, at(unix_time), digits=8) == expected
+    # Cross-check against pyotp's own TOTP object (the library the app builds on).
+    assert pyotp.TOTP(RFC_SECRET, digits=8).at(unix_time) == expected
+
+
+@pytest.mark.parametrize(("unix_time", "expected"), RFC_VECTORS)
+def test_rfc6238_vectors_verify(unix_time, expected):
+    step = unix_time // 30
+    assert totp.matching_step(RFC_SECRET, expected, at(unix_time), digits=8) == step
+    assert totp.matching_step(RFC_SECRET, expected, at(unix_time), digits=8, window=0) == step
+    # One digit off never matches.
+    wrong = expected[:-1] + str((int(expected[-1]) + 1) % 10)
+    assert totp.matching_step(RFC_SECRET, wrong, at(unix_time), digits=8) is None
+
+
+@pytest.mark.parametrize(("unix_time", "expected"), RFC_VECTORS)
+def test_six_digit_production_path(unix_time, expected):
+    # Dynamic truncation mod 10^6 is the last six digits of the mod 10^8 value.
+    six = expected[-6:]
+    assert totp.code_at(RFC_SECRET, at(unix_time)) == six
+    assert totp.matching_step(RFC_SECRET, six, at(unix_time)) == unix_time // 30
+    assert totp.matching_step(RFC_SECRET, expected, at(unix_time)) is None  # 8 digits are not 6
+
+
+def test_window_is_one_step_each_side():
+    now = at(1_800_000_000)  # on a step boundary
+    secret = totp.new_secret()
+    step = totp.time_step(now)
+    for offset in (-1, 0, 1):
+        code = totp.code_at(secret, now, step_offset=offset)
+        assert totp.matching_step(secret, code, now) == step + offset
+    for offset in (-2, 2):
+        code = totp.code_at(secret, now, step_offset=offset)
+        if all(code != totp.code_at(secret, now, step_offset=o) for o in (-1, 0, 1)):
+            assert totp.matching_step(secret, code, now) is None
+
+
+def test_new_secret_is_160_bit_base32():
+    secret = totp.new_secret()
+    assert len(secret) == 32
+    assert len(base64.b32decode(secret)) == 20
+    assert secret != totp.new_secret()
+
+
+def test_provisioning_uri_and_qr():
+    secret = totp.new_secret()
+    uri = totp.provisioning_uri(secret, "jane@example.com")
+    assert uri.startswith("otpauth://totp/Panel:jane%40example.com?")
+    parsed = pyotp.parse_uri(uri)
+    assert parsed.issuer == "Panel" and parsed.name == "jane@example.com"
+    assert parsed.digits == 6 and parsed.interval == 30
+    now = at(1_800_000_000)
+    assert parsed.at(now) == totp.code_at(secret, now)  # what the app will show
+
+    data_uri = totp.qr_data_uri(uri)
+    prefix = "data:image/svg+xml;base64,"
+    assert data_uri.startswith(prefix)
+    svg = base64.b64decode(data_uri[len(prefix):]).decode()
+    assert "<svg" in svg and "<path" in svg
+    assert totp.qr_data_uri(totp.provisioning_uri(totp.new_secret(), "jane@example.com")) != data_uri
+
+
+# --- with the database ---------------------------------------------------------------
+
+
+@pytest.fixture
+def enrolled(db, make_user, now):
+    """A user with an active app secret; returns (user, plaintext secret)."""
+    user = db.get(User, make_user().id)
+    secret = totp.new_secret()
+    user.totp_secret_enc = encrypt(secret)
+    user.totp_enabled_at = now
+    db.add(user)
+    db.commit()
+    return user, secret
+
+
+def test_secret_is_stored_encrypted(db, enrolled):
+    user, secret = enrolled
+    stored = db.get(User, user.id).totp_secret_enc
+    assert secret not in stored
+    assert decrypt(stored) == secret
+
+
+def test_same_code_is_accepted_once(db, enrolled, now):
+    user, secret = enrolled
+    code = totp.code_at(secret, now)
+    first = totp.check_code(db, user, code, now)
+    db.commit()
+    assert first.ok and first.step == totp.time_step(now)
+    again = totp.check_code(db, user, code, now + timedelta(seconds=5))
+    assert not again.ok and again.error_key == "stepup.error.totp_replayed"
+    # Still inside the window 30 s later (previous step): still refused.
+    later = totp.check_code(db, user, code, now + timedelta(seconds=31))
+    assert not later.ok and later.reason == "replayed"
+
+
+def test_older_step_refused_after_newer_one(db, enrolled, now):
+    user, secret = enrolled
+    assert totp.check_code(db, user, totp.code_at(secret, now, step_offset=1), now).ok
+    previous = totp.code_at(secret, now)
+    if previous != totp.code_at(secret, now, step_offset=1):
+        result = totp.check_code(db, user, previous, now)
+        assert not result.ok and result.reason == "replayed"
+    # The next step's code, when it comes, is accepted.
+    assert totp.check_code(db, user, totp.code_at(secret, now, step_offset=2), now + timedelta(seconds=60)).ok
+    assert db.get(User, user.id).totp_last_step == totp.time_step(now) + 2
+
+
+def test_wrong_and_not_enrolled(db, enrolled, make_user, now):
+    user, secret = enrolled
+    code = totp.code_at(secret, now)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    result = totp.check_code(db, user, wrong, now)
+    assert not result.ok and result.error_key == "stepup.error.code_wrong"
+    other = db.get(User, make_user(email="other@test.example").id)
+    result = totp.check_code(db, other, code, now)
+    assert not result.ok and result.error_key == "stepup.error.totp_not_enrolled"
+
+
+BAD_INPUTS = [
+    ("abcdef", "malformed"),
+    ("12345", "malformed"),
+    ("1234567", "malformed"),
+    ("１２３４５６", "malformed"),  # full-width digits
+    ("١٢٣٤٥٦", "malformed"),  # Arabic-Indic digits
+    ("12345a", "malformed"),
+    ("", "empty"),
+    ("   ", "empty"),
+    ("1" * 10_000, "malformed"),
+    (None, "empty"),
+    (123456, "malformed"),
+    (["123456"], "malformed"),
+    ({"code": "123456"}, "malformed"),
+    ("123456\x00", "malformed"),
+]
+
+
+@pytest.mark.parametrize(("submitted", "reason"), BAD_INPUTS)
+def test_bad_input_is_refused_without_touching_the_step(db, enrolled, now, submitted, reason):
+    user, _secret = enrolled
+    result = totp.check_code(db, user, submitted, now)
+    assert not result.ok and result.reason == reason
+    expected_key = "stepup.error.code_empty" if reason == "empty" else "stepup.error.code_format"
+    assert result.error_key == expected_key
+    assert not result.was_guess
+    db.refresh(user)
+    assert user.totp_last_step is None
+
+
+def test_spaces_and_hyphens_are_ignored(db, enrolled, now):
+    user, secret = enrolled
+    code = totp.code_at(secret, now)
+    assert totp.check_code(db, user, f" {code[:3]}-{code[3:]} ", now).ok
+
+
+def test_two_simultaneous_requests_exactly_one_wins(enrolled, now):
+    user, secret = enrolled
+    code = totp.code_at(secret, now)
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+    lock = threading.Lock()
+
+    def worker():
+        with Session(get_engine(), expire_on_commit=False) as session:
+            mine = session.get(User, user.id)
+            barrier.wait()
+            try:
+                result = totp.check_code(session, mine, code, now)
+                session.commit()
+            except Exception as exc:  # a lost race must not look like a success
+                session.rollback()
+                result = exc
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 2
+    winners = [r for r in results if isinstance(r, totp.TotpCheck) and r.ok]
+    assert len(winners) == 1
+    loser = next(r for r in results if r is not winners[0])
+    assert isinstance(loser, totp.TotpCheck) and loser.reason == "replayed"
