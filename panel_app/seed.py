@@ -18,7 +18,9 @@ from panel_app.models import (
 )
 from panel_app.security.crypto import encrypt
 from panel_app.security.passwords import hash_password
+from panel_app.services import dns_rules
 from panel_app.services.accounts import create_account_with_owner
+from panel_app.services.dns_rules import RecordInput
 
 DEMO_OWNER_EMAIL = "owner@example.com"
 DEMO_OWNER_PASSWORD = "panel-demo-owner"
@@ -26,20 +28,25 @@ DEMO_TECH_EMAIL = "tech@example.com"
 DEMO_TECH_PASSWORD = "panel-demo-tech"
 
 
-def _zone(domain_id: int, apex_ip: str) -> list[DnsRecord]:
-    rows = [
-        ("@", "A", 3600, apex_ip),
-        ("@", "AAAA", 3600, "2001:db8:10::10"),
-        ("www", "CNAME", 3600, "@"),
-        ("@", "MX", 3600, "10 mx1.panel-hosting.example."),
-        ("@", "MX", 3600, "20 mx2.panel-hosting.example."),
-        ("@", "TXT", 3600, '"v=spf1 include:_spf.panel-hosting.example ~all"'),
-        ("@", "CAA", 3600, '0 issue "letsencrypt.org"'),
-        ("_submission._tcp", "SRV", 3600, "0 1 587 mail.panel-hosting.example."),
-        ("@", "NS", 86400, "ns1.panel-hosting.example."),
-        ("@", "NS", 86400, "ns2.panel-hosting.example."),
+def _zone(domain_id: int, domain_name: str, apex_ip: str) -> list[DnsRecord]:
+    """A typical hosted zone, stored exactly as the DNS editor would store it."""
+    origin = dns_rules.zone_origin(domain_name)
+    inputs = [
+        RecordInput(name="@", rtype="A", value=apex_ip),
+        RecordInput(name="@", rtype="AAAA", value="2001:db8:10::10"),
+        RecordInput(name="www", rtype="CNAME", value="@"),
+        RecordInput(name="@", rtype="MX", priority=10, value="mx1.panel-hosting.example"),
+        RecordInput(name="@", rtype="MX", priority=20, value="mx2.panel-hosting.example"),
+        RecordInput(name="@", rtype="TXT", value="v=spf1 include:_spf.panel-hosting.example ~all"),
+        RecordInput(name="@", rtype="CAA", flags=0, tag="issue", value="letsencrypt.org"),
+        RecordInput(name="_submission._tcp", rtype="SRV", priority=0, weight=1, port=587,
+                    value="mail.panel-hosting.example"),
+        RecordInput(name="@", rtype="NS", ttl=86400, value="ns1.panel-hosting.example"),
+        RecordInput(name="@", rtype="NS", ttl=86400, value="ns2.panel-hosting.example"),
     ]
-    return [DnsRecord(domain_id=domain_id, name=n, rtype=t, ttl=ttl, value=v) for n, t, ttl, v in rows]
+    clean = [dns_rules.validate_record(record, origin) for record in inputs]
+    dns_rules.check_zone(clean, origin)
+    return [DnsRecord(domain_id=domain_id, name=c.name, rtype=c.rtype, ttl=c.ttl, value=c.value) for c in clean]
 
 
 def seed_demo(db: Session) -> bool:
@@ -82,7 +89,7 @@ def seed_demo(db: Session) -> bool:
         db.add(domain)
         db.flush()
         domains.append(domain)
-        db.add_all(_zone(domain.id, ip))
+        db.add_all(_zone(domain.id, name, ip))
     main = domains[0]
     main.catch_all = ""
     for local, used in (("info", 820), ("jana", 2_300), ("rechnungen", 120)):

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
+from panel_app.api import session, webhooks
+
 
 def all_routes() -> list:
-    from panel_app.api import session
-
-    routes = list(session.routes)
-    try:
-        from panel_app.api import webhooks
-    except ImportError:  # pragma: no cover - delivery layer not present
-        return routes
-    return routes + list(webhooks.routes)
+    return [*session.routes, *webhooks.routes]

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import reflex as rx
 
+from panel_app.pages.activity import activity_page
 from panel_app.pages.demo import outbox_page
+from panel_app.pages.invite import invite_page
+from panel_app.pages.team import team_page
 from panel_app.pages.help import help_page
 from panel_app.pages.login import login_page
 from panel_app.pages.security import security_page
 from panel_app.pages.standard import dashboard_page, domain_list_page, services_page
 from panel_app.settings import get_settings
+from panel_app.state.activity import ActivityState
 from panel_app.state.auth import AuthState
+from panel_app.state.invite import InviteState
+from panel_app.state.team import TeamState
 from panel_app.state.demo import DemoState
 from panel_app.state.login import LoginState
 from panel_app.state.security import SecurityState
@@ -25,5 +31,8 @@ def add_pages(app: rx.App) -> None:
     app.add_page(domain_list_page, route="/domains", title="Domains · Panel", on_load=DomainListState.load)
     app.add_page(help_page, route="/help", title="Help · Panel", on_load=AuthState.check_login)
     app.add_page(security_page, route="/security", title="Security · Panel", on_load=SecurityState.load)
+    app.add_page(team_page, route="/team", title="Team · Panel", on_load=TeamState.load)
+    app.add_page(activity_page, route="/activity", title="Activity log · Panel", on_load=ActivityState.load)
+    app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)
     if get_settings().is_demo:
         app.add_page(outbox_page, route="/dev/outbox", title="Demo outbox · Panel", on_load=DemoState.load)

@@ -7,6 +7,8 @@ entries) in the query itself.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import reflex as rx
 
 from panel_app.i18n import formatting as fmt
@@ -23,7 +25,7 @@ _FILTER_FIELDS = ("actor", "area", "from", "to")
 
 
 class ActivityState(GatedPage, AuthState):
-    area = Area.ACTIVITY
+    area: ClassVar[Area] = Area.ACTIVITY
 
     rows: list[dict[str, str]] = []
     total: int = 0
@@ -59,6 +61,7 @@ class ActivityState(GatedPage, AuthState):
         viewer = ctx.user
         self.is_owner = viewer.role == ROLE_OWNER
         filters = self._filters()
+        self.page = self._current_page()
         rows, total = activity.query_events(ctx.db, viewer, filters, self.page)
         pages = activity.page_count(total)
         if self.page > pages:
@@ -84,7 +87,8 @@ class ActivityState(GatedPage, AuthState):
             }
             for r in rows
         ]
-        self.actor_options = [{"value": activity.ACTOR_ALL, "label": t("activity.filter.all_people", lang)}] + [
+        everyone = {"value": activity.ACTOR_ALL, "label": t("activity.filter.all_people", lang)}
+        self.actor_options = [everyone] + [
             {"value": value,
              "label": (f"{label} ({activity.role_label(role, lang)})" if value != activity.ACTOR_SYSTEM
                        else t("activity.role.system", lang))}
@@ -93,6 +97,11 @@ class ActivityState(GatedPage, AuthState):
         self.area_options = [{"value": activity.AREA_ALL, "label": t("activity.filter.all_areas", lang)}] + [
             {"value": a.value, "label": activity.area_label(a.value, lang)} for a in Area
         ]
+
+    @guard.requires_stepup()
+    def load(self):
+        """on_load: fresh records on every visit (the log grows while the page is away)."""
+        self._reload()
 
     @guard.requires_stepup()
     def apply_filters(self, form_data: dict):
@@ -120,16 +129,18 @@ class ActivityState(GatedPage, AuthState):
         self.form_key += 1
         self._reload()
 
+    def _current_page(self) -> int:
+        page = self.page
+        return page if isinstance(page, int) and not isinstance(page, bool) and page >= 1 else 1
+
     @guard.requires_stepup()
     def next_page(self):
-        if self.page < self.pages:
-            self.page += 1
+        self.page = self._current_page() + 1  # _load pulls it back to the last page
         self._reload()
 
     @guard.requires_stepup()
     def previous_page(self):
-        if self.page > 1:
-            self.page -= 1
+        self.page = max(1, self._current_page() - 1)
         self._reload()
 
     @guard.requires_stepup()
@@ -138,5 +149,6 @@ class ActivityState(GatedPage, AuthState):
         filters = self._filters()
         data = activity.export_csv(ctx.db, ctx.user, filters, lang=ctx.lang)
         record(ctx.db, ctx.actor, Area.ACTIVITY, "activity_exported", now=ctx.now,
-               actor=self.filter_actor, area=self.filter_area, date_from=self.filter_from, date_to=self.filter_to)
+               filter_actor=self.filter_actor, filter_area=self.filter_area, date_from=self.filter_from,
+               date_to=self.filter_to)
         return rx.download(data=data, filename=f"activity-{ctx.now.strftime('%Y-%m-%d')}.csv")

@@ -48,6 +48,8 @@ class InviteState(AuthState):
     phone_error: str = ""
     language_error: str = ""
     form_error: str = ""
+    _language_chosen: bool = False
+    _preview_name: str = ""
 
     def _token(self) -> object:
         return self.router.url.query_parameters.get("token") if self.router.url else None
@@ -71,21 +73,27 @@ class InviteState(AuthState):
         self.invite_email = preview.email
         self.areas_text = ", ".join(t(f"activity.area.{a}", lang) for a in preview.areas)
         self.expires = fmt.moment(preview.expires_at, lang)
+        self._preview_name = preview.name
 
-    @rx.event
-    def open_invite(self):
-        """on_load: who invited, for which account; or a plain "this link does not work"."""
-        if not self.signed_in:
-            self.lang = _browser_language(self.router.headers.accept_language)
-        self._clear_errors()
+    def _refresh(self) -> bool:
+        """Show the invitation behind the URL's token, checked in the database now."""
         with transaction() as db:
             preview = team.describe_invitation(db, self._token(), now=utcnow())
         if preview is None:
             self._show_invalid()
-            return
-        self.name_value = preview.name
-        self.phone_value = ""
+            return False
         self._show(preview)
+        return True
+
+    @rx.event
+    def open_invite(self):
+        """on_load: who invited, for which account; or a plain "this link does not work"."""
+        if not self.signed_in and not self._language_chosen:
+            self.lang = _browser_language(self.router.headers.accept_language)
+        self._clear_errors()
+        self.phone_value = ""
+        if self._refresh():
+            self.name_value = self._preview_name
 
     @rx.event
     def choose_language(self, lang: str):
@@ -93,8 +101,9 @@ class InviteState(AuthState):
         if not isinstance(lang, str) or lang not in LANGUAGES or self.signed_in:
             return
         self.lang = lang
+        self._language_chosen = True
         if self.invite_status == STATUS_OPEN:
-            return InviteState.open_invite
+            self._refresh()
 
     @rx.event
     def accept(self, form_data: dict):

@@ -7,6 +7,8 @@ email only (a background task), so nobody but the invited address holds one.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import GRANTABLE_AREAS, ROLE_OWNER, Area
@@ -37,7 +39,7 @@ def _areas_text(areas, lang: str) -> str:
 
 
 class TeamState(GatedPage, AuthState):
-    area = Area.TEAM
+    area: ClassVar[Area] = Area.TEAM
 
     members: list[dict[str, str]] = []
     invitations: list[dict[str, str]] = []
@@ -70,7 +72,8 @@ class TeamState(GatedPage, AuthState):
                 "name": m.name or "—",
                 "role": m.role,
                 "role_label": t("team.role.owner" if m.role == ROLE_OWNER else "team.role.admin", lang),
-                "areas": t("team.areas_all", lang) if m.role == ROLE_OWNER else (_areas_text(m.areas, lang) or "—"),
+                "areas": (t("team.areas_all", lang) if m.role == ROLE_OWNER
+                          else _areas_text(m.areas, lang) or "—"),
                 "status": m.status,
                 "status_label": t(f"team.status.{m.status}", lang),
                 "created": fmt.day(m.created_at, lang),
@@ -95,6 +98,11 @@ class TeamState(GatedPage, AuthState):
         ]
         if self.editing_id and not any(m["id"] == self.editing_id and m["manageable"] for m in self.members):
             self._stop_editing()
+
+    @guard.requires_stepup()
+    def load(self):
+        """on_load: fresh records on every visit (an invitation may have been accepted meanwhile)."""
+        self._reload()
 
     def _say(self, key: str, **params) -> None:
         self.message, self.error = t(key, self.lang, **params), ""
@@ -124,7 +132,8 @@ class TeamState(GatedPage, AuthState):
         self.invite_name = name[:200] if isinstance(name, str) else ""
         self.invite_areas = areas
         try:
-            sent = team.invite_admin(ctx.db, ctx.actor, email=email, name=name or "", areas=areas, now=ctx.now)
+            sent = team.invite_admin(ctx.db, ctx.actor, email=email, name=name or "", areas=areas,
+                                     now=ctx.now)
         except ValidationError as exc:
             text = t(exc.message_key, ctx.lang, **exc.params)
             if exc.field == "email":
@@ -179,8 +188,8 @@ class TeamState(GatedPage, AuthState):
     @guard.requires_stepup()
     def start_edit(self, admin_id: str):
         target = _id(admin_id)
-        row = next((m for m in self.members if target is not None and m["id"] == str(target) and m["manageable"]),
-                   None)
+        row = next((m for m in self.members
+                    if target is not None and m["id"] == str(target) and m["manageable"]), None)
         if row is None:
             return
         self.editing_id = row["id"]

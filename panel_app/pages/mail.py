@@ -1,0 +1,428 @@
+"""/email: domain selector, mailboxes, forwarders, catch-all."""
+
+import reflex as rx
+
+from panel_app.components.gate import gated_page
+from panel_app.components.i18n import tr
+from panel_app.components.ui import data_table, field, page_heading, percent_bar
+from panel_app.state.mail import MailState
+
+_MUTED = rx.color("gray", 11)
+_PASSWORD_DEBOUNCE_MS = 400
+
+
+def _fill(key: str, **values) -> rx.Var:
+    text = tr(key).to(str)
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value.to(str))
+    return text
+
+
+def _hint(key: str, id_: str) -> rx.Component:
+    return rx.text(tr(key), size="1", color=_MUTED, id=id_)
+
+
+def _row(*children) -> rx.Component:
+    """Fields side by side on wide screens, stacked on phones."""
+    return rx.flex(*children, gap="3", width="100%", direction=rx.breakpoints(initial="column", sm="row"),
+                   align=rx.breakpoints(initial="stretch", sm="start"))
+
+
+def _cell(*children, flex: str = "1") -> rx.Component:
+    return rx.box(*children, flex=flex, width="100%")
+
+
+def _password_feedback(key, text, id_: str) -> rx.Component:
+    """The live strength verdict (polite: announced when typing pauses)."""
+    return rx.box(
+        rx.cond(text != "",
+                rx.text(text, size="1",
+                        color=rx.cond(key == "mailui.password_ok", rx.color("green", 11), rx.color("amber", 11)))),
+        id=id_,
+        aria_live="polite",
+    )
+
+
+def _password_input(id_: str, on_change) -> rx.Component:
+    return rx.input(id=id_, name="password", type="password", auto_complete="new-password", required=True,
+                    max_length=1024, width="100%", aria_describedby=id_ + "-hint " + id_ + "-feedback",
+                    on_change=on_change.debounce(_PASSWORD_DEBOUNCE_MS))
+
+
+def _callouts() -> rx.Component:
+    return rx.fragment(
+        rx.cond(MailState.message != "", rx.callout(MailState.message, icon="check", color_scheme="green",
+                                                    role="status", width="100%")),
+        rx.cond(MailState.error != "", rx.callout(MailState.error, icon="circle-x", color_scheme="red",
+                                                  role="alert", width="100%")),
+    )
+
+
+def _domain_selector() -> rx.Component:
+    return rx.vstack(
+        rx.el.label(tr("mailui.domain"), html_for="mail-domain", class_name="field-label"),
+        rx.select.root(
+            rx.select.trigger(id="mail-domain", min_width="16em", max_width="100%"),
+            rx.select.content(rx.foreach(MailState.domain_options, lambda name: rx.select.item(name, value=name))),
+            value=MailState.selected_domain,
+            on_change=MailState.select_domain,
+        ),
+        spacing="1",
+    )
+
+
+# --- mailboxes ------------------------------------------------------------------------------
+
+
+def _mailbox_row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
+        rx.table.cell(row["quota"]),
+        rx.table.cell(rx.vstack(rx.text(row["usage"], size="1"), percent_bar(row["percent"]), spacing="1",
+                                min_width="120px")),
+        rx.table.cell(rx.hstack(
+            rx.button(tr("mailui.password.change"), size="1", variant="soft", type="button",
+                      on_click=MailState.start_password_change(row["id"])),
+            rx.button(tr("mailui.quota.change"), size="1", variant="soft", type="button",
+                      on_click=MailState.start_quota_change(row["id"])),
+            rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red", type="button",
+                      on_click=MailState.start_delete(row["id"])),
+            spacing="2",
+            wrap="wrap",
+        )),
+    )
+
+
+def _password_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(_fill("mailui.password.title", address=MailState.password_box_address), size="3",
+                           as_="h3", word_break="break-all"),
+                field("mailui.password.new", _password_input("change-password", MailState.check_changed_password),
+                      MailState.change_password_error, "change-password"),
+                _hint("mailui.create.password_hint", "change-password-hint"),
+                _password_feedback(MailState.change_feedback_key, MailState.change_feedback,
+                                   "change-password-feedback"),
+                rx.hstack(
+                    rx.button(tr("common.save"), type="submit", id="change-password-submit"),
+                    rx.button(tr("common.cancel"), type="button", variant="soft", on_click=MailState.cancel_edit),
+                    wrap="wrap",
+                ),
+                spacing="2",
+                align="start",
+                width="100%",
+            ),
+            on_submit=MailState.change_password,
+            reset_on_submit=True,  # a password is never kept
+            width="100%",
+        ),
+        width="100%",
+        id="change-password-card",
+    )
+
+
+def _quota_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(_fill("mailui.quota.title", address=MailState.quota_box_address), size="3", as_="h3",
+                           word_break="break-all"),
+                field("mailui.create.quota",
+                      rx.input(id="change-quota", name="quota_mb", input_mode="numeric", max_length=10,
+                               default_value=MailState.quota_value, width="12em",
+                               aria_describedby="change-quota-hint"),
+                      MailState.quota_error, "change-quota"),
+                _hint("mailui.create.quota_hint", "change-quota-hint"),
+                rx.hstack(
+                    rx.button(tr("common.save"), type="submit", id="change-quota-submit"),
+                    rx.button(tr("common.cancel"), type="button", variant="soft", on_click=MailState.cancel_edit),
+                    wrap="wrap",
+                ),
+                spacing="2",
+                align="start",
+                width="100%",
+            ),
+            on_submit=MailState.change_quota,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        width="100%",
+        id="change-quota-card",
+    )
+
+
+def _delete_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(tr("mailui.delete.title")),
+            rx.dialog.description(
+                rx.vstack(
+                    rx.text(MailState.delete_box_address, weight="bold", class_name="mono", word_break="break-all"),
+                    rx.text(tr("mailui.delete.text"), size="2"),
+                    spacing="2",
+                ),
+            ),
+            rx.form(
+                rx.vstack(
+                    field("mailui.delete.confirm_label",
+                          rx.input(id="delete-confirmation", name="confirmation", default_value=MailState.delete_typed,
+                                   auto_complete="off", width="100%", required=True, max_length=300),
+                          MailState.delete_error, "delete-confirmation"),
+                    rx.hstack(
+                        rx.button(tr("common.cancel"), type="button", variant="soft",
+                                  on_click=MailState.cancel_delete),
+                        rx.button(tr("mailui.delete.submit"), type="submit", color_scheme="red", id="delete-submit"),
+                        justify="end",
+                        width="100%",
+                        wrap="wrap",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=MailState.delete_mailbox,
+                reset_on_submit=False,
+                margin_top="1em",
+            ),
+        ),
+        open=MailState.delete_box_id != "",
+        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), MailState.cancel_delete()),
+    )
+
+
+def _create_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(tr("mailui.create.title"), size="4", as_="h3"),
+                _row(
+                    _cell(
+                        field("mailui.create.local_part",
+                              rx.hstack(
+                                  rx.input(id="new-local-part", name="local_part", default_value=MailState.new_local_part,
+                                           max_length=64, required=True, auto_complete="off", flex="1",
+                                           aria_describedby="new-local-part-hint"),
+                                  rx.text("@" + MailState.selected_domain, size="2", color=_MUTED,
+                                          word_break="break-all"),
+                                  align="center",
+                                  width="100%",
+                              ),
+                              MailState.new_local_part_error, "new-local-part"),
+                        _hint("mailui.create.local_part_hint", "new-local-part-hint"),
+                        flex="2",
+                    ),
+                    _cell(
+                        field("mailui.create.quota",
+                              rx.input(id="new-quota", name="quota_mb", default_value=MailState.new_quota,
+                                       input_mode="numeric", max_length=10, width="100%",
+                                       aria_describedby="new-quota-hint"),
+                              MailState.new_quota_error, "new-quota"),
+                        _hint("mailui.create.quota_hint", "new-quota-hint"),
+                    ),
+                ),
+                field("mailui.create.password", _password_input("new-password", MailState.check_new_password),
+                      MailState.new_password_error, "new-password"),
+                _hint("mailui.create.password_hint", "new-password-hint"),
+                _password_feedback(MailState.password_feedback_key, MailState.password_feedback,
+                                   "new-password-feedback"),
+                rx.button(tr("mailui.create.submit"), type="submit", id="create-mailbox-submit"),
+                spacing="2",
+                width="100%",
+                align="start",
+            ),
+            on_submit=MailState.create_mailbox,
+            reset_on_submit=False,
+            key=MailState.create_key.to_string(),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _mailboxes() -> rx.Component:
+    return rx.vstack(
+        rx.heading(tr("mailui.mailboxes.title"), size="4", as_="h2"),
+        rx.cond(
+            MailState.mailboxes.length() > 0,
+            data_table(["mailui.col.address", "mailui.col.quota", "mailui.col.usage", "common.actions"],
+                       MailState.mailboxes, _mailbox_row),
+            rx.text(tr("mailui.mailboxes.empty"), size="2", color=_MUTED),
+        ),
+        rx.cond(MailState.password_box_id != "", _password_card()),
+        rx.cond(MailState.quota_box_id != "", rx.box(_quota_card(), key=MailState.edit_key.to_string(),
+                                                     width="100%")),
+        _delete_dialog(),
+        _create_form(),
+        spacing="3",
+        width="100%",
+        align="start",
+    )
+
+
+# --- forwarders and catch-all ---------------------------------------------------------------
+
+
+def _forwarder_row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
+        rx.table.cell(rx.text(row["destination"], word_break="break-all")),
+        rx.table.cell(rx.alert_dialog.root(
+            rx.alert_dialog.trigger(rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red",
+                                              type="button")),
+            rx.alert_dialog.content(
+                rx.alert_dialog.title(tr("mailui.forwarder.delete_title")),
+                rx.alert_dialog.description(rx.vstack(
+                    rx.text(row["address"], " → ", row["destination"], weight="medium", word_break="break-all"),
+                    rx.text(tr("mailui.forwarder.delete_text")),
+                    spacing="2",
+                )),
+                rx.hstack(
+                    rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
+                    rx.alert_dialog.action(rx.button(tr("common.delete"), color_scheme="red",
+                                                     on_click=MailState.delete_forwarder(row["id"]))),
+                    justify="end",
+                    margin_top="1em",
+                    wrap="wrap",
+                ),
+            ),
+        )),
+    )
+
+
+def _forwarder_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(tr("mailui.forwarder.create_title"), size="4", as_="h3"),
+                _row(
+                    _cell(field("mailui.forwarder.local_part",
+                                rx.hstack(
+                                    rx.input(id="fwd-local-part", name="local_part",
+                                             default_value=MailState.fwd_local_part, max_length=64, required=True,
+                                             auto_complete="off", flex="1"),
+                                    rx.text("@" + MailState.selected_domain, size="2", color=_MUTED,
+                                            word_break="break-all"),
+                                    align="center",
+                                    width="100%",
+                                ),
+                                MailState.fwd_local_part_error, "fwd-local-part")),
+                    _cell(
+                        field("mailui.forwarder.destination",
+                              rx.input(id="fwd-destination", name="destination", type="email",
+                                       default_value=MailState.fwd_destination, max_length=254, required=True,
+                                       auto_complete="off", width="100%", aria_describedby="fwd-destination-hint"),
+                              MailState.fwd_destination_error, "fwd-destination"),
+                        _hint("mailui.forwarder.destination_hint", "fwd-destination-hint"),
+                    ),
+                ),
+                rx.button(tr("mailui.forwarder.submit"), type="submit", id="create-forwarder-submit"),
+                spacing="2",
+                width="100%",
+                align="start",
+            ),
+            on_submit=MailState.create_forwarder,
+            reset_on_submit=False,
+            key=MailState.fwd_key.to_string(),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _forwarders() -> rx.Component:
+    return rx.vstack(
+        rx.heading(tr("mailui.forwarders.title"), size="4", as_="h2"),
+        rx.cond(
+            MailState.forwarders.length() > 0,
+            data_table(["mailui.col.address", "mailui.col.destination", "common.actions"], MailState.forwarders,
+                       _forwarder_row),
+            rx.text(tr("mailui.forwarders.empty"), size="2", color=_MUTED),
+        ),
+        _forwarder_form(),
+        spacing="3",
+        width="100%",
+        align="start",
+    )
+
+
+def _catch_all() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("mailui.catch_all.title"), size="4", as_="h2"),
+            rx.text(tr("mailui.catch_all.intro"), size="2", color=_MUTED),
+            rx.badge(rx.cond(MailState.catch_all != "",
+                             _fill("mailui.catch_all.current_on", destination=MailState.catch_all),
+                             tr("mailui.catch_all.current_off")),
+                     color_scheme=rx.cond(MailState.catch_all != "", "blue", "gray"), id="catch-all-state",
+                     white_space="normal"),
+            rx.form(
+                rx.vstack(
+                    rx.el.fieldset(
+                        rx.el.legend(tr("mailui.catch_all.mode"), class_name="field-label"),
+                        rx.radio_group.root(
+                            rx.el.label(rx.hstack(rx.radio_group.item(value="off"), tr("mailui.catch_all.off"),
+                                                  spacing="2", align="center")),
+                            rx.el.label(rx.hstack(rx.radio_group.item(value="on"), tr("mailui.catch_all.on"),
+                                                  spacing="2", align="center")),
+                            name="mode",
+                            value=MailState.catch_all_mode,
+                            on_change=MailState.set_catch_all_mode,
+                            direction="column",
+                            spacing="2",
+                        ),
+                        style={"border": "none", "padding": "0", "margin": "0"},
+                    ),
+                    rx.cond(
+                        MailState.catch_all_mode == "on",
+                        field("mailui.catch_all.destination",
+                              rx.input(id="catch-all-destination", name="destination", type="email",
+                                       default_value=MailState.catch_all_value, max_length=254, auto_complete="off",
+                                       width="100%"),
+                              MailState.catch_all_error, "catch-all-destination"),
+                        rx.cond(MailState.catch_all_error != "",
+                                rx.text(MailState.catch_all_error, class_name="field-error", role="alert")),
+                    ),
+                    rx.button(tr("common.save"), type="submit", id="catch-all-submit"),
+                    spacing="3",
+                    width="100%",
+                    align="start",
+                ),
+                on_submit=MailState.save_catch_all,
+                reset_on_submit=False,
+                key=MailState.catch_all_key.to_string(),
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+            align="start",
+        ),
+        width="100%",
+    )
+
+
+def _content() -> rx.Component:
+    return rx.vstack(
+        page_heading("mailui.title"),
+        rx.text(tr("mailui.intro"), size="2"),
+        _callouts(),
+        rx.cond(
+            MailState.domain_options.length() > 0,
+            rx.vstack(
+                _domain_selector(),
+                _mailboxes(),
+                _forwarders(),
+                _catch_all(),
+                spacing="5",
+                width="100%",
+                align="start",
+            ),
+            rx.text(tr("mailui.no_domains"), size="2", id="mail-no-domains"),
+        ),
+        spacing="4",
+        width="100%",
+        align="start",
+    )
+
+
+def email_page() -> rx.Component:
+    return gated_page(MailState, _content())
