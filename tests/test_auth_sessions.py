@@ -1,0 +1,124 @@
+"""Passwords, login throttling and sessions, with an explicit clock."""
+
+from datetime import timedelta
+
+import pytest
+
+from panel_app.db import transaction
+from panel_app.models import AuditEvent, LoginSession
+from panel_app.security import sessions
+from panel_app.security.passwords import hash_password, verify_password
+from panel_app.security.throttle import LOGIN_ACCOUNT_POLICY
+from panel_app.services import auth
+from sqlmodel import select
+
+PASSWORD = "correct horse battery"
+
+
+def login(email, password, now, ip="203.0.113.5"):
+    with transaction() as db:
+        return auth.login(db, email=email, password=password, ip=ip, user_agent="pytest", now=now,
+                          absolute_seconds=12 * 3600)
+
+
+def test_password_hash_is_argon2id_and_verifies():
+    hashed = hash_password(PASSWORD)
+    assert hashed.startswith("$argon2id$")
+    assert verify_password(PASSWORD, hashed)
+    assert not verify_password("wrong", hashed)
+
+
+@pytest.mark.parametrize("junk", ["", None, 123, ["x"], "x" * 10_000, "\x00", "🙂" * 50])
+def test_odd_passwords_never_raise(junk):
+    assert verify_password(junk, hash_password(PASSWORD)) is False
+
+
+def test_unknown_email_and_wrong_password_answer_the_same(make_user, now):
+    make_user()
+    assert login("owner@test.example", "wrong", now).outcome == login("nobody@test.example", "wrong", now).outcome
+
+
+@pytest.mark.parametrize("email", ["", None, "a" * 10_000, "ö@ü", "\u202e@x", {"$ne": 1}])
+def test_bad_email_input_is_just_invalid(make_user, now, email):
+    make_user()
+    assert login(email, PASSWORD, now).outcome is auth.LoginOutcome.INVALID
+
+
+def test_account_throttle_grows_and_success_resets(make_user, now):
+    make_user()
+    for _ in range(LOGIN_ACCOUNT_POLICY.free_failures - 1):
+        assert login("owner@test.example", "wrong", now).outcome is auth.LoginOutcome.INVALID
+    login("owner@test.example", "wrong", now)  # 5th failure: locked 1 s
+    login("owner@test.example", "wrong", now + timedelta(seconds=1))  # 6th: 2 s
+    result = login("owner@test.example", PASSWORD, now + timedelta(seconds=2))
+    assert result.outcome is auth.LoginOutcome.THROTTLED and result.retry_after_seconds == 1
+    later = now + timedelta(seconds=3)
+    assert login("owner@test.example", PASSWORD, later).outcome is auth.LoginOutcome.OK
+    assert login("owner@test.example", "wrong", later).outcome is auth.LoginOutcome.INVALID  # counter reset
+
+
+def test_delays_double_and_are_capped():
+    delays = [LOGIN_ACCOUNT_POLICY.delay_after(n) for n in range(1, 20)]
+    assert delays[:4] == [0, 0, 0, 0]
+    assert delays[4:8] == [1, 2, 4, 8]
+    assert max(delays) == 15 * 60
+
+
+def test_session_token_stored_only_as_hash(make_user, now, db):
+    make_user()
+    result = login("owner@test.example", PASSWORD, now)
+    rows = db.exec(select(LoginSession)).all()
+    assert len(rows) == 1 and result.token not in rows[0].token_hash
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "login")).first() is not None
+
+
+def test_idle_timeout_and_absolute_lifetime(make_user, now):
+    make_user()
+    token = login("owner@test.example", PASSWORD, now).token
+    with transaction() as db:
+        assert sessions.resolve_session(db, token, now=now + timedelta(minutes=29), idle_seconds=1800)
+    with transaction() as db:  # 29 min after the last event it still lives
+        assert sessions.resolve_session(db, token, now=now + timedelta(minutes=58), idle_seconds=1800)
+    with transaction() as db:  # 30 min idle: gone for good
+        assert sessions.resolve_session(db, token, now=now + timedelta(minutes=89), idle_seconds=1800) is None
+        assert sessions.resolve_session(db, token, now=now + timedelta(minutes=90), idle_seconds=10**6) is None
+    token = login("owner@test.example", PASSWORD, now).token
+    with transaction() as db:
+        assert sessions.resolve_session(db, token, now=now + timedelta(hours=12), idle_seconds=10**9) is None
+
+
+def test_logout_revokes_and_grant_ends(make_user, now):
+    make_user()
+    token = login("owner@test.example", PASSWORD, now).token
+    with transaction() as db:
+        row = sessions.find_by_token(db, token)
+        sessions.start_grant(db, row, method="email", now=now, ttl_seconds=600)
+    with transaction() as db:
+        assert auth.logout(db, token, now=now)
+    with transaction() as db:
+        row = sessions.find_by_token(db, token)
+        assert row.revoked_at is not None and row.grant_expires_at is None
+        assert sessions.resolve_session(db, token, now=now, idle_seconds=1800) is None
+
+
+@pytest.mark.parametrize("token", [None, "", "x", "A" * 43, "A" * 5000, "é" * 43, 42])
+def test_tampered_tokens_resolve_to_nothing(token, now):
+    with transaction() as db:
+        assert sessions.resolve_session(db, token, now=now, idle_seconds=1800) is None
+
+
+def test_grant_validity_window(make_user, now):
+    make_user()
+    token = login("owner@test.example", PASSWORD, now).token
+    with transaction() as db:
+        row = sessions.find_by_token(db, token)
+        sessions.start_grant(db, row, method="totp", now=now, ttl_seconds=600)
+        assert sessions.grant_is_valid(row, now + timedelta(seconds=599))
+        assert not sessions.grant_is_valid(row, now + timedelta(seconds=600))
+
+
+@pytest.mark.parametrize("path,expected", [("/invoices", "/invoices"), ("//evil.example", "/dashboard"),
+                                           ("https://evil.example", "/dashboard"), ("/\\evil", "/dashboard"),
+                                           ("/api/session/logout", "/dashboard"), (None, "/dashboard")])
+def test_next_path_is_local_only(path, expected):
+    assert sessions.safe_next_path(path) == expected
