@@ -164,7 +164,7 @@ def shell(content: rx.Component, tick_event=None) -> rx.Component:
             rx.el.main(
                 rx.cond(
                     AuthState.notice != "",
-                    rx.callout(tr("shell.notice.denied"), icon="ban", color_scheme="red", margin_bottom="1em"),
+                    rx.callout(AuthState.notice, icon="info", margin_bottom="1em", role="status", id="shell-notice"),
                 ),
                 content,
                 id="main",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr
-from panel_app.components.ui import data_table, page_heading
+from panel_app.components.ui import data_table, field, page_heading
 from panel_app.state.security import SecurityState
 
 
@@ -124,6 +124,33 @@ def _totp_card() -> rx.Component:
     )
 
 
+def _password_card() -> rx.Component:
+    errors = SecurityState.password_errors
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(tr("security.password.title"), size="4", as_="h2"),
+                rx.text(tr("security.password.hint"), size="2"),
+                field("security.password.current",
+                      rx.input(id="current-password", name="current_password", type="password",
+                               auto_complete="current-password", max_length=1024, required=True),
+                      errors.get("current_password", ""), "current-password"),
+                field("security.password.new",
+                      rx.input(id="new-password", name="new_password", type="password",
+                               auto_complete="new-password", max_length=1024, required=True),
+                      errors.get("new_password", ""), "new-password"),
+                rx.button(tr("security.password.submit"), type="submit"),
+                spacing="2",
+                align="start",
+                max_width="420px",
+            ),
+            on_submit=SecurityState.change_password,
+            reset_on_submit=True,
+        ),
+        width="100%",
+    )
+
+
 def _session_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.hstack(rx.text(row["browser"]),
@@ -148,6 +175,7 @@ def security_page() -> rx.Component:
                                                           role="alert")),
             _preferred(),
             _totp_card(),
+            _password_card(),
             rx.heading(tr("security.sessions_title"), size="4", as_="h2"),
             data_table(["security.browser", "security.ip", "security.started", "security.last_seen",
                         "common.actions"], SecurityState.sessions, _session_row),

@@ -51,3 +51,30 @@ def create_account_with_owner(
     db.add(user)
     db.flush()
     return user
+
+
+def change_password(db: Session, actor, user: User, *, current: object, new: object, now) -> int:
+    """Set a new password. Ends every step-up grant of the user and signs out every
+    other session of the user (returns how many). Audited once, without passwords."""
+    from panel_app.security import sessions
+    from panel_app.security.passwords import verify_password
+    from panel_app.security.permissions import Area
+    from panel_app.services.audit import record
+    from panel_app.services.mail import password_problem
+
+    if not verify_password(current if isinstance(current, str) else "", user.password_hash):
+        raise ValidationError("current_password", "security.password.current_wrong")
+    problem = password_problem(new, user_inputs=(user.email, user.name))
+    if problem is not None:
+        raise ValidationError("new_password", problem)
+    if verify_password(new, user.password_hash):
+        raise ValidationError("new_password", "security.password.same")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    db.add(user)
+    db.flush()
+    sessions.end_user_grants(db, user.id)
+    signed_out = sessions.revoke_user_sessions(db, user.id, reason="password_changed", now=now,
+                                               except_session_id=actor.session_id)
+    record(db, actor, Area.SECURITY, "password_changed", now=now, other_sessions_ended=signed_out)
+    return signed_out

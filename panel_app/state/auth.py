@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from panel_app.i18n import LANGUAGES, normalize_language
+from panel_app.i18n import LANGUAGES, normalize_language, t
 from panel_app.security import sessions
 from panel_app.security.permissions import Area, allowed_areas
 from panel_app.services.audit import record
@@ -85,10 +85,12 @@ class AuthState(rx.State):
     @guard.login_only
     def check_login(self):
         """on_load of every logged-in page: refreshes the shell, or sends to /login."""
-        if self.router.url.query_parameters.get("denied"):
-            self.notice = "shell.notice.denied"
-        else:
-            self.notice = ""
+        self._denied_notice()
+
+    def _denied_notice(self) -> None:
+        """A page load shows why the user was sent here (``?denied=1``), else nothing."""
+        denied = self.router.url.query_parameters.get("denied")
+        self.notice = t("shell.notice.denied", self.lang) if denied else ""
 
     @guard.login_only
     def tick(self):

@@ -10,7 +10,7 @@ from panel_app.i18n import t
 from panel_app.models import LoginSession
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
-from panel_app.services import stepup
+from panel_app.services import accounts, stepup
 from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.notifications import notify_user
@@ -37,6 +37,7 @@ class SecurityState(GatedPage, AuthState):
     sessions: list[dict[str, str]] = []
     message: str = ""
     error: str = ""
+    password_errors: dict[str, str] = {}
 
     def _load(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
@@ -134,6 +135,22 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def hide_recovery_codes(self):
         self.new_recovery_codes = []
+
+    @guard.requires_stepup()
+    def change_password(self, form_data: dict):
+        """Ends every grant (this page returns to the gate) and every other session."""
+        ctx = guard.current()
+        form = form_data if isinstance(form_data, dict) else {}
+        try:
+            accounts.change_password(ctx.db, ctx.actor, ctx.user, current=form.get("current_password"),
+                                     new=form.get("new_password"), now=ctx.now)
+        except ValidationError as exc:
+            self.password_errors = {exc.field: t(exc.message_key, ctx.lang, **exc.params)}
+            return
+        self.password_errors = {}
+        self.notice = t("security.password.changed", ctx.lang)
+        self._wipe()
+        self.grant_active = False
 
     @guard.requires_stepup()
     def sign_out_session(self, session_id: str):

@@ -57,7 +57,7 @@ class DashboardState(AuthState):
         self.next_renewal = fmt.day(summary.next_renewal, ctx.lang)
         self.services = _service_rows(ctx) if Area.SERVICES.value in self.areas else []
         self.domains = _domain_rows(ctx) if Area.DOMAINS.value in self.areas else []
-        self.notice = "shell.notice.denied" if self.router.url.query_parameters.get("denied") else ""
+        self._denied_notice()
 
 
 class ServicesState(AuthState):

@@ -31,6 +31,14 @@ EN = {
     "security.sign_out_others": "Sign out all other sessions",
     "security.session_ended": "The session was signed out.",
     "security.others_ended": "{count} other sessions were signed out.",
+    "security.password.title": "Password",
+    "security.password.current": "Current password",
+    "security.password.new": "New password",
+    "security.password.submit": "Change password",
+    "security.password.hint": "At least 10 characters and hard to guess. Changing it signs out your other sessions and ends the current verification.",
+    "security.password.current_wrong": "The current password is not correct.",
+    "security.password.same": "The new password must differ from the current one.",
+    "security.password.changed": "Your password was changed. Other sessions were signed out; please verify again to continue in protected areas.",
 }
 
 DE = {
@@ -64,4 +72,12 @@ DE = {
     "security.sign_out_others": "Alle anderen Sitzungen abmelden",
     "security.session_ended": "Die Sitzung wurde abgemeldet.",
     "security.others_ended": "{count} andere Sitzungen wurden abgemeldet.",
+    "security.password.title": "Passwort",
+    "security.password.current": "Aktuelles Passwort",
+    "security.password.new": "Neues Passwort",
+    "security.password.submit": "Passwort ändern",
+    "security.password.hint": "Mindestens 10 Zeichen und schwer zu erraten. Eine Änderung meldet Ihre anderen Sitzungen ab und beendet die aktuelle Bestätigung.",
+    "security.password.current_wrong": "Das aktuelle Passwort ist nicht korrekt.",
+    "security.password.same": "Das neue Passwort muss sich vom aktuellen unterscheiden.",
+    "security.password.changed": "Ihr Passwort wurde geändert. Andere Sitzungen wurden abgemeldet; bitte bestätigen Sie sich erneut, um in geschützten Bereichen weiterzuarbeiten.",
 }
