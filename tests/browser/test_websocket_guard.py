@@ -41,6 +41,14 @@ VOLATILE_TABLES = {"loginsession", "auditevent", "throttle", "knownbrowser", "ou
 LOADED = re.compile(r'"loaded_rx_state_"\s*:\s*true')
 
 
+def run_async(coroutine):
+    """Run in a fresh thread: Playwright's sync API keeps a loop running on this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def gated_states() -> list[type]:
     found, todo = [], list(GatedPage.__subclasses__())
     while todo:
@@ -162,7 +170,7 @@ def test_no_gated_handler_answers_without_a_grant(panel_url):
         assert db_fingerprint() == before, "a refused handler changed the database"
         return leaks
 
-    assert asyncio.run(attack()) == []
+    assert run_async(attack()) == []
 
 
 def test_positive_control_with_a_grant_the_same_call_answers(panel_url):
@@ -177,7 +185,7 @@ def test_positive_control_with_a_grant_the_same_call_answers(panel_url):
         async with RawClient(panel_url, token) as client:
             return await client.call(f"{SecurityState.get_full_name()}.load", {}, pathname="/security")
 
-    answer = asyncio.run(control())
+    answer = run_async(control())
     assert LOADED.search(answer)
     assert any(marker in answer for marker in ("Chrome", "python-httpx"))  # the sessions table
 
@@ -192,4 +200,4 @@ def test_without_a_session_cookie_nothing_answers(panel_url):
                     leaks.append(state_cls.__name__)
         return leaks
 
-    assert asyncio.run(anonymous()) == []
+    assert run_async(anonymous()) == []
