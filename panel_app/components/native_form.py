@@ -17,3 +17,15 @@ class NativeForm(BaseHTML):
 
 
 native_form = NativeForm.create
+
+
+def backend_path(path: str) -> str:
+    """Relative in production (one port). Under ``make dev`` the pages come from the
+    Vite server, so posts go to the backend's own URL (cookies ignore the port)."""
+    from reflex.config import get_config
+
+    from panel_app.settings import get_settings
+
+    if get_settings().frontend_url:
+        return get_config().api_url.rstrip("/") + path
+    return path

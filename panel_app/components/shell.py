@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from panel_app.components.native_form import native_form
+from panel_app.components.native_form import backend_path, native_form
 
 from panel_app.components.i18n import tr
 from panel_app.security.permissions import SENSITIVE_AREAS, Area
@@ -106,7 +106,7 @@ def logout_form() -> rx.Component:
     return native_form(
         rx.button(rx.icon("log-out", size=14, aria_hidden="true"), tr("shell.logout"), type="submit",
                   variant="soft", size="1", id="logout-button"),
-        action="/api/session/logout",
+        action=backend_path("/api/session/logout"),
         method="post",
     )
 

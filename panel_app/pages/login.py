@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from panel_app.components.native_form import native_form
+from panel_app.components.native_form import backend_path, native_form
 
 from panel_app.components.i18n import tr
 from panel_app.settings import get_settings
@@ -54,7 +54,7 @@ def login_page() -> rx.Component:
                         spacing="2",
                         width="100%",
                     ),
-                    action="/api/session/login",
+                    action=backend_path("/api/session/login"),
                     method="post",
                     style={"width": "100%"},
                 ),
