@@ -19,8 +19,8 @@ def _fill(key: str, **values) -> rx.Var:
     return text
 
 
-def _hint(key: str) -> rx.Component:
-    return rx.text(tr(key), size="1", color=_MUTED)
+def _field_error(error) -> rx.Component:
+    return rx.cond(error != "", rx.text(error, class_name="field-error", role="alert"))
 
 
 def _callouts() -> rx.Component:
@@ -41,7 +41,7 @@ def _header() -> rx.Component:
                           align="center"), href="/domains", size="2"),
         rx.hstack(
             rx.heading(DnsState.display_name, size="6", as_="h1", id="domain-name", word_break="break-all"),
-            rx.badge(DnsState.status, color_scheme=rx.cond(DnsState.status == "active", "green", "gray")),
+            rx.badge(DnsState.status_label, color_scheme=rx.cond(DnsState.status == "active", "green", "gray")),
             align="center",
             wrap="wrap",
         ),
@@ -94,6 +94,7 @@ def _lock_card() -> rx.Component:
                     ),
                 ),
                 open=DnsState.confirm_unlock,
+                on_open_change=DnsState.cancel_unlock,  # Escape: only ever closes it
             ),
             spacing="2",
             align="start",
@@ -136,8 +137,9 @@ def _auth_card() -> rx.Component:
                     rx.hstack(
                         rx.code(DnsState.auth_code, size="4", class_name="mono", id="auth-code",
                                 word_break="break-all"),
-                        rx.button(rx.icon("copy", size=14, aria_hidden="true"), tr("dnsui.auth.copy"), size="1",
-                                  variant="soft", type="button", on_click=rx.set_clipboard(DnsState.auth_code)),
+                        rx.button(rx.icon("copy", size=14, aria_hidden="true"), tr("dnsui.auth.copy"),
+                                  size="1", variant="soft", type="button",
+                                  on_click=rx.set_clipboard(DnsState.auth_code)),
                         rx.button(tr("dnsui.auth.hide"), size="1", variant="soft", type="button",
                                   on_click=DnsState.hide_auth_code, id="auth-code-hide"),
                         align="center",
@@ -153,8 +155,9 @@ def _auth_card() -> rx.Component:
             ),
             rx.cond(DnsState.auth_error != "",
                     rx.text(DnsState.auth_error, class_name="field-error", role="alert")),
-            _confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title", "dnsui.auth.regenerate_text",
-                            DnsState.regenerate_auth_code, size="1", trigger_id="auth-code-regenerate"),
+            _confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title",
+                            "dnsui.auth.regenerate_text", DnsState.regenerate_auth_code, size="1",
+                            trigger_id="auth-code-regenerate"),
             spacing="3",
             align="start",
         ),
@@ -209,8 +212,8 @@ def _records() -> rx.Component:
                            width="100%", id="zone-error")),
         rx.cond(
             DnsState.records.length() > 0,
-            data_table(["dnsui.col.name", "dnsui.col.type", "dnsui.col.ttl", "dnsui.col.value", "common.actions"],
-                       DnsState.records, _record_row),
+            data_table(["dnsui.col.name", "dnsui.col.type", "dnsui.col.ttl", "dnsui.col.value",
+                        "common.actions"], DnsState.records, _record_row),
             rx.text(tr("dnsui.records.empty"), size="2", color=_MUTED),
         ),
         spacing="3",
@@ -258,7 +261,7 @@ def _value_field() -> rx.Component:
                 rx.text_area(rows="3", max_length=5000, **common),
                 rx.input(max_length=1000, auto_complete="off", **common)),
         rx.text(_value_hint(), size="1", color=_MUTED, id="dns-value-hint"),
-        rx.cond(DnsState.value_error != "", rx.text(DnsState.value_error, class_name="field-error", role="alert")),
+        _field_error(DnsState.value_error),
         spacing="1",
         width="100%",
         align="stretch",
@@ -275,7 +278,7 @@ def _type_select() -> rx.Component:
             value=DnsState.form_rtype,
             on_change=DnsState.set_form_type,
         ),
-        rx.cond(DnsState.rtype_error != "", rx.text(DnsState.rtype_error, class_name="field-error", role="alert")),
+        _field_error(DnsState.rtype_error),
         spacing="1",
         min_width="8em",
     )
@@ -290,7 +293,7 @@ def _tag_select() -> rx.Component:
             name="tag",
             default_value=DnsState.form_tag,
         ),
-        rx.cond(DnsState.tag_error != "", rx.text(DnsState.tag_error, class_name="field-error", role="alert")),
+        _field_error(DnsState.tag_error),
         spacing="1",
         flex="1",
         min_width="10em",
@@ -305,16 +308,16 @@ def _row(*children) -> rx.Component:
 
 def _record_form() -> rx.Component:
     rtype = DnsState.form_rtype
+    editing = DnsState.editing_id != ""
     return rx.card(
         rx.form(
             rx.vstack(
                 rx.hstack(
-                    rx.heading(rx.cond(DnsState.editing_id != "", tr("dnsui.form.edit_title"),
-                                       tr("dnsui.form.add_title")), size="4", as_="h2", id="record-form-title"),
+                    rx.heading(rx.cond(editing, tr("dnsui.form.edit_title"), tr("dnsui.form.add_title")),
+                               size="4", as_="h2", id="record-form-title"),
                     rx.spacer(),
-                    rx.cond(DnsState.editing_id != "",
-                            rx.button(tr("dnsui.form.new"), size="1", variant="ghost", type="button",
-                                      on_click=DnsState.start_add)),
+                    rx.cond(editing, rx.button(tr("dnsui.form.new"), size="1", variant="ghost", type="button",
+                                               on_click=DnsState.start_add)),
                     width="100%",
                     align="center",
                 ),
@@ -335,15 +338,17 @@ def _record_form() -> rx.Component:
                         _row(
                             _number_field("dnsui.form.priority", "priority", DnsState.form_priority,
                                           DnsState.priority_error),
-                            rx.cond(rtype == "SRV", _number_field("dnsui.form.weight", "weight",
-                                                                  DnsState.form_weight, DnsState.weight_error)),
-                            rx.cond(rtype == "SRV", _number_field("dnsui.form.port", "port", DnsState.form_port,
-                                                                  DnsState.port_error)),
+                            rx.cond(rtype == "SRV",
+                                    _number_field("dnsui.form.weight", "weight", DnsState.form_weight,
+                                                  DnsState.weight_error)),
+                            rx.cond(rtype == "SRV",
+                                    _number_field("dnsui.form.port", "port", DnsState.form_port,
+                                                  DnsState.port_error)),
                         )),
                 rx.cond(rtype == "CAA",
                         _row(
-                            _number_field("dnsui.form.flags", "flags", DnsState.form_flags, DnsState.flags_error,
-                                          "dnsui.form.flags_hint"),
+                            _number_field("dnsui.form.flags", "flags", DnsState.form_flags,
+                                          DnsState.flags_error, "dnsui.form.flags_hint"),
                             _tag_select(),
                         )),
                 _value_field(),
@@ -351,11 +356,10 @@ def _record_form() -> rx.Component:
                         rx.callout(DnsState.form_error, icon="circle-x", color_scheme="red", role="alert",
                                    size="1", width="100%")),
                 rx.hstack(
-                    rx.button(rx.cond(DnsState.editing_id != "", tr("common.save"), tr("dnsui.form.add_submit")),
-                              type="submit", id="record-submit"),
-                    rx.cond(DnsState.editing_id != "",
-                            rx.button(tr("common.cancel"), type="button", variant="soft",
-                                      on_click=DnsState.cancel_edit)),
+                    rx.button(rx.cond(editing, tr("common.save"), tr("dnsui.form.add_submit")), type="submit",
+                              id="record-submit"),
+                    rx.cond(editing, rx.button(tr("common.cancel"), type="button", variant="soft",
+                                               on_click=DnsState.cancel_edit)),
                     wrap="wrap",
                 ),
                 spacing="3",
@@ -386,9 +390,11 @@ def _undo_and_zone() -> rx.Component:
                 DnsState.undo_label != "",
                 rx.vstack(
                     rx.hstack(rx.text(tr("dnsui.undo.will_undo"), size="2", weight="medium"),
-                              rx.text(DnsState.undo_label, size="2", id="undo-label"), wrap="wrap", spacing="2"),
+                              rx.text(DnsState.undo_label, size="2", id="undo-label"),
+                              wrap="wrap", spacing="2"),
                     rx.button(rx.icon("undo-2", size=14, aria_hidden="true"), tr("dnsui.undo.button"),
-                              variant="soft", type="button", on_click=DnsState.undo_last_change, id="undo-button"),
+                              variant="soft", type="button", on_click=DnsState.undo_last_change,
+                              id="undo-button"),
                     spacing="2",
                     align="start",
                 ),
@@ -398,10 +404,11 @@ def _undo_and_zone() -> rx.Component:
             rx.hstack(
                 rx.cond(
                     DnsState.zone_text != "",
-                    rx.button(tr("dnsui.zone.hide"), variant="soft", type="button", on_click=DnsState.hide_zone_file,
-                              aria_expanded="true", aria_controls="zone-file"),
-                    rx.button(tr("dnsui.zone.show"), variant="soft", type="button", on_click=DnsState.show_zone_file,
-                              aria_expanded="false", id="zone-show"),
+                    rx.button(tr("dnsui.zone.hide"), variant="soft", type="button",
+                              on_click=DnsState.hide_zone_file, aria_expanded="true",
+                              aria_controls="zone-file"),
+                    rx.button(tr("dnsui.zone.show"), variant="soft", type="button",
+                              on_click=DnsState.show_zone_file, aria_expanded="false", id="zone-show"),
                 ),
                 rx.button(rx.icon("download", size=14, aria_hidden="true"), tr("dnsui.zone.download"),
                           variant="ghost", type="button", on_click=DnsState.download_zone_file),

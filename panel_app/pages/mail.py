@@ -36,8 +36,8 @@ def _password_feedback(key, text, id_: str) -> rx.Component:
     """The live strength verdict (polite: announced when typing pauses)."""
     return rx.box(
         rx.cond(text != "",
-                rx.text(text, size="1",
-                        color=rx.cond(key == "mailui.password_ok", rx.color("green", 11), rx.color("amber", 11)))),
+                rx.text(text, size="1", color=rx.cond(key == "mailui.password_ok", rx.color("green", 11),
+                                                      rx.color("amber", 11)))),
         id=id_,
         aria_live="polite",
     )
@@ -47,6 +47,15 @@ def _password_input(id_: str, on_change) -> rx.Component:
     return rx.input(id=id_, name="password", type="password", auto_complete="new-password", required=True,
                     max_length=1024, width="100%", aria_describedby=id_ + "-hint " + id_ + "-feedback",
                     on_change=on_change.debounce(_PASSWORD_DEBOUNCE_MS))
+
+
+def _cancel_button(on_click) -> rx.Component:
+    return rx.button(tr("common.cancel"), type="button", variant="soft", on_click=on_click)
+
+
+def _radio(value: str, label_key: str) -> rx.Component:
+    return rx.el.label(rx.hstack(rx.radio_group.item(value=value), tr(label_key), spacing="2",
+                                 align="center"))
 
 
 def _callouts() -> rx.Component:
@@ -63,7 +72,8 @@ def _domain_selector() -> rx.Component:
         rx.el.label(tr("mailui.domain"), html_for="mail-domain", class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id="mail-domain", min_width="16em", max_width="100%"),
-            rx.select.content(rx.foreach(MailState.domain_options, lambda name: rx.select.item(name, value=name))),
+            rx.select.content(rx.foreach(MailState.domain_options,
+                                         lambda name: rx.select.item(name, value=name))),
             value=MailState.selected_domain,
             on_change=MailState.select_domain,
         ),
@@ -99,14 +109,15 @@ def _password_card() -> rx.Component:
             rx.vstack(
                 rx.heading(_fill("mailui.password.title", address=MailState.password_box_address), size="3",
                            as_="h3", word_break="break-all"),
-                field("mailui.password.new", _password_input("change-password", MailState.check_changed_password),
+                field("mailui.password.new",
+                      _password_input("change-password", MailState.check_changed_password),
                       MailState.change_password_error, "change-password"),
                 _hint("mailui.create.password_hint", "change-password-hint"),
                 _password_feedback(MailState.change_feedback_key, MailState.change_feedback,
                                    "change-password-feedback"),
                 rx.hstack(
                     rx.button(tr("common.save"), type="submit", id="change-password-submit"),
-                    rx.button(tr("common.cancel"), type="button", variant="soft", on_click=MailState.cancel_edit),
+                    _cancel_button(MailState.cancel_edit),
                     wrap="wrap",
                 ),
                 spacing="2",
@@ -126,8 +137,8 @@ def _quota_card() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading(_fill("mailui.quota.title", address=MailState.quota_box_address), size="3", as_="h3",
-                           word_break="break-all"),
+                rx.heading(_fill("mailui.quota.title", address=MailState.quota_box_address), size="3",
+                           as_="h3", word_break="break-all"),
                 field("mailui.create.quota",
                       rx.input(id="change-quota", name="quota_mb", input_mode="numeric", max_length=10,
                                default_value=MailState.quota_value, width="12em",
@@ -136,7 +147,7 @@ def _quota_card() -> rx.Component:
                 _hint("mailui.create.quota_hint", "change-quota-hint"),
                 rx.hstack(
                     rx.button(tr("common.save"), type="submit", id="change-quota-submit"),
-                    rx.button(tr("common.cancel"), type="button", variant="soft", on_click=MailState.cancel_edit),
+                    _cancel_button(MailState.cancel_edit),
                     wrap="wrap",
                 ),
                 spacing="2",
@@ -158,7 +169,8 @@ def _delete_dialog() -> rx.Component:
             rx.dialog.title(tr("mailui.delete.title")),
             rx.dialog.description(
                 rx.vstack(
-                    rx.text(MailState.delete_box_address, weight="bold", class_name="mono", word_break="break-all"),
+                    rx.text(MailState.delete_box_address, weight="bold", class_name="mono",
+                            word_break="break-all"),
                     rx.text(tr("mailui.delete.text"), size="2"),
                     spacing="2",
                 ),
@@ -166,13 +178,14 @@ def _delete_dialog() -> rx.Component:
             rx.form(
                 rx.vstack(
                     field("mailui.delete.confirm_label",
-                          rx.input(id="delete-confirmation", name="confirmation", default_value=MailState.delete_typed,
-                                   auto_complete="off", width="100%", required=True, max_length=300),
+                          rx.input(id="delete-confirmation", name="confirmation",
+                                   default_value=MailState.delete_typed, auto_complete="off", width="100%",
+                                   required=True, max_length=300),
                           MailState.delete_error, "delete-confirmation"),
                     rx.hstack(
-                        rx.button(tr("common.cancel"), type="button", variant="soft",
-                                  on_click=MailState.cancel_delete),
-                        rx.button(tr("mailui.delete.submit"), type="submit", color_scheme="red", id="delete-submit"),
+                        _cancel_button(MailState.cancel_delete),
+                        rx.button(tr("mailui.delete.submit"), type="submit", color_scheme="red",
+                                  id="delete-submit"),
                         justify="end",
                         width="100%",
                         wrap="wrap",
@@ -186,7 +199,7 @@ def _delete_dialog() -> rx.Component:
             ),
         ),
         open=MailState.delete_box_id != "",
-        on_open_change=lambda is_open: rx.cond(is_open, rx.noop(), MailState.cancel_delete()),
+        on_open_change=MailState.cancel_delete,  # Escape or a click outside: only ever closes it
     )
 
 
@@ -199,13 +212,15 @@ def _create_form() -> rx.Component:
                     _cell(
                         field("mailui.create.local_part",
                               rx.hstack(
-                                  rx.input(id="new-local-part", name="local_part", default_value=MailState.new_local_part,
-                                           max_length=64, required=True, auto_complete="off", flex="1",
+                                  rx.input(id="new-local-part", name="local_part",
+                                           default_value=MailState.new_local_part, max_length=64,
+                                           required=True, auto_complete="off", flex="1", min_width="8em",
                                            aria_describedby="new-local-part-hint"),
                                   rx.text("@" + MailState.selected_domain, size="2", color=_MUTED,
                                           word_break="break-all"),
                                   align="center",
                                   width="100%",
+                                  wrap="wrap",
                               ),
                               MailState.new_local_part_error, "new-local-part"),
                         _hint("mailui.create.local_part_hint", "new-local-part-hint"),
@@ -220,8 +235,11 @@ def _create_form() -> rx.Component:
                         _hint("mailui.create.quota_hint", "new-quota-hint"),
                     ),
                 ),
-                field("mailui.create.password", _password_input("new-password", MailState.check_new_password),
-                      MailState.new_password_error, "new-password"),
+                # Remounted after every submit: a password is never kept, not even in the page.
+                rx.box(field("mailui.create.password",
+                             _password_input("new-password", MailState.check_new_password),
+                             MailState.new_password_error, "new-password"),
+                       key=MailState.password_key.to_string(), width="100%"),
                 _hint("mailui.create.password_hint", "new-password-hint"),
                 _password_feedback(MailState.password_feedback_key, MailState.password_feedback,
                                    "new-password-feedback"),
@@ -267,12 +285,13 @@ def _forwarder_row(row) -> rx.Component:
         rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
         rx.table.cell(rx.text(row["destination"], word_break="break-all")),
         rx.table.cell(rx.alert_dialog.root(
-            rx.alert_dialog.trigger(rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red",
-                                              type="button")),
+            rx.alert_dialog.trigger(rx.button(tr("common.delete"), size="1", variant="soft",
+                                              color_scheme="red", type="button")),
             rx.alert_dialog.content(
                 rx.alert_dialog.title(tr("mailui.forwarder.delete_title")),
                 rx.alert_dialog.description(rx.vstack(
-                    rx.text(row["address"], " → ", row["destination"], weight="medium", word_break="break-all"),
+                    rx.text(row["address"], " → ", row["destination"], weight="medium",
+                            word_break="break-all"),
                     rx.text(tr("mailui.forwarder.delete_text")),
                     spacing="2",
                 )),
@@ -298,19 +317,21 @@ def _forwarder_form() -> rx.Component:
                     _cell(field("mailui.forwarder.local_part",
                                 rx.hstack(
                                     rx.input(id="fwd-local-part", name="local_part",
-                                             default_value=MailState.fwd_local_part, max_length=64, required=True,
-                                             auto_complete="off", flex="1"),
+                                             default_value=MailState.fwd_local_part, max_length=64,
+                                             required=True, auto_complete="off", flex="1", min_width="8em"),
                                     rx.text("@" + MailState.selected_domain, size="2", color=_MUTED,
                                             word_break="break-all"),
                                     align="center",
                                     width="100%",
+                                    wrap="wrap",
                                 ),
                                 MailState.fwd_local_part_error, "fwd-local-part")),
                     _cell(
                         field("mailui.forwarder.destination",
                               rx.input(id="fwd-destination", name="destination", type="email",
                                        default_value=MailState.fwd_destination, max_length=254, required=True,
-                                       auto_complete="off", width="100%", aria_describedby="fwd-destination-hint"),
+                                       auto_complete="off", width="100%",
+                                       aria_describedby="fwd-destination-hint"),
                               MailState.fwd_destination_error, "fwd-destination"),
                         _hint("mailui.forwarder.destination_hint", "fwd-destination-hint"),
                     ),
@@ -334,8 +355,8 @@ def _forwarders() -> rx.Component:
         rx.heading(tr("mailui.forwarders.title"), size="4", as_="h2"),
         rx.cond(
             MailState.forwarders.length() > 0,
-            data_table(["mailui.col.address", "mailui.col.destination", "common.actions"], MailState.forwarders,
-                       _forwarder_row),
+            data_table(["mailui.col.address", "mailui.col.destination", "common.actions"],
+                       MailState.forwarders, _forwarder_row),
             rx.text(tr("mailui.forwarders.empty"), size="2", color=_MUTED),
         ),
         _forwarder_form(),
@@ -360,10 +381,8 @@ def _catch_all() -> rx.Component:
                     rx.el.fieldset(
                         rx.el.legend(tr("mailui.catch_all.mode"), class_name="field-label"),
                         rx.radio_group.root(
-                            rx.el.label(rx.hstack(rx.radio_group.item(value="off"), tr("mailui.catch_all.off"),
-                                                  spacing="2", align="center")),
-                            rx.el.label(rx.hstack(rx.radio_group.item(value="on"), tr("mailui.catch_all.on"),
-                                                  spacing="2", align="center")),
+                            _radio("off", "mailui.catch_all.off"),
+                            _radio("on", "mailui.catch_all.on"),
                             name="mode",
                             value=MailState.catch_all_mode,
                             on_change=MailState.set_catch_all_mode,
@@ -376,8 +395,8 @@ def _catch_all() -> rx.Component:
                         MailState.catch_all_mode == "on",
                         field("mailui.catch_all.destination",
                               rx.input(id="catch-all-destination", name="destination", type="email",
-                                       default_value=MailState.catch_all_value, max_length=254, auto_complete="off",
-                                       width="100%"),
+                                       default_value=MailState.catch_all_value, max_length=254,
+                                       auto_complete="off", width="100%"),
                               MailState.catch_all_error, "catch-all-destination"),
                         rx.cond(MailState.catch_all_error != "",
                                 rx.text(MailState.catch_all_error, class_name="field-error", role="alert")),

@@ -5,6 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from panel_app.pages.activity import activity_page
+from panel_app.pages.billing import invoices_page
+from panel_app.pages.payments import payment_methods_page
+from panel_app.pages.profile import profile_page
+from panel_app.pages.support import support_page
 from panel_app.pages.demo import outbox_page
 from panel_app.pages.invite import invite_page
 from panel_app.pages.team import team_page
@@ -15,6 +19,10 @@ from panel_app.pages.standard import dashboard_page, domain_list_page, services_
 from panel_app.settings import get_settings
 from panel_app.state.activity import ActivityState
 from panel_app.state.auth import AuthState
+from panel_app.state.billing import InvoicesState
+from panel_app.state.payments import PaymentsState
+from panel_app.state.profile import ProfileState
+from panel_app.state.support import SupportState
 from panel_app.state.invite import InviteState
 from panel_app.state.team import TeamState
 from panel_app.state.demo import DemoState
@@ -29,8 +37,13 @@ def add_pages(app: rx.App) -> None:
     app.add_page(dashboard_page, route="/dashboard", title="Dashboard · Panel", on_load=DashboardState.load)
     app.add_page(services_page, route="/services", title="Services · Panel", on_load=ServicesState.load)
     app.add_page(domain_list_page, route="/domains", title="Domains · Panel", on_load=DomainListState.load)
+    app.add_page(support_page, route="/support", title="Support · Panel", on_load=SupportState.load)
     app.add_page(help_page, route="/help", title="Help · Panel", on_load=AuthState.check_login)
     app.add_page(security_page, route="/security", title="Security · Panel", on_load=SecurityState.load)
+    app.add_page(profile_page, route="/profile", title="Personal data · Panel", on_load=ProfileState.load)
+    app.add_page(invoices_page, route="/invoices", title="Invoices · Panel", on_load=InvoicesState.load)
+    app.add_page(payment_methods_page, route="/payment-methods", title="Payment methods · Panel",
+                 on_load=PaymentsState.load)
     app.add_page(team_page, route="/team", title="Team · Panel", on_load=TeamState.load)
     app.add_page(activity_page, route="/activity", title="Activity log · Panel", on_load=ActivityState.load)
     app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)
