@@ -90,6 +90,8 @@ def frontend_json(state) -> str:
 
 
 def redirect_path(outcome) -> str | None:
+    if isinstance(outcome, list):  # a refusal may chain the sweep of other pages
+        outcome = next((o for o in outcome if isinstance(o, rx.event.EventSpec)), None)
     if not isinstance(outcome, rx.event.EventSpec):
         return None
     args = {name._js_expr: value for name, value in outcome.args}

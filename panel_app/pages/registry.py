@@ -6,6 +6,8 @@ import reflex as rx
 
 from panel_app.pages.activity import activity_page
 from panel_app.pages.billing import invoices_page
+from panel_app.pages.dns import domain_page
+from panel_app.pages.mail import email_page
 from panel_app.pages.payments import payment_methods_page
 from panel_app.pages.profile import profile_page
 from panel_app.pages.support import support_page
@@ -20,6 +22,8 @@ from panel_app.settings import get_settings
 from panel_app.state.activity import ActivityState
 from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
+from panel_app.state.dns import DnsState
+from panel_app.state.mail import MailState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
 from panel_app.state.support import SupportState
@@ -44,6 +48,8 @@ def add_pages(app: rx.App) -> None:
     app.add_page(invoices_page, route="/invoices", title="Invoices · Panel", on_load=InvoicesState.load)
     app.add_page(payment_methods_page, route="/payment-methods", title="Payment methods · Panel",
                  on_load=PaymentsState.load)
+    app.add_page(domain_page, route="/domains/[domain]", title="Domain · Panel", on_load=DnsState.load)
+    app.add_page(email_page, route="/email", title="Email · Panel", on_load=MailState.load)
     app.add_page(team_page, route="/team", title="Team · Panel", on_load=TeamState.load)
     app.add_page(activity_page, route="/activity", title="Activity log · Panel", on_load=ActivityState.load)
     app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)

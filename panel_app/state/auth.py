@@ -29,6 +29,7 @@ class AuthState(rx.State):
     grant_method: str = ""
     notice: str = ""
     _bound_session_id: int | None = None
+    _sweep_due: bool = False
 
     # --- guard hooks ------------------------------------------------------------
 
@@ -48,6 +49,8 @@ class AuthState(rx.State):
         self._show_grant(ctx.login_session, ctx.now)
 
     def _show_grant(self, login_session, now) -> None:
+        if self.grant_active and not sessions.grant_is_valid(login_session, now):
+            self._sweep_due = True
         if sessions.grant_is_valid(login_session, now):
             self.grant_active = True
             self.grant_seconds_left = max(0, int((login_session.grant_expires_at - now).total_seconds()))
@@ -59,15 +62,29 @@ class AuthState(rx.State):
 
     def _refuse(self, reason: guard.Refusal):
         if reason == guard.LOGIN:
+            had_session = self._bound_session_id is not None
             self._wipe_everything()
+            self._sweep_due = had_session
             path = self.router.url.path if self.router.url else "/dashboard"
             return rx.redirect(f"/login?next={quote(path or '/dashboard')}", replace=True)
         self._wipe()
         if reason == guard.FORBIDDEN:
             return rx.redirect("/dashboard?denied=1", replace=True)
+        if self.grant_active:
+            self._sweep_due = True
         self.grant_active = False
         self.grant_seconds_left = 0
         return None
+
+    def _after_event(self, outcome):
+        """When a grant or session just ended, also clear the other sensitive pages this
+        tab visited: their data may still sit in the browser's copy of the state."""
+        if not self._sweep_due:
+            return outcome
+        self._sweep_due = False
+        if outcome is None:
+            return AuthState.sweep
+        return [*outcome, AuthState.sweep] if isinstance(outcome, list) else [outcome, AuthState.sweep]
 
     def _wipe(self) -> None:
         """Sensitive data of this state. Page states override."""
@@ -81,6 +98,17 @@ class AuthState(rx.State):
         auth._bound_session_id = None
 
     # --- handlers -----------------------------------------------------------------
+
+    @rx.event
+    async def sweep(self):
+        """Empty every sensitive page state of this tab. It only ever removes data, so it
+        needs no guard: a client calling it can only clear its own tab."""
+        from panel_app.state.gated import gated_page_classes
+
+        for page_cls in gated_page_classes():
+            page = await self.get_state(page_cls)
+            if page.loaded:
+                page._wipe()
 
     @guard.login_only
     def check_login(self):

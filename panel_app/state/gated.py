@@ -46,3 +46,13 @@ class GatedPage(rx.State, mixin=True):
     @guard.requires_stepup()
     def tick(self):
         """Every second: countdown while the grant holds; gate and wipe when it ends."""
+
+
+def gated_page_classes() -> list[type]:
+    """Every concrete sensitive page state."""
+    found, todo = [], list(GatedPage.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(set(found), key=lambda c: c.__name__)

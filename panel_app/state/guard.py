@@ -123,7 +123,7 @@ def _guarded(area: Area | None, need_grant: bool):
                         outcome = fn(self, *args, **kwargs)
                     finally:
                         _current.reset(token)
-            return outcome
+            return self._after_event(outcome)
 
         setattr(wrapper, GUARD_MARKER, (fixed_area, need_grant))
         return wrapper

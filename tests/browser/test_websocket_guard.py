@@ -24,7 +24,7 @@ from panel_app.clock import utcnow
 from panel_app.db import get_engine, transaction
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
-from panel_app.state.gated import GatedPage
+from panel_app.state.gated import gated_page_classes
 from panel_app.state.guard import GUARD_MARKER
 
 pytestmark = pytest.mark.browser
@@ -50,12 +50,7 @@ def run_async(coroutine):
 
 
 def gated_states() -> list[type]:
-    found, todo = [], list(GatedPage.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return sorted(set(found), key=lambda c: c.__name__)
+    return gated_page_classes()
 
 
 def handlers_of(state_cls) -> dict[str, object]:

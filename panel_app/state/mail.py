@@ -1,0 +1,437 @@
+"""/email: mailboxes, forwarders and the catch-all address of the account's domains.
+
+Passwords are read from the submitted form only and handed straight to the
+service: no password is ever kept in a state var (the live strength check keeps
+only the resulting message). Everything else the user typed stays in the form
+when a change is refused.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from panel_app.i18n import formatting as fmt
+from panel_app.i18n import t
+from panel_app.security.permissions import Area
+from panel_app.services import domains, mail
+from panel_app.services.validation import ValidationError
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+from panel_app.state.gated import GatedPage
+
+_CREATE_FIELDS = ("local_part", "password", "quota_mb")
+_FORWARDER_FIELDS = ("local_part", "destination")
+
+
+def _id(value: object) -> int | None:
+    """Row ids arrive as strings from the page; anything else is ignored."""
+    if isinstance(value, str) and value.isdigit() and 0 < len(value) <= 12:
+        return int(value)
+    return None
+
+
+def _typed(value: object, max_length: int = 300) -> str:
+    """A typed (non-password) field, as text to show again."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    return value[:max_length] if isinstance(value, str) else ""
+
+
+class MailState(GatedPage, AuthState):
+    area: ClassVar[Area] = Area.EMAIL
+
+    domain_options: list[str] = []
+    selected_domain: str = ""
+    mailboxes: list[dict[str, str]] = []
+    forwarders: list[dict[str, str]] = []
+    catch_all: str = ""
+    message: str = ""
+    error: str = ""
+    # Create a mailbox (no password here: it is read from the form only).
+    new_local_part: str = ""
+    new_quota: str = str(mail.DEFAULT_QUOTA_MB)
+    new_local_part_error: str = ""
+    new_password_error: str = ""
+    new_quota_error: str = ""
+    password_feedback_key: str = ""
+    password_feedback: str = ""
+    create_key: int = 0
+    password_key: int = 0
+    # Change one mailbox's password or size.
+    password_box_id: str = ""
+    password_box_address: str = ""
+    change_password_error: str = ""
+    change_feedback_key: str = ""
+    change_feedback: str = ""
+    quota_box_id: str = ""
+    quota_box_address: str = ""
+    quota_value: str = ""
+    quota_error: str = ""
+    edit_key: int = 0
+    # Delete a mailbox: the full address must be typed.
+    delete_box_id: str = ""
+    delete_box_address: str = ""
+    delete_typed: str = ""
+    delete_error: str = ""
+    # Forwarders.
+    fwd_local_part: str = ""
+    fwd_destination: str = ""
+    fwd_local_part_error: str = ""
+    fwd_destination_error: str = ""
+    fwd_key: int = 0
+    # Catch-all.
+    catch_all_mode: str = "off"
+    catch_all_value: str = ""
+    catch_all_error: str = ""
+    catch_all_key: int = 0
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _load(self, ctx: guard.GuardContext) -> None:
+        names = [d.name for d in domains.list_domains(ctx.db, ctx.user.account_id)]
+        self.domain_options = names
+        switched = self.selected_domain not in names
+        if switched:
+            wanted = self.router.url.query_parameters.get("domain") if self.router.url else None
+            self.selected_domain = wanted if isinstance(wanted, str) and wanted in names else (
+                names[0] if names else "")
+            self._close_editors()
+            self._close_delete()
+        if not self.selected_domain:
+            self.mailboxes, self.forwarders, self.catch_all = [], [], ""
+            return
+        try:
+            overview = mail.get_mail_overview(ctx.db, ctx.user.account_id, self.selected_domain)
+        except ValidationError as exc:  # removed meanwhile: the next load picks another
+            self.mailboxes, self.forwarders, self.catch_all = [], [], ""
+            self.selected_domain = ""
+            self._fail(exc.message_key, **exc.params)
+            return
+        lang = ctx.lang
+        self.mailboxes = [
+            {
+                "id": str(box.id),
+                "address": box.address,
+                "quota": fmt.megabytes(box.quota_mb, lang),
+                "quota_mb": str(box.quota_mb),
+                "usage": t("mailui.usage_of", lang, used=fmt.megabytes(box.used_mb, lang),
+                           quota=fmt.megabytes(box.quota_mb, lang)),
+                "percent": str(box.used_percent),
+            }
+            for box in overview.mailboxes
+        ]
+        self.forwarders = [
+            {"id": str(fwd.id), "address": fwd.address, "destination": fwd.destination}
+            for fwd in overview.forwarders
+        ]
+        self.catch_all = overview.catch_all
+        if self.password_box_id and not any(b["id"] == self.password_box_id for b in self.mailboxes):
+            self._close_editors()
+        if self.quota_box_id and not any(b["id"] == self.quota_box_id for b in self.mailboxes):
+            self._close_editors()
+        if self.delete_box_id and not any(b["id"] == self.delete_box_id for b in self.mailboxes):
+            self._close_delete()
+        if switched:
+            self._reset_forms()
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _say(self, key: str, **params) -> None:
+        self.message, self.error = t(key, self.lang, **params), ""
+
+    def _fail(self, key: str, **params) -> None:
+        self.error, self.message = t(key, self.lang, **params), ""
+
+    def _text(self, exc: ValidationError) -> str:
+        return t(exc.message_key, self.lang, **exc.params)
+
+    def _close_editors(self) -> None:
+        self.password_box_id = self.password_box_address = self.change_password_error = ""
+        self.change_feedback_key = self.change_feedback = ""
+        self.quota_box_id = self.quota_box_address = self.quota_value = self.quota_error = ""
+        self.edit_key += 1
+
+    def _close_delete(self) -> None:
+        self.delete_box_id = self.delete_box_address = self.delete_typed = self.delete_error = ""
+
+    def _reset_forms(self) -> None:
+        self.new_local_part = ""
+        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
+        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
+        self.password_feedback_key = self.password_feedback = ""
+        self.create_key += 1
+        self.fwd_local_part = self.fwd_destination = ""
+        self.fwd_local_part_error = self.fwd_destination_error = ""
+        self.fwd_key += 1
+        self._reset_catch_all_form()
+
+    def _reset_catch_all_form(self) -> None:
+        self.catch_all_error = ""
+        self.catch_all_mode = "on" if self.catch_all else "off"
+        self.catch_all_value = self.catch_all
+        self.catch_all_key += 1
+
+    def _box(self, mailbox_id: object) -> dict[str, str] | None:
+        target = _id(mailbox_id)
+        return next((b for b in self.mailboxes if target is not None and b["id"] == str(target)), None)
+
+    def _feedback(self, password: object) -> tuple[str, str]:
+        """(message key, text) of the live strength check; the password is not kept."""
+        name = self.selected_domain
+        key = mail.password_problem(password, user_inputs=(name, name.split(".")[0])) if name else \
+            mail.password_problem(password)
+        key = key or "mailui.password_ok"
+        params = {"max": mail.MAX_PASSWORD_LENGTH} if key == "mail.error.password_too_long" else {}
+        return key, t(key, self.lang, **params)
+
+    def _handle_gone(self, exc: ValidationError) -> None:
+        """The domain, mailbox or forwarder disappeared meanwhile: say so and reload."""
+        self._fail(exc.message_key, **exc.params)
+        self._close_editors()
+        self._close_delete()
+        self._reload()
+
+    # --- choosing the domain --------------------------------------------------------------
+
+    @guard.requires_stepup()
+    def select_domain(self, name: str):
+        if not isinstance(name, str) or name not in self.domain_options or name == self.selected_domain:
+            return
+        self.selected_domain = name
+        self.message = self.error = ""
+        self._close_editors()
+        self._close_delete()
+        self._reload()
+        self._reset_forms()
+
+    # --- mailboxes -----------------------------------------------------------------------------
+
+    @guard.requires_stepup()
+    def check_new_password(self, password: str):
+        """Live feedback while typing; only the verdict is stored."""
+        self.password_feedback_key, self.password_feedback = self._feedback(password)
+        self.new_password_error = ""
+
+    @guard.requires_stepup()
+    def create_mailbox(self, form_data: dict):
+        ctx = guard.current()
+        if not isinstance(form_data, dict) or not self.selected_domain:
+            return
+        local_part = form_data.get("local_part")
+        quota = form_data.get("quota_mb")
+        self.new_local_part = _typed(local_part, 100)
+        self.new_quota = _typed(quota, 20)
+        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
+        # The password field empties after every attempt (other fields keep what was typed).
+        self.password_key += 1
+        self.password_feedback_key = self.password_feedback = ""
+        try:
+            box = mail.create_mailbox(ctx.db, ctx.actor, self.selected_domain, local_part,
+                                      form_data.get("password"), quota, now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            if exc.field in _CREATE_FIELDS:
+                setattr(self, {"local_part": "new_local_part_error", "password": "new_password_error",
+                               "quota_mb": "new_quota_error"}[exc.field], self._text(exc))
+            else:
+                self._fail(exc.message_key, **exc.params)
+            return
+        self.new_local_part = ""
+        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
+        self.password_feedback_key = self.password_feedback = ""
+        self.create_key += 1
+        self._say("mailui.created", address=box.address)
+        self._reload()
+
+    @guard.requires_stepup()
+    def start_password_change(self, mailbox_id: str):
+        box = self._box(mailbox_id)
+        if box is None:
+            return
+        self._close_editors()
+        self.password_box_id = box["id"]
+        self.password_box_address = box["address"]
+
+    @guard.requires_stepup()
+    def check_changed_password(self, password: str):
+        self.change_feedback_key, self.change_feedback = self._feedback(password)
+        self.change_password_error = ""
+
+    @guard.requires_stepup()
+    def change_password(self, form_data: dict):
+        ctx = guard.current()
+        target = _id(self.password_box_id)
+        if not isinstance(form_data, dict) or target is None:
+            return
+        try:
+            mail.change_mailbox_password(ctx.db, ctx.actor, self.selected_domain, target,
+                                         form_data.get("password"), now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            self.change_password_error = self._text(exc)
+            return
+        address = self.password_box_address
+        self._close_editors()
+        self._say("mailui.password.changed", address=address)
+        self._reload()
+
+    @guard.requires_stepup()
+    def start_quota_change(self, mailbox_id: str):
+        box = self._box(mailbox_id)
+        if box is None:
+            return
+        self._close_editors()
+        self.quota_box_id = box["id"]
+        self.quota_box_address = box["address"]
+        self.quota_value = box["quota_mb"]
+
+    @guard.requires_stepup()
+    def change_quota(self, form_data: dict):
+        ctx = guard.current()
+        target = _id(self.quota_box_id)
+        if not isinstance(form_data, dict) or target is None:
+            return
+        quota = form_data.get("quota_mb")
+        self.quota_value = _typed(quota, 20)
+        try:
+            box = mail.set_mailbox_quota(ctx.db, ctx.actor, self.selected_domain, target, quota, now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            self.quota_error = self._text(exc)
+            return
+        self._close_editors()
+        self._say("mailui.quota.changed", address=box.address, quota=fmt.megabytes(box.quota_mb, self.lang))
+        self._reload()
+
+    @guard.requires_stepup()
+    def cancel_edit(self):
+        self._close_editors()
+
+    @guard.requires_stepup()
+    def start_delete(self, mailbox_id: str):
+        box = self._box(mailbox_id)
+        if box is None:
+            return
+        self._close_delete()
+        self.delete_box_id = box["id"]
+        self.delete_box_address = box["address"]
+
+    @guard.requires_stepup()
+    def cancel_delete(self):
+        self._close_delete()
+
+    @guard.requires_stepup()
+    def delete_mailbox(self, form_data: dict):
+        ctx = guard.current()
+        target = _id(self.delete_box_id)
+        if not isinstance(form_data, dict) or target is None:
+            return
+        typed = form_data.get("confirmation")
+        self.delete_typed = _typed(typed, 300)
+        try:
+            mail.delete_mailbox(ctx.db, ctx.actor, self.selected_domain, target,
+                                typed if isinstance(typed, str) else "", now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            self.delete_error = self._text(exc)
+            return
+        address = self.delete_box_address
+        self._close_delete()
+        if self.password_box_id == str(target) or self.quota_box_id == str(target):
+            self._close_editors()
+        self._say("mailui.deleted", address=address)
+        self._reload()
+
+    # --- forwarders and catch-all ------------------------------------------------------------
+
+    @guard.requires_stepup()
+    def create_forwarder(self, form_data: dict):
+        ctx = guard.current()
+        if not isinstance(form_data, dict) or not self.selected_domain:
+            return
+        local_part = form_data.get("local_part")
+        destination = form_data.get("destination")
+        self.fwd_local_part = _typed(local_part, 100)
+        self.fwd_destination = _typed(destination, 300)
+        self.fwd_local_part_error = self.fwd_destination_error = ""
+        try:
+            fwd = mail.create_forwarder(ctx.db, ctx.actor, self.selected_domain, local_part, destination,
+                                        now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            if exc.field in _FORWARDER_FIELDS:
+                setattr(self, f"fwd_{exc.field}_error", self._text(exc))
+            else:
+                self._fail(exc.message_key, **exc.params)
+            return
+        self.fwd_local_part = self.fwd_destination = ""
+        self.fwd_key += 1
+        self._say("mailui.forwarder.created", address=fwd.address, destination=fwd.destination)
+        self._reload()
+
+    @guard.requires_stepup()
+    def delete_forwarder(self, forwarder_id: str):
+        ctx = guard.current()
+        target = _id(forwarder_id)
+        if target is None or not self.selected_domain:
+            return
+        address = next((f["address"] for f in self.forwarders if f["id"] == str(target)), "")
+        try:
+            mail.delete_forwarder(ctx.db, ctx.actor, self.selected_domain, target, now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            return
+        self._say("mailui.forwarder.deleted", address=address)
+        self._reload()
+
+    @guard.requires_stepup()
+    def set_catch_all_mode(self, mode: str):
+        if mode in ("off", "on"):
+            self.catch_all_mode = mode
+            self.catch_all_error = ""
+
+    @guard.requires_stepup()
+    def save_catch_all(self, form_data: dict):
+        ctx = guard.current()
+        if not isinstance(form_data, dict) or not self.selected_domain:
+            return
+        mode = form_data.get("mode")
+        if mode not in ("off", "on"):
+            mode = self.catch_all_mode
+        destination = form_data.get("destination")
+        self.catch_all_mode = mode
+        self.catch_all_value = _typed(destination, 300)
+        self.catch_all_error = ""
+        if mode == "on" and not (isinstance(destination, str) and destination.strip()):
+            self.catch_all_error = t("validation.required", self.lang)
+            return
+        try:
+            value = mail.set_catch_all(ctx.db, ctx.actor, self.selected_domain,
+                                       destination if mode == "on" else None, now=ctx.now)
+        except domains.NotFound as exc:
+            self._handle_gone(exc)
+            return
+        except ValidationError as exc:
+            self.catch_all_error = self._text(exc)
+            return
+        self._reload()
+        self._reset_catch_all_form()
+        if value:
+            self._say("mailui.catch_all.saved_on", destination=value)
+        else:
+            self._say("mailui.catch_all.saved_off")
