@@ -2,8 +2,8 @@
 
 EN = {
     # /invoices
-    "billing.download_invoice": "Download invoice {number} as PDF",
-    "billing.download_document": "Download {title} as PDF",
+    "billing.download_invoice": "Download PDF: invoice {number}",
+    "billing.download_document": "Download PDF: {title}",
     # /payment-methods
     "payments.col.method": "Payment method",
     "payments.col.holder": "Holder",
@@ -24,8 +24,8 @@ EN = {
 
 DE = {
     # /invoices
-    "billing.download_invoice": "Rechnung {number} als PDF herunterladen",
-    "billing.download_document": "{title} als PDF herunterladen",
+    "billing.download_invoice": "PDF herunterladen: Rechnung {number}",
+    "billing.download_document": "PDF herunterladen: {title}",
     # /payment-methods
     "payments.col.method": "Zahlungsart",
     "payments.col.holder": "Inhaber",
