@@ -23,7 +23,11 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 $(TOOLS)/node_modules/.installed: $(TOOLS)/package.json
-	cd $(TOOLS) && npm install --no-audit --no-fund --ignore-scripts
+	cd $(TOOLS) && npm install --no-audit --no-fund
+	# bun ships its binary in a platform package; its postinstall puts it in place
+	# (run again here in case npm skipped install scripts).
+	cd $(TOOLS)/node_modules/bun && node install.js
+	$(BUN_BIN)/bun --version
 	touch $@
 
 install: $(VENV)/.runtime tools

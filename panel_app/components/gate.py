@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import StepUpState
 
 _STATUS_COLORS = {"queued": "gray", "sent": "blue", "delivered": "green", "read": "green", "failed": "red"}
 
-
-def _fill(key: str, **values) -> rx.Var:
-    text = tr(key).to(str)
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value.to(str))
-    return text
 
 
 def _method_label(method) -> rx.Component:
@@ -40,7 +34,7 @@ def _status_badge() -> rx.Component:
 
 def _send_controls() -> rx.Component:
     return rx.vstack(
-        rx.text(_fill("gate.send_hint", destination=StepUpState.masked_destination), size="2"),
+        rx.text(tr_format("gate.send_hint", destination=StepUpState.masked_destination), size="2"),
         rx.hstack(
             rx.button(
                 rx.cond(StepUpState.code_sent, tr("gate.send_again"), tr("gate.send")),
@@ -51,7 +45,7 @@ def _send_controls() -> rx.Component:
                 type="button",
             ),
             rx.cond(StepUpState.resend_in > 0,
-                    rx.text(_fill("gate.resend_in", seconds=StepUpState.resend_in), size="1",
+                    rx.text(tr_format("gate.resend_in", seconds=StepUpState.resend_in), size="1",
                             color=rx.color("gray", 11), id="resend-countdown")),
             _status_badge(),
             align="center",
@@ -114,7 +108,7 @@ def _help_panel() -> rx.Component:
                     rx.hstack(rx.text(tr("gate.help.status"), size="2", weight="medium"), _status_badge(),
                               align="center")),
             rx.cond(StepUpState.code_sent,
-                    rx.text(_fill("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
+                    rx.text(tr_format("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
             rx.text(tr("gate.help.check"), size="2"),
             rx.hstack(rx.text(tr("gate.help.switch"), size="2"), other_methods, wrap="wrap", align="center"),
             rx.text(tr("gate.help.update"), size="2"),

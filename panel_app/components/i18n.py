@@ -15,3 +15,11 @@ def tr(key: str) -> rx.Var:
     if english == german:
         return rx.Var.create(english)
     return rx.cond(AuthState.lang == "de", german, english)
+
+
+def tr_format(key: str, **values) -> rx.Var:
+    """``tr(key)`` with its ``{name}`` placeholders filled from vars or plain values."""
+    text = tr(key).to(str)
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", rx.Var.create(value).to(str))
+    return text

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from panel_app.components.gate import gated_page
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import data_table, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
 from panel_app.state.auth import AuthState
@@ -11,12 +11,6 @@ from panel_app.state.dns import DnsState
 
 _MUTED = rx.color("gray", 11)
 
-
-def _fill(key: str, **values) -> rx.Var:
-    text = tr(key).to(str)
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value.to(str))
-    return text
 
 
 def _field_error(error) -> rx.Component:
@@ -145,7 +139,7 @@ def _auth_card() -> rx.Component:
                         align="center",
                         wrap="wrap",
                     ),
-                    rx.text(_fill("dnsui.auth.hides_in", seconds=DnsState.auth_code_seconds_left), size="1",
+                    rx.text(tr_format("dnsui.auth.hides_in", seconds=DnsState.auth_code_seconds_left), size="1",
                             color=_MUTED, id="auth-code-countdown", aria_live="off"),
                     spacing="2",
                     align="start",

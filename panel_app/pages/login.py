@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.native_form import backend_path, native_form
 
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.settings import get_settings
 from panel_app.state.login import LoginState
 
@@ -58,7 +58,7 @@ def login_page() -> rx.Component:
                     method="post",
                     style={"width": "100%"},
                 ),
-                rx.text(tr("login.forgot").to(str).replace("{email}", settings.support_email), size="1",
+                rx.text(tr_format("login.forgot", email=settings.support_email), size="1",
                         color=rx.color("gray", 11)),
                 *([rx.callout(tr("login.demo_hint"), icon="info", size="1", width="100%")]
                   if settings.is_demo else []),

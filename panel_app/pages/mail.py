@@ -3,19 +3,13 @@
 import reflex as rx
 
 from panel_app.components.gate import gated_page
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import data_table, field, page_heading, percent_bar
 from panel_app.state.mail import MailState
 
 _MUTED = rx.color("gray", 11)
 _PASSWORD_DEBOUNCE_MS = 400
 
-
-def _fill(key: str, **values) -> rx.Var:
-    text = tr(key).to(str)
-    for name, value in values.items():
-        text = text.replace("{" + name + "}", value.to(str))
-    return text
 
 
 def _hint(key: str, id_: str) -> rx.Component:
@@ -107,7 +101,7 @@ def _password_card() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading(_fill("mailui.password.title", address=MailState.password_box_address), size="3",
+                rx.heading(tr_format("mailui.password.title", address=MailState.password_box_address), size="3",
                            as_="h3", word_break="break-all"),
                 field("mailui.password.new",
                       _password_input("change-password", MailState.check_changed_password),
@@ -137,7 +131,7 @@ def _quota_card() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading(_fill("mailui.quota.title", address=MailState.quota_box_address), size="3",
+                rx.heading(tr_format("mailui.quota.title", address=MailState.quota_box_address), size="3",
                            as_="h3", word_break="break-all"),
                 field("mailui.create.quota",
                       rx.input(id="change-quota", name="quota_mb", input_mode="numeric", max_length=10,
@@ -372,7 +366,7 @@ def _catch_all() -> rx.Component:
             rx.heading(tr("mailui.catch_all.title"), size="4", as_="h2"),
             rx.text(tr("mailui.catch_all.intro"), size="2", color=_MUTED),
             rx.badge(rx.cond(MailState.catch_all != "",
-                             _fill("mailui.catch_all.current_on", destination=MailState.catch_all),
+                             tr_format("mailui.catch_all.current_on", destination=MailState.catch_all),
                              tr("mailui.catch_all.current_off")),
                      color_scheme=rx.cond(MailState.catch_all != "", "blue", "gray"), id="catch-all-state",
                      white_space="normal"),

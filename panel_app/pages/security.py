@@ -3,7 +3,7 @@
 import reflex as rx
 
 from panel_app.components.gate import gated_page
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import data_table, field, page_heading
 from panel_app.state.security import SecurityState
 
@@ -71,8 +71,7 @@ def _totp_card() -> rx.Component:
                 SecurityState.totp_enabled,
                 rx.vstack(
                     rx.hstack(rx.badge(tr("security.totp_on"), color_scheme="green"),
-                              rx.text(tr("security.recovery_left").to(str).replace(
-                                  "{count}", SecurityState.recovery_left.to_string()), size="2"),
+                              rx.text(tr_format("security.recovery_left", count=SecurityState.recovery_left), size="2"),
                               wrap="wrap"),
                     rx.hstack(
                         rx.button(tr("security.regenerate"), variant="soft", on_click=SecurityState.regenerate_codes),

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
 from panel_app.components.ui import data_table, page_heading, percent_bar, stat
 from panel_app.state.standard import DashboardState, DomainListState, ServicesState
@@ -46,7 +46,7 @@ def dashboard_page() -> rx.Component:
     return shell(
         rx.vstack(
             page_heading("dashboard.title"),
-            rx.text(tr("dashboard.welcome").to(str).replace("{name}", DashboardState.user_name), size="4"),
+            rx.text(tr_format("dashboard.welcome", name=DashboardState.user_name), size="4"),
             rx.flex(
                 stat("dashboard.customer_number", DashboardState.customer_number),
                 stat("dashboard.active_services", DashboardState.service_count),

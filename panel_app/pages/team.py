@@ -3,7 +3,7 @@
 import reflex as rx
 
 from panel_app.components.gate import gated_page
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import data_table, field, page_heading
 from panel_app.state.team import TeamState
 
@@ -128,7 +128,7 @@ def _edit_card() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading(tr("team.edit_title").to(str).replace("{email}", TeamState.editing_email),
+                rx.heading(tr_format("team.edit_title", email=TeamState.editing_email),
                            size="3", as_="h2"),
                 rx.el.fieldset(
                     rx.el.legend(tr("team.invite_areas"), class_name="field-label"),
