@@ -16,7 +16,8 @@ from datetime import date, timedelta
 
 import pytest
 import reflex as rx
-from reflex.istate.data import RouterData
+
+from tests.state_harness import login_token, tab_state
 from reflex_base.utils import format
 from sqlmodel import func, select
 
@@ -58,26 +59,11 @@ GATED_STATES = (ProfileState, InvoicesState, PaymentsState)
 
 
 def login(user: User, grant_method: str | None = None) -> str:
-    """A live login session for ``user`` (optionally holding a grant); returns its cookie token."""
-    now = utcnow()
-    with transaction() as db:
-        row, token = sessions.create_session(db, db.get(User, user.id), ip="127.0.0.1", user_agent="pytest",
-                                             now=now, absolute_seconds=3600)
-        if grant_method:
-            sessions.start_grant(db, row, method=grant_method, now=now, ttl_seconds=600)
-    return token
+    return login_token(user, grant_method=grant_method, ip="127.0.0.1")
 
 
 def page(state_cls, token: str | None, path: str = "/"):
-    """The ``state_cls`` instance of a fresh state tree whose connection carries ``token``."""
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"user-agent": "pytest"}
-    if token is not None:
-        headers["cookie"] = f"{sessions.COOKIE_NAME}={token}"
-    root.router = RouterData.from_router_data(
-        {"headers": headers, "ip": "127.0.0.1", "pathname": path, "asPath": path}
-    )
-    return root.get_substate(state_cls.get_full_name().split(".")[1:])
+    return tab_state(state_cls, token, path, ip="127.0.0.1")
 
 
 def frontend_json(state) -> str:

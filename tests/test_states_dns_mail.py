@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import reflex as rx
 from reflex.istate.data import RouterData
+
+from tests.state_harness import login_token, tab_state
 from sqlmodel import Session, select
 
 import panel_app.pages.dns as dns_page
@@ -108,27 +110,11 @@ def _add_admin(owner, *, areas: str, email: str = "tech@test.example") -> User:
 
 
 def _login(user, now: datetime, *, grant: bool = True) -> str:
-    with transaction() as db:
-        row, token = sessions.create_session(db, user, ip="192.0.2.50", user_agent="pytest", now=now,
-                                             absolute_seconds=12 * 3600)
-        if grant:
-            sessions.start_grant(db, row, method="totp", now=now, ttl_seconds=600)
-    return token
+    return login_token(user, now, grant_method="totp" if grant else None)
 
 
 def _state(cls, token: str | None, path: str, query: dict | None = None):
-    """A fresh state tree for one browser tab, as the state manager builds it, with
-    the router data an event on ``path`` carries."""
-    root = rx.State(_reflex_internal_init=True)
-    headers = {"cookie": f"{sessions.COOKIE_NAME}={token}"} if token else {}
-    root.router = RouterData.from_router_data({
-        "headers": {**headers, "user-agent": "pytest"},
-        "pathname": path,
-        "asPath": path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""),
-        "query": dict(query or {}),
-        "ip": "192.0.2.50",
-    })
-    return root.get_substate(cls.get_full_name().split("."))
+    return tab_state(cls, token, path, query)
 
 
 def _navigate(state, path: str) -> None:

@@ -1,0 +1,44 @@
+"""Reflex states under pytest, the way the state manager builds them for one tab:
+a fresh state tree whose connection carries a session cookie, handlers called
+directly and run through the real guard and database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import reflex as rx
+from reflex.istate.data import RouterData
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.models import User
+from panel_app.security import sessions
+
+
+def login_token(user: User, now: datetime | None = None, *, grant_method: str | None = None,
+                ip: str = "192.0.2.50") -> str:
+    """A live login session for ``user`` (optionally holding a grant); returns its cookie token."""
+    now = now or utcnow()
+    with transaction() as db:
+        row, token = sessions.create_session(db, db.get(User, user.id), ip=ip, user_agent="pytest", now=now,
+                                             absolute_seconds=12 * 3600)
+        if grant_method:
+            sessions.start_grant(db, row, method=grant_method, now=now, ttl_seconds=600)
+    return token
+
+
+def tab_state(state_cls, token: str | None, path: str = "/", query: dict | None = None, ip: str = "192.0.2.50"):
+    """The ``state_cls`` instance of a new tab whose websocket carries ``token``."""
+    root = rx.State(_reflex_internal_init=True)
+    headers = {"user-agent": "pytest"}
+    if token is not None:
+        headers["cookie"] = f"{sessions.COOKIE_NAME}={token}"
+    query = dict(query or {})
+    root.router = RouterData.from_router_data({
+        "headers": headers,
+        "ip": ip,
+        "pathname": path,
+        "asPath": path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else ""),
+        "query": query,
+    })
+    return root.get_substate(state_cls.get_full_name().split(".")[1:])

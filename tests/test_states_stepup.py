@@ -1,0 +1,141 @@
+"""The verification gate and the grant, through the Reflex states and the real guard."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from sqlmodel import select
+
+from panel_app import tasks
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.models import LoginSession, OutboxMessage, Ticket, VerificationCode
+from panel_app.security import sessions
+from panel_app.state.auth import AuthState
+from panel_app.state.billing import InvoicesState
+from panel_app.state.security import SecurityState
+from panel_app.state.stepup import GrantState, StepUpState
+from tests.state_harness import login_token, tab_state
+
+
+def frontend(state) -> str:
+    root = state
+    while root.parent_state is not None:
+        root = root.parent_state
+    return json.dumps(root.dict(), default=str)
+
+
+def outbox_texts(to: str) -> list[str]:
+    with transaction() as db:
+        return [m.subject + "\n" + m.text for m in db.exec(select(OutboxMessage).where(OutboxMessage.recipient == to))]
+
+
+async def test_gate_offers_the_users_methods_with_the_preferred_one_first(make_user):
+    user = make_user()
+    gate = tab_state(StepUpState, login_token(user), "/invoices")
+    gate.prepare()
+    assert gate.methods == ["email", "whatsapp"] and gate.method == "email"
+    assert gate.masked_destination == "o•••@test.example"
+    gate.choose_method("whatsapp")
+    assert gate.masked_destination == "+49 ••• ••• 12"
+    gate.choose_method("totp")  # not set up: ignored
+    assert gate.method == "whatsapp"
+
+
+async def test_email_code_is_sent_in_the_background_and_never_reaches_the_browser(make_user):
+    user = make_user()
+    gate = tab_state(StepUpState, login_token(user), "/invoices")
+    gate.prepare()
+    gate.send_code()
+    await tasks.wait_all()
+    [mail] = outbox_texts("owner@test.example")
+    code = re.search(r"\b(\d{6})\b", mail).group(1)
+    assert code not in frontend(gate)
+    with transaction() as db:
+        row = db.exec(select(VerificationCode)).one()
+        assert code not in row.code_hash and row.delivery_status == "sent"
+    gate.poll()
+    assert gate.delivery_status == "sent" and gate.resend_in > 0
+    gate.verify({"code": code})
+    assert gate.grant_active and 590 <= gate.grant_seconds_left <= 600 and gate.error == ""
+
+
+async def test_five_failures_lock_with_a_wait_and_mail_the_user(make_user):
+    user = make_user()
+    gate = tab_state(StepUpState, login_token(user), "/invoices")
+    gate.prepare()
+    gate.send_code()
+    await tasks.wait_all()
+    code = re.search(r"\b(\d{6})\b", outbox_texts("owner@test.example")[0]).group(1)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        gate.verify({"code": wrong})
+    await tasks.wait_all()
+    assert "30 seconds" in gate.error
+    assert any("Repeated failed verifications" in text for text in outbox_texts("owner@test.example"))
+    gate.verify({"code": code})  # even the right code waits now
+    assert not gate.grant_active
+
+
+async def test_bad_code_input_is_refused_with_a_message(make_user):
+    user = make_user()
+    gate = tab_state(StepUpState, login_token(user), "/invoices")
+    gate.prepare()
+    for junk in ["", "abcdef", "１２３４５６", "12345", "9" * 10_000, None, {"x": 1}]:
+        gate.verify({"code": junk})
+        assert gate.error and not gate.grant_active
+    gate.verify("not a dict")
+    assert not gate.grant_active
+
+
+async def test_contact_update_ticket_without_a_code(make_user):
+    user = make_user()
+    gate = tab_state(StepUpState, login_token(user), "/invoices")
+    gate.prepare()
+    gate.request_contact_update()
+    gate.request_contact_update()
+    with transaction() as db:
+        assert len(db.exec(select(Ticket).where(Ticket.kind == "contact_update")).all()) == 1
+    assert "ticket #" in gate.ticket_message
+
+
+async def test_gate_handlers_need_a_login(make_user):
+    gate = tab_state(StepUpState, None, "/invoices")
+    outcome = gate.send_code()
+    assert "/login" in json.dumps(outcome.args, default=str)
+    with transaction() as db:
+        assert db.exec(select(VerificationCode)).all() == []
+
+
+async def test_end_of_the_grant_wipes_this_page_and_sweeps_the_others(make_user):
+    user = make_user()
+    token = login_token(user, grant_method="email")
+    invoices = tab_state(InvoicesState, token, "/invoices")
+    invoices.load()
+    assert invoices.loaded
+    root = invoices.parent_state.parent_state
+    security = root.get_substate(SecurityState.get_full_name().split(".")[1:])
+    security.load()
+    assert security.loaded and security.sessions
+    ender = root.get_substate(GrantState.get_full_name().split(".")[1:])
+    outcome = ender.end_now()
+    assert outcome is AuthState.sweep or AuthState.sweep in (outcome or [])
+    auth = root.get_substate(AuthState.get_full_name().split(".")[1:])
+    await auth.sweep()
+    assert not invoices.loaded and not security.loaded and security.sessions == []
+
+
+async def test_a_grant_runs_out_on_the_server_clock(make_user, monkeypatch):
+    user = make_user()
+    security = tab_state(SecurityState, login_token(user, grant_method="totp"), "/security")
+    security.load()
+    assert security.loaded
+    later = utcnow() + timedelta(seconds=601)
+    monkeypatch.setattr("panel_app.state.guard.utcnow", lambda: later)
+    security.tick()
+    assert not security.loaded and security.sessions == [] and not security.grant_active
+    with transaction() as db:
+        row = db.exec(select(LoginSession)).one()
+        assert not sessions.grant_is_valid(row, later)
