@@ -9,7 +9,9 @@ from panel_app.settings import get_settings
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 
 _settings = get_settings()
-_origins = sorted({_settings.public_url, "http://localhost:3000", "http://127.0.0.1:3000"})
+# Only the panel's own pages may open the event socket (Reflex allows any origin by default).
+_origins = sorted({_settings.public_url} | ({"http://localhost:3000", "http://127.0.0.1:3000"}
+                                             if _settings.is_demo else set()))
 
 config = rx.Config(
     app_name="panel_app",

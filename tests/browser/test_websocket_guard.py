@@ -196,3 +196,18 @@ def test_without_a_session_cookie_nothing_answers(panel_url):
         return leaks
 
     assert run_async(anonymous()) == []
+
+
+def test_another_site_cannot_open_the_event_socket(panel_url):
+    async def connect_from_elsewhere() -> bool:
+        client = RawClient(panel_url, None)
+        try:
+            await client.sio.connect(f"{panel_url}?token={client.token}", socketio_path="/_event",
+                                     namespaces=["/_event"], headers={"Origin": "https://evil.example"},
+                                     transports=["websocket"], wait_timeout=5)
+        except socketio.exceptions.ConnectionError:
+            return False
+        await client.sio.disconnect()
+        return True
+
+    assert run_async(connect_from_elsewhere()) is False
