@@ -139,3 +139,16 @@ async def test_a_grant_runs_out_on_the_server_clock(make_user, monkeypatch):
     with transaction() as db:
         row = db.exec(select(LoginSession)).one()
         assert not sessions.grant_is_valid(row, later)
+
+
+async def test_a_code_from_another_session_shows_its_cooldown_in_this_one(make_user):
+    user = make_user()
+    first = tab_state(StepUpState, login_token(user), "/invoices")
+    first.prepare()
+    first.send_code()
+    await tasks.wait_all()
+    second = tab_state(StepUpState, login_token(user), "/invoices")
+    second.prepare()
+    assert not second.code_sent and 55 <= second.resend_in <= 60
+    second.send_code()
+    assert "wait" in second.error

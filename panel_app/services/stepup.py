@@ -261,16 +261,21 @@ class CodeStatus:
     sends_left_this_hour: int
 
 
+def send_wait_seconds(db: Session, *, user: User, channel: str, now: datetime) -> int:
+    """Seconds until a new step-up code may go out on ``channel`` (cooldown or hourly
+    limit), whichever session sent the last one."""
+    sent = codes.sends_in_window(db, user_id=user.id, channel=channel, now=now)
+    return max(codes.resend_wait_seconds(db, user_id=user.id, channel=channel, purpose=PURPOSE, now=now),
+               codes.hourly_wait_seconds(sent, now))
+
+
 def code_status(db: Session, *, user: User, login_session: LoginSession, now: datetime) -> CodeStatus | None:
     """Status of the newest step-up code of this login session, or None if none was sent."""
     row = codes.latest_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE)
     if row is None:
         return None
     sent = codes.sends_in_window(db, user_id=user.id, channel=row.channel, now=now)
-    resend_in = max(
-        codes.resend_wait_seconds(db, user_id=user.id, channel=row.channel, purpose=PURPOSE, now=now),
-        codes.hourly_wait_seconds(sent, now),
-    )
+    resend_in = send_wait_seconds(db, user=user, channel=row.channel, now=now)
     return CodeStatus(
         channel=row.channel,
         masked_destination=mask_destination(row.channel, row.destination),

@@ -64,6 +64,8 @@ class StepUpState(AuthState):
             if self.method in ("email", "whatsapp"):
                 self.masked_destination = stepup.mask_destination(
                     self.method, stepup.destination_for(user, self.method) or "")
+                # A code sent from another session still holds the cooldown: say how long.
+                self.resend_in = stepup.send_wait_seconds(ctx.db, user=user, channel=self.method, now=ctx.now)
 
     # --- handlers -------------------------------------------------------------------
 
