@@ -53,6 +53,10 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     password_changed_at: datetime = Field(default_factory=utcnow)
+    # When each factor last changed (None: since created_at). A factor must have settled
+    # before it can authorise changing another one (security/factors.py).
+    email_changed_at: datetime | None = None
+    phone_changed_at: datetime | None = None
 
 
 class LoginSession(SQLModel, table=True):

@@ -57,13 +57,15 @@ def seed_demo(db: Session) -> bool:
         db, email=DEMO_OWNER_EMAIL, password=DEMO_OWNER_PASSWORD, name="Jana Schmidt",
         phone="+4915112345612", company="Schmidt Webdesign", is_demo=True,
     )
+    owner.created_at = utcnow() - timedelta(days=700)  # a customer of long standing: factors have settled
     account = db.get(Account, owner.account_id)
     account.street, account.postal_code, account.city, account.country = "Lindenstraße 12", "10969", "Berlin", "DE"
     account.vat_id = "DE123456789"
     db.add(account)
 
     tech = User(account_id=account.id, email=DEMO_TECH_EMAIL, name="Tom Berger", phone="+4917612345634",
-                password_hash=hash_password(DEMO_TECH_PASSWORD), role="admin", areas="domains,email")
+                password_hash=hash_password(DEMO_TECH_PASSWORD), role="admin", areas="domains,email",
+                created_at=utcnow() - timedelta(days=200))
     db.add(tech)
 
     services = [

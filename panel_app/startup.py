@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import Session, select
@@ -12,6 +13,9 @@ from panel_app.models import Account
 from panel_app.settings import SettingsError, get_settings, load_secret_key
 
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
 def production_problems() -> list[str]:
     settings = get_settings()
     problems = []
@@ -19,6 +23,12 @@ def production_problems() -> list[str]:
         load_secret_key(settings)
     except SettingsError as exc:
         problems.append(str(exc))
+    if settings.is_demo and urlsplit(settings.public_url).hostname not in LOCAL_HOSTS:
+        problems.append(
+            f"Demo mode publishes every code sent at /dev/outbox and shows the demo passwords, so it only "
+            f"runs on this machine, and PANEL_PUBLIC_URL is {settings.public_url}. Set PANEL_ENV=production "
+            "for a real deployment."
+        )
     if not settings.is_demo:
         try:
             with Session(get_engine()) as db:

@@ -122,3 +122,38 @@ def test_grant_validity_window(make_user, now):
                                            ("/api/session/logout", "/dashboard"), (None, "/dashboard")])
 def test_next_path_is_local_only(path, expected):
     assert sessions.safe_next_path(path) == expected
+
+
+def test_parallel_guesses_cannot_slip_past_the_lock(make_user, now):
+    """With 4 failures counted, 8 simultaneous guesses: the 5th failure sets the lock
+    in the same statement that counts it, so exactly one guess is compared."""
+    import threading
+
+    make_user()
+    for _ in range(4):
+        login("owner@test.example", "wrong", now)
+    barrier = threading.Barrier(8)
+    outcomes = []
+
+    def guess(index):
+        barrier.wait()
+        outcomes.append(login("owner@test.example", "wrong", now, ip=f"198.51.100.{index}").outcome)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(auth.LoginOutcome.INVALID) == 1
+    assert outcomes.count(auth.LoginOutcome.THROTTLED) == 7
+
+
+def test_a_good_login_gives_the_ip_attempt_back(make_user, now):
+    from panel_app.models import Throttle
+
+    make_user()
+    for _ in range(3):
+        assert login("owner@test.example", PASSWORD, now).outcome is auth.LoginOutcome.OK
+    with transaction() as db:
+        row = db.get(Throttle, "login:ip:203.0.113.5")
+        assert row is None or row.failures == 0

@@ -96,3 +96,28 @@ def test_production_refuses_demo_data_and_missing_key(monkeypatch, tmp_path, mak
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_signing_in_again_ends_the_previous_session(client, make_user, db):
+    from sqlmodel import select
+
+    from panel_app.models import LoginSession
+
+    make_user()
+    post_login(client, email="owner@test.example", password="correct horse battery")
+    post_login(client, email="owner@test.example", password="correct horse battery")
+    rows = db.exec(select(LoginSession).order_by(LoginSession.id)).all()
+    assert [row.revoked_at is not None for row in rows] == [True, False]
+
+
+def test_demo_mode_refuses_a_public_address(monkeypatch):
+    from panel_app import startup
+
+    monkeypatch.setenv("PANEL_PUBLIC_URL", "https://panel.example.com")
+    get_settings.cache_clear()
+    try:
+        assert any("PANEL_ENV=production" in p for p in startup.production_problems())
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert not any("PANEL_ENV=production" in p for p in startup.production_problems())

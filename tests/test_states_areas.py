@@ -120,7 +120,13 @@ def support_actor(db, user: User) -> Actor:
 
 @pytest.fixture
 def owner(make_user):
-    return make_user(email="owner@test.example", phone="+4915112345612", name="Olga Owner")
+    """A customer of long standing: every factor has settled (security/factors.py)."""
+    user = make_user(email="owner@test.example", phone="+4915112345612", name="Olga Owner")
+    with transaction() as db:
+        row = db.get(User, user.id)
+        row.created_at = row.totp_enabled_at = utcnow() - timedelta(days=30)
+        db.add(row)
+    return reload_user(user.id)
 
 
 # --- every handler is guarded -------------------------------------------------------------
@@ -548,3 +554,17 @@ def test_logout_in_the_database_empties_the_support_page(owner):
     assert redirect_path(state.load()).startswith("/login")
     assert state.tickets == [] and state.open_messages == []
     assert count(LoginSession) == 1
+
+
+async def test_a_factor_added_in_the_last_day_cannot_authorise_a_contact_change(owner):
+    """Password + mailbox must not suffice: add an app, then use it to replace the email."""
+    with transaction() as db:
+        row = db.get(User, owner.id)
+        row.totp_enabled_at = utcnow() - timedelta(hours=1)
+        db.add(row)
+    state = page(ProfileState, login(owner, "totp"), "/profile")
+    state.begin_change("email")
+    assert "less than 24 hours" in state.change_blocked
+    state.send_change_code({"value": "attacker@test.example"})
+    await tasks.wait_all()
+    assert _codes_to("attacker@test.example") == []

@@ -60,12 +60,18 @@ async def login(request: Request) -> Response:
     next_path = safe_next_path(form.get("next") or "/dashboard")
     ip, user_agent = _client(request)
     settings = get_settings()
+    previous_token = request.cookies.get(COOKIE_NAME)
 
     def _work():
         with transaction() as db:
-            return auth.login(db, email=form.get("email"), password=form.get("password"), ip=ip,
-                              user_agent=user_agent, now=utcnow(),
-                              absolute_seconds=settings.session_absolute_seconds)
+            result = auth.login(db, email=form.get("email"), password=form.get("password"), ip=ip,
+                                user_agent=user_agent, now=utcnow(),
+                                absolute_seconds=settings.session_absolute_seconds)
+            if result.outcome is auth.LoginOutcome.OK and previous_token:
+                # Signing in again replaces the session this browser had: no orphan keeps
+                # other tabs acting as the previous user.
+                auth.logout(db, previous_token, now=utcnow(), ip=ip, user_agent=user_agent)
+            return result
 
     result = await run_in_threadpool(_work)
     if result.outcome is auth.LoginOutcome.THROTTLED:

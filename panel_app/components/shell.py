@@ -10,6 +10,7 @@ from panel_app.components.i18n import tr
 from panel_app.security.permissions import SENSITIVE_AREAS, Area
 from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
+from panel_app.state.stepup import GrantState
 
 
 # (area, route, label key, lucide icon)
@@ -89,6 +90,15 @@ def grant_badge() -> rx.Component:
     )
 
 
+def lock_button() -> rx.Component:
+    """End the verification now (before leaving the desk), in every tab."""
+    return rx.cond(
+        AuthState.grant_active,
+        rx.button(rx.icon("lock", size=14, aria_hidden="true"), tr("grant.lock_now"), size="1",
+                  variant="ghost", on_click=GrantState.end_now, id="lock-now"),
+    )
+
+
 def language_switch() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
@@ -105,7 +115,7 @@ def language_switch() -> rx.Component:
 def logout_form() -> rx.Component:
     return native_form(
         rx.button(rx.icon("log-out", size=14, aria_hidden="true"), tr("shell.logout"), type="submit",
-                  variant="soft", size="1", id="logout-button"),
+                  variant="soft", size="1", id="logout-button", on_click=AuthState.forget_tab),
         action=backend_path("/api/session/logout"),
         method="post",
     )
@@ -130,6 +140,7 @@ def header() -> rx.Component:
         rx.link(rx.heading("Panel", size="4"), href="/dashboard", underline="none", color=rx.color("gray", 12)),
         rx.spacer(),
         grant_badge(),
+        lock_button(),
         *([rx.link(tr("shell.demo_outbox"), href="/dev/outbox", size="2")] if get_settings().is_demo else []),
         rx.desktop_only(rx.text(AuthState.user_name, size="2", color=rx.color("gray", 11))),
         language_switch(),

@@ -1,7 +1,11 @@
 """Failure throttles with growing delays, stored in the database.
 
-Login: per account and per client IP, the first few failures are free, then each
+Login: per account and per client IP. The first few failures are free, then each
 further one locks for a delay that doubles (1 s, 2 s, 4 s ... capped at 15 min).
+
+Every attempt is *reserved* before the password is checked, with one conditional
+UPDATE that also sets the resulting lock: parallel requests cannot all slip past
+a check-then-record gap. A success then gives the reservation back.
 """
 
 from __future__ import annotations
@@ -9,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import case, literal, null, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from panel_app.models import Throttle
@@ -32,28 +39,53 @@ LOGIN_ACCOUNT_POLICY = Policy(free_failures=5, base_delay_seconds=1, max_delay_s
 LOGIN_IP_POLICY = Policy(free_failures=20, base_delay_seconds=1, max_delay_seconds=15 * 60)
 
 
-def seconds_locked(session: Session, key: str, now: datetime) -> int:
-    row = session.get(Throttle, key)
-    if row is None or row.locked_until is None or row.locked_until <= now:
+def locked_until_after_one_more(failures_column, locked_column, policy: Policy, now: datetime):
+    """SQL for the lock that follows one more failure, from the *current* count."""
+    column_type = locked_column.type
+    upcoming = failures_column + 1
+    whens = [(upcoming < policy.free_failures, null())]
+    failures = policy.free_failures
+    while policy.delay_after(failures) < policy.max_delay_seconds:
+        whens.append((upcoming == failures, literal(now + timedelta(seconds=policy.delay_after(failures)),
+                                                   column_type)))
+        failures += 1
+    return case(*whens, else_=literal(now + timedelta(seconds=policy.max_delay_seconds), column_type))
+
+
+def seconds_left(locked_until: datetime | None, now: datetime) -> int:
+    if locked_until is None or locked_until <= now:
         return 0
-    return max(1, int((row.locked_until - now).total_seconds() + 0.999))
+    return max(1, int((locked_until - now).total_seconds() + 0.999))
 
 
-def record_failure(session: Session, key: str, policy: Policy, now: datetime) -> int:
-    row = session.get(Throttle, key, with_for_update=True)
-    if row is None:
-        row = Throttle(key=key)
-        session.add(row)
-    row.failures += 1
-    row.last_failure_at = now
-    delay = policy.delay_after(row.failures)
-    row.locked_until = now + timedelta(seconds=delay) if delay else None
-    session.flush()
-    return delay
+def seconds_locked(session: Session, key: str, now: datetime) -> int:
+    row = session.get(Throttle, key, populate_existing=True)
+    return seconds_left(row.locked_until if row else None, now)
 
 
-def record_success(session: Session, key: str) -> None:
-    row = session.get(Throttle, key)
-    if row is not None:
-        session.delete(row)
-        session.flush()
+def reserve(db: Session, key: str, policy: Policy, now: datetime) -> int:
+    """Count one attempt for ``key``: 0 when it may go ahead, else the seconds to wait
+    (and nothing is counted). Atomic across requests and workers."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.execute(insert(Throttle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    result = db.execute(
+        update(Throttle)
+        .where(Throttle.key == key, or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
+        .values(failures=Throttle.failures + 1, last_failure_at=now,
+                locked_until=locked_until_after_one_more(Throttle.failures, Throttle.locked_until, policy, now))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        return 0
+    return max(1, seconds_locked(db, key, now))
+
+
+def give_back(db: Session, key: str) -> None:
+    """A reserved attempt turned out fine: it does not count (the lock it set stays)."""
+    db.execute(update(Throttle).where(Throttle.key == key, Throttle.failures > 0)
+               .values(failures=Throttle.failures - 1).execution_options(synchronize_session=False))
+
+
+def clear(db: Session, key: str) -> None:
+    """Forget every failure of ``key`` (a successful login to the account)."""
+    db.execute(Throttle.__table__.delete().where(Throttle.__table__.c.key == key))

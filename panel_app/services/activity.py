@@ -80,7 +80,7 @@ def parse_filters(raw: object) -> ActivityFilters:
     if actor == ACTOR_SYSTEM:
         actor_system = True
     elif actor != ACTOR_ALL:
-        if not actor.isdigit():
+        if not (actor.isascii() and actor.isdigit()):
             raise ValidationError("actor", "validation.invalid")
         actor_user_id = int(actor)
     area = raw.get("area") or AREA_ALL

@@ -49,7 +49,7 @@ def _clean_email(email: object) -> str | None:
     if not isinstance(email, str):
         return None
     email = email.strip().lower()
-    if not email or len(email) > MAX_EMAIL_LENGTH or "@" not in email:
+    if not email or len(email) > MAX_EMAIL_LENGTH or "@" not in email or any(ord(c) < 32 for c in email):
         return None
     return email
 
@@ -63,10 +63,14 @@ def login(
     absolute_seconds: int,
 ) -> LoginResult:
     clean = _clean_email(email)
-    account_key = _account_key(clean or "")
     ip_key = _ip_key(ip)
-    wait = max(throttle.seconds_locked(db, ip_key, now),
-               throttle.seconds_locked(db, account_key, now) if clean else 0)
+    # Reserve the attempt first (per IP, then per account), atomically: parallel
+    # guesses cannot all pass a lock that only a slow password check would set.
+    wait = throttle.reserve(db, ip_key, throttle.LOGIN_IP_POLICY, now)
+    if not wait and clean:
+        wait = throttle.reserve(db, _account_key(clean), throttle.LOGIN_ACCOUNT_POLICY, now)
+        if wait:
+            throttle.give_back(db, ip_key)
     if wait:
         return LoginResult(LoginOutcome.THROTTLED, retry_after_seconds=wait)
 
@@ -76,15 +80,13 @@ def login(
         user.password_hash if user else None,
     )
     if user is None or not password_ok or not user.is_active:
-        throttle.record_failure(db, ip_key, throttle.LOGIN_IP_POLICY, now)
-        if clean:
-            throttle.record_failure(db, account_key, throttle.LOGIN_ACCOUNT_POLICY, now)
         if user is not None:
             record(db, Actor(user.id, user.account_id, user.email, ip, user_agent), Area.AUTH,
                    "login_failed", now=now, target=user.email)
         return LoginResult(LoginOutcome.INVALID)
 
-    throttle.record_success(db, account_key)
+    throttle.clear(db, _account_key(clean))
+    throttle.give_back(db, ip_key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.add(user)

@@ -20,7 +20,7 @@ def effective_ttl_seconds(db: Session) -> int:
     settings = get_settings()
     if settings.is_demo:
         row = db.get(DemoSetting, TTL_KEY)
-        if row is not None and row.value.isdigit():
+        if row is not None and row.value.isascii() and row.value.isdigit():
             return int(row.value)
     return settings.stepup_ttl_seconds
 

@@ -218,7 +218,7 @@ def _check_self(actor: Actor, user: User) -> None:
         raise ValidationError("kind", "profile.error.not_allowed")
 
 
-def _normalized_new_contact(db: Session, user: User, kind: str, new_value: object) -> str:
+def _normalized_new_contact(db: Session, user: User, kind: str, new_value: object, *, check_taken: bool) -> str:
     if kind == "email":
         value = normalize_email(new_value, "email")
         current = user.email
@@ -229,6 +229,8 @@ def _normalized_new_contact(db: Session, user: User, kind: str, new_value: objec
         current = user.phone or ""
     if value == current:
         raise ValidationError(kind, "profile.error.contact_unchanged")
+    if not check_taken:
+        return value
     column = User.email if kind == "email" else User.phone
     taken = db.exec(select(User.id).where(column == value, User.id != user.id)).first()
     if taken is not None:
@@ -243,11 +245,13 @@ def start_contact_change(
     """Check a new email address or phone number; return it normalized (E.164 for phones).
 
     Writes nothing: the caller sends a confirmation code to the returned value and
-    calls ``apply_contact_change`` after the code is confirmed (that call re-checks).
+    calls ``apply_contact_change`` after the code is confirmed. Whether another user
+    has the address is checked only then: before, it would let any customer probe
+    which addresses are registered.
     """
     kind = _check_kind(kind)
     _check_self(actor, user)
-    return _normalized_new_contact(db, user, kind, new_value)
+    return _normalized_new_contact(db, user, kind, new_value, check_taken=False)
 
 
 def apply_contact_change(
@@ -260,11 +264,11 @@ def apply_contact_change(
     """
     kind = _check_kind(kind)
     _check_self(actor, user)
-    value = _normalized_new_contact(db, user, kind, new_value)
+    value = _normalized_new_contact(db, user, kind, new_value, check_taken=True)
     if kind == "email":
-        old_value, user.email = user.email, value
+        old_value, user.email, user.email_changed_at = user.email, value, now
     else:
-        old_value, user.phone = user.phone or "", value
+        old_value, user.phone, user.phone_changed_at = user.phone or "", value, now
     db.add(user)
     db.flush()
     audit.record(db, actor, Area.PROFILE, "contact_changed", now=now, target=str(user.id), kind=kind)

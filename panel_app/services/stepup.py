@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import case, literal, null, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session
 
 from panel_app.models import LoginSession, User
 from panel_app.security import codes, recovery, sessions, totp
 from panel_app.security.permissions import Area
-from panel_app.security.throttle import Policy
+from panel_app.security.throttle import Policy, locked_until_after_one_more
 from panel_app.services.audit import Actor, record
 from panel_app.services.validation import ValidationError
 
@@ -160,20 +160,6 @@ def lock_seconds_left(user: User, now: datetime) -> int:
     return codes.seconds_until(user.stepup_locked_until, now)
 
 
-def _locked_until_expression(now: datetime):
-    """SQL for the lock after one more failure, from the *current* failure count."""
-    column_type = User.__table__.c.stepup_locked_until.type
-    upcoming = User.stepup_failures + 1
-    whens = [(upcoming < STEPUP_POLICY.free_failures, null())]
-    failures = STEPUP_POLICY.free_failures
-    while delay_after_failures(failures) < STEPUP_POLICY.max_delay_seconds:
-        until = now + timedelta(seconds=delay_after_failures(failures))
-        whens.append((upcoming == failures, literal(until, column_type)))
-        failures += 1
-    longest = now + timedelta(seconds=STEPUP_POLICY.max_delay_seconds)
-    return case(*whens, else_=literal(longest, column_type))
-
-
 def _reserve_try(db: Session, user: User, now: datetime) -> bool:
     """Count this try as a failure in advance, unless the user must wait. Atomic.
 
@@ -187,7 +173,9 @@ def _reserve_try(db: Session, user: User, now: datetime) -> bool:
             User.id == user.id,
             or_(User.stepup_locked_until.is_(None), User.stepup_locked_until <= now),
         )
-        .values(stepup_failures=User.stepup_failures + 1, stepup_locked_until=_locked_until_expression(now))
+        .values(stepup_failures=User.stepup_failures + 1,
+                stepup_locked_until=locked_until_after_one_more(User.stepup_failures, User.stepup_locked_until,
+                                                                STEPUP_POLICY, now))
         .execution_options(synchronize_session=False)
     )
     db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])

@@ -36,8 +36,10 @@ class AuthState(rx.State):
     def _accept(self, ctx: guard.GuardContext) -> None:
         if self._bound_session_id != ctx.login_session.id:
             if self._bound_session_id is not None:
-                # Another login in this tab (or a reused client token): start clean.
+                # Another login in this tab (or a reused client token): start clean, also
+                # the page states this event did not load (with Redis, only its own are).
                 self._wipe_everything()
+                self._sweep_due = True
             self._bound_session_id = ctx.login_session.id
         user = ctx.user
         self.user_name = user.name or user.email
@@ -99,16 +101,26 @@ class AuthState(rx.State):
 
     # --- handlers -----------------------------------------------------------------
 
-    @rx.event
-    async def sweep(self):
-        """Empty every sensitive page state of this tab. It only ever removes data, so it
-        needs no guard: a client calling it can only clear its own tab."""
+    async def _sweep_pages(self) -> None:
         from panel_app.state.gated import gated_page_classes
 
         for page_cls in gated_page_classes():
             page = await self.get_state(page_cls)
             if page.loaded:
                 page._wipe()
+
+    @rx.event
+    async def sweep(self):
+        """Empty every sensitive page state of this tab. It only ever removes data, so it
+        needs no guard: a client calling it can only clear its own tab."""
+        await self._sweep_pages()
+
+    @rx.event
+    async def forget_tab(self):
+        """Sign-out (and a signed-out login page): forget the user and every page's data in
+        this tab, so a restored tab or the next person at this browser sees nothing."""
+        self._wipe_everything()
+        await self._sweep_pages()
 
     @guard.login_only
     def check_login(self):

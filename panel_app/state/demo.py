@@ -54,9 +54,10 @@ class DemoState(AuthState):
 
     @rx.event
     def arm_fault(self, channel: str, error_code: str):
-        if not get_settings().is_demo or channel not in ("email", "whatsapp"):
+        if not get_settings().is_demo or not isinstance(channel, str) or channel not in ("email", "whatsapp"):
             return
         codes = {code for code, _key in demo_fault_choices(channel)}
+        error_code = error_code if isinstance(error_code, str) else ""
         with transaction() as db:
             set_demo_fault(db, channel, error_code if error_code in codes else None)
         self.demo_message = t("demo.fault_armed" if error_code in codes else "demo.fault_cleared", self.lang)
@@ -64,7 +65,7 @@ class DemoState(AuthState):
 
     @rx.event
     def set_ttl(self, seconds: str):
-        if not get_settings().is_demo or not isinstance(seconds, str) or not seconds.isdigit():
+        if not get_settings().is_demo or not isinstance(seconds, str) or not (seconds.isascii() and seconds.isdigit()):
             return
         value = int(seconds)
         with transaction() as db:

@@ -48,7 +48,7 @@ _KEEP_CHARS = {"value": 5000}  # what is kept of a typed field for the form (oth
 
 def _record_id(value: object) -> int | None:
     """Record ids arrive as strings from the page; anything else is ignored."""
-    if isinstance(value, str) and value.isdigit() and 0 < len(value) <= 12:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 12:
         return int(value)
     return None
 

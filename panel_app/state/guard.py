@@ -15,14 +15,14 @@ import contextvars
 import functools
 import inspect
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
-from panel_app.models import LoginSession, User
+from panel_app.models import AuditEvent, LoginSession, User
 from panel_app.security import sessions
 from panel_app.security.permissions import Area, may_enter
 from panel_app.services.audit import Actor, record
@@ -89,12 +89,26 @@ def evaluate(state, db: Session, area: Area, need_grant: bool, now: datetime) ->
     actor = Actor.for_user(user, ip=router.session.client_ip or "", user_agent=router.headers.user_agent or "",
                            session_id=login_session.id)
     if not may_enter(user.role, user.areas, area):
-        record(db, actor, area, "permission_denied", now=now, target=type(state).__name__)
+        _record_refusal(db, actor, area, type(state).__name__, now)
         return FORBIDDEN
     if need_grant and not sessions.grant_is_valid(login_session, now):
         return STEPUP
     return GuardContext(db=db, now=now, user=user, login_session=login_session, actor=actor, area=area,
                         grant_checked=need_grant)
+
+
+def _record_refusal(db: Session, actor: Actor, area: Area, target: str, now: datetime) -> None:
+    """Log a refused attempt once a minute per user, area and page: a script calling a
+    forbidden handler in a loop must not flood the activity log."""
+    recent = db.exec(
+        select(AuditEvent.id).where(
+            AuditEvent.actor_user_id == actor.user_id, AuditEvent.action == "permission_denied",
+            AuditEvent.area == area.value, AuditEvent.target == target,
+            AuditEvent.created_at > now - timedelta(seconds=60),
+        )
+    ).first()
+    if recent is None:
+        record(db, actor, area, "permission_denied", now=now, target=target)
 
 
 def _guarded(area: Area | None, need_grant: bool):

@@ -40,11 +40,12 @@ class LoginState(AuthState):
                                             idle_seconds=get_settings().session_idle_seconds, touch=False)
         if live is not None:
             return rx.redirect(self.next_path, replace=True)
+        forget = self.signed_in or self._bound_session_id is not None
         self.signed_in = False
         error = params.get("error")
         if error == "throttled":
             wait = params.get("wait", "")
-            seconds = int(wait) if wait.isdigit() and len(wait) < 6 else 60
+            seconds = int(wait) if wait.isascii() and wait.isdigit() and len(wait) < 6 else 60
             self.message, self.message_is_error = t("login.error.throttled", self.lang, seconds=seconds), True
         elif error == "invalid":
             self.message, self.message_is_error = t("login.error.invalid", self.lang), True
@@ -54,6 +55,8 @@ class LoginState(AuthState):
             self.message, self.message_is_error = t("login.expired", self.lang), False
         else:
             self.message = ""
+        if forget:  # this tab still holds a previous session's pages: drop them
+            return AuthState.forget_tab
 
     @rx.event
     def choose_language(self, lang: str):

@@ -25,7 +25,7 @@ _FORWARDER_FIELDS = ("local_part", "destination")
 
 def _id(value: object) -> int | None:
     """Row ids arrive as strings from the page; anything else is ignored."""
-    if isinstance(value, str) and value.isdigit() and 0 < len(value) <= 12:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 12:
         return int(value)
     return None
 

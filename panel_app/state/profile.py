@@ -18,7 +18,7 @@ from typing import ClassVar
 from panel_app.delivery import CodeMessage
 from panel_app.i18n import t
 from panel_app.models import VerificationCode
-from panel_app.security import codes
+from panel_app.security import codes, factors
 from panel_app.security.permissions import Area
 from panel_app.services import profile, stepup
 from panel_app.services.audit import record
@@ -150,11 +150,17 @@ class ProfileState(GatedPage, AuthState):
         self.grant_method = ""
 
     def _block_if_same_factor(self, ctx: guard.GuardContext, kind: str) -> bool:
-        if not _same_factor(kind, ctx.login_session.grant_method):
+        """A contact change needs a grant from another factor, one that has settled."""
+        same = _same_factor(kind, ctx.login_session.grant_method)
+        if not same and factors.grant_factor_settled(ctx.db, ctx.user, ctx.login_session, ctx.now):
             return False
         kind_text = t(f"profile.kind.{kind}", ctx.lang)
         others = _other_methods(ctx, kind)
-        if others:
+        if not same:
+            method = t(f"gate.method.{ctx.login_session.grant_method}", ctx.lang)
+            self.change_blocked = t("profile.contact.factor_too_new", ctx.lang, kind=kind_text, method=method,
+                                    hours=factors.SETTLE_SECONDS // 3600)
+        elif others:
             methods = _methods_text(others, ctx.lang)
             self.change_blocked = t("profile.contact.same_factor", ctx.lang, kind=kind_text, methods=methods)
         else:
@@ -220,7 +226,7 @@ class ProfileState(GatedPage, AuthState):
     @guard.requires_stepup()
     def begin_change(self, kind: str):
         ctx = guard.current()
-        if kind not in CONTACT_FLOWS:
+        if not isinstance(kind, str) or kind not in CONTACT_FLOWS:
             return
         self._reset_change()
         self.message = self.error = ""

@@ -76,9 +76,19 @@ class SecurityState(GatedPage, AuthState):
         self._say("security.preferred_saved")
         self._reload()
 
+    def _app_itself_required(self, ctx: guard.GuardContext) -> bool:
+        """With an app set up, only the app (or one of its recovery codes) may replace it or
+        make new recovery codes: someone holding just the mailbox must not take it over."""
+        if stepup.totp.is_enrolled(ctx.user) and ctx.login_session.grant_method not in ("totp", "recovery"):
+            self._fail("security.app_required")
+            return True
+        return False
+
     @guard.requires_stepup()
     def begin_enrollment(self):
         ctx = guard.current()
+        if self._app_itself_required(ctx):
+            return
         secret, uri = stepup.begin_totp_enrollment(ctx.db, ctx.user, ctx.now, ctx.actor)
         self.enrolling = True
         self.enroll_secret = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
@@ -95,15 +105,18 @@ class SecurityState(GatedPage, AuthState):
     def confirm_enrollment(self, form_data: dict):
         ctx = guard.current()
         code = form_data.get("code") if isinstance(form_data, dict) else None
+        verified_with = ctx.login_session.grant_method
         result = stepup.confirm_totp_enrollment(ctx.db, ctx.user, code, ctx.now, ctx.actor)
         if not result.ok:
             self._fail(result.error_key)
             return
-        # Factors changed: every grant of the user ended. This session proved the new
-        # factor a moment ago (that code's time step is now spent), so it gets a new grant.
+        # Factors changed: every grant of the user ended. This session verified a moment
+        # ago and just proved the new app, so it keeps working — still on the grant of the
+        # factor it verified with: a brand-new app must not authorise contact changes.
         ttl = effective_ttl_seconds(ctx.db)
-        sessions.start_grant(ctx.db, ctx.login_session, method="totp", now=ctx.now, ttl_seconds=ttl)
-        record(ctx.db, ctx.actor, Area.AUTH, "grant_started", now=ctx.now, method="totp", reason="enrollment")
+        sessions.start_grant(ctx.db, ctx.login_session, method=verified_with, now=ctx.now, ttl_seconds=ttl)
+        record(ctx.db, ctx.actor, Area.AUTH, "grant_started", now=ctx.now, method=verified_with,
+               reason="enrollment")
         spawn(notify_user(ctx.user.id, "totp_added"))
         self.enrolling = False
         self.enroll_secret = self.enroll_qr = ""
@@ -124,6 +137,8 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def regenerate_codes(self):
         ctx = guard.current()
+        if self._app_itself_required(ctx):
+            return
         try:
             self.new_recovery_codes = stepup.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
         except ValidationError as exc:
@@ -155,7 +170,7 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def sign_out_session(self, session_id: str):
         ctx = guard.current()
-        if not isinstance(session_id, str) or not session_id.isdigit() or len(session_id) > 12:
+        if not isinstance(session_id, str) or not (session_id.isascii() and session_id.isdigit()) or len(session_id) > 12:
             return
         row = ctx.db.get(LoginSession, int(session_id))
         if row is None or row.user_id != ctx.user.id or row.id == ctx.login_session.id:

@@ -19,6 +19,10 @@ EN = {
     "profile.contact.send_code": "Send confirmation code",
     "profile.contact.code_sent": "We sent a 6-digit code to {destination}. Enter it here to confirm the change.",
     "profile.contact.confirm": "Confirm change",
+    "profile.contact.factor_too_new": (
+        "For your safety, a verification by {method} cannot authorise a change of your {kind} yet: "
+        "that method was set up less than {hours} hours ago. Verify with another method, or try again later."
+    ),
     "profile.contact.same_factor": (
         "You verified this session with a code to the {kind} you want to change. To change it, please "
         "verify with another method first: {methods}."
@@ -73,6 +77,11 @@ DE = {
         "Änderung zu bestätigen."
     ),
     "profile.contact.confirm": "Änderung bestätigen",
+    "profile.contact.factor_too_new": (
+        "Zu Ihrer Sicherheit kann eine Bestätigung per {method} Ihre {kind} noch nicht ändern: "
+        "Diese Methode wurde vor weniger als {hours} Stunden eingerichtet. Bestätigen Sie mit einer anderen "
+        "Methode oder versuchen Sie es später erneut."
+    ),
     "profile.contact.same_factor": (
         "Sie haben sich in dieser Sitzung mit einem Code an die {kind} bestätigt, die Sie ändern möchten. "
         "Bitte bestätigen Sie sich dafür zuerst mit einer anderen Methode: {methods}."
