@@ -121,3 +121,15 @@ def test_demo_mode_refuses_a_public_address(monkeypatch):
         monkeypatch.undo()
         get_settings.cache_clear()
     assert not any("PANEL_ENV=production" in p for p in startup.production_problems())
+
+
+def test_a_form_sent_before_the_page_loaded_still_goes_to_next(client, make_user):
+    make_user()
+    response = client.post("/api/session/login", data={"email": "owner@test.example",
+                                                       "password": "correct horse battery", "next": ""},
+                           headers={"Referer": "http://localhost:3000/login?next=%2Fteam"}, follow_redirects=False)
+    assert response.headers["location"] == "/team"
+    response = client.post("/api/session/login", data={"email": "owner@test.example",
+                                                       "password": "correct horse battery"},
+                           headers={"Referer": "https://evil.example/login?next=/team"}, follow_redirects=False)
+    assert response.headers["location"] == "/dashboard"

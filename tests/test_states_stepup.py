@@ -17,6 +17,7 @@ from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import GrantState, StepUpState
+from reflex.istate.data import RouterData
 from tests.state_harness import login_token, tab_state
 
 
@@ -152,3 +153,26 @@ async def test_a_code_from_another_session_shows_its_cooldown_in_this_one(make_u
     assert not second.code_sent and 55 <= second.resend_in <= 60
     second.send_code()
     assert "wait" in second.error
+
+
+async def test_the_login_page_forgets_a_signed_out_tab_but_keeps_its_message(make_user):
+    from panel_app.state.login import LoginState
+
+    user = make_user(language="de")
+    token = login_token(user, grant_method="email")
+    security = tab_state(SecurityState, token, "/security")
+    security.load()
+    assert security.loaded and security.sessions
+    with transaction() as db:
+        sessions.revoke_session(db, sessions.find_by_token(db, token), reason="logout", now=utcnow())
+    root = security.parent_state.parent_state
+    login_page = root.get_substate(LoginState.get_full_name().split(".")[1:])
+    root.router = RouterData.from_router_data({"headers": {"cookie": f"panel_session={token}"},
+                                               "pathname": "/login", "asPath": "/login?signed_out=1",
+                                               "query": {"signed_out": "1"}})
+    outcome = login_page.open_login()
+    assert outcome is AuthState.sweep
+    assert login_page.message == "Sie wurden abgemeldet." and login_page.next_path == "/dashboard"
+    auth = root.get_substate(AuthState.get_full_name().split(".")[1:])
+    await auth.sweep()
+    assert not security.loaded and security.sessions == []

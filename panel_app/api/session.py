@@ -7,7 +7,7 @@ cookie from the websocket's request headers and resolve it on every event.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -40,6 +40,17 @@ def _same_origin(request: Request) -> bool:
     return origin.rstrip("/") in allowed
 
 
+def _next_from_referer(request: Request) -> str | None:
+    """The ``next`` of the login page the form came from: a form submitted before the
+    page finished loading has no ``next`` field value yet."""
+    referer = request.headers.get("referer", "")
+    parts = urlsplit(referer)
+    if not referer or f"{parts.scheme}://{parts.netloc}" != f"{request.url.scheme}://{request.url.netloc}":
+        return None
+    values = parse_qs(parts.query).get("next")
+    return values[0] if values else None
+
+
 def _client(request: Request) -> tuple[str, str]:
     ip = request.client.host if request.client else ""
     return ip, request.headers.get("user-agent", "")[:300]
@@ -57,7 +68,7 @@ async def login(request: Request) -> Response:
     if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
         return _to_login(error="invalid")
     form = await request.form(max_files=0, max_fields=5, max_part_size=MAX_FORM_BYTES)
-    next_path = safe_next_path(form.get("next") or "/dashboard")
+    next_path = safe_next_path(form.get("next") or _next_from_referer(request) or "/dashboard")
     ip, user_agent = _client(request)
     settings = get_settings()
     previous_token = request.cookies.get(COOKIE_NAME)

@@ -25,23 +25,27 @@ def _browser_language(accept_language: str) -> str:
 class LoginState(AuthState):
     message: str = ""
     message_is_error: bool = False
-    next_path: str = "/dashboard"
+    next_path: str = ""  # empty until loaded: the login route then reads it from the Referer
 
     @rx.event
     def open_login(self):
         """on_load of /login: show why we are here; go on if already signed in."""
         params = self.router.url.query_parameters
-        if not self.signed_in:
-            self.lang = _browser_language(self.router.headers.accept_language)
-        self.next_path = safe_next_path(params.get("next") or "/dashboard")
+        next_path = safe_next_path(params.get("next") or "/dashboard")
         token = guard.session_token_from_cookie_header(self.router.headers.cookie)
         with transaction() as db:
             live = sessions.resolve_session(db, token, now=utcnow(),
                                             idle_seconds=get_settings().session_idle_seconds, touch=False)
         if live is not None:
-            return rx.redirect(self.next_path, replace=True)
+            return rx.redirect(next_path, replace=True)
+        # Signed out (or a restored tab): this tab may still hold a previous session's
+        # pages. Forget them first, then show the login page.
         forget = self.signed_in or self._bound_session_id is not None
-        self.signed_in = False
+        lang = self.lang if forget else _browser_language(self.router.headers.accept_language)
+        if forget:
+            self._wipe_everything()
+        self.lang = lang
+        self.next_path = next_path
         error = params.get("error")
         if error == "throttled":
             wait = params.get("wait", "")
@@ -55,8 +59,7 @@ class LoginState(AuthState):
             self.message, self.message_is_error = t("login.expired", self.lang), False
         else:
             self.message = ""
-        if forget:  # this tab still holds a previous session's pages: drop them
-            return AuthState.forget_tab
+        return AuthState.sweep if forget else None
 
     @rx.event
     def choose_language(self, lang: str):
