@@ -60,7 +60,7 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
     from panel_app.security.passwords import verify_password
     from panel_app.security.permissions import Area
     from panel_app.services.audit import record
-    from panel_app.services.mail import password_problem
+    from panel_app.security.passwords import password_problem
 
     if not verify_password(current if isinstance(current, str) else "", user.password_hash):
         raise ValidationError("current_password", "security.password.current_wrong")

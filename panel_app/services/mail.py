@@ -24,10 +24,9 @@ from datetime import datetime
 
 import idna
 from sqlmodel import Session, col, select
-from zxcvbn import zxcvbn
 
 from panel_app.models import Domain, MailForwarder, Mailbox
-from panel_app.security.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, password_problem
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
@@ -38,10 +37,6 @@ QUOTA_MIN_MB = 100
 QUOTA_MAX_MB = 51200
 DEFAULT_QUOTA_MB = 1024
 LOCAL_PART_MAX = 64
-PASSWORD_MIN_SCORE = 3  # zxcvbn 0..4
-# zxcvbn's run time grows with length; past this a password's strength is only
-# judged by its start (which still catches "aaaa...").
-_ZXCVBN_MAX_CHARS = 72
 _MAX_HOPS = 50
 
 _LOCAL_PART_RE = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$")
@@ -115,52 +110,6 @@ def _quota(raw: object) -> int:
     return number
 
 
-_DICTIONARY_HINTS = {
-    "user_inputs": "mail.error.password_weak.personal",
-    "passwords": "mail.error.password_weak.common",
-    "male_names": "mail.error.password_weak.names",
-    "female_names": "mail.error.password_weak.names",
-    "surnames": "mail.error.password_weak.names",
-}
-_PATTERN_HINTS = {
-    "spatial": "mail.error.password_weak.keyboard",
-    "repeat": "mail.error.password_weak.repeat",
-    "sequence": "mail.error.password_weak.sequence",
-    "regex": "mail.error.password_weak.dates",  # zxcvbn's only regex: recent years
-    "date": "mail.error.password_weak.dates",
-}
-
-
-def _weakness_key(sequence: list[dict]) -> str:
-    """The i18n key naming what makes a password guessable: zxcvbn's own feedback
-    looks at the longest matched part, so do we."""
-    if not sequence:
-        return "mail.error.password_weak"
-    longest = max(sequence, key=lambda m: len(m.get("token", "")))
-    if longest.get("pattern") == "dictionary":
-        return _DICTIONARY_HINTS.get(longest.get("dictionary_name", ""), "mail.error.password_weak.words")
-    return _PATTERN_HINTS.get(longest.get("pattern", ""), "mail.error.password_weak")
-
-
-def password_problem(password: object, *, user_inputs: tuple[str, ...] = ()) -> str | None:
-    """None when the password is acceptable, else the i18n key saying why not.
-    The UI may call this while the user types."""
-    if not isinstance(password, str) or not password:
-        return "validation.required"
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return "mail.error.password_too_long"
-    if any(ord(c) < 32 or ord(c) == 127 for c in password):
-        return "mail.error.password_invalid"
-    try:
-        password.encode("utf-8")
-    except UnicodeError:
-        return "mail.error.password_invalid"
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return "validation.password_too_short"
-    result = zxcvbn(password[:_ZXCVBN_MAX_CHARS], user_inputs=[u for u in user_inputs if u])
-    if result["score"] < PASSWORD_MIN_SCORE:
-        return _weakness_key(result["sequence"])
-    return None
 
 
 def _checked_password_hash(password: object, local_part: str, domain: Domain) -> str:

@@ -39,7 +39,7 @@ from panel_app.security.permissions import (
 )
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.mail import password_problem
+from panel_app.security.passwords import password_problem
 from panel_app.services.validation import ValidationError, clean_text, normalize_email, normalize_phone
 from panel_app.settings import get_settings
 
