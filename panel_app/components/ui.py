@@ -57,3 +57,23 @@ def percent_bar(percent) -> rx.Component:
         border_radius="3px",
         aria_hidden="true",
     )
+
+
+def confirm_button(label_key: str, title_key: str, on_confirm, *, text_key: str = "", description=None,
+                   size: str = "2", color: str = "red", trigger_id: str = "", **trigger_props) -> rx.Component:
+    """A button that asks first: the dialog repeats the action's label on its confirm button."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(tr(label_key), size=size, color_scheme=color, variant="soft",
+                                          type="button", id=trigger_id or None, **trigger_props)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(tr(title_key)),
+            rx.alert_dialog.description(description if description is not None else tr(text_key)),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
+                rx.alert_dialog.action(rx.button(tr(label_key), color_scheme=color, on_click=on_confirm)),
+                justify="end",
+                margin_top="1em",
+                wrap="wrap",
+            ),
+        ),
+    )

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
-from panel_app.components.ui import data_table, field
+from panel_app.components.ui import confirm_button, data_table, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
 from panel_app.state.auth import AuthState
 from panel_app.state.dns import DnsState
@@ -100,25 +100,6 @@ def _lock_card() -> rx.Component:
 # --- auth code ----------------------------------------------------------------------------
 
 
-def _confirm_button(label_key: str, title_key: str, text_key: str, on_confirm, *, size: str = "2",
-                    trigger_id: str = "", description=None) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(tr(label_key), size=size, color_scheme="red", variant="soft",
-                                          type="button", id=trigger_id or None)),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr(title_key)),
-            rx.alert_dialog.description(description if description is not None else tr(text_key)),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(rx.button(tr(label_key), color_scheme="red", on_click=on_confirm)),
-                justify="end",
-                margin_top="1em",
-                wrap="wrap",
-            ),
-        ),
-    )
-
-
 def _auth_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -149,9 +130,8 @@ def _auth_card() -> rx.Component:
             ),
             rx.cond(DnsState.auth_error != "",
                     rx.text(DnsState.auth_error, class_name="field-error", role="alert")),
-            _confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title",
-                            "dnsui.auth.regenerate_text", DnsState.regenerate_auth_code, size="1",
-                            trigger_id="auth-code-regenerate"),
+            confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title", DnsState.regenerate_auth_code,
+                           text_key="dnsui.auth.regenerate_text", size="1", trigger_id="auth-code-regenerate"),
             spacing="3",
             align="start",
         ),
@@ -183,8 +163,7 @@ def _record_row(row) -> rx.Component:
         rx.table.cell(rx.hstack(
             rx.button(tr("dnsui.edit"), size="1", variant="soft", type="button",
                       on_click=DnsState.start_edit(row["id"])),
-            _confirm_button("common.delete", "dnsui.delete_title", "dnsui.delete_text",
-                            DnsState.delete_record(row["id"]), size="1",
+            confirm_button("common.delete", "dnsui.delete_title", DnsState.delete_record(row["id"]), size="1",
                             description=rx.vstack(
                                 rx.text(row["rtype"] + " " + row["fqdn"], weight="medium",
                                         word_break="break-all"),

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
-from panel_app.components.ui import data_table, field, page_heading, percent_bar
+from panel_app.components.ui import confirm_button, data_table, field, page_heading, percent_bar
 from panel_app.state.mail import MailState
 
 _MUTED = rx.color("gray", 11)
@@ -278,26 +278,11 @@ def _forwarder_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
         rx.table.cell(rx.text(row["destination"], word_break="break-all")),
-        rx.table.cell(rx.alert_dialog.root(
-            rx.alert_dialog.trigger(rx.button(tr("common.delete"), size="1", variant="soft",
-                                              color_scheme="red", type="button")),
-            rx.alert_dialog.content(
-                rx.alert_dialog.title(tr("mailui.forwarder.delete_title")),
-                rx.alert_dialog.description(rx.vstack(
-                    rx.text(row["address"], " → ", row["destination"], weight="medium",
-                            word_break="break-all"),
-                    rx.text(tr("mailui.forwarder.delete_text")),
-                    spacing="2",
-                )),
-                rx.hstack(
-                    rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                    rx.alert_dialog.action(rx.button(tr("common.delete"), color_scheme="red",
-                                                     on_click=MailState.delete_forwarder(row["id"]))),
-                    justify="end",
-                    margin_top="1em",
-                    wrap="wrap",
-                ),
-            ),
+        rx.table.cell(confirm_button(
+            "common.delete", "mailui.forwarder.delete_title", MailState.delete_forwarder(row["id"]), size="1",
+            description=rx.vstack(rx.text(row["address"], " → ", row["destination"], weight="medium",
+                                          word_break="break-all"),
+                                  rx.text(tr("mailui.forwarder.delete_text")), spacing="2"),
         )),
     )
 

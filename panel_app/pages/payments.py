@@ -4,27 +4,15 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr
-from panel_app.components.ui import data_table, field, page_heading
+from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.payments import PaymentsState
 
 
 def _remove_button(row) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(tr("payments.remove"), size="1", color_scheme="red", variant="soft",
-                                          type="button", aria_label=row["remove_label"])),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("payments.remove_title")),
-            rx.alert_dialog.description(rx.vstack(rx.text(row["label"], weight="medium"),
-                                                  rx.text(tr("payments.remove_confirm")))),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(rx.button(tr("payments.remove"), color_scheme="red",
-                                                 on_click=PaymentsState.remove(row["id"]))),
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
-    )
+    return confirm_button("payments.remove", "payments.remove_title", PaymentsState.remove(row["id"]), size="1",
+                          description=rx.vstack(rx.text(row["label"], weight="medium"),
+                                                rx.text(tr("payments.remove_confirm"))),
+                          aria_label=row["remove_label"])
 
 
 def _method_row(row) -> rx.Component:

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
-from panel_app.components.ui import data_table, field, page_heading
+from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.security import SecurityState
 
 
@@ -75,21 +75,8 @@ def _totp_card() -> rx.Component:
                               wrap="wrap"),
                     rx.hstack(
                         rx.button(tr("security.regenerate"), variant="soft", on_click=SecurityState.regenerate_codes),
-                        rx.alert_dialog.root(
-                            rx.alert_dialog.trigger(rx.button(tr("security.totp_remove"), color_scheme="red",
-                                                              variant="soft")),
-                            rx.alert_dialog.content(
-                                rx.alert_dialog.title(tr("security.totp_remove")),
-                                rx.alert_dialog.description(tr("security.totp_remove_confirm")),
-                                rx.hstack(
-                                    rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                                    rx.alert_dialog.action(rx.button(tr("security.totp_remove"), color_scheme="red",
-                                                                     on_click=SecurityState.remove_totp)),
-                                    justify="end",
-                                    margin_top="1em",
-                                ),
-                            ),
-                        ),
+                        confirm_button("security.totp_remove", "security.totp_remove", SecurityState.remove_totp,
+                                       text_key="security.totp_remove_confirm"),
                         wrap="wrap",
                     ),
                     align="start",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.i18n import tr
 from panel_app.components.shell import shell
-from panel_app.components.ui import data_table, field, page_heading
+from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.support import SupportState
 
 _STATUS_COLORS = (("open", "blue"), ("answered", "green"), ("closed", "gray"))
@@ -61,21 +61,8 @@ def _reply_form() -> rx.Component:
                   SupportState.reply_error, "reply-body"),
             rx.hstack(
                 rx.button(tr("support.send_reply"), type="submit", id="send-reply"),
-                rx.alert_dialog.root(
-                    rx.alert_dialog.trigger(rx.button(tr("support.close"), type="button", variant="soft",
-                                                      color_scheme="gray")),
-                    rx.alert_dialog.content(
-                        rx.alert_dialog.title(tr("support.close")),
-                        rx.alert_dialog.description(tr("support.close_confirm")),
-                        rx.hstack(
-                            rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                            rx.alert_dialog.action(rx.button(tr("support.close"),
-                                                             on_click=SupportState.close_ticket)),
-                            justify="end",
-                            margin_top="1em",
-                        ),
-                    ),
-                ),
+                confirm_button("support.close", "support.close", SupportState.close_ticket,
+                               text_key="support.close_confirm", color="gray"),
                 wrap="wrap",
                 spacing="2",
             ),

@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
-from panel_app.components.ui import data_table, field, page_heading
+from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.team import TeamState
 
 
@@ -79,21 +79,9 @@ def _invite_form() -> rx.Component:
 
 
 def _remove_button(row) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(tr("team.remove"), size="1", color_scheme="red", variant="soft")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(tr("team.remove_title")),
-            rx.alert_dialog.description(rx.vstack(rx.text(row["email"], weight="medium"),
-                                                  rx.text(tr("team.remove_confirm")))),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(tr("common.cancel"), variant="soft")),
-                rx.alert_dialog.action(rx.button(tr("team.remove"), color_scheme="red",
-                                                 on_click=TeamState.remove_admin(row["id"]))),
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
-    )
+    return confirm_button("team.remove", "team.remove_title", TeamState.remove_admin(row["id"]), size="1",
+                          description=rx.vstack(rx.text(row["email"], weight="medium"),
+                                                rx.text(tr("team.remove_confirm"))))
 
 
 def _member_row(row) -> rx.Component:
