@@ -176,3 +176,24 @@ async def test_the_login_page_forgets_a_signed_out_tab_but_keeps_its_message(mak
     auth = root.get_substate(AuthState.get_full_name().split(".")[1:])
     await auth.sweep()
     assert not security.loaded and security.sessions == []
+
+
+async def test_a_refused_area_is_logged_once_a_minute_not_per_call(make_user):
+    """An administrator scripting calls to a forbidden page must not flood the activity log."""
+    from panel_app.models import AuditEvent, User
+
+    owner = make_user()
+    with transaction() as db:
+        admin = User(account_id=owner.account_id, email="admin@test.example", password_hash="x", role="admin",
+                     areas="domains")
+        db.add(admin)
+    with transaction() as db:
+        admin = db.exec(select(User).where(User.email == "admin@test.example")).one()
+    invoices = tab_state(InvoicesState, login_token(admin, grant_method="email"), "/invoices")
+    for _ in range(20):
+        outcome = invoices.load()
+        assert "denied=1" in json.dumps(outcome.args if hasattr(outcome, "args") else str(outcome), default=str)
+    assert not invoices.loaded
+    with transaction() as db:
+        denied = db.exec(select(AuditEvent).where(AuditEvent.action == "permission_denied")).all()
+    assert len(denied) == 1 and denied[0].area == "invoices"
