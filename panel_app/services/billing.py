@@ -21,7 +21,7 @@ from panel_app.models import Account, Document, Invoice, InvoiceLine, User
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import MAX_ROW_ID, ValidationError, parse_row_id
 
 STATUS_PAID = "paid"
 STATUS_OPEN = "open"
@@ -374,16 +374,15 @@ def list_documents(db: Session, account_id: int) -> tuple[DocumentRow, ...]:
 
 
 # Ids are 32-bit integer columns: a larger number would be a database error, not "not found".
-MAX_ID = 2_147_483_647
+MAX_ID = MAX_ROW_ID
 
 
 def coerce_id(value: object, field: str, not_found_key: str) -> int:
     """A row id from a client (int or digit string); anything else is "not found"."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+    row_id = parse_row_id(value)
+    if row_id is None:
         raise NotFoundError(field, not_found_key)
-    return value
+    return row_id
 
 
 def document_filename(document_id: int, title: str) -> str:

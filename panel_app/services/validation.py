@@ -48,3 +48,16 @@ def normalize_phone(value: object, field: str = "phone", default_region: str = "
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(field, "validation.phone_invalid")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+MAX_ROW_ID = 2_147_483_647  # INTEGER primary keys in PostgreSQL
+
+
+def parse_row_id(value: object) -> int | None:
+    """A row id sent by a page (digit string or int); None for anything else, so a
+    crafted payload can neither crash a query nor reach past the column's range."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ROW_ID:
+        return None
+    return value

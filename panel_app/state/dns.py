@@ -27,7 +27,7 @@ from panel_app.security.permissions import ROLE_OWNER, Area
 from panel_app.services import dns_rules, domains
 from panel_app.services.dns_rules import RECORD_TYPES, CleanRecord, RecordInput
 from panel_app.services.notifications import notify_user
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
@@ -44,13 +44,6 @@ TYPE_FIELDS = {
     "CAA": ("flags", "tag"),
 }
 _KEEP_CHARS = {"value": 5000}  # what is kept of a typed field for the form (others: 1000)
-
-
-def _record_id(value: object) -> int | None:
-    """Record ids arrive as strings from the page; anything else is ignored."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 12:
-        return int(value)
-    return None
 
 
 def _typed(value: object, field: str) -> str:
@@ -353,7 +346,7 @@ class DnsState(GatedPage, AuthState):
     @guard.requires_stepup()
     def start_edit(self, record_id: str):
         ctx = guard.current()
-        target = _record_id(record_id)
+        target = parse_row_id(record_id)
         if target is None or not self._usable():
             return
         try:
@@ -412,7 +405,7 @@ class DnsState(GatedPage, AuthState):
                              value=form_data.get("value", ""), **optional)
         try:
             if self.editing_id:
-                target = _record_id(self.editing_id)
+                target = parse_row_id(self.editing_id)
                 domains.update_record(ctx.db, ctx.actor, self.domain_name, target, record, now=ctx.now)
             else:
                 domains.add_record(ctx.db, ctx.actor, self.domain_name, record, now=ctx.now)
@@ -451,7 +444,7 @@ class DnsState(GatedPage, AuthState):
     @guard.requires_stepup()
     def delete_record(self, record_id: str):
         ctx = guard.current()
-        target = _record_id(record_id)
+        target = parse_row_id(record_id)
         if target is None or not self._usable():
             return
         try:

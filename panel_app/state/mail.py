@@ -14,20 +14,13 @@ from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services import domains, mail
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
 
 _CREATE_FIELDS = ("local_part", "password", "quota_mb")
 _FORWARDER_FIELDS = ("local_part", "destination")
-
-
-def _id(value: object) -> int | None:
-    """Row ids arrive as strings from the page; anything else is ignored."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 12:
-        return int(value)
-    return None
 
 
 def _typed(value: object, max_length: int = 300) -> str:
@@ -174,7 +167,7 @@ class MailState(GatedPage, AuthState):
         self.catch_all_key += 1
 
     def _box(self, mailbox_id: object) -> dict[str, str] | None:
-        target = _id(mailbox_id)
+        target = parse_row_id(mailbox_id)
         return next((b for b in self.mailboxes if target is not None and b["id"] == str(target)), None)
 
     def _feedback(self, password: object) -> tuple[str, str]:
@@ -264,7 +257,7 @@ class MailState(GatedPage, AuthState):
     @guard.requires_stepup()
     def change_password(self, form_data: dict):
         ctx = guard.current()
-        target = _id(self.password_box_id)
+        target = parse_row_id(self.password_box_id)
         if not isinstance(form_data, dict) or target is None:
             return
         try:
@@ -294,7 +287,7 @@ class MailState(GatedPage, AuthState):
     @guard.requires_stepup()
     def change_quota(self, form_data: dict):
         ctx = guard.current()
-        target = _id(self.quota_box_id)
+        target = parse_row_id(self.quota_box_id)
         if not isinstance(form_data, dict) or target is None:
             return
         quota = form_data.get("quota_mb")
@@ -331,7 +324,7 @@ class MailState(GatedPage, AuthState):
     @guard.requires_stepup()
     def delete_mailbox(self, form_data: dict):
         ctx = guard.current()
-        target = _id(self.delete_box_id)
+        target = parse_row_id(self.delete_box_id)
         if not isinstance(form_data, dict) or target is None:
             return
         typed = form_data.get("confirmation")
@@ -384,7 +377,7 @@ class MailState(GatedPage, AuthState):
     @guard.requires_stepup()
     def delete_forwarder(self, forwarder_id: str):
         ctx = guard.current()
-        target = _id(forwarder_id)
+        target = parse_row_id(forwarder_id)
         if target is None or not self.selected_domain:
             return
         address = next((f["address"] for f in self.forwarders if f["id"] == str(target)), "")

@@ -15,7 +15,7 @@ from typing import ClassVar
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services import payments
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
@@ -34,12 +34,6 @@ def _text(form_data: dict, name: str, limit: int = _SHORT_INPUT) -> str:
     if not isinstance(value, str) or sum(c.isdigit() for c in value) >= _NUMBER_LIKE_DIGITS:
         return ""
     return value[:limit]
-
-
-def _method_id(value: object) -> str | None:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 10:
-        return value
-    return None
 
 
 class PaymentsState(GatedPage, AuthState):
@@ -156,7 +150,7 @@ class PaymentsState(GatedPage, AuthState):
     @guard.requires_stepup()
     def make_default(self, method_id: str):
         ctx = guard.current()
-        target = _method_id(method_id)
+        target = parse_row_id(method_id)
         if target is None:
             return
         try:
@@ -171,7 +165,7 @@ class PaymentsState(GatedPage, AuthState):
     @guard.requires_stepup()
     def remove(self, method_id: str):
         ctx = guard.current()
-        target = _method_id(method_id)
+        target = parse_row_id(method_id)
         if target is None:
             return
         try:

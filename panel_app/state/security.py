@@ -15,7 +15,7 @@ from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.notifications import notify_user
 from panel_app.services.user_agents import describe_user_agent
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
@@ -170,9 +170,8 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def sign_out_session(self, session_id: str):
         ctx = guard.current()
-        if not isinstance(session_id, str) or not (session_id.isascii() and session_id.isdigit()) or len(session_id) > 12:
-            return
-        row = ctx.db.get(LoginSession, int(session_id))
+        target = parse_row_id(session_id)
+        row = ctx.db.get(LoginSession, target) if target is not None else None
         if row is None or row.user_id != ctx.user.id or row.id == ctx.login_session.id:
             return
         sessions.revoke_session(ctx.db, row, reason="signed_out_by_user", now=ctx.now)

@@ -11,7 +11,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services import support
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 
@@ -31,12 +31,6 @@ def _problem(ctx: guard.GuardContext, rule, value: object) -> str:
     except ValidationError as exc:
         return t(exc.message_key, ctx.lang, **exc.params)
     return ""
-
-
-def _ticket_id(value: object) -> str | None:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 10:
-        return value
-    return None
 
 
 class SupportState(AuthState):
@@ -133,7 +127,7 @@ class SupportState(AuthState):
     @guard.requires_login(Area.SUPPORT)
     def open_ticket(self, ticket_id: str):
         ctx = guard.current()
-        target = _ticket_id(ticket_id)
+        target = parse_row_id(ticket_id)
         if target is None:
             return
         try:

@@ -14,20 +14,13 @@ from panel_app.i18n import t
 from panel_app.security.permissions import GRANTABLE_AREAS, ROLE_OWNER, Area
 from panel_app.services import team
 from panel_app.services.notifications import notify_user
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
 from panel_app.tasks import spawn
 
 _CHECKED = ("on", "true", "1", True)
-
-
-def _id(value: object) -> int | None:
-    """Row ids arrive as strings from the page; anything else is ignored."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 12:
-        return int(value)
-    return None
 
 
 def _areas_from_form(form_data: dict) -> list[str]:
@@ -155,7 +148,7 @@ class TeamState(GatedPage, AuthState):
     @guard.requires_stepup()
     def resend_invitation(self, invitation_id: str):
         ctx = guard.current()
-        target = _id(invitation_id)
+        target = parse_row_id(invitation_id)
         if target is None:
             return
         try:
@@ -171,7 +164,7 @@ class TeamState(GatedPage, AuthState):
     @guard.requires_stepup()
     def revoke_invitation(self, invitation_id: str):
         ctx = guard.current()
-        target = _id(invitation_id)
+        target = parse_row_id(invitation_id)
         if target is None:
             return
         try:
@@ -187,7 +180,7 @@ class TeamState(GatedPage, AuthState):
 
     @guard.requires_stepup()
     def start_edit(self, admin_id: str):
-        target = _id(admin_id)
+        target = parse_row_id(admin_id)
         row = next((m for m in self.members
                     if target is not None and m["id"] == str(target) and m["manageable"]), None)
         if row is None:
@@ -206,7 +199,7 @@ class TeamState(GatedPage, AuthState):
         ctx = guard.current()
         if not isinstance(form_data, dict):
             return
-        target = _id(self.editing_id)
+        target = parse_row_id(self.editing_id)
         if target is None:
             return
         areas = _areas_from_form(form_data)
@@ -228,7 +221,7 @@ class TeamState(GatedPage, AuthState):
     @guard.requires_stepup()
     def end_sessions(self, admin_id: str):
         ctx = guard.current()
-        target = _id(admin_id)
+        target = parse_row_id(admin_id)
         if target is None:
             return
         try:
@@ -243,7 +236,7 @@ class TeamState(GatedPage, AuthState):
     @guard.requires_stepup()
     def remove_admin(self, admin_id: str):
         ctx = guard.current()
-        target = _id(admin_id)
+        target = parse_row_id(admin_id)
         if target is None:
             return
         try:
