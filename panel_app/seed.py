@@ -7,7 +7,7 @@ Runs once (``seed_demo`` does nothing when the demo owner exists). Only for
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlmodel import Session, select
 

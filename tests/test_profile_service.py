@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -13,7 +13,6 @@ from panel_app.security.sessions import grant_is_valid
 from panel_app.services.audit import Actor
 from panel_app.services.profile import (
     apply_contact_change,
-    contact_change_notice,
     get_profile,
     normalize_vat_id,
     start_contact_change,
@@ -253,15 +252,4 @@ def test_apply_rechecks_that_the_address_is_still_free(db, owner, make_user, now
         "email", "validation.email_taken")
     assert audits(db) == []
 
-
-def test_notice_for_the_old_address():
-    when = datetime(2026, 11, 25, 14, 5, tzinfo=UTC)
-    subject, body = contact_change_notice("email", when, "en")
-    assert subject == "Your email address was changed"
-    assert "2026-11-25 14:05 UTC" in body and "email address" in body
-    subject, body = contact_change_notice("phone", when, "de")
-    assert subject == "Ihre Telefonnummer wurde geändert"
-    assert "25.11.2026, 14:05 UTC" in body
-    with pytest.raises(ValidationError):
-        contact_change_notice("fax", when, "en")
 

@@ -32,7 +32,7 @@ from panel_app.i18n.catalog import ui_dns, ui_mail
 from panel_app.models import (
     AuditEvent, DnsChange, DnsRecord, Domain, MailForwarder, Mailbox, OutboxMessage, User,
 )
-from panel_app.security import crypto, sessions
+from panel_app.security import crypto
 from panel_app.security.passwords import hash_password, verify_password
 from panel_app.state import guard
 from panel_app.state.dns import AUTH_CODE_VISIBLE_SECONDS, DnsState

@@ -21,7 +21,7 @@ from panel_app.models import Account, Document, Invoice, InvoiceLine, User
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.validation import MAX_ROW_ID, ValidationError, parse_row_id
+from panel_app.services.validation import ValidationError, parse_row_id
 
 STATUS_PAID = "paid"
 STATUS_OPEN = "open"
@@ -374,7 +374,6 @@ def list_documents(db: Session, account_id: int) -> tuple[DocumentRow, ...]:
 
 
 # Ids are 32-bit integer columns: a larger number would be a database error, not "not found".
-MAX_ID = MAX_ROW_ID
 
 
 def coerce_id(value: object, field: str, not_found_key: str) -> int:

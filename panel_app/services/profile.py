@@ -16,7 +16,6 @@ from datetime import datetime
 import phonenumbers
 from sqlmodel import Session, select
 
-from panel_app.i18n import normalize_language, t
 from panel_app.models import Account, User
 from panel_app.security.permissions import ROLE_OWNER, Area
 from panel_app.security.sessions import end_user_grants
@@ -274,18 +273,3 @@ def apply_contact_change(
     audit.record(db, actor, Area.PROFILE, "contact_changed", now=now, target=str(user.id), kind=kind)
     end_user_grants(db, user.id)
     return old_value
-
-
-def format_when(when: datetime, lang: str) -> str:
-    if normalize_language(lang) == "de":
-        return when.strftime("%d.%m.%Y, %H:%M UTC")
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def contact_change_notice(kind: str, when: datetime, lang: str) -> tuple[str, str]:
-    """(subject, text) of the notice sent to the OLD address after a change."""
-    lang = normalize_language(lang)
-    kind_text = t(f"profile.kind.{_check_kind(kind)}", lang)
-    subject = t("profile.notice.contact_changed.subject", lang, kind=kind_text)
-    body = t("profile.notice.contact_changed.body", lang, kind=kind_text, when=format_when(when, lang))
-    return subject, body

@@ -41,7 +41,7 @@ unknown methods and calls on an unusable session (nothing was checked or changed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import phonenumbers
 from sqlalchemy import or_, update

@@ -5,7 +5,6 @@ Display rows are plain dicts of strings, built here from the services' records.
 
 from __future__ import annotations
 
-import reflex as rx
 
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t

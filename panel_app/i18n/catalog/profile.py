@@ -28,12 +28,6 @@ EN = {
     ),
     "profile.error.contact_unchanged": "This is already your current one.",
     "profile.error.phone_taken": "This phone number is already in use by another user.",
-    "profile.notice.contact_changed.subject": "Your {kind} was changed",
-    "profile.notice.contact_changed.body": (
-        "The {kind} of your Panel account was changed on {when}.\n\n"
-        "If you made this change, you do not need to do anything.\n"
-        "If you did not, please contact our support immediately and change your password."
-    ),
 }
 
 DE = {
@@ -66,10 +60,4 @@ DE = {
     ),
     "profile.error.contact_unchanged": "Das ist bereits Ihre aktuelle Angabe.",
     "profile.error.phone_taken": "Diese Telefonnummer wird bereits von einem anderen Benutzer verwendet.",
-    "profile.notice.contact_changed.subject": "Ihre {kind} wurde geändert",
-    "profile.notice.contact_changed.body": (
-        "Die {kind} Ihres Panel-Kontos wurde am {when} geändert.\n\n"
-        "Wenn Sie das selbst waren, müssen Sie nichts weiter tun.\n"
-        "Wenn nicht, wenden Sie sich bitte sofort an unseren Support und ändern Sie Ihr Passwort."
-    ),
 }
