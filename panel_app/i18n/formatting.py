@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 
 
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+
+
 def money(cents: int, currency: str = "EUR", lang: str = "en") -> str:
+    """``€1,234.56`` (en) or ``1.234,56 €`` (de); the same on screen and on invoices."""
     sign = "-" if cents < 0 else ""
     whole, rest = divmod(abs(int(cents)), 100)
+    grouped = f"{whole:,}"
+    symbol = CURRENCY_SYMBOLS.get(currency, currency)
     if lang == "de":
-        grouped = f"{whole:,}".replace(",", ".")
-        return f"{sign}{grouped},{rest:02d} {'€' if currency == 'EUR' else currency}"
-    symbol = "€" if currency == "EUR" else currency + " "
-    return f"{sign}{symbol}{whole:,}.{rest:02d}"
+        return f"{sign}{grouped.replace(',', '.')},{rest:02d} {symbol}"
+    if len(symbol) > 1:
+        return f"{sign}{symbol} {grouped}.{rest:02d}"
+    return f"{sign}{symbol}{grouped}.{rest:02d}"
 
 
 def day(value: date | datetime | None, lang: str = "en") -> str:

@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlmodel import Session, select
 
+from panel_app.i18n import formatting
 from panel_app.i18n import normalize_language
 from panel_app.models import Account, Document, Invoice, InvoiceLine, User
 from panel_app.security.permissions import Area
@@ -127,28 +128,9 @@ def invoice_status(invoice: Invoice, today: date) -> str:
 
 # --- formatting (shared by the UI and the PDFs) ------------------------------------
 
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
-
-
-def format_money(cents: int, currency: str = "EUR", lang: str = "en") -> str:
-    """``€1,234.56`` (en) or ``1.234,56 €`` (de)."""
-    lang = normalize_language(lang)
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    grouped = f"{whole:,}"
-    symbol = CURRENCY_SYMBOLS.get(currency, currency)
-    if lang == "de":
-        return f"{sign}{grouped.replace(',', '.')},{rest:02d} {symbol}"
-    if len(symbol) > 1:
-        return f"{sign}{symbol} {grouped}.{rest:02d}"
-    return f"{sign}{symbol}{grouped}.{rest:02d}"
-
-
-def format_date(value: date, lang: str = "en") -> str:
-    """``25.11.2026`` (de) or ISO ``2026-11-25`` (en: unambiguous for every reader)."""
-    if normalize_language(lang) == "de":
-        return value.strftime("%d.%m.%Y")
-    return value.isoformat()
+# Invoices and the screen format alike (``i18n.formatting``).
+format_money = formatting.money
+format_date = formatting.day
 
 
 def format_rate(rate_percent: int) -> str:
