@@ -107,6 +107,20 @@ class TeamState(GatedPage, AuthState):
         self.editing_id = self.editing_email = self.edit_error = ""
         self.edit_areas = []
 
+    def _act_on(self, raw_id: object, operation):
+        """``operation(db, actor, row_id, now=...)`` on the row the page names; its result,
+        or None when the id is junk or the service refused (the reason is shown)."""
+        ctx = guard.current()
+        target = parse_row_id(raw_id)
+        if target is None:
+            return None
+        try:
+            return operation(ctx.db, ctx.actor, target, now=ctx.now)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return None
+
     def _clear_invite_errors(self) -> None:
         self.invite_email_error = self.invite_name_error = self.invite_areas_error = ""
 
@@ -147,34 +161,18 @@ class TeamState(GatedPage, AuthState):
 
     @guard.requires_stepup()
     def resend_invitation(self, invitation_id: str):
-        ctx = guard.current()
-        target = parse_row_id(invitation_id)
-        if target is None:
-            return
-        try:
-            sent = team.resend_invitation(ctx.db, ctx.actor, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
+        sent = self._act_on(invitation_id, team.resend_invitation)
+        if sent is not None:
+            spawn(team.send_invitation_email(sent))
+            self._say("team.resent", email=sent.email)
             self._reload()
-            return
-        spawn(team.send_invitation_email(sent))
-        self._say("team.resent", email=sent.email)
-        self._reload()
 
     @guard.requires_stepup()
     def revoke_invitation(self, invitation_id: str):
-        ctx = guard.current()
-        target = parse_row_id(invitation_id)
-        if target is None:
-            return
-        try:
-            email = team.revoke_invitation(ctx.db, ctx.actor, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
+        email = self._act_on(invitation_id, team.revoke_invitation)
+        if email is not None:
+            self._say("team.invitation_revoked", email=email)
             self._reload()
-            return
-        self._say("team.invitation_revoked", email=email)
-        self._reload()
 
     # --- administrators ---------------------------------------------------------------------
 
@@ -220,34 +218,20 @@ class TeamState(GatedPage, AuthState):
 
     @guard.requires_stepup()
     def end_sessions(self, admin_id: str):
-        ctx = guard.current()
-        target = parse_row_id(admin_id)
-        if target is None:
-            return
-        try:
-            count = team.end_admin_sessions(ctx.db, ctx.actor, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
+        count = self._act_on(admin_id, team.end_admin_sessions)
+        if count is not None:
+            self._say("team.sessions_ended", count=count)
             self._reload()
-            return
-        self._say("team.sessions_ended", count=count)
-        self._reload()
 
     @guard.requires_stepup()
     def remove_admin(self, admin_id: str):
-        ctx = guard.current()
-        target = parse_row_id(admin_id)
-        if target is None:
-            return
-        try:
-            removed = team.revoke_admin(ctx.db, ctx.actor, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
+        removed = self._act_on(admin_id, team.revoke_admin)
+        if removed is None:
             return
         label = f"{removed.name} <{removed.email}>" if removed.name else removed.email
-        spawn(notify_user(ctx.user.id, "admin_removed", admin=label))
+        spawn(notify_user(guard.current().user.id, "admin_removed", admin=label))
         if self.editing_id == str(removed.user_id):
             self._stop_editing()
         self._say("team.removed", email=removed.email)
         self._reload()
+
