@@ -80,6 +80,26 @@ class LoginSession(SQLModel, table=True):
     grant_method: str | None = Field(default=None, max_length=10)
 
 
+class OpenTab(SQLModel, table=True):
+    """A browser tab (Reflex client token) bound to a login session.
+
+    The server keeps each tab's state (in memory or Redis) after the tab is gone,
+    and Reflex hands it to anyone presenting the token. These rows let the server
+    find every tab of a session when its grant or the session itself ends, wipe
+    what the tab holds and push the change to it, whether or not it is connected.
+    ``due_at`` is the next instant the tab must be looked at (grant end, idle or
+    absolute session end, or now when something changed).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_token: str = Field(unique=True, index=True, max_length=64)
+    login_session_id: int = Field(foreign_key="loginsession.id", index=True)
+    holds_sensitive: bool = Field(default=False)
+    shows_grant_until: datetime | None = None
+    due_at: datetime = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Throttle(SQLModel, table=True):
     """Failure counters with growing delays (login per account / per IP)."""
 

@@ -1,4 +1,4 @@
-"""Wires pages and HTTP routes together. No logic lives here."""
+"""Wires pages, HTTP routes and the tab check / push loop together. No logic lives here."""
 
 import reflex as rx
 from starlette.applications import Starlette
@@ -6,11 +6,14 @@ from starlette.applications import Starlette
 from panel_app.api import routes as api_routes
 from panel_app.pages import registry
 from panel_app.startup import check_startup
+from panel_app.state import push
 
 check_startup()
 
 app = rx.App(
     stylesheets=["/panel.css"],
+    head_components=[rx.script(src="/panel.js")],
     api_transformer=Starlette(routes=api_routes.all_routes()),
 )
 registry.add_pages(app)
+push.install(app)

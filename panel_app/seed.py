@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from panel_app.clock import utcnow
 from panel_app.models import (
     Account, DnsRecord, Document, Domain, Invoice, InvoiceLine, Mailbox, MailForwarder, PaymentMethod,
-    Service, Ticket, TicketMessage, User,
+    LoginSession, Service, Ticket, TicketMessage, User,
 )
 from panel_app.security.crypto import encrypt
 from panel_app.security.passwords import hash_password
@@ -157,9 +157,11 @@ def remove_demo(db: Session) -> int:
     domain_ids = [d.id for d in db.exec(select(Domain).where(Domain.account_id.in_(demo_ids))).all()]
     invoice_ids = [i.id for i in db.exec(select(Invoice).where(Invoice.account_id.in_(demo_ids))).all()]
     ticket_ids = [t.id for t in db.exec(select(Ticket).where(Ticket.account_id.in_(demo_ids))).all()]
+    session_ids = list(db.exec(select(LoginSession.id).where(LoginSession.user_id.in_(user_ids))).all()) \
+        if user_ids else []
     keys = {"account_id": demo_ids, "user_id": user_ids, "domain_id": domain_ids, "invoice_id": invoice_ids,
             "ticket_id": ticket_ids, "actor_user_id": user_ids, "created_by_user_id": user_ids,
-            "author_user_id": user_ids}
+            "author_user_id": user_ids, "login_session_id": session_ids}
     for table in reversed(SQLModel.metadata.sorted_tables):
         for column, ids in keys.items():
             if column in table.c and ids:

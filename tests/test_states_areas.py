@@ -214,7 +214,7 @@ def test_invoices_are_wiped_when_the_grant_ends(invoices):
     state.load()
     assert state.invoices
     with transaction() as db:
-        sessions.end_grant(db, sessions.find_by_token(db, token))
+        sessions.end_grant(db, sessions.find_by_token(db, token), now=utcnow())
     state.tick()
     assert state.loaded is False and state.invoices == [] and state.totals == [] and state.documents == []
     assert state.grant_active is False

@@ -17,6 +17,7 @@ from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import GrantState, StepUpState
+from panel_app.state.tab_check import TabCheck
 from reflex.istate.data import RouterData
 from tests.state_harness import login_token, tab_state
 
@@ -110,7 +111,7 @@ async def test_gate_handlers_need_a_login(make_user):
         assert db.exec(select(VerificationCode)).all() == []
 
 
-async def test_end_of_the_grant_wipes_this_page_and_sweeps_the_others(make_user):
+async def test_end_of_the_grant_wipes_every_page_of_the_tab(make_user):
     user = make_user()
     token = login_token(user, grant_method="email")
     invoices = tab_state(InvoicesState, token, "/invoices")
@@ -121,10 +122,9 @@ async def test_end_of_the_grant_wipes_this_page_and_sweeps_the_others(make_user)
     security.load()
     assert security.loaded and security.sessions
     ender = root.get_substate(GrantState.get_full_name().split(".")[1:])
-    outcome = ender.end_now()
-    assert outcome is AuthState.sweep or AuthState.sweep in (outcome or [])
-    auth = root.get_substate(AuthState.get_full_name().split(".")[1:])
-    await auth.sweep()
+    ender.end_now()
+    # What runs in front of the tab's next event, and in the push loop:
+    await TabCheck.check(root)
     assert not invoices.loaded and not security.loaded and security.sessions == []
 
 
@@ -170,12 +170,10 @@ async def test_the_login_page_forgets_a_signed_out_tab_but_keeps_its_message(mak
     root.router = RouterData.from_router_data({"headers": {"cookie": f"panel_session={token}"},
                                                "pathname": "/login", "asPath": "/login?signed_out=1",
                                                "query": {"signed_out": "1"}})
-    outcome = login_page.open_login()
-    assert outcome is AuthState.sweep
-    assert login_page.message == "Sie wurden abgemeldet." and login_page.next_path == "/dashboard"
-    auth = root.get_substate(AuthState.get_full_name().split(".")[1:])
-    await auth.sweep()
+    await TabCheck.check(root)  # in front of the login page's on_load
     assert not security.loaded and security.sessions == []
+    login_page.open_login()
+    assert login_page.message == "Sie wurden abgemeldet." and login_page.next_path == "/dashboard"
 
 
 async def test_a_refused_area_is_logged_once_a_minute_not_per_call(make_user):

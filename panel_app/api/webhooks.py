@@ -26,8 +26,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from panel_app.db import transaction
-from panel_app.delivery.status import apply_status_update
+from panel_app.delivery.status import apply_status_update, sessions_waiting_for
 from panel_app.settings import get_settings
+from panel_app.state import push
+from panel_app.state.stepup import StepUpState
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +83,12 @@ def parse_status_updates(payload: object) -> list[StatusUpdate]:
     return updates
 
 
-def _apply_updates(updates: list[StatusUpdate]) -> int:
+def _apply_updates(updates: list[StatusUpdate]) -> tuple[int, list[int]]:
+    """Store the statuses; returns how many changed and the login sessions to tell."""
     with transaction() as db:
-        return sum(
-            apply_status_update(db, update.provider_message_id, update.status, update.error_code)
-            for update in updates
-        )
+        changed = [update for update in updates
+                   if apply_status_update(db, update.provider_message_id, update.status, update.error_code)]
+        return len(changed), sessions_waiting_for(db, [update.provider_message_id for update in changed])
 
 
 async def _read_limited_body(request: Request) -> bytes | None:
@@ -148,11 +150,13 @@ async def receive_events(request: Request) -> Response:
     updates = parse_status_updates(payload)
     if updates:
         try:
-            changed = await run_in_threadpool(_apply_updates, updates)
+            changed, waiting = await run_in_threadpool(_apply_updates, updates)
         except Exception:  # the provider retries on non-200; the log keeps the reason
             log.exception("whatsapp webhook: storing %d status update(s) failed", len(updates))
             return _text(500, "Error")
         log.info("whatsapp webhook: %d status update(s), %d applied", len(updates), changed)
+        for login_session_id in waiting:  # the gates showing these codes update without asking
+            await push.refresh_tabs_of_session(login_session_id, StepUpState.poll)
     return _text(200, "OK")
 
 

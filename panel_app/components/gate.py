@@ -6,6 +6,7 @@ import reflex as rx
 
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
+from panel_app.components.ui import countdown
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import StepUpState
 
@@ -45,8 +46,10 @@ def _send_controls() -> rx.Component:
                 type="button",
             ),
             rx.cond(StepUpState.resend_in > 0,
-                    rx.text(tr_format("gate.resend_in", seconds=StepUpState.resend_in), size="1",
-                            color=rx.color("gray", 11), id="resend-countdown")),
+                    rx.text(tr("gate.resend_in"), " ",
+                            countdown(StepUpState.resend_in, StepUpState.resend_stamp, id_="resend-countdown",
+                                      on_zero=StepUpState.poll),
+                            size="1", color=rx.color("gray", 11))),
             _status_badge(),
             align="center",
             wrap="wrap",
@@ -175,7 +178,6 @@ def verification_gate(after_verify) -> rx.Component:
                 wrap="wrap",
             ),
             rx.cond(StepUpState.help_open, _help_panel()),
-            rx.moment(interval=1000, on_change=StepUpState.poll, display="none"),
             spacing="3",
             width="100%",
             align="start",
@@ -192,7 +194,8 @@ def gated_page(page_state, content: rx.Component) -> rx.Component:
     return shell(
         rx.cond(
             AuthState.grant_active,
-            rx.cond(page_state.loaded, content, rx.text(tr("grant.loading"))),
+            # A grant that arrived by push (verified in another tab) loads the page here.
+            rx.cond(page_state.loaded, content, rx.text(tr("grant.loading"), on_mount=page_state.load)),
             verification_gate(page_state.load),
         ),
         tick_event=page_state.tick,

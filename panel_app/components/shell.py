@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from panel_app.components.native_form import backend_path, native_form
-
 from panel_app.components.i18n import tr
+from panel_app.components.native_form import backend_path, native_form
+from panel_app.components.ui import countdown
 from panel_app.security.permissions import SENSITIVE_AREAS, Area
 from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
@@ -72,16 +72,15 @@ def nav_links() -> rx.Component:
     )
 
 
-def grant_badge() -> rx.Component:
-    minutes = AuthState.grant_seconds_left // 60
-    seconds = AuthState.grant_seconds_left % 60
-    clock = rx.cond(minutes < 10, "0", "") + minutes.to_string() + ":" + rx.cond(seconds < 10, "0", "") + seconds.to_string()
+def grant_badge(tick_event) -> rx.Component:
+    """The live countdown of the grant; at zero the page asks the server once."""
     return rx.cond(
         AuthState.grant_active,
         rx.badge(
             rx.icon("shield-check", size=14, aria_hidden="true"),
             tr("grant.verified_for"),
-            rx.text(clock, as_="span", id="grant-countdown", font_variant_numeric="tabular-nums"),
+            countdown(AuthState.grant_seconds_left, AuthState.grant_stamp, id_="grant-countdown",
+                      on_zero=tick_event),
             color_scheme="green",
             size="2",
             role="timer",
@@ -121,7 +120,7 @@ def logout_form() -> rx.Component:
     )
 
 
-def header() -> rx.Component:
+def header(tick_event) -> rx.Component:
     return rx.hstack(
         rx.mobile_and_tablet(
             rx.menu.root(
@@ -139,7 +138,7 @@ def header() -> rx.Component:
         ),
         rx.link(rx.heading("Panel", size="4"), href="/dashboard", underline="none", color=rx.color("gray", 12)),
         rx.spacer(),
-        grant_badge(),
+        grant_badge(tick_event),
         lock_button(),
         *([rx.link(tr("shell.demo_outbox"), href="/dev/outbox", size="2")] if get_settings().is_demo else []),
         rx.desktop_only(rx.text(AuthState.user_name, size="2", color=rx.color("gray", 11))),
@@ -157,10 +156,10 @@ def header() -> rx.Component:
 
 
 def shell(content: rx.Component, tick_event=None) -> rx.Component:
-    """Logged-in layout. ``tick_event`` is the page's once-a-second check."""
+    """Logged-in layout. ``tick_event``: the page's check when the countdown ends."""
     return rx.box(
         rx.el.a(tr("shell.skip"), href="#main", class_name="skip-link"),
-        header(),
+        header(tick_event or AuthState.tick),
         rx.hstack(
             rx.desktop_only(
                 rx.box(
@@ -186,6 +185,5 @@ def shell(content: rx.Component, tick_event=None) -> rx.Component:
             spacing="0",
             width="100%",
         ),
-        rx.moment(interval=1000, on_change=tick_event or AuthState.tick, display="none"),
         width="100%",
     )

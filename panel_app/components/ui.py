@@ -77,3 +77,16 @@ def confirm_button(label_key: str, title_key: str, on_confirm, *, text_key: str 
             ),
         ),
     )
+
+
+def countdown(seconds, stamp, *, id_: str, on_zero=None, **props) -> rx.Component:
+    """mm:ss counted down in the browser (assets/panel.js), no server event per second.
+    ``on_zero``: an event sent once when it reaches zero (through a hidden button)."""
+    trigger_id = f"{id_}-at-zero"
+    clock = rx.el.span(id=id_, data_countdown=seconds, data_countdown_stamp=stamp,
+                       data_on_zero=trigger_id if on_zero is not None else None,
+                       style={"font-variant-numeric": "tabular-nums"}, **props)
+    if on_zero is None:
+        return clock
+    return rx.fragment(clock, rx.el.button(id=trigger_id, on_click=on_zero, hidden=True, tab_index=-1,
+                                           type="button", aria_hidden="true"))

@@ -55,3 +55,12 @@ def apply_status_update(
     if changed:
         db.flush()
     return changed
+
+
+def sessions_waiting_for(db: Session, provider_message_ids: list[str]) -> list[int]:
+    """Login sessions whose codes were sent as these messages (their gates show the status)."""
+    ids = [m[:_MAX_PROVIDER_ID] for m in provider_message_ids if m]
+    if not ids:
+        return []
+    rows = db.exec(select(VerificationCode.session_id).where(VerificationCode.provider_message_id.in_(ids))).all()
+    return sorted({row for row in rows if row is not None})

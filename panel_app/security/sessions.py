@@ -1,8 +1,9 @@
-"""Login sessions,  the step-up grant they carry.
+"""Login sessions and the step-up grant they carry.
 
 The browser holds a random token in an HttpOnly, SameSite=Strict cookie set by
-a plain HTTP route (api/session.py); the database holds only its keyed hash. Every event resolves the token again, so logout and revocation
-take effect at the next event in every tab.
+a plain HTTP route (api/session.py); the database holds only its keyed hash.
+Every event resolves the token again; whatever ends a grant or a session also
+marks the session's open tabs due, so the push loop wipes and updates them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from panel_app.models import LoginSession, User
+from panel_app.security import tabs
 from panel_app.security.crypto import keyed_hash
 
 COOKIE_NAME = "panel_session"
@@ -89,6 +91,7 @@ def revoke_session(db: Session, row: LoginSession, *, reason: str, now: datetime
     row.grant_expires_at = None
     db.add(row)
     db.flush()
+    tabs.mark_sessions_due(db, session_ids=[row.id], now=now)
 
 
 def revoke_user_sessions(
@@ -148,18 +151,21 @@ def start_grant(db: Session, row: LoginSession, *, method: str, now: datetime, t
     row.grant_method = method
     db.add(row)
     db.flush()
+    tabs.mark_sessions_due(db, session_ids=[row.id], now=now)
 
 
-def end_grant(db: Session, row: LoginSession) -> bool:
+def end_grant(db: Session, row: LoginSession, *, now: datetime) -> bool:
     had_grant = row.grant_expires_at is not None
     row.grant_expires_at = None
     db.add(row)
     db.flush()
+    tabs.mark_sessions_due(db, session_ids=[row.id], now=now)
     return had_grant
 
 
-def end_user_grants(db: Session, user_id: int) -> None:
+def end_user_grants(db: Session, user_id: int, *, now: datetime) -> None:
     """A password or factor change ends every grant of that user at once."""
     db.execute(
         update(LoginSession).where(LoginSession.user_id == user_id).values(grant_expires_at=None)
     )
+    tabs.mark_sessions_due(db, user_id=user_id, now=now)

@@ -73,7 +73,7 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
     user.password_changed_at = now
     db.add(user)
     db.flush()
-    sessions.end_user_grants(db, user.id)
+    sessions.end_user_grants(db, user.id, now=now)
     signed_out = sessions.revoke_user_sessions(db, user.id, reason="password_changed", now=now,
                                                except_session_id=actor.session_id)
     record(db, actor, Area.SECURITY, "password_changed", now=now, other_sessions_ended=signed_out)

@@ -271,5 +271,5 @@ def apply_contact_change(
     db.add(user)
     db.flush()
     audit.record(db, actor, Area.PROFILE, "contact_changed", now=now, target=str(user.id), kind=kind)
-    end_user_grants(db, user.id)
+    end_user_grants(db, user.id, now=now)
     return old_value

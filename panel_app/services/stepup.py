@@ -395,7 +395,7 @@ def end_grant(db: Session, *, login_session: LoginSession, actor: Actor, now: da
     """End the grant of this login session (button, expiry, logout). Audited once per grant."""
     login_session = _attached(db, login_session)
     had_grant = login_session.grant_expires_at is not None
-    sessions.end_grant(db, login_session)
+    sessions.end_grant(db, login_session, now=now)
     if had_grant:
         record(db, actor, Area.AUTH, "grant_ended", now=now, reason=str(reason)[:40],
                method=login_session.grant_method or "")
@@ -480,7 +480,7 @@ def confirm_totp_enrollment(
     if activated.rowcount != 1:
         return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
     recovery_codes = recovery.replace_codes(db, user.id, now)
-    sessions.end_user_grants(db, user.id)
+    sessions.end_user_grants(db, user.id, now=now)
     record(db, actor, Area.AUTH, "totp_enabled", now=now, recovery_code_count=len(recovery_codes),
            grants_ended=True)
     return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
@@ -501,7 +501,7 @@ def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:
     db.add(user)
     db.flush()
     removed_codes = recovery.delete_codes(db, user.id)
-    sessions.end_user_grants(db, user.id)
+    sessions.end_user_grants(db, user.id, now=now)
     record(db, actor, Area.AUTH, "totp_removed", now=now, was_enrolled=was_enrolled,
            recovery_codes_deleted=removed_codes, grants_ended=True)
     return True

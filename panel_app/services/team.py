@@ -416,6 +416,10 @@ def change_areas(db: Session, actor: Actor, admin_id: object, areas: object, *, 
         db.flush()
         audit.record(db, actor, Area.TEAM, "admin_areas_changed", now=now, target=admin.email,
                      before=old_raw, after=new_raw)
+        if parse_areas(old_raw) - parse_areas(new_raw):
+            # Narrowed: the pages of a withdrawn area still open in the admin's tabs are
+            # wiped now (the push loop), not at their next event.
+            sessions.end_user_grants(db, admin.id, now=now)
     return _member_view(db, admin, now, get_settings().session_idle_seconds)
 
 
@@ -427,7 +431,7 @@ def revoke_admin(db: Session, actor: Actor, admin_id: object, *, now: datetime) 
     db.add(admin)
     db.flush()
     ended = sessions.revoke_user_sessions(db, admin.id, reason="admin_removed", now=now)
-    sessions.end_user_grants(db, admin.id)
+    sessions.end_user_grants(db, admin.id, now=now)
     audit.record(db, actor, Area.TEAM, "admin_removed", now=now, target=admin.email, sessions=ended)
     return RemovedAdmin(user_id=admin.id, email=admin.email, name=admin.name, sessions_ended=ended)
 
@@ -437,7 +441,7 @@ def end_admin_sessions(db: Session, actor: Actor, admin_id: object, *, now: date
     owner = _acting_owner(db, actor)
     admin = _load_active_admin(db, owner, admin_id)
     ended = sessions.revoke_user_sessions(db, admin.id, reason="ended_by_owner", now=now)
-    sessions.end_user_grants(db, admin.id)
+    sessions.end_user_grants(db, admin.id, now=now)
     audit.record(db, actor, Area.TEAM, "admin_sessions_ended", now=now, target=admin.email, sessions=ended)
     return ended
 

@@ -11,9 +11,10 @@ from urllib.parse import quote
 import reflex as rx
 
 from panel_app.i18n import LANGUAGES, normalize_language, t
-from panel_app.security import sessions
+from panel_app.security import sessions, tabs
 from panel_app.security.permissions import Area, allowed_areas
 from panel_app.services.audit import record
+from panel_app.settings import get_settings
 from panel_app.state import guard
 
 
@@ -25,23 +26,31 @@ class AuthState(rx.State):
     areas: list[str] = []
     signed_in: bool = False
     grant_active: bool = False
+    # The countdown runs in the browser (assets/panel.js) from these two: seconds left
+    # when the server computed them, and when (ms) it did, so each new value restarts it.
     grant_seconds_left: int = 0
+    grant_stamp: int = 0
     grant_method: str = ""
     notice: str = ""
+    # Set by a server push when the login session ended: the page goes to /login.
+    session_ended: bool = False
     _bound_session_id: int | None = None
-    _sweep_due: bool = False
+    # Some page of this tab holds sensitive data (a grant-protected page was loaded).
+    _holds_sensitive: bool = False
+    # What the open-tab row last recorded: (session id, grant end, holds sensitive).
+    _tab_record: tuple | None = None
 
     # --- guard hooks ------------------------------------------------------------
 
     def _accept(self, ctx: guard.GuardContext) -> None:
         if self._bound_session_id != ctx.login_session.id:
-            if self._bound_session_id is not None:
-                # Another login in this tab (or a reused client token): start clean, also
-                # the page states this event did not load (with Redis, only its own are).
-                self._wipe_everything()
-                self._sweep_due = True
+            # A first login in this tab, or another one: the tab check in front of every
+            # event (state/tab_check.py) has already emptied a tab bound elsewhere.
             self._bound_session_id = ctx.login_session.id
+            self._holds_sensitive = False
+            self._tab_record = None
         user = ctx.user
+        self.session_ended = False
         self.user_name = user.name or user.email
         self.user_email = user.email
         self.role = user.role
@@ -51,8 +60,6 @@ class AuthState(rx.State):
         self._show_grant(ctx.login_session, ctx.now)
 
     def _show_grant(self, login_session, now) -> None:
-        if self.grant_active and not sessions.grant_is_valid(login_session, now):
-            self._sweep_due = True
         if sessions.grant_is_valid(login_session, now):
             self.grant_active = True
             self.grant_seconds_left = max(0, int((login_session.grant_expires_at - now).total_seconds()))
@@ -61,68 +68,59 @@ class AuthState(rx.State):
             self.grant_active = False
             self.grant_seconds_left = 0
             self.grant_method = ""
+        self.grant_stamp = int(now.timestamp() * 1000)
+
+    def _sync_tab(self, ctx: guard.GuardContext) -> None:
+        """At the end of a guarded event: record in the database what this tab now holds,
+        so the push loop can wipe it when the grant or session ends (only on change)."""
+        login_session = ctx.login_session
+        grant_until = login_session.grant_expires_at if sessions.grant_is_valid(login_session, ctx.now) else None
+        record_now = (login_session.id, grant_until, self._holds_sensitive)
+        if record_now == self._tab_record:
+            return
+        tabs.register(ctx.db, client_token=self.router.session.client_token, login_session=login_session,
+                      holds_sensitive=self._holds_sensitive, grant_until=grant_until,
+                      idle_seconds=get_settings().session_idle_seconds, now=ctx.now)
+        self._tab_record = record_now
 
     def _refuse(self, reason: guard.Refusal):
         if reason == guard.LOGIN:
-            had_session = self._bound_session_id is not None
             self._wipe_everything()
-            self._sweep_due = had_session
             path = self.router.url.path if self.router.url else "/dashboard"
             return rx.redirect(f"/login?next={quote(path or '/dashboard')}", replace=True)
         self._wipe()
         if reason == guard.FORBIDDEN:
             return rx.redirect("/dashboard?denied=1", replace=True)
-        if self.grant_active:
-            self._sweep_due = True
         self.grant_active = False
         self.grant_seconds_left = 0
         return None
 
     def _after_event(self, outcome):
-        """When a grant or session just ended, also clear the other sensitive pages this
-        tab visited: their data may still sit in the browser's copy of the state."""
-        if not self._sweep_due:
-            return outcome
-        self._sweep_due = False
-        if outcome is None:
-            return AuthState.sweep
-        return [*outcome, AuthState.sweep] if isinstance(outcome, list) else [outcome, AuthState.sweep]
+        return outcome
 
     def _wipe(self) -> None:
         """Sensitive data of this state. Page states override."""
 
     def _wipe_everything(self) -> None:
-        """Forget the user and every loaded page's data in this tab."""
+        """Forget the user and the loaded pages' data in this tab (the tab check also
+        empties the states this event did not load)."""
         auth = self
         while type(auth) is not AuthState:
             auth = auth.parent_state
         auth.reset()
-        auth._bound_session_id = None
 
     # --- handlers -----------------------------------------------------------------
 
-    async def _sweep_pages(self) -> None:
-        from panel_app.state.gated import gated_page_classes
-
-        for page_cls in gated_page_classes():
-            page = await self.get_state(page_cls)
-            if page.loaded:
-                page._wipe()
-
-    @rx.event
-    async def sweep(self):
-        """Empty every sensitive page state of this tab. It only ever removes data, so it
-        needs no guard: a client calling it can only clear its own tab."""
-        await self._sweep_pages()
-
     @rx.event
     async def forget_tab(self):
-        """Sign-out (and a signed-out login page): forget the user and every page's data in
-        this tab, so a restored tab or the next person at this browser sees nothing."""
-        self._wipe_everything()
-        await self._sweep_pages()
+        """Sign-out button: forget the user and every page's data in this tab at once,
+        before the sign-out form posts, so nothing lingers in the browser's copy."""
+        from panel_app.state.tab_check import wipe_tab
+
+        await wipe_tab(self, everything=True)
 
     @guard.login_only
+    @guard.automatic
     def check_login(self):
         """on_load of every logged-in page: refreshes the shell, or sends to /login."""
         self._denied_notice()
@@ -133,8 +131,10 @@ class AuthState(rx.State):
         self.notice = t("shell.notice.denied", self.lang) if denied else ""
 
     @guard.login_only
+    @guard.automatic
     def tick(self):
-        """Once a second on every logged-in page: the countdown, and logout in every tab."""
+        """Sent by the browser when the countdown reaches zero (never on a timer): the
+        grant badge disappears; the push loop does the same within a second anyway."""
 
     @guard.login_only
     def set_language(self, lang: str):

@@ -3,10 +3,11 @@
 A page state mixes in ``GatedPage`` before ``AuthState`` and sets ``area``. It
 implements ``_load`` (fetch display records once the guard has passed) and keeps
 its sensitive fields on itself, so ``_wipe`` (``reset``) removes them from the
-page. ``load`` is the page's on_load; ``tick`` runs every second: while the grant
-holds it updates the countdown, and when it ends the guard wipes the page and
-the gate takes its place. Every handler a page adds must carry
-``@guard.requires_stepup()`` (a test checks them all over the websocket).
+page. ``load`` is the page's on_load. Nothing polls: when the grant or the
+session ends, the tab check in front of the next event and the push loop
+(``state/push.py``) wipe every loaded page of the tab and the gate takes its
+place. Every handler a page adds must carry ``@guard.requires_stepup()`` (a test
+checks them all over the websocket).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class GatedPage(rx.State, mixin=True):
         if ctx.grant_checked and not self.loaded:
             self._load(ctx)
             self.loaded = True
+            self._holds_sensitive = True
 
     def _load(self, ctx: guard.GuardContext) -> None:
         raise NotImplementedError
@@ -40,12 +42,16 @@ class GatedPage(rx.State, mixin=True):
         self._load(guard.current())
 
     @guard.requires_stepup()
+    @guard.automatic
     def load(self):
-        """on_load: the data appears only after the guard confirmed the grant."""
+        """on_load (and when a grant arrives by push): the data appears only after the
+        guard confirmed the grant."""
 
     @guard.requires_stepup()
+    @guard.automatic
     def tick(self):
-        """Every second: countdown while the grant holds; gate and wipe when it ends."""
+        """Sent by the browser when the countdown reaches zero: the guard wipes the page
+        and the gate takes its place (the push loop does the same within a second)."""
 
 
 def gated_page_classes() -> list[type]:

@@ -29,6 +29,14 @@ from panel_app.services.audit import Actor, record
 from panel_app.settings import get_settings
 
 GUARD_MARKER = "_panel_guard"
+AUTOMATIC_MARKER = "_panel_automatic"
+
+# Whether the event being handled is an action of the user (a click, a form, a
+# navigation) rather than automatic traffic (reconnect, page load after a
+# reconnect, a countdown reaching zero). Only user actions extend the login
+# session's idle timeout. The tab check in front of every event sets it; a
+# handler called directly (tests) counts as a user action.
+user_action: contextvars.ContextVar[bool] = contextvars.ContextVar("panel_user_action", default=True)
 
 
 @dataclass
@@ -82,7 +90,8 @@ def evaluate(state, db: Session, area: Area, need_grant: bool, now: datetime) ->
     router = state.router
     token = session_token_from_cookie_header(router.headers.cookie)
     settings = get_settings()
-    resolved = sessions.resolve_session(db, token, now=now, idle_seconds=settings.session_idle_seconds)
+    resolved = sessions.resolve_session(db, token, now=now, idle_seconds=settings.session_idle_seconds,
+                                        touch=user_action.get())
     if resolved is None:
         return LOGIN
     user, login_session = resolved.user, resolved.login_session
@@ -135,9 +144,10 @@ def _guarded(area: Area | None, need_grant: bool):
                     try:
                         self._accept(verdict)
                         outcome = fn(self, *args, **kwargs)
+                        self._sync_tab(verdict)
                     finally:
                         _current.reset(token)
-            return self._after_event(outcome)
+            return outcome
 
         setattr(wrapper, GUARD_MARKER, (fixed_area, need_grant))
         return wrapper
@@ -154,6 +164,13 @@ def requires_login(area: Area):
 def requires_stepup(area: Area | None = None):
     """Logged in, allowed into ``area`` (default: the state's) and holding a live grant."""
     return _guarded(area, need_grant=True)
+
+
+def automatic(fn):
+    """Mark a handler the browser calls on its own (page load, a countdown at zero):
+    it never extends the login session's idle timeout. Put it under the guard."""
+    setattr(fn, AUTOMATIC_MARKER, True)
+    return fn
 
 
 def login_only(fn):

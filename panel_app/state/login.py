@@ -38,8 +38,8 @@ class LoginState(AuthState):
                                             idle_seconds=get_settings().session_idle_seconds, touch=False)
         if live is not None:
             return rx.redirect(next_path, replace=True)
-        # Signed out (or a restored tab): this tab may still hold a previous session's
-        # pages. Forget them first, then show the login page.
+        # Signed out (or a restored tab): the tab check in front of this event has already
+        # emptied every page of a previous session; forget the shell's copy too.
         forget = self.signed_in or self._bound_session_id is not None
         lang = self.lang if forget else _browser_language(self.router.headers.accept_language)
         if forget:
@@ -59,7 +59,7 @@ class LoginState(AuthState):
             self.message, self.message_is_error = t("login.expired", self.lang), False
         else:
             self.message = ""
-        return AuthState.sweep if forget else None
+        return None
 
     @rx.event
     def choose_language(self, lang: str):

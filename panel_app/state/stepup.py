@@ -30,6 +30,7 @@ class StepUpState(AuthState):
     delivery_status: str = ""
     delivery_problem: str = ""
     resend_in: int = 0
+    resend_stamp: int = 0
     sends_left: int = 0
     error: str = ""
     info: str = ""
@@ -41,6 +42,7 @@ class StepUpState(AuthState):
 
     def _refresh(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
+        self.resend_stamp = int(ctx.now.timestamp() * 1000)
         self.methods = stepup.available_methods(user)
         self.recovery_available = "totp" in self.methods and stepup.recovery_codes_left(ctx.db, user) > 0
         if self.method not in self.methods and not (self.method == "recovery" and self.recovery_available):
@@ -70,6 +72,7 @@ class StepUpState(AuthState):
     # --- handlers -------------------------------------------------------------------
 
     @guard.login_only
+    @guard.automatic
     def prepare(self):
         """When the gate appears: offer the user's methods, preferred first."""
         self.error = ""
@@ -78,8 +81,10 @@ class StepUpState(AuthState):
         self._refresh(guard.current())
 
     @guard.login_only
+    @guard.automatic
     def poll(self):
-        """Once a second while the gate is shown: resend countdown, delivery status."""
+        """Resend countdown at zero, or pushed by the server when the delivery status of
+        the code changed: show the current state of the code."""
         ctx = guard.current()
         if self.grant_active:
             return
@@ -111,8 +116,9 @@ class StepUpState(AuthState):
             return
         message = CodeMessage(channel=result.channel, destination=stepup.destination_for(ctx.user, result.channel),
                               code=result.code, language=ctx.lang, purpose="stepup", code_id=result.code_id)
-        # Runs once this event's transaction has committed (the handler returns first).
-        spawn(deliver_and_record(message, ctx.actor))
+        # Runs once this event's transaction has committed (the handler returns first);
+        # the gate is then told how the delivery went, without asking.
+        spawn(_deliver_then_show(message, ctx.actor, ctx.login_session.id))
         self.error = ""
         self.info = t("gate.code_on_its_way", ctx.lang, destination=result.masked_destination)
         self._refresh(ctx)
@@ -161,6 +167,13 @@ class StepUpState(AuthState):
             return
         key = "gate.ticket_created" if request.created else "gate.ticket_exists"
         self.ticket_message = t(key, ctx.lang, number=request.ticket.id)
+
+
+async def _deliver_then_show(message: CodeMessage, actor, login_session_id: int) -> None:
+    from panel_app.state import push
+
+    await deliver_and_record(message, actor)
+    await push.refresh_tabs_of_session(login_session_id, StepUpState.poll)
 
 
 class GrantState(AuthState):

@@ -1,0 +1,190 @@
+"""The check in front of every event, Reflex's own included.
+
+Reflex keeps each tab's state on the server under its client token and answers
+``hydrate_and_load`` (and every other event) for whoever presents that token,
+with any cookie or none. So before any handler runs and before any delta leaves
+the server, this middleware compares the tab with its cookie in the database:
+
+- the cookie does not resolve to the login session the tab is bound to (signed
+  out, expired, revoked, no cookie, someone else's cookie): every state of the
+  tab is emptied, so the event sees and sends nothing but an empty shell;
+- the session is live but its grant has ended: every sensitive page is emptied.
+
+It also refuses quietly what Reflex would otherwise log at length (``setvar`` of
+a var without a setter, malformed frontend error reports, too many of them), and
+decides whether the event is an action of the user (only those extend the
+session's idle timeout). The per-handler guard stays as the second line.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections import OrderedDict
+
+from reflex.middleware import Middleware
+from reflex.state import BaseState, StateUpdate
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.security import sessions, tabs
+from panel_app.settings import get_settings
+from panel_app.state import guard
+from panel_app.state.auth import AuthState
+
+log = logging.getLogger("panel.tab_check")
+
+# Events the browser sends on its own: never a sign of a person at the keyboard.
+_AUTOMATIC_EVENTS = frozenset({"hydrate", "hydrate_and_load", "update_vars_internal", "set_is_hydrated",
+                               "handle_frontend_exception"})
+CLIENT_REPORT_MAX_CHARS = 300
+CLIENT_REPORTS_PER_MINUTE = 5
+
+
+def _all_substates(cls: type[BaseState]) -> list[type[BaseState]]:
+    found, todo = [], [cls]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(current.get_substates())
+    return found
+
+
+@functools.cache
+def _auth_tree() -> tuple[type[BaseState], ...]:
+    return tuple(_all_substates(AuthState))
+
+
+async def wipe_tab(state: BaseState, *, everything: bool) -> None:
+    """Empty the tab's sensitive pages (``everything``: every state under AuthState,
+    the user's name included). States not loaded by this event (Redis) are fetched."""
+    from panel_app.state.gated import GatedPage
+
+    auth = await state.get_state(AuthState)
+    if everything:
+        for cls in _auth_tree():
+            await auth.get_state(cls)  # loaded, so that reset reaches it
+        lang = auth.lang  # the login page that follows keeps speaking the user's language
+        auth.reset()
+        auth.lang = lang
+        return
+    for cls in _auth_tree():
+        if issubclass(cls, GatedPage):
+            page = await auth.get_state(cls)
+            if page.loaded:
+                page._wipe()
+    auth._holds_sensitive = False
+    auth.grant_active = False
+    auth.grant_seconds_left = 0
+
+
+@functools.lru_cache(maxsize=512)
+def _handler_fn(event_name: str):
+    state_path, _, handler_name = event_name.rpartition(".")
+    try:
+        from reflex.state import State
+
+        state_cls = State.get_class_substate(state_path.split(".")[1:]) if "." in state_path else State
+    except Exception:  # an unknown name: Reflex refuses it on its own
+        return None
+    handler = state_cls.event_handlers.get(handler_name)
+    return handler.fn if handler is not None else None
+
+
+def is_user_action(event) -> bool:
+    """Sent by the browser (chained events carry no router data) and not automatic."""
+    if not event.router_data:
+        return False
+    short_name = event.name.rpartition(".")[2]
+    if short_name in _AUTOMATIC_EVENTS:
+        return False
+    fn = _handler_fn(event.name)
+    return not getattr(fn, guard.AUTOMATIC_MARKER, False)
+
+
+def one_line(text: object, limit: int = CLIENT_REPORT_MAX_CHARS) -> str:
+    """A client-supplied text made safe for one log line: no line breaks or control
+    characters (escaped), cut to ``limit`` characters."""
+    raw = text if isinstance(text, str) else repr(type(text))
+    escaped = raw[: limit * 2].encode("unicode_escape", errors="backslashreplace").decode("ascii")
+    return escaped[:limit] + ("…" if len(escaped) > limit else "")
+
+
+def log_client_report(exception: Exception) -> None:
+    """The app's frontend exception handler: reports come from browsers, not from the
+    server, and say so."""
+    log.warning("browser reported an error (client-supplied text): %s", one_line(str(exception)))
+
+
+class _ReportBudget:
+    """Frontend error reports per tab per minute (bounded memory)."""
+
+    def __init__(self, size: int = 10_000):
+        self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._size = size
+
+    def allow(self, token: str) -> bool:
+        now = time.monotonic()
+        start, count = self._seen.pop(token, (now, 0))
+        if now - start > 60:
+            start, count = now, 0
+        self._seen[token] = (start, count + 1)
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return count < CLIENT_REPORTS_PER_MINUTE
+
+
+class TabCheck(Middleware):
+    def __init__(self):
+        self._reports = _ReportBudget()
+
+    async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
+        short_name = event.name.rpartition(".")[2]
+        if short_name == "handle_frontend_exception" and not self._report_ok(state, event):
+            return StateUpdate()
+        if short_name == "setvar" and not _setvar_ok(event):
+            return StateUpdate()
+        user_action = is_user_action(event)
+        await self.check(state, touch=user_action)
+        # The session was touched here if it had to be; handlers of this event need not.
+        guard.user_action.set(False)
+        return None
+
+    def _report_ok(self, state: BaseState, event) -> bool:
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if not isinstance(payload.get("info"), str) or not isinstance(payload.get("component_stack", ""), str):
+            return False
+        return self._reports.allow(state.router.session.client_token or "")
+
+    @staticmethod
+    async def check(state: BaseState, *, touch: bool = False) -> None:
+        auth = await state.get_state(AuthState)
+        bound = auth._bound_session_id
+        token = guard.session_token_from_cookie_header(state.router.headers.cookie)
+        if bound is None and not touch:
+            return  # nothing bound, nothing held: the guard binds on the first real event
+        now = utcnow()
+        with transaction() as db:
+            resolved = sessions.resolve_session(db, token, now=now, touch=touch,
+                                                idle_seconds=get_settings().session_idle_seconds)
+            if bound is None:
+                return
+            if resolved is None or resolved.login_session.id != bound:
+                tabs.forget(db, state.router.session.client_token or "")
+                everything = True
+            elif auth._holds_sensitive and not sessions.grant_is_valid(resolved.login_session, now):
+                everything = False
+            else:
+                return
+        await wipe_tab(state, everything=everything)
+
+
+def _setvar_ok(event) -> bool:
+    """Reflex's setvar calls ``set_<name>``; refuse any other name before it raises."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    var_name = payload.get("var_name")
+    if not isinstance(var_name, str) or not var_name.isidentifier():
+        return False
+    fn = _handler_fn(event.name.rpartition(".")[0] + ".set_" + var_name)
+    return fn is not None
