@@ -35,6 +35,8 @@ class AuthState(rx.State):
     # Set by a server push when the login session ended: the page goes to /login.
     session_ended: bool = False
     _bound_session_id: int | None = None
+    # ``lang`` is the signed-in user's choice (kept when the tab is emptied), not a guess.
+    _user_language: bool = False
     # Some page of this tab holds sensitive data (a grant-protected page was loaded).
     _holds_sensitive: bool = False
     # What the open-tab row last recorded: (session id, grant end, holds sensitive).
@@ -55,6 +57,7 @@ class AuthState(rx.State):
         self.user_email = user.email
         self.role = user.role
         self.lang = normalize_language(user.language)
+        self._user_language = True
         self.areas = sorted(a.value for a in allowed_areas(user.role, user.areas))
         self.signed_in = True
         self._show_grant(ctx.login_session, ctx.now)

@@ -39,12 +39,9 @@ class LoginState(AuthState):
         if live is not None:
             return rx.redirect(next_path, replace=True)
         # Signed out (or a restored tab): the tab check in front of this event has already
-        # emptied every page of a previous session; forget the shell's copy too.
-        forget = self.signed_in or self._bound_session_id is not None
-        lang = self.lang if forget else _browser_language(self.router.headers.accept_language)
-        if forget:
-            self._wipe_everything()
-        self.lang = lang
+        # emptied every page of a previous session, and kept only its language.
+        if not self._user_language:
+            self.lang = _browser_language(self.router.headers.accept_language)
         self.next_path = next_path
         error = params.get("error")
         if error == "throttled":

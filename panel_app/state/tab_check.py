@@ -65,9 +65,9 @@ async def wipe_tab(state: BaseState, *, everything: bool) -> None:
     if everything:
         for cls in _auth_tree():
             await auth.get_state(cls)  # loaded, so that reset reaches it
-        lang = auth.lang  # the login page that follows keeps speaking the user's language
+        lang, user_language = auth.lang, auth._user_language  # the login page keeps the language
         auth.reset()
-        auth.lang = lang
+        auth.lang, auth._user_language = lang, user_language
         return
     for cls in _auth_tree():
         if issubclass(cls, GatedPage):
