@@ -124,6 +124,11 @@ def _navigate(state, path: str) -> None:
     })
 
 
+def _revealed(outcome) -> str:
+    """What a reveal writes into the page (it travels in the answer, never in the state)."""
+    return json.dumps(outcome.args, default=str) if isinstance(outcome, rx.event.EventSpec) else ""
+
+
 def _whole_state_text(state) -> str:
     """Everything the state tree could send to the browser (and more: backend vars too)."""
     root = state
@@ -235,7 +240,7 @@ async def test_an_admin_without_the_area_is_sent_away(owner, domain_id, clock):
     state = _state(DnsState, _login(admin, clock.now), f"/domains/{ZONE}")
     outcome = state.reveal_auth_code()
     assert "/dashboard?denied=1" in json.dumps(outcome.args, default=str)
-    assert state.auth_code == "" and state.records == []
+    assert not state.auth_code_shown and state.records == [] and AUTH_CODE not in _revealed(outcome)
     assert "auth_code_revealed" not in _audit_actions()
 
 
@@ -259,7 +264,7 @@ async def test_load_shows_the_domain_and_its_records(dns_state):
         ("mail", "A", "3600", "192.0.2.2")]
     assert all(r["problem"] == "" for r in dns_state.records)
     assert dns_state.zone_error == "" and dns_state.undo_label == ""
-    assert dns_state.auth_code == ""  # never without the explicit click
+    assert not dns_state.auth_code_shown  # never without the explicit click
     assert AUTH_CODE not in _whole_state_text(dns_state)
 
 
@@ -368,9 +373,9 @@ async def test_auth_code_is_shown_for_sixty_seconds_and_mailed_to_the_owner(owne
     admin = _add_admin(owner, areas="domains")
     state = _state(DnsState, _login(admin, clock.now), f"/domains/{ZONE}")
     state.load()
-    state.reveal_auth_code()
-    assert state.auth_code == AUTH_CODE
-    assert AUTH_CODE in _whole_state_text(state)  # (the check below would see it)
+    outcome = state.reveal_auth_code()
+    assert AUTH_CODE in _revealed(outcome) and state.auth_code_shown
+    assert AUTH_CODE not in _whole_state_text(state)  # shown once, never kept for a later event
     assert state.auth_code_seconds_left == AUTH_CODE_VISIBLE_SECONDS
     await tasks.wait_all()
     assert _audit_actions()[-1] == "auth_code_revealed"
@@ -382,10 +387,10 @@ async def test_auth_code_is_shown_for_sixty_seconds_and_mailed_to_the_owner(owne
 
     clock.advance(30)
     state.tick()
-    assert state.auth_code == AUTH_CODE and state.auth_code_seconds_left == 30
+    assert state.auth_code_shown and state.auth_code_seconds_left == 30
     clock.advance(30)
     state.tick()
-    assert state.auth_code == "" and state.auth_code_seconds_left == 0
+    assert not state.auth_code_shown and state.auth_code_seconds_left == 0
     assert AUTH_CODE not in _whole_state_text(state)
     assert state.records  # the rest of the page stays
 
@@ -393,27 +398,25 @@ async def test_auth_code_is_shown_for_sixty_seconds_and_mailed_to_the_owner(owne
 async def test_auth_code_hide_and_wipe_on_grant_expiry(dns_state, clock):
     dns_state.reveal_auth_code()
     dns_state.hide_auth_code()
-    assert dns_state.auth_code == ""
-    dns_state.reveal_auth_code()
-    assert dns_state.auth_code == AUTH_CODE
+    assert not dns_state.auth_code_shown
+    assert AUTH_CODE in _revealed(dns_state.reveal_auth_code())
     assert _audit_actions().count("auth_code_revealed") == 2  # every reveal is recorded
     await tasks.wait_all()
 
     clock.advance(600)  # the grant ends while the code is on screen
     dns_state.tick()
-    assert dns_state.auth_code == "" and dns_state.records == [] and not dns_state.loaded
+    assert not dns_state.auth_code_shown and dns_state.records == [] and not dns_state.loaded
     assert AUTH_CODE not in _whole_state_text(dns_state)
 
 
 async def test_regenerate_replaces_the_code_without_showing_it(dns_state):
     dns_state.reveal_auth_code()
     dns_state.regenerate_auth_code()
-    assert dns_state.auth_code == ""
+    assert not dns_state.auth_code_shown
     new_code = crypto.decrypt(_domain_row().auth_code_enc)
     assert new_code != AUTH_CODE
     assert new_code not in _whole_state_text(dns_state)
-    dns_state.reveal_auth_code()
-    assert dns_state.auth_code == new_code
+    assert new_code in _revealed(dns_state.reveal_auth_code())
     await tasks.wait_all()
 
 
@@ -423,14 +426,14 @@ async def test_another_accounts_domain_is_not_found(owner, domain_id, stranger, 
     state.load()
     assert state.loaded and state.not_found
     assert state.records == [] and state.display_name == ""
-    state.reveal_auth_code()
+    assert _revealed(state.reveal_auth_code()) == ""
     state.save_record({"rtype": "A", "name": "evil", "ttl": "3600", "value": "192.0.2.66"})
     state.change_transfer_lock(False)
     state.confirm_unlock_transfer()
     state.show_zone_file()
     state.undo_last_change()
     state.regenerate_auth_code()
-    assert state.auth_code == "" and state.zone_text == ""
+    assert not state.auth_code_shown and state.zone_text == ""
     assert "198.51.100.99" not in _whole_state_text(state)
     assert _db_snapshot() == before
 
@@ -449,7 +452,7 @@ async def test_moving_to_another_domain_forgets_the_first(owner, domain_id, cloc
     state.load()
     assert state.display_name == "second.example"
     assert [r["value"] for r in state.records] == ["192.0.2.200"]
-    assert state.auth_code == ""
+    assert not state.auth_code_shown
 
 
 async def test_a_zone_that_fails_to_revalidate_is_shown_with_its_problems(owner, clock):

@@ -4,10 +4,10 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
-from panel_app.components.ui import confirm_button, data_table, field
+from panel_app.components.ui import confirm_button, countdown, data_table, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
 from panel_app.state.auth import AuthState
-from panel_app.state.dns import DnsState
+from panel_app.state.dns import AUTH_CODE_ELEMENT_ID, DnsState
 
 _MUTED = rx.color("gray", 11)
 
@@ -106,22 +106,26 @@ def _auth_card() -> rx.Component:
             rx.heading(tr("dnsui.auth.title"), size="4", as_="h2"),
             rx.text(tr("dnsui.auth.intro"), size="2", color=_MUTED),
             rx.cond(
-                DnsState.auth_code != "",
+                DnsState.auth_code_shown,
                 rx.vstack(
                     rx.text(tr("dnsui.auth.label"), size="2", weight="medium"),
                     rx.hstack(
-                        rx.code(DnsState.auth_code, size="4", class_name="mono", id="auth-code",
-                                word_break="break-all"),
+                        # Filled by the reveal itself: the code is never in the page's state.
+                        rx.code(size="4", class_name="mono", id=AUTH_CODE_ELEMENT_ID, word_break="break-all"),
                         rx.button(rx.icon("copy", size=14, aria_hidden="true"), tr("dnsui.auth.copy"),
                                   size="1", variant="soft", type="button",
-                                  on_click=rx.set_clipboard(DnsState.auth_code)),
+                                  on_click=rx.call_script(
+                                      f"navigator.clipboard.writeText(document.getElementById("
+                                      f"'{AUTH_CODE_ELEMENT_ID}').textContent)")),
                         rx.button(tr("dnsui.auth.hide"), size="1", variant="soft", type="button",
                                   on_click=DnsState.hide_auth_code, id="auth-code-hide"),
                         align="center",
                         wrap="wrap",
                     ),
-                    rx.text(tr_format("dnsui.auth.hides_in", seconds=DnsState.auth_code_seconds_left), size="1",
-                            color=_MUTED, id="auth-code-countdown", aria_live="off"),
+                    rx.text(tr("dnsui.auth.hides_in"), " ",
+                            countdown(DnsState.auth_code_seconds_left, DnsState.auth_code_stamp,
+                                      id_="auth-code-countdown", on_zero=DnsState.hide_auth_code),
+                            size="1", color=_MUTED, aria_live="off"),
                     spacing="2",
                     align="start",
                 ),

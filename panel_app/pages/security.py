@@ -5,7 +5,9 @@ import reflex as rx
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
-from panel_app.state.security import SecurityState
+from panel_app.state.security import (
+    RECOVERY_CODES_ELEMENT_ID, TOTP_QR_ELEMENT_ID, TOTP_SECRET_ELEMENT_ID, SecurityState,
+)
 
 
 def _method_label(method) -> rx.Component:
@@ -38,10 +40,11 @@ def _preferred() -> rx.Component:
 def _enrollment() -> rx.Component:
     return rx.vstack(
         rx.text(tr("security.enroll_step1"), size="2"),
-        rx.image(src=SecurityState.enroll_qr, alt=tr("security.qr_alt"), width="200px", height="200px",
-                 background="white", padding="8px", border_radius="8px"),
+        # Both filled by the event that started the set-up, never from the page's state.
+        rx.el.img(id=TOTP_QR_ELEMENT_ID, alt=tr("security.qr_alt"), width="200", height="200",
+                  style={"background": "white", "padding": "8px", "border-radius": "8px"}),
         rx.text(tr("security.enroll_secret_label"), size="2"),
-        rx.code(SecurityState.enroll_secret, id="totp-secret", size="3"),
+        rx.code(id=TOTP_SECRET_ELEMENT_ID, size="3"),
         rx.form(
             rx.vstack(
                 rx.el.label(tr("gate.code_label"), html_for="enroll-code", class_name="field-label"),
@@ -93,11 +96,10 @@ def _totp_card() -> rx.Component:
                 ),
             ),
             rx.cond(
-                SecurityState.new_recovery_codes.length() > 0,
+                SecurityState.recovery_codes_shown,
                 rx.callout.root(
                     rx.callout.text(tr("security.codes_once")),
-                    rx.grid(rx.foreach(SecurityState.new_recovery_codes, lambda c: rx.code(c, class_name="mono")),
-                            columns="2", spacing="2", id="recovery-codes"),
+                    rx.el.pre(id=RECOVERY_CODES_ELEMENT_ID, class_name="mono recovery-codes"),
                     rx.button(tr("security.codes_saved"), size="1", variant="soft",
                               on_click=SecurityState.hide_recovery_codes),
                     color_scheme="amber",

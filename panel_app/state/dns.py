@@ -5,9 +5,10 @@ user's account, so another customer's domain looks exactly like a missing one.
 
 The auth code is sensitive even inside a granted page: it is fetched only on an
 explicit click, each reveal is audited (by the service) and mailed to the account
-owner, and it sits in a state var for at most ``AUTH_CODE_VISIBLE_SECONDS``. The
-page's once-a-second ``tick`` (GatedPage) runs the guard, whose ``_accept`` hook
-here clears the code when its time is up; ``_wipe`` (reset) clears it with the rest.
+owner, and it is never kept in the tab's state: the reveal writes it straight
+into the page (``reveal_once``), which clears it after ``AUTH_CODE_VISIBLE_SECONDS``.
+The state only knows that it is shown, so a reconnect, another event or Redis
+never hands it out again.
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from panel_app.services.notifications import notify_user
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage
+from panel_app.state.gated import GatedPage, reveal_once
 from panel_app.tasks import spawn
 
 AUTH_CODE_VISIBLE_SECONDS = 60
+AUTH_CODE_ELEMENT_ID = "auth-code"
 CAA_TAGS = dns_rules.CAA_TAGS
 # Form fields of a record, as the services name them (an error's ``field``).
 FORM_FIELDS = ("name", "rtype", "ttl", "value", "priority", "weight", "port", "flags", "tag")
@@ -101,9 +103,10 @@ class DnsState(GatedPage, AuthState):
     zone_text: str = ""
     message: str = ""
     error: str = ""
-    # The auth code: only while shown (see the module docstring).
-    auth_code: str = ""
+    # The auth code itself is never here (see the module docstring), only whether it shows.
+    auth_code_shown: bool = False
     auth_code_seconds_left: int = 0
+    auth_code_stamp: int = 0
     auth_error: str = ""
     _auth_code_shown_at: datetime | None = None
     # The add/edit form: what was typed stays on error; form_key remounts it after success.
@@ -140,8 +143,8 @@ class DnsState(GatedPage, AuthState):
 
     def _expire_auth_code(self, now: datetime) -> None:
         shown_at = self._auth_code_shown_at
-        if not self.auth_code or shown_at is None:
-            if self.auth_code or shown_at is not None:
+        if not self.auth_code_shown or shown_at is None:
+            if self.auth_code_shown or shown_at is not None:
                 self._hide_auth_code()
             return
         left = AUTH_CODE_VISIBLE_SECONDS - int((now - shown_at).total_seconds())
@@ -151,7 +154,7 @@ class DnsState(GatedPage, AuthState):
             self.auth_code_seconds_left = left
 
     def _hide_auth_code(self) -> None:
-        self.auth_code = ""
+        self.auth_code_shown = False
         self.auth_code_seconds_left = 0
         self._auth_code_shown_at = None
 
@@ -309,15 +312,18 @@ class DnsState(GatedPage, AuthState):
             self._hide_auth_code()
             self.auth_error = t(exc.message_key, ctx.lang, **exc.params)
             return
-        self.auth_code = code
+        self.auth_code_shown = True
         self._auth_code_shown_at = ctx.now
         self.auth_code_seconds_left = AUTH_CODE_VISIBLE_SECONDS
+        self.auth_code_stamp = int(ctx.now.timestamp() * 1000)
         owner_id = _account_owner_id(ctx)
         if owner_id is not None:
             spawn(notify_user(owner_id, "auth_code_revealed", domain=self.display_name or self.domain_name,
                               actor=ctx.actor.label))
+        return reveal_once(AUTH_CODE_ELEMENT_ID, code, seconds=AUTH_CODE_VISIBLE_SECONDS)
 
     @guard.requires_stepup()
+    @guard.automatic  # also sent by the countdown at zero
     def hide_auth_code(self):
         self._hide_auth_code()
 

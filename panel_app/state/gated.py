@@ -12,6 +12,7 @@ checks them all over the websocket).
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar
 
 import reflex as rx
@@ -62,3 +63,12 @@ def gated_page_classes() -> list[type]:
         found.append(cls)
         todo.extend(cls.__subclasses__())
     return sorted(set(found), key=lambda c: c.__name__)
+
+
+def reveal_once(element_id: str, value: str | list[str], *, seconds: int = 0):
+    """Show a secret (a transfer auth code, new recovery codes, an authenticator key) to
+    the user who asked, without keeping it in the tab's state: it travels in this one
+    answer and is written straight into the element ``element_id`` (assets/panel.js),
+    cleared after ``seconds`` (0: when the element goes). A reconnect, another event or
+    the state store never hand it out again. Return it from the guarded handler."""
+    return rx.call_script(f"window.panelReveal({json.dumps(element_id)}, {json.dumps(value)}, {int(seconds)})")

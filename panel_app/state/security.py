@@ -19,8 +19,13 @@ from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage
+from panel_app.state.gated import GatedPage, reveal_once
 from panel_app.tasks import spawn
+
+
+TOTP_SECRET_ELEMENT_ID = "totp-secret"
+TOTP_QR_ELEMENT_ID = "totp-qr"
+RECOVERY_CODES_ELEMENT_ID = "recovery-codes"
 
 
 class SecurityState(GatedPage, AuthState):
@@ -30,10 +35,10 @@ class SecurityState(GatedPage, AuthState):
     preferred_channel: str = ""
     channel_choices: list[str] = []
     recovery_left: int = 0
+    # The set-up key, its QR code and new recovery codes are never kept here: they are
+    # written into the page by the event that made them (``reveal_once``).
     enrolling: bool = False
-    enroll_secret: str = ""
-    enroll_qr: str = ""
-    new_recovery_codes: list[str] = []
+    recovery_codes_shown: bool = False
     sessions: list[dict[str, str]] = []
     message: str = ""
     error: str = ""
@@ -91,15 +96,14 @@ class SecurityState(GatedPage, AuthState):
             return
         secret, uri = stepup.begin_totp_enrollment(ctx.db, ctx.user, ctx.now, ctx.actor)
         self.enrolling = True
-        self.enroll_secret = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-        self.enroll_qr = stepup.qr_data_uri(uri)
-        self.new_recovery_codes = []
+        self.recovery_codes_shown = False
         self.message = self.error = ""
+        return [reveal_once(TOTP_SECRET_ELEMENT_ID, " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))),
+                reveal_once(TOTP_QR_ELEMENT_ID, stepup.qr_data_uri(uri))]
 
     @guard.requires_stepup()
     def cancel_enrollment(self):
         self.enrolling = False
-        self.enroll_secret = self.enroll_qr = ""
 
     @guard.requires_stepup()
     def confirm_enrollment(self, form_data: dict):
@@ -119,11 +123,11 @@ class SecurityState(GatedPage, AuthState):
                reason="enrollment")
         spawn(notify_user(ctx.user.id, "totp_added"))
         self.enrolling = False
-        self.enroll_secret = self.enroll_qr = ""
-        self.new_recovery_codes = result.recovery_codes
+        self.recovery_codes_shown = True
         self._show_grant(ctx.login_session, ctx.now)
         self._say("security.totp_enabled")
         self._reload()
+        return reveal_once(RECOVERY_CODES_ELEMENT_ID, result.recovery_codes)
 
     @guard.requires_stepup()
     def remove_totp(self):
@@ -140,16 +144,18 @@ class SecurityState(GatedPage, AuthState):
         if self._app_itself_required(ctx):
             return
         try:
-            self.new_recovery_codes = stepup.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
+            codes = stepup.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
         except ValidationError as exc:
             self._fail(exc.message_key)
             return
         self._say("security.codes_regenerated")
         self._reload()
+        self.recovery_codes_shown = True
+        return reveal_once(RECOVERY_CODES_ELEMENT_ID, codes)
 
     @guard.requires_stepup()
     def hide_recovery_codes(self):
-        self.new_recovery_codes = []
+        self.recovery_codes_shown = False
 
     @guard.requires_stepup()
     def change_password(self, form_data: dict):
