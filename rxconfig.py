@@ -15,6 +15,8 @@ _origins = sorted({_settings.public_url} | ({"http://localhost:3000", "http://12
 
 config = rx.Config(
     app_name="panel_app",
+    # Demo mode publishes every code at /dev/outbox: it only listens on this machine.
+    backend_host="127.0.0.1" if _settings.is_demo else "0.0.0.0",
     telemetry_enabled=False,
     redis_url=_settings.redis_url,
     cors_allowed_origins=_origins,

@@ -239,3 +239,17 @@ def test_the_activity_page_offers_no_way_to_change_or_delete_entries():
     public = {name for name in dir(activity)
               if not name.startswith("_") and callable(getattr(activity, name))}
     assert not {n for n in public if any(w in n for w in ("delete", "remove", "update", "edit", "purge"))}
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "1999-12-31", "3000-01-01"])
+def test_far_off_dates_are_refused_with_a_message_not_an_overflow(value):
+    for field in ("from", "to"):
+        with pytest.raises(ValidationError) as info:
+            activity.parse_filters({field: value})
+        assert info.value.message_key == "activity.error.date_invalid"
+
+
+def test_the_last_accepted_day_still_filters(db, owner):
+    filters = activity.parse_filters({"to": "2999-12-31", "from": "2000-01-01"})
+    assert filters.date_to.year == 2999
+    activity.query_events(db, owner, filters)  # no OverflowError computing the next day

@@ -58,15 +58,24 @@ class ActivityRow:
     detail: str
 
 
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
 def _parse_date(value: object, field: str) -> date | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or not _DATE_RE.match(value):
         raise ValidationError(field, "activity.error.date_invalid")
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError(field, "activity.error.date_invalid") from exc
+    # The log starts in this century; a far-off date (9999-12-31, whose next day does not
+    # exist) is a typing error, not a filter.
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise ValidationError(field, "activity.error.date_invalid")
+    return parsed
 
 
 def parse_filters(raw: object) -> ActivityFilters:

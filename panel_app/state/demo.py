@@ -1,10 +1,14 @@
 """/dev/outbox: the demo outbox and the demo controls (demo mode only).
 
-Every handler checks demo mode at the moment of the event, so a production
-server refuses them even if the page was built in demo mode.
+Every handler checks, at the moment of the event, demo mode and that the
+request comes from this machine (the outbox holds everyone's codes and
+invitation links), so a production server, or another computer that reaches
+the port, gets nothing.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 import reflex as rx
 
@@ -28,6 +32,16 @@ class DemoState(AuthState):
     ttl: str = ""
     demo_message: str = ""
 
+    def _allowed(self) -> bool:
+        """Demo mode, and a socket from this machine's loopback interface. The address is
+        the connection's own (X-Forwarded-For counts only behind configured proxies)."""
+        if not get_settings().is_demo:
+            return False
+        try:
+            return ipaddress.ip_address(self.router.session.client_ip or "").is_loopback
+        except ValueError:
+            return False
+
     def _read(self) -> None:
         with transaction() as db:
             rows = outbox_messages(db, limit=30)
@@ -43,18 +57,18 @@ class DemoState(AuthState):
 
     @rx.event
     def load(self):
-        self.available = get_settings().is_demo
+        self.available = self._allowed()
         if self.available:
             self._read()
 
     @rx.event
     def refresh(self):
-        if get_settings().is_demo:
+        if self._allowed():
             self._read()
 
     @rx.event
     def arm_fault(self, channel: str, error_code: str):
-        if not get_settings().is_demo or not isinstance(channel, str) or channel not in ("email", "whatsapp"):
+        if not self._allowed() or not isinstance(channel, str) or channel not in ("email", "whatsapp"):
             return
         codes = {code for code, _key in demo_fault_choices(channel)}
         error_code = error_code if isinstance(error_code, str) else ""
@@ -65,18 +79,24 @@ class DemoState(AuthState):
 
     @rx.event
     def set_ttl(self, seconds: str):
-        if not get_settings().is_demo or not isinstance(seconds, str) or not (seconds.isascii() and seconds.isdigit()):
+        if not self._allowed():
             return
-        value = int(seconds)
+        value = int(seconds) if isinstance(seconds, str) and seconds.isascii() and seconds.isdigit() \
+            and len(seconds) < 6 else None
+        default = get_settings().stepup_ttl_seconds
+        if value is None or (value != default and value not in demo.TTL_CHOICES):
+            self.demo_message = t("demo.ttl_invalid", self.lang,
+                                  choices=", ".join(str(c) for c in sorted({*demo.TTL_CHOICES, default})))
+            return
         with transaction() as db:
-            demo.set_demo_ttl(db, None if value == get_settings().stepup_ttl_seconds else value)
+            demo.set_demo_ttl(db, None if value == default else value)
         self.demo_message = t("demo.ttl_set", self.lang, seconds=value)
         self._read()
 
     @guard.login_only
     def end_my_grant(self):
         ctx = guard.current()
-        if not get_settings().is_demo:
+        if not self._allowed():
             return
         stepup.end_grant(ctx.db, login_session=ctx.login_session, actor=ctx.actor, now=utcnow(), reason="demo")
         self._show_grant(ctx.login_session, ctx.now)
