@@ -8,6 +8,7 @@ PANEL_TEST_REDIS_URL), migrated and seeded with the demo data once.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -54,39 +55,72 @@ def server_env(tmp: str, **extra: str) -> dict:
     return env
 
 
-@pytest.fixture(scope="session")
-def panel_url(_schema):
-    tmp = tempfile.mkdtemp(prefix="panel-browser-")
-    port = _free_port()
-    env = server_env(tmp, PANEL_PUBLIC_URL=f"http://localhost:{port}")
-    subprocess.run([sys.executable, "-m", "panel_app.cli", "seed-demo"], cwd=ROOT, env=env, check=True)
-    log_path = Path(tmp) / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "reflex"), "run", "--env", "prod", "--frontend-port", str(port),
-             "--backend-port", str(port), "--loglevel", "info"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    url = f"http://localhost:{port}"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("panel server exited:\n" + log_path.read_text()[-4000:])
+class PanelServer:
+    """`reflex run --env prod` on a free port, from ``cwd`` (the project, or a copy of it)."""
+
+    def __init__(self, cwd: Path, **extra_env: str):
+        self.tmp = Path(tempfile.mkdtemp(prefix="panel-browser-"))
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log_path = self.tmp / "server.log"
+        env = server_env(str(self.tmp), PANEL_PUBLIC_URL=self.url, **extra_env)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [str(ROOT / ".venv" / "bin" / "reflex"), "run", "--env", "prod", "--frontend-port", str(self.port),
+                 "--backend-port", str(self.port), "--loglevel", "info"],
+                cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("panel server exited:\n" + self.log_path.read_text()[-4000:])
+            try:
+                with urllib.request.urlopen(self.url + "/login", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(1)
+        self.stop()
+        raise RuntimeError("panel server did not start:\n" + self.log_path.read_text()[-4000:])
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, 15)
         try:
-            with urllib.request.urlopen(url + "/login", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("panel server did not start:\n" + log_path.read_text()[-4000:])
-    yield url
-    os.killpg(proc.pid, 15)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def panel_server(_schema):
+    subprocess.run([sys.executable, "-m", "panel_app.cli", "seed-demo"], cwd=ROOT, env=server_env(""), check=True)
+    server = PanelServer(ROOT)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def panel_url(panel_server):
+    return panel_server.url
+
+
+@pytest.fixture(scope="session")
+def server_log(panel_server) -> Path:
+    return panel_server.log_path
+
+
+@pytest.fixture(scope="module")
+def short_idle_url(panel_server):
+    """A second server whose sessions end after 20 s without a user action. It runs from a
+    copy of the project, built frontend included, since the build names its own port."""
+    copy = Path(tempfile.mkdtemp(prefix="panel-idle-")) / "panel"
+    shutil.copytree(ROOT, copy, symlinks=True,
+                    ignore=shutil.ignore_patterns(".venv", ".git", "data", "tools", "__pycache__", ".states"))
+    (copy / "tools").symlink_to(ROOT / "tools")
+    server = PanelServer(copy, PANEL_SESSION_IDLE_SECONDS="20")
+    yield server.url
+    server.stop()
+    shutil.rmtree(copy.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
