@@ -114,8 +114,9 @@ def short_idle_url(panel_server):
     """A second server whose sessions end after 20 s without a user action. It runs from a
     copy of the project, built frontend included, since the build names its own port."""
     copy = Path(tempfile.mkdtemp(prefix="panel-idle-")) / "panel"
+    top_level_skip = {".venv", ".git", "data", "tools", ".states"}
     shutil.copytree(ROOT, copy, symlinks=True,
-                    ignore=shutil.ignore_patterns(".venv", ".git", "data", "tools", "__pycache__", ".states"))
+                    ignore=lambda folder, names: top_level_skip & set(names) if Path(folder) == ROOT else [])
     (copy / "tools").symlink_to(ROOT / "tools")
     server = PanelServer(copy, PANEL_SESSION_IDLE_SECONDS="20")
     yield server.url
