@@ -62,6 +62,7 @@ class DemoState(AuthState):
             self._read()
 
     @rx.event
+    @guard.automatic  # the outbox page reloads itself: not a sign of a person at the keyboard
     def refresh(self):
         if self._allowed():
             self._read()

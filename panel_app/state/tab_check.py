@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 
 from reflex.middleware import Middleware
-from reflex.state import BaseState, StateUpdate
+from reflex.state import BaseState, State, StateUpdate
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
@@ -83,10 +83,8 @@ async def wipe_tab(state: BaseState, *, everything: bool) -> None:
 def _handler_fn(event_name: str):
     state_path, _, handler_name = event_name.rpartition(".")
     try:
-        from reflex.state import State
-
-        state_cls = State.get_class_substate(state_path.split(".")[1:]) if "." in state_path else State
-    except Exception:  # an unknown name: Reflex refuses it on its own
+        state_cls = State.get_class_substate(tuple(state_path.split(".")[1:])) if "." in state_path else State
+    except (ValueError, KeyError, AttributeError):  # an unknown name: Reflex refuses it itself
         return None
     handler = state_cls.event_handlers.get(handler_name)
     return handler.fn if handler is not None else None

@@ -1,0 +1,146 @@
+"""The check in front of every event (the app middleware), on the states of one tab:
+what it empties, what it refuses, and which events extend the login session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from reflex_base.event import Event
+from sqlmodel import select
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.models import LoginSession
+from panel_app.security import sessions
+from panel_app.state.auth import AuthState
+from panel_app.state.billing import InvoicesState
+from panel_app.state.security import SecurityState
+from panel_app.state.stepup import StepUpState
+from panel_app.state.tab_check import TabCheck, _ReportBudget, is_user_action, one_line
+from tests.state_harness import login_token, tab_state
+
+ROUTER = {"pathname": "/invoices", "query": {}, "asPath": "/invoices"}
+
+
+def _event(state_cls, handler: str, payload=None, from_browser=True) -> Event:
+    return Event(name=f"{state_cls.get_full_name()}.{handler}", payload=payload or {},
+                 router_data=dict(ROUTER) if from_browser else {})
+
+
+def _root(state):
+    while state.parent_state is not None:
+        state = state.parent_state
+    return state
+
+
+def _opened_pages(user, token):
+    invoices = tab_state(InvoicesState, token, "/invoices")
+    invoices.load()
+    security = _root(invoices).get_substate(SecurityState.get_full_name().split(".")[1:])
+    security.load()
+    assert invoices.loaded and security.loaded and security.sessions
+    return invoices, security
+
+
+async def _run(state, event):
+    return await TabCheck().preprocess(None, _root(state), event)
+
+
+async def test_a_token_with_another_cookie_gets_an_empty_tab(make_user):
+    owner = make_user()
+    invoices, security = _opened_pages(owner, login_token(owner, grant_method="email"))
+    stranger = make_user(email="stranger@test.example", phone="+4915100000001")
+    _root(invoices).router = type(_root(invoices).router).from_router_data(
+        {"headers": {"cookie": f"panel_session={login_token(stranger)}"}, **ROUTER})
+    assert await _run(invoices, _event(AuthState, "hydrate_and_load")) is None
+    auth = _root(invoices).get_substate(AuthState.get_full_name().split(".")[1:])
+    assert not invoices.loaded and invoices.totals == [] and security.sessions == []
+    assert auth.user_email == "" and auth._bound_session_id is None
+
+
+async def test_a_signed_out_cookie_empties_the_tab_and_forgets_its_row(make_user):
+    owner = make_user()
+    token = login_token(owner, grant_method="email")
+    invoices, security = _opened_pages(owner, token)
+    with transaction() as db:
+        sessions.revoke_session(db, sessions.find_by_token(db, token), reason="logout", now=utcnow())
+    await _run(invoices, _event(AuthState, "hydrate_and_load"))
+    assert not invoices.loaded and invoices.totals == [] and security.sessions == []
+
+
+async def test_an_ended_grant_empties_the_sensitive_pages_only(make_user):
+    owner = make_user()
+    token = login_token(owner, grant_method="email")
+    invoices, security = _opened_pages(owner, token)
+    with transaction() as db:
+        sessions.end_grant(db, sessions.find_by_token(db, token), now=utcnow())
+    await _run(invoices, _event(StepUpState, "prepare"))
+    auth = _root(invoices).get_substate(AuthState.get_full_name().split(".")[1:])
+    assert not invoices.loaded and not security.loaded and not auth.grant_active
+    assert auth.user_email == owner.email  # the shell stays: the gate shows
+
+
+async def test_a_live_tab_keeps_its_pages(make_user):
+    owner = make_user()
+    invoices, security = _opened_pages(owner, login_token(owner, grant_method="email"))
+    await _run(invoices, _event(AuthState, "hydrate_and_load"))
+    assert invoices.loaded and security.loaded
+
+
+async def test_only_user_actions_extend_the_session(make_user):
+    owner = make_user()
+    token = login_token(owner, grant_method="email")
+    invoices, _security = _opened_pages(owner, token)
+    an_hour_ago = utcnow() - timedelta(minutes=20)
+    with transaction() as db:
+        row = sessions.find_by_token(db, token)
+        row.last_seen_at = an_hour_ago
+        db.add(row)
+
+    def last_seen():
+        with transaction() as db:
+            return db.exec(select(LoginSession.last_seen_at)).one()
+
+    for automatic in (_event(AuthState, "hydrate_and_load"), _event(AuthState, "tick"),
+                      _event(StepUpState, "poll"), _event(StepUpState, "prepare"),
+                      _event(InvoicesState, "load"), _event(InvoicesState, "download_invoice", from_browser=False)):
+        assert not is_user_action(automatic)
+        await _run(invoices, automatic)
+        assert last_seen() == an_hour_ago, automatic.name
+    click = _event(InvoicesState, "download_invoice", {"number": "x"})
+    assert is_user_action(click)
+    await _run(invoices, click)
+    assert last_seen() > an_hour_ago
+
+
+async def test_setvar_without_a_setter_is_refused_before_reflex_sees_it(make_user):
+    owner = make_user()
+    invoices, _security = _opened_pages(owner, login_token(owner, grant_method="email"))
+    for payload in ({"var_name": "loaded", "value": True}, {"var_name": "__class__", "value": 1},
+                    {"var_name": ["x"], "value": 1}, "not a dict"):
+        update = await _run(invoices, _event(InvoicesState, "setvar", payload))
+        assert update is not None and not update.delta
+
+
+async def test_frontend_error_reports_need_strings_and_a_budget(make_user):
+    gate = tab_state(StepUpState, None, "/login")
+    name = "reflex___state____state.reflex___state____frontend_event_exception_state"
+    report = Event(name=f"{name}.handle_frontend_exception", router_data=dict(ROUTER),
+                   payload={"info": {"x": 1}, "component_stack": ""})
+    assert await TabCheck().preprocess(None, _root(gate), report) is not None
+
+
+def test_report_budget_is_five_per_tab_per_minute():
+    budget = _ReportBudget(size=3)
+    assert [budget.allow("a") for _ in range(7)] == [True] * 5 + [False] * 2
+    assert budget.allow("b")
+    for token in "cdefg":  # bounded memory: old tabs are forgotten
+        budget.allow(token)
+    assert budget.allow("a")
+
+
+def test_client_text_becomes_one_short_escaped_line():
+    line = one_line("ok\n2026-11-28 INFO login ok\r\x1b[31m" + "A" * 5000)
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert line.startswith("ok\\n2026") and len(line) <= 301
+    assert one_line({"not": "text"}) == "<class 'dict'>"
