@@ -57,13 +57,12 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
     """Set a new password. Ends every step-up grant of the user and signs out every
     other session of the user (returns how many). Audited once, without passwords."""
     from panel_app.security import sessions
-    from panel_app.security.passwords import verify_password
+    from panel_app.security.passwords import password_problem, verify_password
     from panel_app.security.permissions import Area
     from panel_app.services.audit import record
-    from panel_app.security.passwords import password_problem
+    from panel_app.services.auth import check_current_password
 
-    if not verify_password(current if isinstance(current, str) else "", user.password_hash):
-        raise ValidationError("current_password", "security.password.current_wrong")
+    check_current_password(db, actor, user, current, now=now)
     problem = password_problem(new, user_inputs=(user.email, user.name))
     if problem is not None:
         raise ValidationError("new_password", problem)

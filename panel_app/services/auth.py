@@ -104,6 +104,24 @@ def login(
     return LoginResult(LoginOutcome.OK, token=token, user_id=user.id, new_browser=known is None)
 
 
+def check_current_password(db: Session, actor: Actor, user: User, password: object, *, now: datetime) -> None:
+    """Wherever the panel asks for the current password again: counted against the same
+    per-account budget as sign-in (reserved before the check, so parallel guesses cannot
+    slip past), every wrong try audited. Raises ``ValidationError`` when wrong or locked."""
+    from panel_app.services.validation import ValidationError
+
+    key = _account_key(user.email)
+    wait = throttle.reserve(db, key, throttle.LOGIN_ACCOUNT_POLICY, now)
+    if wait:
+        record(db, actor, Area.SECURITY, "password_check_throttled", now=now, retry_after_seconds=wait)
+        raise ValidationError("current_password", "security.password.throttled", seconds=wait)
+    candidate = password if isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH else ""
+    if not verify_password(candidate, user.password_hash):
+        record(db, actor, Area.SECURITY, "password_check_failed", now=now)
+        raise ValidationError("current_password", "security.password.current_wrong")
+    throttle.give_back(db, key)
+
+
 def logout(db: Session, token: object, *, now: datetime, ip: str = "", user_agent: str = "") -> bool:
     row = sessions.find_by_token(db, token)
     if row is None or row.revoked_at is not None:

@@ -132,6 +132,8 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def remove_totp(self):
         ctx = guard.current()
+        if self._app_itself_required(ctx):
+            return
         if stepup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
             spawn(notify_user(ctx.user.id, "totp_removed"))
         # Every grant ended with the factor: the gate returns at the next tick.

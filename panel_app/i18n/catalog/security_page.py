@@ -38,6 +38,7 @@ EN = {
     "security.password.submit": "Change password",
     "security.password.hint": "At least 10 characters and hard to guess. Changing it signs out your other sessions and ends the current verification.",
     "security.password.current_wrong": "The current password is not correct.",
+    "security.password.throttled": "Too many wrong passwords. Try again in {seconds} seconds.",
     "security.password.same": "The new password must differ from the current one.",
     "security.password.changed": "Your password was changed. Other sessions were signed out; please verify again to continue in protected areas.",
 }
@@ -80,6 +81,7 @@ DE = {
     "security.password.submit": "Passwort ändern",
     "security.password.hint": "Mindestens 10 Zeichen und schwer zu erraten. Eine Änderung meldet Ihre anderen Sitzungen ab und beendet die aktuelle Bestätigung.",
     "security.password.current_wrong": "Das aktuelle Passwort ist nicht korrekt.",
+    "security.password.throttled": "Zu viele falsche Passwörter. Bitte in {seconds} Sekunden erneut versuchen.",
     "security.password.same": "Das neue Passwort muss sich vom aktuellen unterscheiden.",
     "security.password.changed": "Ihr Passwort wurde geändert. Andere Sitzungen wurden abgemeldet; bitte bestätigen Sie sich erneut, um in geschützten Bereichen weiterzuarbeiten.",
 }

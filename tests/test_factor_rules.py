@@ -1,0 +1,85 @@
+"""Attacks on the factors by someone holding the password and one channel (issue 9),
+through the states and services a websocket client reaches."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from sqlmodel import select
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.models import AuditEvent, Throttle, User
+from panel_app.security import totp
+from panel_app.services import auth, stepup
+from panel_app.services.audit import Actor
+from panel_app.state.security import SecurityState
+from tests.state_harness import login_token, tab_state
+
+PASSWORD = "correct horse battery"
+
+
+def _enrolled(make_user) -> User:
+    user = make_user()
+    now = utcnow()
+    with transaction() as db:
+        user = db.get(User, user.id)
+        secret, _uri = stepup.begin_totp_enrollment(db, user, now)
+        assert stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
+                                              Actor.for_user(user, ip="", user_agent="")).ok
+    return user
+
+
+def _totp_on(user_id: int) -> bool:
+    with transaction() as db:
+        return stepup.totp.is_enrolled(db.get(User, user_id))
+
+
+async def test_an_email_code_cannot_remove_the_authenticator_app(make_user):
+    user = _enrolled(make_user)
+    page = tab_state(SecurityState, login_token(user, grant_method="email"), "/security")
+    page.load()
+    page.remove_totp()
+    assert _totp_on(user.id) and page.error  # refused, with a reason
+    page.begin_enrollment()  # nor replace it with the attacker's own
+    assert not page.enrolling
+
+
+@pytest.mark.parametrize("method", ["totp", "recovery"])
+async def test_the_app_itself_or_a_recovery_code_may_remove_it(make_user, method):
+    user = _enrolled(make_user)
+    page = tab_state(SecurityState, login_token(user, grant_method=method), "/security")
+    page.load()
+    page.remove_totp()
+    assert not _totp_on(user.id)
+
+
+def test_current_password_guesses_are_throttled_and_audited(make_user):
+    """20 simultaneous wrong guesses from a verified session (as 20 websocket events)."""
+    user = make_user()
+    token = login_token(user, grant_method="email")
+    pages = [tab_state(SecurityState, token, "/security") for _ in range(20)]
+    barrier = threading.Barrier(20)
+
+    def guess(page):
+        barrier.wait()
+        page.change_password({"current_password": "wrong guess", "new_password": "a-brand-new-password-9"})
+
+    threads = [threading.Thread(target=guess, args=(page,)) for page in pages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    errors = [page.password_errors.get("current_password", "") for page in pages]
+    compared = sum("not correct" in e for e in errors)
+    assert 1 <= compared <= 5 and sum("Too many" in e for e in errors) == 20 - compared
+    with transaction() as db:
+        actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.actor_user_id == user.id))]
+    assert actions.count("password_check_failed") == compared
+    assert actions.count("password_check_throttled") == 20 - compared
+    # The same budget as sign-in: these failures count against the account's logins too.
+    with transaction() as db:
+        row = db.get(Throttle, auth._account_key(user.email))
+        assert row.failures >= compared and row.locked_until is not None
