@@ -38,8 +38,8 @@ HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
 HYDRATE = "reflex___state____state.hydrate"
 DOMAIN = "schmidt-webdesign.example"
 # Shown on the pages the owner opens (demo data): invoice number, card digits, DNS
-# address, street and VAT ID.
-PAGE_MARKERS = ["2026-000203", "4242", "203.0.113.10", "Lindenstra", "DE123456789"]
+# address and VAT ID.
+PAGE_MARKERS = ["2026-000203", "4242", "203.0.113.10", "DE123456789"]
 REVEAL = re.compile(r'panelReveal\(("[a-z-]+"), (.*), (\d+)\)$')
 
 
