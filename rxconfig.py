@@ -19,6 +19,9 @@ config = rx.Config(
     backend_host="127.0.0.1" if _settings.is_demo else "0.0.0.0",
     telemetry_enabled=False,
     redis_url=_settings.redis_url,
+    # Without Redis, tab states stay in memory: Reflex's default for prod pickles them to
+    # .states/ on disk at shutdown, sensitive pages included.
+    **({} if _settings.redis_url else {"state_manager_mode": "memory"}),
     cors_allowed_origins=_origins,
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="indigo", radius="medium"))],
     disable_plugins=[rx.plugins.sitemap.SitemapPlugin],

@@ -8,6 +8,7 @@ until each task ends; failures are logged, never raised into a handler.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Coroutine
 
@@ -27,7 +28,9 @@ def spawn(coroutine: Coroutine) -> asyncio.Task | None:
     except RuntimeError:  # no loop (CLI, plain tests): run to completion here
         asyncio.run(coroutine)
         return None
-    task = loop.create_task(coroutine)
+    # A fresh context: the work must not carry the triggering event's context (Reflex's
+    # event context would make its pushes look like they came from the triggering tab).
+    task = loop.create_task(coroutine, context=contextvars.Context())
     _running.add(task)
     task.add_done_callback(_done)
     return task

@@ -20,6 +20,10 @@ from sqlmodel import Session, select
 from panel_app.models import LoginSession, OpenTab
 
 CLIENT_TOKEN_MAX_LENGTH = 64
+# Open tabs tracked per login session; a script opening thousands of sockets must not
+# slow the pushes for everyone else (the oldest rows beyond this go; those tabs are
+# still checked in front of their next event).
+MAX_TABS_PER_SESSION = 50
 
 
 def plausible_client_token(token: object) -> bool:
@@ -51,6 +55,9 @@ def register(db: Session, *, client_token: str, login_session: LoginSession, hol
     row.due_at = due
     db.add(row)
     db.flush()
+    beyond_cap = select(OpenTab.id).where(OpenTab.login_session_id == login_session.id) \
+        .order_by(OpenTab.id.desc()).offset(MAX_TABS_PER_SESSION)
+    db.execute(delete(OpenTab).where(OpenTab.id.in_(beyond_cap)).execution_options(synchronize_session=False))
 
 
 def forget(db: Session, client_token: str) -> None:
@@ -94,7 +101,8 @@ def take_due(db: Session, *, now: datetime, idle_seconds: int, limit: int = 500)
     """
     from panel_app.security.sessions import grant_is_valid, revoke_session
 
-    rows = db.exec(select(OpenTab).where(OpenTab.due_at <= now).order_by(OpenTab.due_at).limit(limit)).all()
+    rows = db.exec(select(OpenTab).where(OpenTab.due_at <= now)
+                   .order_by(OpenTab.holds_sensitive.desc(), OpenTab.due_at).limit(limit)).all()
     found: list[DueTab] = []
     for row in rows:
         login_session = db.get(LoginSession, row.login_session_id)

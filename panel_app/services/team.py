@@ -417,9 +417,9 @@ def change_areas(db: Session, actor: Actor, admin_id: object, areas: object, *, 
         audit.record(db, actor, Area.TEAM, "admin_areas_changed", now=now, target=admin.email,
                      before=old_raw, after=new_raw)
         if parse_areas(old_raw) - parse_areas(new_raw):
-            # Narrowed: the pages of a withdrawn area still open in the admin's tabs are
-            # wiped now (the push loop), not at their next event.
-            sessions.end_user_grants(db, admin.id, now=now)
+            # Narrowed: the admin signs in again, so nothing of a withdrawn area (sensitive
+            # or not) stays in an open tab; the push loop empties them now.
+            sessions.revoke_user_sessions(db, admin.id, reason="areas_narrowed", now=now)
     return _member_view(db, admin, now, get_settings().session_idle_seconds)
 
 

@@ -32,8 +32,6 @@ class AuthState(rx.State):
     grant_stamp: int = 0
     grant_method: str = ""
     notice: str = ""
-    # Set by a server push when the login session ended: the page goes to /login.
-    session_ended: bool = False
     _bound_session_id: int | None = None
     # ``lang`` is the signed-in user's choice (kept when the tab is emptied), not a guess.
     _user_language: bool = False
@@ -52,7 +50,6 @@ class AuthState(rx.State):
             self._holds_sensitive = False
             self._tab_record = None
         user = ctx.user
-        self.session_ended = False
         self.user_name = user.name or user.email
         self.user_email = user.email
         self.role = user.role

@@ -75,41 +75,97 @@ async def refresh_tabs_of_session(login_session_id: int, handler) -> None:
             await _app.event_processor.enqueue(token, Event(name=_event_name(handler)))
 
 
+PUSHES_AT_ONCE = 20
+
+
 async def sweep_once(app) -> int:
     with transaction() as db:
         due = tabs.take_due(db, now=utcnow(), idle_seconds=get_settings().session_idle_seconds)
-    for tab in due:
-        try:
-            await check_tab(app, tab.client_token)
-        except Exception:  # one broken tab must not stop the others
-            log.exception("push to an open tab failed")
+    for start in range(0, len(due), PUSHES_AT_ONCE):  # tabs holding data come first
+        results = await asyncio.gather(*(check_tab(app, tab.client_token)
+                                         for tab in due[start:start + PUSHES_AT_ONCE]), return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):  # one broken tab must not stop the others
+                log.error("push to an open tab failed: %r", result)
     return len(due)
 
 
 async def _forget_on_disconnect(app, token: str, sid: str) -> None:
+    """A closed (or sleeping) tab keeps nothing: not its pages, not whose it was. It is
+    checked and loads again through the guard when it reconnects."""
     manager = app.event_namespace._token_manager
     async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=AuthState)) as root:
         record = manager.token_to_socket.get(token)
         if record is not None and record.sid != sid:
             return  # already reconnected: the new socket's pages stay
         auth = await root.get_state(AuthState)
-        if auth._holds_sensitive:
-            await wipe_tab(root, everything=False)
+        if auth._bound_session_id is not None:
+            await wipe_tab(root, everything=True)
+    with transaction() as db:
+        tabs.forget(db, token)
 
 
-def _hook_disconnect(app) -> None:
+async def _check_new_socket(app, sid: str, token: str) -> None:
+    """A socket that takes over a client token: the tab's stored request headers (the
+    cookie the server's own pushes use) become this socket's, and the tab is checked
+    against them, so a stranger holding only the token hears nothing."""
+    static = app.event_namespace._static_router_data.get(sid)
+    if static is None:
+        return
+    async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=AuthState)) as root:
+        previous = root.router_data
+        merged = root._update_router_vars(dict(static), previous)
+        if merged != previous:
+            root.router_data = merged
+        await TabCheck.check(root)
+
+
+def _hook_socket(app) -> None:
     namespace = app.event_namespace
-    original = namespace.on_disconnect
+    on_connect, on_event, on_disconnect = namespace.on_connect, namespace.on_event, namespace.on_disconnect
 
-    def on_disconnect(sid: str):
+    async def checked_connect(sid: str, environ: dict, auth=None):
+        if not _plausible_connect(environ):
+            raise ConnectionRefusedError("refused")
+        await on_connect(sid, environ, auth)
         token = namespace.sid_to_token.get(sid)
-        result = original(sid)
+        if token:
+            await _check_new_socket(app, sid, token)
+
+    async def checked_event(sid: str, data=None):
+        # Malformed events would otherwise be logged by Reflex at length, before any
+        # middleware sees them: drop them quietly.
+        if sid in namespace.sid_to_token and _plausible_event(data):
+            await on_event(sid, data)
+
+    def checked_disconnect(sid: str):
+        token = namespace.sid_to_token.get(sid)
+        result = on_disconnect(sid)
         if token:
             task = asyncio.get_running_loop().create_task(_forget_on_disconnect(app, token, sid))
             task.add_done_callback(_log_failure)
         return result
 
-    namespace.on_disconnect = on_disconnect
+    namespace.on_connect, namespace.on_event, namespace.on_disconnect = (checked_connect, checked_event,
+                                                                         checked_disconnect)
+
+
+MAX_EVENT_NAME = 300
+
+
+def _plausible_event(data: object) -> bool:
+    if not isinstance(data, dict):
+        return False
+    name, payload, router_data = data.get("name"), data.get("payload", {}), data.get("router_data", {})
+    return (isinstance(name, str) and 3 <= len(name) <= MAX_EVENT_NAME and "." in name and name.isascii()
+            and isinstance(payload, dict) and isinstance(router_data, dict)
+            and all(isinstance(v, (str, dict)) for v in router_data.values()))
+
+
+def _plausible_connect(environ: dict) -> bool:
+    query = environ.get("QUERY_STRING", "")
+    protocol = environ.get("HTTP_SEC_WEBSOCKET_PROTOCOL", "")
+    return "token=" in query and len(query) < 400 and len(protocol) < 100
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -119,7 +175,7 @@ def _log_failure(task: asyncio.Task) -> None:
 
 async def _push_loop(app) -> None:
     if app.event_namespace is not None:
-        _hook_disconnect(app)
+        _hook_socket(app)
     while True:
         try:
             await sweep_once(app)

@@ -228,3 +228,49 @@ def test_setvar_of_an_unknown_var_is_refused_quietly(panel_url, server_log):
     added = server_log.read_text(errors="replace")[len(before):]
     assert "Traceback" not in added and len(added) < 5_000
     assert json.dumps(True) not in re.findall(r'"loaded_rx_state_":\s*(\w+)', answer)
+
+
+def test_malformed_events_and_sockets_do_not_reach_the_log(panel_url, server_log):
+    async def flood():
+        async with RawClient(panel_url, None) as tab:
+            for data in ({"name": "D" * 200_000, "payload": {}}, "x\nFORGED line" * 1000, ["a"] * 1000,
+                         {"name": f"{SecurityState.get_full_name()}.tick", "payload": "not a dict"},
+                         {"name": HYDRATE, "payload": {}, "router_data": "not a dict"}):
+                for _ in range(5):
+                    await tab.sio.emit("event", data, namespace="/_event")
+            await asyncio.sleep(1)
+
+    before = server_log.read_text(errors="replace")
+    run_async(flood())
+    time.sleep(0.5)
+    added = server_log.read_text(errors="replace")[len(before):]
+    assert len(added) < 5_000 and "FORGED" not in added and "Traceback" not in added
+
+
+def test_a_stranger_on_the_token_hears_nothing_of_the_owners_session(panel_url):
+    """The victim's tab is closed; a stranger reconnects with its token and waits. The
+    victim, in another tab, ends the grant and asks for a code: the server's pushes must
+    not carry the victim's name, email or codes' status to the stranger."""
+    from panel_app.state.stepup import GrantState, StepUpState
+
+    async def scenario():
+        owner = login_token(panel_url, "owner@example.com", "panel-demo-owner")
+        _grant(owner, "email")
+        async with RawClient(panel_url, owner) as victim:
+            await victim.call(HYDRATE_AND_LOAD, {}, pathname="/invoices")
+            await victim.call(f"{InvoicesState.get_full_name()}.load", {}, pathname="/invoices")
+            closed_token = victim.token
+        stranger = RawClient(panel_url, None)
+        stranger.token = closed_token
+        async with stranger:
+            await asyncio.sleep(1)
+            async with RawClient(panel_url, owner) as other_tab:
+                await other_tab.call(f"{StepUpState.get_full_name()}.prepare", {}, pathname="/invoices")
+                await other_tab.call(f"{GrantState.get_full_name()}.end_now", {}, pathname="/invoices")
+                await other_tab.call(f"{StepUpState.get_full_name()}.send_code", {}, pathname="/invoices")
+            await asyncio.sleep(3)
+            return "\n".join(stranger.received)
+
+    heard = run_async(scenario())
+    for secret in ("owner@example.com", "Jana Schmidt", "2026-000203", "o•••@example.com"):
+        assert secret not in heard
