@@ -45,10 +45,16 @@ def register(db: Session, *, client_token: str, login_session: LoginSession, hol
     """Record what the tab holds now (called when that changes, not on every event)."""
     if not plausible_client_token(client_token):
         return
-    due = _due_at(login_session, grant_until, idle_seconds)
+    # Read the session again, locked (PostgreSQL): a sign-out or grant end committed since
+    # the guard read it either waits for this row to exist or is seen here, so its
+    # "mark the tabs due" cannot miss this tab.
+    fresh = db.exec(select(LoginSession).where(LoginSession.id == login_session.id)
+                    .with_for_update().execution_options(populate_existing=True)).one()
+    changed = fresh.revoked_at is not None or fresh.grant_expires_at != (grant_until or fresh.grant_expires_at)
+    due = now if changed else _due_at(fresh, grant_until, idle_seconds)
     row = db.exec(select(OpenTab).where(OpenTab.client_token == client_token)).first()
     if row is None:
-        row = OpenTab(client_token=client_token, login_session_id=login_session.id, created_at=now, due_at=due)
+        row = OpenTab(client_token=client_token, login_session_id=fresh.id, created_at=now, due_at=due)
     row.login_session_id = login_session.id
     row.holds_sensitive = holds_sensitive
     row.shows_grant_until = grant_until
