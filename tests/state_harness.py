@@ -4,13 +4,14 @@ directly and run through the real guard and database."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 import reflex as rx
 from reflex.istate.data import RouterData
 
 from panel_app.clock import utcnow
-from panel_app.db import transaction
+from panel_app.db import get_engine, transaction
 from panel_app.models import User
 from panel_app.security import sessions
 
@@ -42,3 +43,16 @@ def tab_state(state_cls, token: str | None, path: str = "/", query: dict | None 
         "query": query,
     })
     return root.get_substate(state_cls.get_full_name().split(".")[1:])
+
+
+def db_fingerprint(volatile_tables: set[str]) -> dict[str, str]:
+    """A digest per table of every row, ``volatile_tables`` left out."""
+    from sqlmodel import SQLModel
+
+    digests = {}
+    with get_engine().connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in volatile_tables:
+                rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
+                digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+    return digests

@@ -10,19 +10,15 @@ the way (a refusal by the guard would prove nothing here).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import SQLModel
-
 import panel_app.panel_app  # noqa: F401  (registers every state)
-from panel_app.db import get_engine
 from panel_app.state.auth import AuthState
 from panel_app.state.tab_check import _all_substates
-from tests.state_harness import login_token, tab_state
+from tests.state_harness import db_fingerprint, login_token, tab_state
 
 # Tables an refused call may legitimately touch: the session (last seen), refusals in
 # the activity log, throttles, open-tab rows, notices in the outbox.
@@ -73,13 +69,7 @@ def _payload_strategy(cls, name):
 
 
 def _fingerprint() -> dict[str, str]:
-    digests = {}
-    with get_engine().connect() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in VOLATILE_TABLES:
-                rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
-                digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
-    return digests
+    return db_fingerprint(VOLATILE_TABLES)
 
 
 @pytest.mark.parametrize(("state_cls", "name"), _handlers(), ids=lambda v: getattr(v, "__name__", v))

@@ -3,7 +3,7 @@
 import reflex as rx
 
 from panel_app.components.gate import gated_page
-from panel_app.components.i18n import tr, tr_format
+from panel_app.components.i18n import tr
 from panel_app.components.ui import confirm_button, countdown, data_table, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
 from panel_app.state.auth import AuthState

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import hashlib
 import inspect
 import json
 import uuid
@@ -17,15 +16,15 @@ import uuid
 import httpx
 import pytest
 import socketio
-from sqlmodel import SQLModel
 
 import panel_app.panel_app  # noqa: F401  (registers every state)
 from panel_app.clock import utcnow
-from panel_app.db import get_engine, transaction
+from panel_app.db import transaction
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
 from panel_app.state.gated import gated_page_classes
 from panel_app.state.guard import GUARD_MARKER
+from tests import state_harness
 
 pytestmark = pytest.mark.browser
 
@@ -82,14 +81,7 @@ def dummy_payload(fn) -> dict:
 
 
 def db_fingerprint() -> dict[str, str]:
-    """A digest per table of every row (volatile tables left out)."""
-    digests = {}
-    with get_engine().connect() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in VOLATILE_TABLES:
-                rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
-                digests[table.name] = hashlib.sha256(repr(rows).encode()).hexdigest()
-    return digests
+    return state_harness.db_fingerprint(VOLATILE_TABLES)
 
 
 def login_token(base_url: str, email: str, password: str) -> str:
