@@ -18,12 +18,17 @@ session's idle timeout). The per-handler guard stays as the second line.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 from collections import OrderedDict
+from urllib.parse import quote
 
+import reflex as rx
 from reflex.middleware import Middleware
+from reflex_base.event import Event
+from reflex_base.event.context import EventContext
 from reflex.state import BaseState, State, StateUpdate
 
 from panel_app.clock import utcnow
@@ -38,6 +43,8 @@ log = logging.getLogger("panel.tab_check")
 # Events the browser sends on its own: never a sign of a person at the keyboard.
 _AUTOMATIC_EVENTS = frozenset({"hydrate", "hydrate_and_load", "update_vars_internal", "set_is_hydrated",
                                "handle_frontend_exception"})
+SIGNED_OUT = "signed_out"
+GRANT_ENDED = "grant_ended"
 CLIENT_REPORT_MAX_CHARS = 300
 CLIENT_REPORTS_PER_MINUTE = 5
 
@@ -144,7 +151,10 @@ class TabCheck(Middleware):
         if short_name == "setvar" and not _setvar_ok(event):
             return StateUpdate()
         user_action = is_user_action(event)
-        await self.check(state, touch=user_action)
+        if await self.check(state, touch=user_action) == SIGNED_OUT:
+            # Whatever the event (Reflex's own ones answer no redirect): the tab that was
+            # signed in goes to the login page.
+            await _send_to_login(state)
         # The session was touched here if it had to be; handlers of this event need not.
         guard.user_action.set(False)
         return None
@@ -156,26 +166,36 @@ class TabCheck(Middleware):
         return self._reports.allow(state.router.session.client_token or "")
 
     @staticmethod
-    async def check(state: BaseState, *, touch: bool = False) -> None:
+    async def check(state: BaseState, *, touch: bool = False) -> str | None:
+        """Empty what the tab may no longer hold; returns ``SIGNED_OUT`` (everything went,
+        the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None."""
         auth = await state.get_state(AuthState)
         bound = auth._bound_session_id
         token = guard.session_token_from_cookie_header(state.router.headers.cookie)
         if bound is None and not touch:
-            return  # nothing bound, nothing held: the guard binds on the first real event
+            return None  # nothing bound, nothing held: the guard binds on the first real event
         now = utcnow()
         with transaction() as db:
             resolved = sessions.resolve_session(db, token, now=now, touch=touch,
                                                 idle_seconds=get_settings().session_idle_seconds)
             if bound is None:
-                return
+                return None
             if resolved is None or resolved.login_session.id != bound:
                 tabs.forget(db, state.router.session.client_token or "")
-                everything = True
+                outcome = SIGNED_OUT
             elif auth._holds_sensitive and not sessions.grant_is_valid(resolved.login_session, now):
-                everything = False
+                outcome = GRANT_ENDED
             else:
-                return
-        await wipe_tab(state, everything=everything)
+                return None
+        await wipe_tab(state, everything=outcome == SIGNED_OUT)
+        return outcome
+
+
+async def _send_to_login(state: BaseState) -> None:
+    path = state.router.url.path if state.router.url else ""
+    target = f"/login?next={quote(path)}" if path and not path.startswith("/login") else "/login"
+    with contextlib.suppress(LookupError):  # no event in progress: nobody to tell
+        await EventContext.get().emit_event(*Event.from_event_type(rx.redirect(target, replace=True)))
 
 
 def _setvar_ok(event) -> bool:

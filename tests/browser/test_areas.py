@@ -71,7 +71,8 @@ def test_dns_record_add_and_undo_then_reveal_the_auth_code(owner_page, panel_url
     page.locator("#undo-button").click()
     expect(page.get_by_text("198.51.100.20")).to_have_count(0)
     page.locator("#auth-code-show").click()
-    expect(page.locator("#auth-code")).to_be_visible()
+    expect(page.locator("#auth-code")).to_have_text(re.compile(r"^\S{8,}$"))  # written by the click's answer
+    expect(page.locator("#auth-code-countdown")).to_have_text(re.compile(r"^(00:[0-5]\d|01:00)$"))
     outbox = page.context.new_page()
     outbox.goto(panel_url + "/dev/outbox")
     expect(outbox.locator(".outbox-message").filter(has_text="auth code").first).to_be_visible()

@@ -34,7 +34,7 @@ def test_after_sign_out_the_panel_refuses_in_every_tab(page, panel_url, context)
     other.goto(panel_url + "/services")
     expect(other.get_by_role("heading", name=re.compile("Services|Dienste"))).to_be_visible()
     sign_out(page)
-    # The other tab is refused at its next event (the once-a-second tick).
+    # The other tab is told by the server (push) and shows the login page.
     expect(other).to_have_url(re.compile(r"/login"), timeout=10_000)
     page.goto(panel_url + "/dashboard")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fdashboard|/login\?next=/dashboard"))
