@@ -53,10 +53,11 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
     password_changed_at: datetime = Field(default_factory=utcnow)
-    # When each factor last changed (None: since created_at). A factor must have settled
-    # before it can authorise changing another one (security/factors.py).
+    # When each contact factor last changed (None: since created_at).
     email_changed_at: datetime | None = None
     phone_changed_at: datetime | None = None
+    # A scheduled contact change waits (services/factor_changes.py): the panel shows a banner.
+    factor_change_pending: bool = Field(default=False)
 
 
 class LoginSession(SQLModel, table=True):
@@ -78,6 +79,27 @@ class LoginSession(SQLModel, table=True):
     grant_verified_at: datetime | None = None
     grant_expires_at: datetime | None = None
     grant_method: str | None = Field(default=None, max_length=10)
+
+
+class FactorChange(SQLModel, table=True):
+    """A new email address or mobile number set without access to the old one.
+
+    It is scheduled, not done: it takes effect at ``effective_at``, is announced at once
+    and again before then on every channel the account has, and any verified session can
+    cancel it. Until then the new value authorises nothing (it is not on the user).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(max_length=10)  # email | phone
+    new_value_enc: str = Field(max_length=600)
+    requested_at: datetime
+    requested_by: str = Field(default="", max_length=200)
+    effective_at: datetime = Field(index=True)
+    reminded_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancelled_by: str = Field(default="", max_length=200)
+    applied_at: datetime | None = None
 
 
 class OpenTab(SQLModel, table=True):

@@ -56,6 +56,8 @@ class Settings:
     whatsapp_verify_token: str | None
     whatsapp_app_secret: str | None
     whatsapp_template: str
+    whatsapp_notice_template: str
+    factor_change_delay_seconds: int
     support_email: str
 
     @property
@@ -102,6 +104,8 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         whatsapp_verify_token=environ.get("PANEL_WHATSAPP_VERIFY_TOKEN") or None,
         whatsapp_app_secret=environ.get("PANEL_WHATSAPP_APP_SECRET") or None,
         whatsapp_template=environ.get("PANEL_WHATSAPP_TEMPLATE") or "panel_verification_code",
+        whatsapp_notice_template=environ.get("PANEL_WHATSAPP_NOTICE_TEMPLATE") or "panel_security_notice",
+        factor_change_delay_seconds=_int(environ, "PANEL_FACTOR_CHANGE_DELAY_SECONDS", 72 * 3600),
         support_email=environ.get("PANEL_SUPPORT_EMAIL") or "support@panel.example",
     )
 

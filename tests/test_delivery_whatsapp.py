@@ -199,3 +199,13 @@ async def test_sent_code_records_the_message_id(configured, make_user, now):
     with Session(get_engine()) as s:
         stored = s.get(VerificationCode, code_id)
         assert (stored.delivery_status, stored.provider_message_id) == ("sent", result.provider_message_id)
+
+
+def test_a_security_notice_uses_the_notice_template_with_the_text_as_its_body():
+    from panel_app.delivery.whatsapp import build_notice_payload
+
+    payload = build_notice_payload("+4915112345612", "de", "Ihre Mobilnummer wird geändert", "panel_security_notice")
+    assert payload["template"]["name"] == "panel_security_notice"
+    assert payload["template"]["language"] == {"code": "de"}
+    assert payload["template"]["components"] == [
+        {"type": "body", "parameters": [{"type": "text", "text": "Ihre Mobilnummer wird geändert"}]}]

@@ -8,7 +8,8 @@ from tests.test_delivery_smtp import smtp_server, smtp_settings  # noqa: F401  (
 
 PARAMS = {"browser": "Firefox on Linux", "ip": "198.51.100.7", "remaining": 9, "field": "email address",
           "new_value": "n•••@example.com", "domain": "example.com", "actor": "tech@example.com",
-          "admin": "tech@example.com", "areas": "domains", "count": 5}
+          "admin": "tech@example.com", "areas": "domains", "count": 5, "hours": 72,
+          "effective": "2026-12-01 10:00 UTC", "cancel_url": "http://localhost:3000/profile?cancel_change=1"}
 
 
 def test_every_notice_renders_in_both_languages():
@@ -52,3 +53,17 @@ async def test_new_browser_sign_in_notice_only_for_unknown_browsers(smtp_setting
     [(_recipients, mail)] = smtp_settings.messages
     body = mail.get_body(preferencelist=("plain",)).get_content()
     assert "Firefox on Linux" in body and "203.0.113.9" in body
+
+
+async def test_a_notice_everywhere_reaches_the_mailbox_and_the_phone(make_user):
+    from panel_app.db import transaction
+    from panel_app.delivery import outbox_messages
+    from panel_app.services.notifications import notify_everywhere
+
+    user = make_user()
+    sent = await notify_everywhere(user.id, "contact_change_scheduled", also_phone="+4915100000009", **PARAMS)
+    assert sent == 3  # the email address, the phone and the replaced phone
+    with transaction() as db:
+        for recipient in ("owner@test.example", "+4915112345612", "+4915100000009"):
+            [message] = outbox_messages(db, recipient)
+            assert "cancel_change=1" in message.text

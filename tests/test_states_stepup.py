@@ -13,7 +13,6 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.models import LoginSession, OutboxMessage, Ticket, VerificationCode
 from panel_app.security import sessions
-from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import GrantState, StepUpState

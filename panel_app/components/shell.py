@@ -176,6 +176,15 @@ def shell(content: rx.Component, tick_event=None) -> rx.Component:
                     AuthState.notice != "",
                     rx.callout(AuthState.notice, icon="info", margin_bottom="1em", role="status", id="shell-notice"),
                 ),
+                rx.cond(
+                    AuthState.pending_change != "",
+                    rx.callout.root(
+                        rx.callout.icon(rx.icon("clock")),
+                        rx.callout.text(AuthState.pending_change, " ",
+                                        rx.link(tr("shell.pending_change_link"), href="/profile")),
+                        color_scheme="amber", margin_bottom="1em", role="status", id="pending-change-banner",
+                    ),
+                ),
                 content,
                 id="main",
                 tab_index=-1,

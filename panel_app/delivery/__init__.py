@@ -147,3 +147,16 @@ async def send_email_notice(
         message_id = await asyncio.to_thread(_to_outbox, CHANNEL_EMAIL, to, text, subject, html, now)
         return DeliveryResult.sent(message_id, "outbox")
     return await smtp.send_email(settings, to=to, subject=subject, text=text, html=html, language=language)
+
+
+async def send_whatsapp_notice(to: str, language: str, text: str, *, now: datetime | None = None) -> DeliveryResult:
+    """Send a security notice (already rendered) by WhatsApp: the notice template in
+    production, the demo outbox in demo mode."""
+    settings = get_settings()
+    if _transport_for(CHANNEL_WHATSAPP) == "outbox":
+        if not settings.is_demo:
+            log.error("whatsapp notice not sent: no WhatsApp transport is configured in production")
+            return DeliveryResult.failed(CHANNEL_WHATSAPP, ERROR_NOT_CONFIGURED)
+        message_id = await asyncio.to_thread(_to_outbox, CHANNEL_WHATSAPP, to, text, "", "", now)
+        return DeliveryResult.sent(message_id, "outbox")
+    return await whatsapp.send_notice(settings, to, normalize_language(language), text)

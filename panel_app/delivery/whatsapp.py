@@ -75,21 +75,45 @@ def _graph_error_code(response: httpx.Response) -> str:
     return f"http_{response.status_code}"
 
 
+def build_notice_payload(to: str, language: str, text: str, template_name: str) -> dict:
+    """A security notice: an approved *utility* template whose body is one text parameter."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {
+            "name": template_name,
+            "language": {"code": TEMPLATE_LANGUAGES.get(language, "en")},
+            "components": [{"type": "body", "parameters": [{"type": "text", "text": text[:1000]}]}],
+        },
+    }
+
+
 async def send_code(settings: Settings, message: CodeMessage) -> DeliveryResult:
     """Send the code template; every failure becomes a ``failed`` result, never an exception."""
+    return await _post(settings, build_template_payload(message, settings.whatsapp_template),
+                       mask_destination(message.destination), "code")
+
+
+async def send_notice(settings: Settings, to: str, language: str, text: str) -> DeliveryResult:
+    """Send a security notice (``settings.whatsapp_notice_template``); never raises."""
+    return await _post(settings, build_notice_payload(to, language, text, settings.whatsapp_notice_template),
+                       mask_destination(to), "notice")
+
+
+async def _post(settings: Settings, payload: dict, masked: str, what: str) -> DeliveryResult:
     if not (settings.whatsapp_token and settings.whatsapp_phone_number_id):
         return DeliveryResult.failed(CHANNEL_WHATSAPP, ERROR_NOT_CONFIGURED, TRANSPORT)
-    payload = build_template_payload(message, settings.whatsapp_template)
     headers = {"Authorization": f"Bearer {settings.whatsapp_token}", "Content-Type": "application/json"}
-    masked = mask_destination(message.destination)
     try:
         async with httpx.AsyncClient(timeout=WHATSAPP_TIMEOUT_SECONDS, follow_redirects=False) as client:
             response = await client.post(messages_url(settings), json=payload, headers=headers)
     except httpx.TimeoutException:
-        log.warning("whatsapp code to %s not sent: timeout", masked)
+        log.warning("whatsapp %s to %s not sent: timeout", what, masked)
         return DeliveryResult.failed(CHANNEL_WHATSAPP, ERROR_TIMEOUT, TRANSPORT)
     except httpx.HTTPError as exc:
-        log.warning("whatsapp code to %s not sent: %s", masked, type(exc).__name__)
+        log.warning("whatsapp %s to %s not sent: %s", what, masked, type(exc).__name__)
         return DeliveryResult.failed(CHANNEL_WHATSAPP, ERROR_UNREACHABLE, TRANSPORT)
 
     if response.is_success:
@@ -98,11 +122,11 @@ async def send_code(settings: Settings, message: CodeMessage) -> DeliveryResult:
         except (ValueError, KeyError, IndexError, TypeError):
             message_id = None
         if not isinstance(message_id, str) or not message_id:
-            log.warning("whatsapp code to %s: success without a message id (HTTP %s)", masked,
+            log.warning("whatsapp %s to %s: success without a message id (HTTP %s)", what, masked,
                         response.status_code)
             return DeliveryResult.failed(CHANNEL_WHATSAPP, ERROR_BAD_RESPONSE, TRANSPORT)
         return DeliveryResult.sent(message_id[:200], TRANSPORT)
 
     error_code = _graph_error_code(response)
-    log.warning("whatsapp code to %s not sent: HTTP %s, error %s", masked, response.status_code, error_code)
+    log.warning("whatsapp %s to %s not sent: HTTP %s, error %s", what, masked, response.status_code, error_code)
     return DeliveryResult.failed(CHANNEL_WHATSAPP, error_code, TRANSPORT)

@@ -8,7 +8,7 @@ ends every grant) it tells the user why the verification is back.
 import reflex as rx
 
 from panel_app.components.gate import verification_gate
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
 from panel_app.components.ui import field, page_heading
 from panel_app.state.auth import AuthState
@@ -117,6 +117,21 @@ def _enter_new_value() -> rx.Component:
                     rx.text(s.change_value_error, class_name="field-error", role="alert")),
             rx.text(rx.cond(s.change_kind == "email", tr("profile.contact.email_hint"),
                             tr("profile.contact.phone_hint")), size="1", color=rx.color("gray", 11)),
+            rx.cond(
+                s.change_has_old,
+                rx.vstack(
+                    rx.el.label(
+                        rx.hstack(rx.checkbox(checked=s.change_without_old, on_change=ProfileState.set_without_old,
+                                              id="no-access-to-old"),
+                                  rx.text(tr("profile.contact.no_access"), size="2"), align="center", spacing="2"),
+                    ),
+                    rx.cond(s.change_without_old,
+                            rx.callout(tr_format("profile.contact.no_access_hint", hours=s.change_delay_hours),
+                                       icon="clock", color_scheme="amber", size="1", id="no-access-hint")),
+                    spacing="2",
+                    width="100%",
+                ),
+            ),
             rx.hstack(
                 rx.button(tr("profile.contact.send_code"), type="submit", id="send-contact-code"),
                 rx.button(tr("common.cancel"), type="button", variant="soft", on_click=ProfileState.cancel_change),
@@ -138,7 +153,19 @@ def _enter_code() -> rx.Component:
         rx.text(s.change_info, size="2", role="status", id="contact-code-info"),
         rx.form(
             rx.vstack(
-                rx.el.label(tr("gate.code_label"), html_for="contact-code", class_name="field-label"),
+                rx.cond(
+                    s.change_confirm_old,
+                    rx.vstack(
+                        rx.el.label(tr("profile.contact.old_code_label"), html_for="contact-old-code",
+                                    class_name="field-label"),
+                        rx.input(id="contact-old-code", name="old_code", auto_complete="one-time-code",
+                                 input_mode="numeric", max_length=10, required=True, class_name="mono",
+                                 width="10em", aria_describedby="contact-code-error"),
+                        spacing="1",
+                    ),
+                ),
+                rx.el.label(rx.cond(s.change_confirm_old, tr("profile.contact.new_code_label"),
+                                    tr("gate.code_label")), html_for="contact-code", class_name="field-label"),
                 rx.hstack(
                     rx.input(id="contact-code", name="code", auto_complete="one-time-code", input_mode="numeric",
                              max_length=10, required=True, class_name="mono", width="10em",
@@ -167,37 +194,34 @@ def _enter_code() -> rx.Component:
     )
 
 
-def _blocked() -> rx.Component:
-    s = ProfileState
-    return rx.callout.root(
-        rx.callout.icon(rx.icon("shield-alert")),
-        rx.callout.text(s.change_blocked),
-        rx.hstack(
-            rx.cond(s.change_can_switch,
-                    rx.button(tr("profile.contact.switch_method"), size="2", type="button", id="verify-other-method",
-                              on_click=ProfileState.verify_with_other_method)),
-            rx.cond(~s.change_can_switch,
-                    rx.hstack(rx.link(tr("nav.security"), href="/security", size="2"),
-                              rx.link(tr("nav.support"), href="/support", size="2"), spacing="3")),
-            rx.button(tr("common.cancel"), size="2", variant="soft", type="button",
-                      on_click=ProfileState.cancel_change),
-            wrap="wrap",
-            spacing="2",
+def _scheduled_changes() -> rx.Component:
+    """Changes made without the old address or number, waiting for their time."""
+    return rx.cond(
+        ProfileState.scheduled.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("clock")),
+            rx.vstack(
+                rx.foreach(ProfileState.scheduled, lambda change: rx.hstack(
+                    rx.text(tr_format("profile.scheduled.line", kind=change["kind"], value=change["value"],
+                                      effective=change["effective"]), size="2"),
+                    rx.button(tr("profile.scheduled.cancel"), size="1", color_scheme="red", type="button",
+                              on_click=ProfileState.cancel_scheduled(change["id"]),
+                              id="cancel-scheduled-" + change["id"]),
+                    wrap="wrap", align="center")),
+                rx.text(tr("profile.scheduled.explain"), size="1"),
+                spacing="2",
+            ),
+            color_scheme="amber",
+            role="status",
+            id="scheduled-changes",
         ),
-        color_scheme="amber",
-        role="alert",
-        id="contact-blocked",
     )
 
 
 def _change_panel() -> rx.Component:
     s = ProfileState
     return rx.box(
-        rx.cond(
-            s.change_blocked != "",
-            _blocked(),
-            rx.cond(s.change_step == "code", _enter_code(), _enter_new_value()),
-        ),
+        rx.cond(s.change_step == "code", _enter_code(), _enter_new_value()),
         padding_top="0.5em",
         border_top=f"1px solid {rx.color('gray', 5)}",
         width="100%",
@@ -210,6 +234,7 @@ def _contact_card() -> rx.Component:
         rx.vstack(
             rx.heading(tr("profile.contact.title"), size="4", as_="h2"),
             rx.text(tr("profile.contact.intro"), size="2", color=rx.color("gray", 11)),
+            _scheduled_changes(),
             _contact_line("profile.field.email", s.email, "profile.contact.none", "email", "profile.change_email"),
             _contact_line("profile.field.phone", s.phone, "profile.contact.none", "phone", "profile.change_phone"),
             rx.cond(s.change_kind != "", _change_panel()),
@@ -244,7 +269,7 @@ def profile_page() -> rx.Component:
                                width="100%", max_width="640px", id="profile-gate-notice")),
             rx.cond(
                 AuthState.grant_active,
-                rx.cond(ProfileState.loaded, _content(), rx.text(tr("grant.loading"))),
+                rx.cond(ProfileState.loaded, _content(), rx.text(tr("grant.loading"), on_mount=ProfileState.load)),
                 verification_gate(ProfileState.load),
             ),
             spacing="3",

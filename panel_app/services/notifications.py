@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 KINDS = (
     "new_sign_in", "totp_added", "totp_removed", "recovery_code_used", "contact_changed",
     "auth_code_revealed", "admin_added", "admin_removed", "verification_failures",
+    "contact_change_scheduled", "contact_change_reminder", "contact_change_cancelled", "contact_change_applied",
 )
 
 
@@ -55,3 +56,31 @@ async def notify_user(user_id: int, kind: str, *, to: str | None = None, **param
 
 async def notify_new_sign_in(user_id: int, *, ip: str, user_agent: str) -> bool:
     return await notify_user(user_id, "new_sign_in", browser=describe_user_agent(user_agent), ip=ip or "?")
+
+
+def _channels(user_id: int) -> tuple[str, str | None, str] | None:
+    with transaction() as db:
+        user = db.get(User, user_id)
+        return (user.email, user.phone, user.language) if user is not None else None
+
+
+async def notify_everywhere(user_id: int, kind: str, *, also_email: str | None = None,
+                            also_phone: str | None = None, **params: object) -> int:
+    """A notice on every channel the account has: its email address and, by WhatsApp, its
+    mobile number (plus an old address or number the change just replaced). Returns how
+    many went out."""
+    from panel_app.delivery import send_email_notice, send_whatsapp_notice
+
+    channels = await asyncio.to_thread(_channels, user_id)
+    if channels is None:
+        return 0
+    email, phone, language = channels
+    subject, body = render(kind, language, **params)
+    sent = 0
+    for address in dict.fromkeys(a for a in (also_email, email) if a):
+        sent += (await send_email_notice(address, language, subject, body)).ok
+    for number in dict.fromkeys(n for n in (also_phone, phone) if n):
+        sent += (await send_whatsapp_notice(number, language, f"{subject}\n\n{body}")).ok
+    if not sent:
+        log.warning("security notice %s to user %s reached no channel", kind, user_id)
+    return sent

@@ -238,6 +238,11 @@ def _normalized_new_contact(db: Session, user: User, kind: str, new_value: objec
     return value
 
 
+def normalized_contact(db: Session, user: User, kind: str, new_value: object) -> str:
+    """The new email (lower case) or phone (E.164), checked; raises ``ValidationError``."""
+    return _normalized_new_contact(db, user, _check_kind(kind), new_value, check_taken=False)
+
+
 def start_contact_change(
     db: Session, actor: Actor, user: User, kind: object, new_value: object, now: datetime
 ) -> str:
@@ -263,6 +268,12 @@ def apply_contact_change(
     """
     kind = _check_kind(kind)
     _check_self(actor, user)
+    return set_contact(db, actor, user, kind, new_value, now)
+
+
+def set_contact(db: Session, actor: Actor, user: User, kind: str, new_value: object, now: datetime) -> str:
+    """Set the email/phone (checked again, including that nobody else has it), audit it and
+    end every grant of the user; returns the old value. The caller decides who may."""
     value = _normalized_new_contact(db, user, kind, new_value, check_taken=True)
     if kind == "email":
         old_value, user.email, user.email_changed_at = user.email, value, now

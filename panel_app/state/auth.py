@@ -32,6 +32,8 @@ class AuthState(rx.State):
     grant_stamp: int = 0
     grant_method: str = ""
     notice: str = ""
+    # A contact change made without the old address or number waits: said on every page.
+    pending_change: str = ""
     _bound_session_id: int | None = None
     # ``lang`` is the signed-in user's choice (kept when the tab is emptied), not a guess.
     _user_language: bool = False
@@ -58,6 +60,18 @@ class AuthState(rx.State):
         self.areas = sorted(a.value for a in allowed_areas(user.role, user.areas))
         self.signed_in = True
         self._show_grant(ctx.login_session, ctx.now)
+        self.pending_change = self._pending_change_text(ctx) if user.factor_change_pending else ""
+
+    @staticmethod
+    def _pending_change_text(ctx: guard.GuardContext) -> str:
+        from panel_app.i18n import formatting as fmt
+        from panel_app.services import factor_changes
+
+        return " ".join(
+            t("shell.pending_change", ctx.lang, kind=t(f"profile.kind.{change.kind}", ctx.lang),
+              effective=fmt.moment(change.effective_at, ctx.lang))
+            for change in factor_changes.pending(ctx.db, ctx.user.id)
+        )
 
     def _show_grant(self, login_session, now) -> None:
         if sessions.grant_is_valid(login_session, now):

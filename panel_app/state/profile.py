@@ -1,14 +1,15 @@
 """/profile: the contract holder's name, company, address and VAT ID, and
 changing the user's email address or mobile number.
 
-A contact change needs a grant obtained with a factor OTHER than the one being
-changed: whoever holds only the mailbox (or only the phone) must not be able to
-redirect it. The new value gets a confirmation code (purpose ``confirm_email`` /
-``confirm_phone``, bound to this login session); the value it was sent to is
-kept in a backend var only, and the code row's destination is compared with it
-before anything changes. After the change every grant of the user has ended
-(the profile service does that), so the page wipes itself and the gate returns;
-``gate_notice`` survives the wipe to say why.
+A factor is changed only with that factor, or slowly and loudly. With access to the
+current address or number, a change needs a code to it *and* a code to the new one
+(purposes ``confirm_old_*`` and ``confirm_*``, bound to this login session), and takes
+effect at once. Without access, a code to the new one schedules the change
+(``services/factor_changes.py``): it waits, is announced on every channel, and any
+verified session can cancel it. The values codes were sent to are kept in backend
+vars only, and each code row's destination is compared with them before anything
+changes. After a change every grant of the user has ended, so the page wipes itself
+and the gate returns; ``gate_notice`` survives the wipe to say why.
 """
 
 from __future__ import annotations
@@ -18,23 +19,25 @@ from typing import ClassVar
 from panel_app.delivery import CodeMessage
 from panel_app.i18n import t
 from panel_app.models import VerificationCode
-from panel_app.security import codes, factors
+from panel_app.i18n import formatting as fmt
+from panel_app.security import codes
 from panel_app.security.permissions import Area
-from panel_app.services import profile, stepup
+from panel_app.services import factor_changes, profile, stepup
 from panel_app.services.audit import record
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.invoice_pdf import COUNTRY_NAMES, country_name
-from panel_app.services.notifications import notify_user
+from panel_app.services.notifications import notify_everywhere
 from panel_app.services.validation import ValidationError
+from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
 from panel_app.tasks import spawn
 
-# kind -> (code purpose, delivery channel, the step-up method that proves the same factor)
+# kind -> (purpose of the code to the new value, purpose of the code to the old one, channel)
 CONTACT_FLOWS = {
-    "email": ("confirm_email", codes.CHANNEL_EMAIL, stepup.METHOD_EMAIL),
-    "phone": ("confirm_phone", codes.CHANNEL_WHATSAPP, stepup.METHOD_WHATSAPP),
+    "email": ("confirm_email", "confirm_old_email", codes.CHANNEL_EMAIL),
+    "phone": ("confirm_phone", "confirm_old_phone", codes.CHANNEL_WHATSAPP),
 }
 PROFILE_FORM_FIELDS = profile.PROFILE_FIELDS
 _KEEP_LENGTH = 200
@@ -46,19 +49,8 @@ def _kept(form_data: dict, name: str) -> str:
     return value[:_KEEP_LENGTH] if isinstance(value, str) else ""
 
 
-def _same_factor(kind: str, grant_method: str | None) -> bool:
-    """True when this session's grant was obtained through the very factor being changed."""
-    return grant_method == CONTACT_FLOWS[kind][2]
-
-
-def _other_methods(ctx: guard.GuardContext, kind: str) -> list[str]:
-    same = CONTACT_FLOWS[kind][2]
-    return [m for m in stepup.available_methods(ctx.user) if m != same]
-
-
-def _methods_text(methods: list[str], lang: str) -> str:
-    """The methods for a sentence: "Authenticator app or WhatsApp"."""
-    return f" {t('profile.contact.or', lang)} ".join(t(f"gate.method.{m}", lang) for m in methods)
+def _old_value(user, kind: str) -> str:
+    return (user.email if kind == "email" else user.phone) or ""
 
 
 def country_choices(lang: str, current: str) -> list[dict[str, str]]:
@@ -97,18 +89,23 @@ class ProfileState(GatedPage, AuthState):
     phone: str = ""
     change_kind: str = ""  # "" | "email" | "phone"
     change_step: str = ""  # "enter" | "code"
-    change_blocked: str = ""  # why this session may not change that contact
-    change_can_switch: bool = False
+    change_has_old: bool = False  # there is a current value to confirm (or to do without)
+    change_without_old: bool = False  # "I no longer have access": scheduled, not done
+    change_confirm_old: bool = False  # a code went to the current value too
+    change_delay_hours: int = 0
     change_value: str = ""  # what was typed, kept on error (the user's own input)
     change_value_error: str = ""
     change_info: str = ""
     code_error: str = ""
     code_form_key: int = 0
+    # Changes waiting for their time (made without the old address or number).
+    scheduled: list[dict[str, str]] = []
     # Shown above the gate after the grant ended on purpose (kept through _wipe).
     gate_notice: str = ""
     # The confirmed-to value: server side only, never sent to the browser.
     _pending_kind: str = ""
     _pending_contact: str = ""
+    _pending_old: str = ""  # the current value a code went to ("" when none is needed)
 
     def _wipe(self) -> None:
         notice = self.gate_notice
@@ -124,6 +121,12 @@ class ProfileState(GatedPage, AuthState):
         self.email = data.email
         self.phone = data.phone
         self.gate_notice = ""
+        self.scheduled = [
+            {"id": str(change.id), "kind": t(f"profile.kind.{change.kind}", ctx.lang),
+             "value": stepup.mask_destination(CONTACT_FLOWS[change.kind][2], change.new_value),
+             "effective": fmt.moment(change.effective_at, ctx.lang), "by": change.requested_by}
+            for change in factor_changes.pending(ctx.db, ctx.user.id)
+        ]
 
     def _say(self, key: str, **params) -> None:
         self.message, self.error = t(key, self.lang, **params), ""
@@ -136,10 +139,10 @@ class ProfileState(GatedPage, AuthState):
             setattr(self, f"{name}_error", "")
 
     def _reset_change(self) -> None:
-        self.change_kind = self.change_step = self.change_blocked = ""
+        self.change_kind = self.change_step = ""
         self.change_value = self.change_value_error = self.change_info = self.code_error = ""
-        self.change_can_switch = False
-        self._pending_kind = self._pending_contact = ""
+        self.change_has_old = self.change_without_old = self.change_confirm_old = False
+        self._pending_kind = self._pending_contact = self._pending_old = ""
 
     def _end_page(self, notice: str) -> None:
         """The grant is gone: wipe everything sensitive, show the gate and ``notice`` above it."""
@@ -149,29 +152,9 @@ class ProfileState(GatedPage, AuthState):
         self.grant_seconds_left = 0
         self.grant_method = ""
 
-    def _block_if_same_factor(self, ctx: guard.GuardContext, kind: str) -> bool:
-        """A contact change needs a grant from another factor, one that has settled."""
-        same = _same_factor(kind, ctx.login_session.grant_method)
-        if not same and factors.grant_factor_settled(ctx.db, ctx.user, ctx.login_session, ctx.now):
-            return False
-        kind_text = t(f"profile.kind.{kind}", ctx.lang)
-        others = _other_methods(ctx, kind)
-        if not same:
-            method = t(f"gate.method.{ctx.login_session.grant_method}", ctx.lang)
-            self.change_blocked = t("profile.contact.factor_too_new", ctx.lang, kind=kind_text, method=method,
-                                    hours=factors.SETTLE_SECONDS // 3600)
-        elif others:
-            methods = _methods_text(others, ctx.lang)
-            self.change_blocked = t("profile.contact.same_factor", ctx.lang, kind=kind_text, methods=methods)
-        else:
-            self.change_blocked = t("profile.contact.no_other_method", ctx.lang, kind=kind_text)
-        self.change_can_switch = bool(others)
-        self.change_step = ""
-        self._pending_kind = self._pending_contact = ""
-        return True
-
-    def _send_code(self, ctx: guard.GuardContext, kind: str, destination: str) -> bool:
-        purpose, channel, _same = CONTACT_FLOWS[kind]
+    def _send_code(self, ctx: guard.GuardContext, purpose: str, channel: str, destination: str) -> str | None:
+        """Send one confirmation code; returns the masked destination, or None (and the
+        reason on the page) when the cooldown or the hourly limit forbids it."""
         outcome = codes.issue_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
                                    channel=channel, destination=destination, now=ctx.now)
         masked = stepup.mask_destination(channel, destination)
@@ -185,15 +168,50 @@ class ProfileState(GatedPage, AuthState):
                 self.code_error = text
             else:
                 self.change_value_error = text
-            return False
+            return None
         record(ctx.db, ctx.actor, Area.PROFILE, "code_sent", now=ctx.now, channel=channel, purpose=purpose,
                destination=masked)
         message = CodeMessage(channel=channel, destination=destination, code=outcome.code, language=ctx.lang,
                               purpose=purpose, code_id=outcome.code_id)
         # Runs once this event's transaction has committed.
         spawn(deliver_and_record(message, ctx.actor))
-        self.change_info = t("profile.contact.code_sent", ctx.lang, destination=destination)
-        self.code_error = ""
+        return masked
+
+    def _send_codes(self, ctx: guard.GuardContext) -> bool:
+        """A code to the new value, and one to the old value when it is to be confirmed."""
+        new_purpose, old_purpose, channel = CONTACT_FLOWS[self._pending_kind]
+        sent_new = self._send_code(ctx, new_purpose, channel, self._pending_contact)
+        if sent_new is None:
+            return False
+        if not self._pending_old:
+            self.change_info = t("profile.contact.code_sent", ctx.lang, destination=sent_new)
+            return True
+        sent_old = self._send_code(ctx, old_purpose, channel, self._pending_old)
+        if sent_old is None:
+            return False
+        self.change_info = t("profile.contact.codes_sent", ctx.lang, new=sent_new, old=sent_old)
+        return True
+
+    def _check_code(self, ctx: guard.GuardContext, purpose: str, channel: str, submitted: object,
+                    destination: str) -> bool:
+        if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
+            submitted = submitted[:_MAX_CODE_INPUT + 1]  # refused as too long, without keeping the rest
+        result = codes.check_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
+                                  submitted=submitted, now=ctx.now, channel=channel)
+        if not result.ok:
+            if result.was_guess:
+                record(ctx.db, ctx.actor, Area.PROFILE, "verification_failed", now=ctx.now, method=channel,
+                       purpose=purpose, reason=result.reason)
+            self.code_error = t(result.error_key, ctx.lang)
+            if result.tries_left is not None:
+                self.code_error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
+            return False
+        code_row = ctx.db.get(VerificationCode, result.code_row_id)
+        if code_row is None or code_row.destination != destination[:254]:
+            # The live code went to another value (e.g. a second tab started another change).
+            self._reset_change()
+            self._fail("profile.contact.code_mismatch")
+            return False
         return True
 
     # --- personal data -------------------------------------------------------------
@@ -231,8 +249,15 @@ class ProfileState(GatedPage, AuthState):
         self._reset_change()
         self.message = self.error = ""
         self.change_kind = kind
-        if not self._block_if_same_factor(ctx, kind):
-            self.change_step = "enter"
+        self.change_has_old = bool(_old_value(ctx.user, kind))
+        self.change_delay_hours = max(1, get_settings().factor_change_delay_seconds // 3600)
+        self.change_step = "enter"
+
+    @guard.requires_stepup()
+    def set_without_old(self, without_old: bool):
+        """ "I no longer have access to the current one": the change will be scheduled."""
+        if isinstance(without_old, bool) and self.change_step == "enter" and self.change_has_old:
+            self.change_without_old = without_old
 
     @guard.requires_stepup()
     def cancel_change(self):
@@ -244,8 +269,6 @@ class ProfileState(GatedPage, AuthState):
         kind = self.change_kind
         if not isinstance(form_data, dict) or kind not in CONTACT_FLOWS or self.change_step != "enter":
             return
-        if self._block_if_same_factor(ctx, kind):
-            return
         self.change_value = _kept(form_data, "value")
         self.change_value_error = ""
         try:
@@ -254,71 +277,82 @@ class ProfileState(GatedPage, AuthState):
         except ValidationError as exc:
             self.change_value_error = t(exc.message_key, ctx.lang, **exc.params)
             return
-        if not self._send_code(ctx, kind, new_value):
-            return
+        old_value = _old_value(ctx.user, kind)
         self._pending_kind, self._pending_contact = kind, new_value
+        self._pending_old = "" if self.change_without_old or not old_value else old_value
+        if not self._send_codes(ctx):
+            self._pending_kind = self._pending_contact = self._pending_old = ""
+            return
         self.change_step = "code"
+        self.change_confirm_old = bool(self._pending_old)
         self.code_form_key += 1
 
     @guard.requires_stepup()
     def resend_change_code(self):
         ctx = guard.current()
-        kind = self._pending_kind
-        if kind not in CONTACT_FLOWS or not self._pending_contact or self.change_step != "code":
+        if self._pending_kind not in CONTACT_FLOWS or not self._pending_contact or self.change_step != "code":
             return
-        if self._block_if_same_factor(ctx, kind):
-            return
-        self._send_code(ctx, kind, self._pending_contact)
+        self._send_codes(ctx)
 
     @guard.requires_stepup()
     def confirm_change(self, form_data: dict):
         ctx = guard.current()
-        kind, new_value = self._pending_kind, self._pending_contact
+        kind, new_value, old_value = self._pending_kind, self._pending_contact, self._pending_old
         if not isinstance(form_data, dict) or kind not in CONTACT_FLOWS or not new_value:
             return
-        if self._block_if_same_factor(ctx, kind):
+        new_purpose, old_purpose, channel = CONTACT_FLOWS[kind]
+        if old_value and not self._check_code(ctx, old_purpose, channel, form_data.get("old_code"), old_value):
             return
-        purpose, channel, _same = CONTACT_FLOWS[kind]
-        submitted = form_data.get("code")
-        if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
-            submitted = submitted[:_MAX_CODE_INPUT + 1]  # refused as too long, without keeping the rest
-        result = codes.check_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
-                                  submitted=submitted, now=ctx.now, channel=channel)
-        if not result.ok:
-            if result.was_guess:
-                record(ctx.db, ctx.actor, Area.PROFILE, "verification_failed", now=ctx.now, method=channel,
-                       purpose=purpose, reason=result.reason)
-            self.code_error = t(result.error_key, ctx.lang)
-            if result.tries_left is not None:
-                self.code_error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
+        if not self._check_code(ctx, new_purpose, channel, form_data.get("code"), new_value):
             return
-        code_row = ctx.db.get(VerificationCode, result.code_row_id)
-        if code_row is None or code_row.destination != new_value[:254]:
-            # The live code went to another value (e.g. a second tab started another change).
-            self._reset_change()
-            self._fail("profile.contact.code_mismatch")
+        kind_text = t(f"profile.kind.{kind}", ctx.lang)
+        masked_new = stepup.mask_destination(channel, new_value)
+        if not old_value and self.change_without_old:
+            self._schedule(ctx, kind, new_value, kind_text, masked_new)
             return
         try:
-            old_value = profile.apply_contact_change(ctx.db, ctx.actor, ctx.user, kind, new_value, ctx.now)
+            replaced = profile.apply_contact_change(ctx.db, ctx.actor, ctx.user, kind, new_value, ctx.now)
         except ValidationError as exc:
             self._reset_change()
             self._fail(exc.message_key, **exc.params)
             return
-        kind_text = t(f"profile.kind.{kind}", ctx.lang)
-        # The old address hears of it; a phone change is reported to the (unchanged) email address.
-        spawn(notify_user(ctx.user.id, "contact_changed", to=old_value if kind == "email" else ctx.user.email,
-                          field=kind_text, new_value=stepup.mask_destination(channel, new_value)))
+        # Every channel hears of it, the replaced address or number included.
+        spawn(notify_everywhere(ctx.user.id, "contact_changed", field=kind_text, new_value=masked_new,
+                                also_email=replaced if kind == "email" else None,
+                                also_phone=replaced if kind == "phone" else None))
         # apply_contact_change ended every grant of the user: back to the gate.
         self._end_page(t("profile.contact_changed", ctx.lang, kind=kind_text))
 
+    def _schedule(self, ctx: guard.GuardContext, kind: str, new_value: str, kind_text: str, masked_new: str):
+        settings = get_settings()
+        try:
+            change = factor_changes.schedule(ctx.db, ctx.actor, ctx.user, kind, new_value, now=ctx.now,
+                                             delay_seconds=settings.factor_change_delay_seconds,
+                                             requested_by=ctx.actor.label)
+        except ValidationError as exc:
+            self._reset_change()
+            self._fail(exc.message_key, **exc.params)
+            return
+        spawn(notify_everywhere(ctx.user.id, "contact_change_scheduled", field=kind_text, new_value=masked_new,
+                                hours=max(1, settings.factor_change_delay_seconds // 3600),
+                                effective=fmt.moment(change.effective_at, ctx.lang),
+                                cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}"))
+        self._reset_change()
+        self._say("profile.scheduled.done", kind=kind_text, effective=fmt.moment(change.effective_at, ctx.lang))
+        self._reload()
+
     @guard.requires_stepup()
-    def verify_with_other_method(self):
-        """Same factor: end this grant so the gate returns and another method can be chosen."""
+    def cancel_scheduled(self, change_id: str):
+        """One click, from any session verified with a factor the account already has."""
         ctx = guard.current()
-        kind = self.change_kind if self.change_kind in CONTACT_FLOWS else "email"
-        others = _other_methods(ctx, kind)
-        stepup.end_grant(ctx.db, login_session=ctx.login_session, actor=ctx.actor, now=ctx.now,
-                         reason="switch_method")
-        methods = _methods_text(others, ctx.lang)
-        self._end_page(t("profile.contact.choose_other", ctx.lang, methods=methods,
-                         kind=t(f"profile.kind.{kind}", ctx.lang)))
+        try:
+            change = factor_changes.cancel(ctx.db, ctx.actor, ctx.user, change_id, now=ctx.now)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            return
+        kind_text = t(f"profile.kind.{change.kind}", ctx.lang)
+        spawn(notify_everywhere(ctx.user.id, "contact_change_cancelled", field=kind_text, actor=ctx.actor.label,
+                                new_value=stepup.mask_destination(CONTACT_FLOWS[change.kind][2],
+                                                                  change.new_value)))
+        self._say("profile.scheduled.cancelled", kind=kind_text)
+        self._reload()

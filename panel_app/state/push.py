@@ -176,9 +176,49 @@ def _log_failure(task: asyncio.Task) -> None:
 async def _push_loop(app) -> None:
     if app.event_namespace is not None:
         _hook_socket(app)
+    passes = 0
     while True:
         try:
             await sweep_once(app)
+            if passes % CONTACT_CHANGES_EVERY_PASSES == 0:
+                await contact_changes_once()
         except Exception:  # the database was away for a moment: try again next pass
             log.exception("push loop pass failed")
+        passes += 1
         await asyncio.sleep(SWEEP_EVERY_SECONDS)
+
+
+CONTACT_CHANGES_EVERY_PASSES = 30
+
+
+async def contact_changes_once() -> None:
+    """Scheduled contact changes: the second announcement before, then the change itself
+    (which ends the user's grants, so the tabs are told by the next pass)."""
+    from panel_app.i18n import formatting as fmt
+    from panel_app.i18n import t
+    from panel_app.models import User
+    from panel_app.services import factor_changes
+    from panel_app.services.notifications import notify_everywhere
+    from panel_app.services.stepup import mask_destination
+
+    settings = get_settings()
+    now = utcnow()
+    with transaction() as db:
+        reminders = factor_changes.remind_due(db, now=now, delay_seconds=settings.factor_change_delay_seconds)
+        applied = factor_changes.apply_due(db, now=now)
+        languages = {user_id: db.get(User, user_id).language
+                     for user_id in {u for u, _c in reminders} | {a.user_id for a in applied}}
+
+    def texts(user_id, change):
+        lang = languages[user_id]
+        channel = "email" if change.kind == "email" else "whatsapp"
+        return {"field": t(f"profile.kind.{change.kind}", lang), "new_value": mask_destination(channel, change.new_value),
+                "effective": fmt.moment(change.effective_at, lang)}
+
+    for user_id, change in reminders:
+        await notify_everywhere(user_id, "contact_change_reminder", **texts(user_id, change),
+                                cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}")
+    for done in applied:
+        await notify_everywhere(done.user_id, "contact_change_applied", **texts(done.user_id, done.change),
+                                also_email=done.old_value if done.change.kind == "email" else None,
+                                also_phone=done.old_value if done.change.kind == "phone" else None)

@@ -21,6 +21,8 @@ EN = {
     "delivery.purpose.stepup": "to open a protected area of your control panel",
     "delivery.purpose.confirm_email": "to confirm your new email address",
     "delivery.purpose.confirm_phone": "to confirm your new phone number",
+    "delivery.purpose.confirm_old_email": "to confirm a change of your email address from this address",
+    "delivery.purpose.confirm_old_phone": "to confirm a change of your phone number from this number",
     "delivery.purpose.generic": "to confirm an action in your control panel",
     # --- the WhatsApp text (as the authentication template shows it; demo outbox) ----------
     "delivery.whatsapp.code_text": (
@@ -111,6 +113,8 @@ DE = {
     "delivery.purpose.stepup": "um einen geschützten Bereich Ihres Kundencenters zu öffnen",
     "delivery.purpose.confirm_email": "um Ihre neue E-Mail-Adresse zu bestätigen",
     "delivery.purpose.confirm_phone": "um Ihre neue Telefonnummer zu bestätigen",
+    "delivery.purpose.confirm_old_email": "um von dieser Adresse aus eine Änderung Ihrer E-Mail-Adresse zu bestätigen",
+    "delivery.purpose.confirm_old_phone": "um von dieser Nummer aus eine Änderung Ihrer Telefonnummer zu bestätigen",
     "delivery.purpose.generic": "um eine Aktion in Ihrem Kundencenter zu bestätigen",
     "delivery.whatsapp.code_text": (
         "{code} ist Ihr Bestätigungscode. Geben Sie diesen Code zu Ihrer Sicherheit nicht weiter. "

@@ -7,7 +7,7 @@ EN = {
     "profile.contact.title": "Email address and mobile number",
     "profile.contact.intro": (
         "We send verification codes and security notices here. A change is confirmed with a code "
-        "sent to the new address or number."
+        "to the current and one to the new address or number; without the current one it waits."
     ),
     "profile.contact.none": "Not set",
     "profile.contact.new_email": "New email address",
@@ -19,24 +19,26 @@ EN = {
     "profile.contact.send_code": "Send confirmation code",
     "profile.contact.code_sent": "We sent a 6-digit code to {destination}. Enter it here to confirm the change.",
     "profile.contact.confirm": "Confirm change",
-    "profile.contact.factor_too_new": (
-        "For your safety, a verification by {method} cannot authorise a change of your {kind} yet: "
-        "that method was set up less than {hours} hours ago. Verify with another method, or try again later."
+    "profile.contact.codes_sent": (
+        "We sent a 6-digit code to the new {new} and one to the current {old}. Enter both to confirm the change."
     ),
-    "profile.contact.same_factor": (
-        "You verified this session with a code to the {kind} you want to change. To change it, please "
-        "verify with another method first: {methods}."
+    "profile.contact.no_access": "I no longer have access to the current one",
+    "profile.contact.no_access_hint": (
+        "Without the current one, the change is scheduled: it takes effect after {hours} hours, is announced "
+        "on every channel of your account, and can be cancelled until then by any verified session."
     ),
-    "profile.contact.no_other_method": (
-        "You verified this session with a code to the {kind} you want to change, and you have no other "
-        "verification method. Set up the authenticator app under Security, or ask our support to update "
-        "your contact details."
+    "profile.contact.old_code_label": "Code sent to the current one",
+    "profile.contact.new_code_label": "Code sent to the new one",
+    "profile.scheduled.line": "Your {kind} changes to {value} on {effective}.",
+    "profile.scheduled.cancel": "Cancel this change",
+    "profile.scheduled.explain": (
+        "Requested without the current address or number. Not you? Cancel it and change your password."
     ),
-    "profile.contact.switch_method": "Verify with another method",
-    "profile.contact.or": "or",
-    "profile.contact.choose_other": (
-        "Please verify again and choose {methods} below. Then you can change your {kind}."
+    "profile.scheduled.done": (
+        "The change of your {kind} is scheduled for {effective} and was announced on every channel of your account."
     ),
+    "profile.scheduled.cancelled": "The change of your {kind} was cancelled.",
+    "profile.scheduled.not_found": "This change no longer waits: it was cancelled or has taken effect.",
     "profile.contact.code_mismatch": (
         "This code belongs to a different change. Please start the change again."
     ),
@@ -77,25 +79,27 @@ DE = {
         "Änderung zu bestätigen."
     ),
     "profile.contact.confirm": "Änderung bestätigen",
-    "profile.contact.factor_too_new": (
-        "Zu Ihrer Sicherheit kann eine Bestätigung per {method} Ihre {kind} noch nicht ändern: "
-        "Diese Methode wurde vor weniger als {hours} Stunden eingerichtet. Bestätigen Sie mit einer anderen "
-        "Methode oder versuchen Sie es später erneut."
+    "profile.contact.codes_sent": (
+        "Wir haben einen 6-stelligen Code an die neue {new} und einen an die bisherige {old} gesendet. "
+        "Geben Sie beide ein, um die Änderung zu bestätigen."
     ),
-    "profile.contact.same_factor": (
-        "Sie haben sich in dieser Sitzung mit einem Code an die {kind} bestätigt, die Sie ändern möchten. "
-        "Bitte bestätigen Sie sich dafür zuerst mit einer anderen Methode: {methods}."
+    "profile.contact.no_access": "Ich habe keinen Zugriff mehr auf die bisherige",
+    "profile.contact.no_access_hint": (
+        "Ohne die bisherige wird die Änderung geplant: Sie wird nach {hours} Stunden wirksam, auf allen Kanälen "
+        "Ihres Kontos angekündigt und kann bis dahin von jeder bestätigten Sitzung abgebrochen werden."
     ),
-    "profile.contact.no_other_method": (
-        "Sie haben sich in dieser Sitzung mit einem Code an die {kind} bestätigt, die Sie ändern möchten, "
-        "und haben keine andere Bestätigungsmethode. Richten Sie unter Sicherheit die Authenticator-App ein "
-        "oder bitten Sie unseren Support, Ihre Kontaktdaten zu aktualisieren."
+    "profile.contact.old_code_label": "Code an die bisherige",
+    "profile.contact.new_code_label": "Code an die neue",
+    "profile.scheduled.line": "Ihre {kind} wird am {effective} geändert in {value}.",
+    "profile.scheduled.cancel": "Diese Änderung abbrechen",
+    "profile.scheduled.explain": (
+        "Beantragt ohne die bisherige Adresse oder Nummer. Waren Sie das nicht? Brechen Sie ab und ändern Sie Ihr Passwort."
     ),
-    "profile.contact.switch_method": "Mit anderer Methode bestätigen",
-    "profile.contact.or": "oder",
-    "profile.contact.choose_other": (
-        "Bitte bestätigen Sie sich erneut und wählen Sie unten {methods}. Danach können Sie Ihre {kind} ändern."
+    "profile.scheduled.done": (
+        "Die Änderung Ihrer {kind} ist für {effective} geplant und wurde auf allen Kanälen Ihres Kontos angekündigt."
     ),
+    "profile.scheduled.cancelled": "Die Änderung Ihrer {kind} wurde abgebrochen.",
+    "profile.scheduled.not_found": "Diese Änderung wartet nicht mehr: Sie wurde abgebrochen oder ist wirksam geworden.",
     "profile.contact.code_mismatch": (
         "Dieser Code gehört zu einer anderen Änderung. Bitte starten Sie die Änderung erneut."
     ),

@@ -1,0 +1,149 @@
+"""Changing an email address or mobile number without access to the old one: slowly and loudly.
+
+Whoever holds the password and one stolen channel must not be able to move another
+channel. With the old address or number a change needs a code to it and one to the
+new one (``state/profile.py``). Without it, the change is *scheduled*: it takes
+effect after ``PANEL_FACTOR_CHANGE_DELAY_SECONDS`` (72 h), is announced at once and
+again before it takes effect on every channel the account has (the old email, the old
+number by WhatsApp, a banner in the panel), and any verified session of the user can
+cancel it with one click. Until then the new value is stored encrypted here and
+authorises nothing. The support console schedules through the same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from panel_app.models import FactorChange, User
+from panel_app.security import crypto
+from panel_app.security.permissions import Area
+from panel_app.services import audit, profile
+from panel_app.services.audit import Actor
+from panel_app.services.validation import ValidationError, parse_row_id
+
+KINDS = ("email", "phone")
+# The second announcement goes out this long before the change takes effect (or at half
+# the waiting period when that is shorter).
+REMINDER_BEFORE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    id: int
+    kind: str
+    new_value: str  # for the masked display and the announcements, never logged
+    effective_at: datetime
+    requested_by: str
+
+
+def _pending_query(user_id: int):
+    return select(FactorChange).where(FactorChange.user_id == user_id, FactorChange.cancelled_at.is_(None),
+                                      FactorChange.applied_at.is_(None))
+
+
+def _view(row: FactorChange) -> PendingChange:
+    return PendingChange(row.id, row.kind, crypto.decrypt(row.new_value_enc), row.effective_at, row.requested_by)
+
+
+def pending(db: Session, user_id: int) -> list[PendingChange]:
+    rows = db.exec(_pending_query(user_id).order_by(FactorChange.effective_at)).all()
+    return [_view(row) for row in rows]
+
+
+def _refresh_flag(db: Session, user: User) -> None:
+    user.factor_change_pending = db.exec(_pending_query(user.id)).first() is not None
+    db.add(user)
+    db.flush()
+
+
+def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object, *, now: datetime,
+             delay_seconds: int, requested_by: str) -> PendingChange:
+    """Schedule ``kind`` to become ``new_value`` after ``delay_seconds``. A change of the
+    same kind that was still waiting is replaced (and that is audited too)."""
+    if kind not in KINDS:
+        raise ValidationError("kind", "validation.invalid")
+    value = profile.normalized_contact(db, user, kind, new_value)
+    for earlier in db.exec(_pending_query(user.id).where(FactorChange.kind == kind)).all():
+        earlier.cancelled_at, earlier.cancelled_by = now, "replaced"
+        db.add(earlier)
+    row = FactorChange(user_id=user.id, kind=kind, new_value_enc=crypto.encrypt(value), requested_at=now,
+                       requested_by=requested_by[:200], effective_at=now + timedelta(seconds=delay_seconds))
+    db.add(row)
+    db.flush()
+    _refresh_flag(db, user)
+    audit.record(db, actor, Area.PROFILE, "contact_change_scheduled", now=now, target=str(user.id), kind=kind,
+                 effective_at=row.effective_at.isoformat(timespec="minutes"), requested_by=requested_by[:200])
+    return _view(row)
+
+
+def cancel(db: Session, actor: Actor, user: User, change_id: object, *, now: datetime) -> PendingChange:
+    """Cancel a waiting change of ``user`` (any verified session of the user may)."""
+    row_id = parse_row_id(change_id)
+    row = db.get(FactorChange, row_id) if row_id is not None else None
+    if row is None or row.user_id != user.id or row.cancelled_at is not None or row.applied_at is not None:
+        raise ValidationError("change", "profile.scheduled.not_found")
+    row.cancelled_at, row.cancelled_by = now, actor.label[:200]
+    db.add(row)
+    db.flush()
+    _refresh_flag(db, user)
+    audit.record(db, actor, Area.PROFILE, "contact_change_cancelled", now=now, target=str(user.id), kind=row.kind)
+    return _view(row)
+
+
+@dataclass(frozen=True)
+class AppliedChange:
+    change: PendingChange
+    user_id: int
+    old_value: str
+
+
+def apply_due(db: Session, *, now: datetime, limit: int = 100) -> list[AppliedChange]:
+    """Apply the changes whose waiting period is over. Each is claimed with a conditional
+    update, so with several workers every change is applied exactly once."""
+    due = db.exec(select(FactorChange).where(FactorChange.effective_at <= now, FactorChange.cancelled_at.is_(None),
+                                             FactorChange.applied_at.is_(None)).limit(limit)).all()
+    applied = []
+    for row in due:
+        claimed = db.execute(update(FactorChange).where(FactorChange.id == row.id, FactorChange.applied_at.is_(None),
+                                                        FactorChange.cancelled_at.is_(None))
+                             .values(applied_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            continue
+        user = db.get(User, row.user_id)
+        change = _view(row)
+        actor = Actor(None, user.account_id, f"Scheduled change ({row.requested_by or 'panel'})")
+        try:  # set_contact checks everything before it writes anything
+            old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
+        except ValidationError:  # meanwhile taken by someone else, or no longer valid
+            row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
+            db.add(row)
+            audit.record(db, actor, Area.PROFILE, "contact_change_failed", now=now, target=str(user.id),
+                         kind=row.kind)
+            _refresh_flag(db, user)
+            continue
+        _refresh_flag(db, user)
+        applied.append(AppliedChange(change, user.id, old_value))
+    db.flush()
+    return applied
+
+
+def remind_due(db: Session, *, now: datetime, delay_seconds: int) -> list[tuple[int, PendingChange]]:
+    """Changes close to taking effect that have not been announced a second time yet."""
+    before = min(REMINDER_BEFORE, timedelta(seconds=delay_seconds // 2))
+    due = db.exec(select(FactorChange).where(FactorChange.effective_at <= now + before,
+                                             FactorChange.effective_at > now,
+                                             FactorChange.reminded_at.is_(None),
+                                             FactorChange.cancelled_at.is_(None),
+                                             FactorChange.applied_at.is_(None))).all()
+    found = []
+    for row in due:
+        claimed = db.execute(update(FactorChange).where(FactorChange.id == row.id,
+                                                        FactorChange.reminded_at.is_(None))
+                             .values(reminded_at=now).execution_options(synchronize_session=False))
+        if claimed.rowcount == 1:
+            found.append((row.user_id, _view(row)))
+    return found
