@@ -90,3 +90,37 @@ def test_create_a_mailbox_and_open_a_ticket(owner_page, panel_url):
     page.locator("#ticket-body").fill("Please ignore, this is an automated test.")
     page.locator("#create-ticket").click()
     expect(page.get_by_text("Browser test ticket").first).to_be_visible()
+
+
+def test_a_contact_change_without_the_old_number_is_scheduled_shown_and_cancelled(browser, panel_url):
+    """A user who lost the phone: a code to the new number schedules the change; the
+    banner says so on every page; one click cancels it."""
+    import uuid
+
+    from tests.browser.helpers import create_user, latest_code
+
+    email = f"contact-{uuid.uuid4().hex[:8]}@example.com"
+    create_user(email, phone="+4915122223333")
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, panel_url, email, "a-long-test-password", next_path="/profile")
+    pass_gate_by_email(page, panel_url, email)
+    page.locator("#change-phone").click()
+    page.locator("#no-access-to-old").click()
+    expect(page.locator("#no-access-hint")).to_contain_text("72 hours")
+    page.locator("#new-contact").fill("+49 151 44445555")
+    page.locator("#send-contact-code").click()
+    expect(page.locator("#contact-code-info")).to_be_visible()
+    expect(page.locator("#contact-old-code")).to_have_count(0)
+    page.locator("#contact-code").fill(latest_code(page, panel_url, "+4915144445555"))
+    page.locator("#confirm-contact").click()
+    expect(page.locator("#scheduled-changes")).to_contain_text("+49 ••• ••• 55")
+    expect(page.locator("#current-phone")).to_have_text("+4915122223333")  # nothing changed yet
+    page.goto(panel_url + "/dashboard")
+    expect(page.locator("#pending-change-banner")).to_contain_text("phone number")
+    page.goto(panel_url + "/profile")
+    page.locator("#scheduled-changes button").first.click()
+    expect(page.locator("#scheduled-changes")).to_have_count(0)
+    page.goto(panel_url + "/dashboard")
+    expect(page.locator("#pending-change-banner")).to_have_count(0)
+    context.close()
