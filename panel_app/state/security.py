@@ -13,7 +13,7 @@ from panel_app.security.permissions import Area
 from panel_app.services import accounts, stepup
 from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
-from panel_app.services.notifications import notify_user
+from panel_app.services.notifications import notify_everywhere
 from panel_app.services.user_agents import describe_user_agent
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.settings import get_settings
@@ -121,7 +121,7 @@ class SecurityState(GatedPage, AuthState):
         sessions.start_grant(ctx.db, ctx.login_session, method=verified_with, now=ctx.now, ttl_seconds=ttl)
         record(ctx.db, ctx.actor, Area.AUTH, "grant_started", now=ctx.now, method=verified_with,
                reason="enrollment")
-        spawn(notify_user(ctx.user.id, "totp_added"))
+        spawn(notify_everywhere(ctx.user.id, "totp_added"))
         self.enrolling = False
         self.recovery_codes_shown = True
         self._show_grant(ctx.login_session, ctx.now)
@@ -135,7 +135,7 @@ class SecurityState(GatedPage, AuthState):
         if self._app_itself_required(ctx):
             return
         if stepup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
-            spawn(notify_user(ctx.user.id, "totp_removed"))
+            spawn(notify_everywhere(ctx.user.id, "totp_removed"))
         # Every grant ended with the factor: the gate returns at the next tick.
         self._wipe()
         self.grant_active = False

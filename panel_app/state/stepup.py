@@ -12,7 +12,7 @@ from panel_app.i18n import t
 from panel_app.services import stepup, support
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.demo import effective_ttl_seconds
-from panel_app.services.notifications import notify_user
+from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
@@ -143,7 +143,7 @@ class StepUpState(AuthState):
                 spawn(notify_user(ctx.user.id, "verification_failures", count=ctx.user.stepup_failures))
             return
         if result.used_recovery_code:
-            spawn(notify_user(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
+            spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
         self.error = ""
         self.info = ""
         self.help_open = False
