@@ -110,3 +110,15 @@ def test_a_value_taken_in_the_meantime_is_not_applied(make_user, now):
     with transaction() as db:
         assert factor_changes.apply_due(db, now=now + timedelta(seconds=DELAY)) == []
     assert _user(user.id).email == "owner@test.example" and not _user(user.id).factor_change_pending
+
+
+def test_a_change_applied_meanwhile_cannot_be_cancelled(make_user, now):
+    user = make_user()
+    change = _schedule(user.id, now)
+    with transaction() as db:
+        factor_changes.apply_due(db, now=now + timedelta(seconds=DELAY))
+    with transaction() as db:
+        row = db.get(User, user.id)
+        with pytest.raises(ValidationError):
+            factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now + timedelta(seconds=DELAY))
+    assert _user(user.id).phone == "+4915199999999"

@@ -144,3 +144,17 @@ def test_client_text_becomes_one_short_escaped_line():
     assert "\n" not in line and "\r" not in line and "\x1b" not in line
     assert line.startswith("ok\\n2026") and len(line) <= 301
     assert one_line({"not": "text"}) == "<class 'dict'>"
+
+
+def test_only_events_for_real_handlers_with_fitting_payloads_reach_reflex():
+    from panel_app.state.profile import ProfileState
+    from panel_app.state.push import _plausible_event
+
+    begin = f"{ProfileState.get_full_name()}.begin_change"
+    assert _plausible_event({"name": begin, "payload": {"kind": "email"}, "router_data": {"pathname": "/profile"}})
+    assert _plausible_event({"name": "reflex___state____state.hydrate_and_load", "payload": {"hashes": []}})
+    for junk in ({"name": begin, "payload": {}}, {"name": begin, "payload": {"kind": "x", "extra": 1}},
+                 {"name": "a.b"}, {"name": f"{ProfileState.get_full_name()}._schedule"},
+                 {"name": begin, "payload": "x"}, {"name": begin, "router_data": "x"}, "text", ["list"],
+                 {"name": "D" * 400}, {"name": begin, "payload": {"kind": "email"}, "router_data": {"a": 1}}):
+        assert not _plausible_event(junk), junk

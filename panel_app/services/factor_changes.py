@@ -83,12 +83,15 @@ def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object
 def cancel(db: Session, actor: Actor, user: User, change_id: object, *, now: datetime) -> PendingChange:
     """Cancel a waiting change of ``user`` (any verified session of the user may)."""
     row_id = parse_row_id(change_id)
-    row = db.get(FactorChange, row_id) if row_id is not None else None
-    if row is None or row.user_id != user.id or row.cancelled_at is not None or row.applied_at is not None:
+    claimed = db.execute(
+        update(FactorChange)
+        .where(FactorChange.id == row_id, FactorChange.user_id == user.id, FactorChange.cancelled_at.is_(None),
+               FactorChange.applied_at.is_(None))
+        .values(cancelled_at=now, cancelled_by=actor.label[:200]).execution_options(synchronize_session=False)
+    ) if row_id is not None else None
+    if claimed is None or claimed.rowcount != 1:  # unknown, someone else's, or just applied: never both
         raise ValidationError("change", "profile.scheduled.not_found")
-    row.cancelled_at, row.cancelled_by = now, actor.label[:200]
-    db.add(row)
-    db.flush()
+    row = db.get(FactorChange, row_id, populate_existing=True)
     _refresh_flag(db, user)
     audit.record(db, actor, Area.PROFILE, "contact_change_cancelled", now=now, target=str(user.id), kind=row.kind)
     return _view(row)

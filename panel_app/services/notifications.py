@@ -21,6 +21,7 @@ KINDS = (
     "new_sign_in", "totp_added", "totp_removed", "recovery_code_used", "contact_changed",
     "auth_code_revealed", "admin_added", "admin_removed", "verification_failures",
     "contact_change_scheduled", "contact_change_reminder", "contact_change_cancelled", "contact_change_applied",
+    "password_changed",
 )
 
 

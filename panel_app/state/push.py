@@ -16,6 +16,8 @@ load again (through the guard) when it reconnects.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import logging
 
 from reflex.istate.manager.token import BaseStateToken
@@ -27,7 +29,7 @@ from panel_app.db import transaction
 from panel_app.security import tabs
 from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
-from panel_app.state.tab_check import TabCheck, log_client_report, wipe_tab
+from panel_app.state.tab_check import TabCheck, handler_fn, log_client_report, wipe_tab
 
 log = logging.getLogger("panel.push")
 SWEEP_EVERY_SECONDS = 1.0
@@ -154,12 +156,31 @@ MAX_EVENT_NAME = 300
 
 
 def _plausible_event(data: object) -> bool:
+    """A dict naming a registered handler, with a payload that fits its parameters: anything
+    else would make Reflex log the whole event (the connection's cookie included) or a
+    traceback."""
     if not isinstance(data, dict):
         return False
     name, payload, router_data = data.get("name"), data.get("payload", {}), data.get("router_data", {})
-    return (isinstance(name, str) and 3 <= len(name) <= MAX_EVENT_NAME and "." in name and name.isascii()
+    if not (isinstance(name, str) and 3 <= len(name) <= MAX_EVENT_NAME and "." in name and name.isascii()
             and isinstance(payload, dict) and isinstance(router_data, dict)
-            and all(isinstance(v, (str, dict)) for v in router_data.values()))
+            and all(isinstance(v, (str, dict)) for v in router_data.values())):
+        return False
+    accepted = _accepted_arguments(name)
+    return accepted is not None and accepted[0] <= set(payload) <= accepted[1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _accepted_arguments(name: str) -> tuple[frozenset, frozenset] | None:
+    """(required, allowed) payload keys of the handler ``name``; None for no such handler."""
+    fn = handler_fn(name)
+    if fn is None:
+        return None
+    parameters = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+    if any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in parameters):
+        return None  # no handler of the panel takes these: refuse rather than guess
+    return (frozenset(p.name for p in parameters if p.default is p.empty),
+            frozenset(p.name for p in parameters))
 
 
 def _plausible_connect(environ: dict) -> bool:

@@ -171,6 +171,7 @@ class SecurityState(GatedPage, AuthState):
             self.password_errors = {exc.field: t(exc.message_key, ctx.lang, **exc.params)}
             return
         self.password_errors = {}
+        spawn(notify_everywhere(ctx.user.id, "password_changed"))
         self.notice = t("security.password.changed", ctx.lang)
         self._wipe()
         self.grant_active = False

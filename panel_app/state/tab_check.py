@@ -87,7 +87,7 @@ async def wipe_tab(state: BaseState, *, everything: bool) -> None:
 
 
 @functools.lru_cache(maxsize=512)
-def _handler_fn(event_name: str):
+def handler_fn(event_name: str):
     state_path, _, handler_name = event_name.rpartition(".")
     try:
         state_cls = State.get_class_substate(tuple(state_path.split(".")[1:])) if "." in state_path else State
@@ -104,7 +104,7 @@ def is_user_action(event) -> bool:
     short_name = event.name.rpartition(".")[2]
     if short_name in _AUTOMATIC_EVENTS:
         return False
-    fn = _handler_fn(event.name)
+    fn = handler_fn(event.name)
     return not getattr(fn, guard.AUTOMATIC_MARKER, False)
 
 
@@ -204,5 +204,5 @@ def _setvar_ok(event) -> bool:
     var_name = payload.get("var_name")
     if not isinstance(var_name, str) or not var_name.isidentifier():
         return False
-    fn = _handler_fn(event.name.rpartition(".")[0] + ".set_" + var_name)
+    fn = handler_fn(event.name.rpartition(".")[0] + ".set_" + var_name)
     return fn is not None

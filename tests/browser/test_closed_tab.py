@@ -231,11 +231,20 @@ def test_setvar_of_an_unknown_var_is_refused_quietly(panel_url, server_log):
 
 
 def test_malformed_events_and_sockets_do_not_reach_the_log(panel_url, server_log):
+    from panel_app.state.auth import AuthState
+    from panel_app.state.profile import ProfileState
+
+    cookie = login_token(panel_url, "owner@example.com", "panel-demo-owner")
+
     async def flood():
-        async with RawClient(panel_url, None) as tab:
+        async with RawClient(panel_url, cookie) as tab:
             for data in ({"name": "D" * 200_000, "payload": {}}, "x\nFORGED line" * 1000, ["a"] * 1000,
                          {"name": f"{SecurityState.get_full_name()}.tick", "payload": "not a dict"},
-                         {"name": HYDRATE, "payload": {}, "router_data": "not a dict"}):
+                         {"name": HYDRATE, "payload": {}, "router_data": "not a dict"},
+                         {"name": "a.b", "payload": {}},  # no such handler: Reflex would log the cookie
+                         {"name": f"{ProfileState.get_full_name()}._schedule", "payload": {}},
+                         {"name": f"{AuthState.get_full_name()}.forget_tab", "payload": {"x": 1}},
+                         {"name": f"{ProfileState.get_full_name()}.begin_change", "payload": {}}):
                 for _ in range(5):
                     await tab.sio.emit("event", data, namespace="/_event")
             await asyncio.sleep(1)
@@ -245,6 +254,7 @@ def test_malformed_events_and_sockets_do_not_reach_the_log(panel_url, server_log
     time.sleep(0.5)
     added = server_log.read_text(errors="replace")[len(before):]
     assert len(added) < 5_000 and "FORGED" not in added and "Traceback" not in added
+    assert cookie not in added and "panel_session" not in added
 
 
 def test_a_stranger_on_the_token_hears_nothing_of_the_owners_session(panel_url):
