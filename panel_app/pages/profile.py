@@ -122,7 +122,7 @@ def _enter_new_value() -> rx.Component:
                 rx.vstack(
                     rx.el.label(
                         rx.hstack(rx.checkbox(checked=s.change_without_old, on_change=ProfileState.set_without_old,
-                                              id="no-access-to-old"),
+                                              id="no-access-to-old", name="without_old"),
                                   rx.text(tr("profile.contact.no_access"), size="2"), align="center", spacing="2"),
                     ),
                     rx.cond(s.change_without_old,
