@@ -9,8 +9,10 @@ the delta is pushed to the browser. With Redis, Reflex's token manager delivers
 it to the worker that holds the socket. A tab that is not connected is emptied
 in the state store all the same, without a push.
 
-When a socket disconnects, the tab's sensitive pages are emptied at once; they
-load again (through the guard) when it reconnects.
+When a socket disconnects, the tab keeps nothing (pages, user); it loads again
+through the guard when it reconnects. A socket that takes over a client token is
+checked with its own cookie at once, and events that name no real handler (or do
+not fit its parameters) are dropped before Reflex logs them.
 """
 
 from __future__ import annotations
