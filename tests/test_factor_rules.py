@@ -78,8 +78,44 @@ def test_current_password_guesses_are_throttled_and_audited(make_user):
     with transaction() as db:
         actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.actor_user_id == user.id))]
     assert actions.count("password_check_failed") == compared
-    assert actions.count("password_check_throttled") == 20 - compared
+    assert actions.count("password_check_throttled") == 1  # once a minute, not once per try
     # The same budget as sign-in: these failures count against the account's logins too.
     with transaction() as db:
         row = db.get(Throttle, auth._account_key(user.email))
         assert row.failures >= compared and row.locked_until is not None
+
+
+def test_a_new_email_address_does_not_reset_the_password_budget(make_user):
+    from panel_app.security import sessions
+    from panel_app.services import profile
+
+    user = make_user()
+    token = login_token(user, grant_method="email")
+    for _ in range(5):
+        tab_state(SecurityState, token, "/security").change_password(
+            {"current_password": "wrong guess", "new_password": "a-brand-new-password-9"})
+    with transaction() as db:
+        row = db.get(User, user.id)
+        profile.set_contact(db, Actor.for_user(row), row, "email", "fresh@test.example", utcnow())
+        sessions.start_grant(db, sessions.find_by_token(db, token), method="email", now=utcnow(), ttl_seconds=600)
+    with transaction() as db:  # the address's budget is new; the user's is not
+        assert db.get(Throttle, auth._account_key("fresh@test.example")) is None
+        assert db.get(Throttle, f"password:user:{user.id}").failures == 5
+
+
+async def test_guesses_at_the_code_to_the_current_number_count_in_the_step_up_budget(make_user):
+    from panel_app import tasks
+    from panel_app.state.profile import ProfileState
+
+    user = make_user()
+    page = tab_state(ProfileState, login_token(user, grant_method="email"), "/profile")
+    page.load()
+    page.begin_change("phone")
+    page.send_change_code({"value": "+4915199999999"})
+    await tasks.wait_all()
+    for _ in range(stepup.STEPUP_POLICY.free_failures + 1):
+        page.confirm_change({"code": "111111", "old_code": "000000"})
+    with transaction() as db:
+        row = db.get(User, user.id)
+        assert row.stepup_failures >= stepup.STEPUP_POLICY.free_failures and row.stepup_locked_until
+    assert "Too many failed attempts" in page.code_error

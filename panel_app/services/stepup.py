@@ -182,6 +182,19 @@ def _reserve_try(db: Session, user: User, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+def reserve_guess(db: Session, user: User, now: datetime) -> int:
+    """For a code check outside the gate that proves a factor (the code to the current
+    address or number of a contact change): count it in the same guess budget as the
+    gate. 0 when it may go ahead, else the seconds to wait (nothing counted)."""
+    if _reserve_try(db, user, now):
+        return 0
+    return max(1, lock_seconds_left(user, now))
+
+
+def guess_succeeded(db: Session, user: User) -> None:
+    _reset_failures(db, user)
+
+
 def _reset_failures(db: Session, user: User) -> None:
     user.stepup_failures = 0
     user.stepup_locked_until = None

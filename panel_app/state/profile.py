@@ -193,11 +193,23 @@ class ProfileState(GatedPage, AuthState):
         return True
 
     def _check_code(self, ctx: guard.GuardContext, purpose: str, channel: str, submitted: object,
-                    destination: str) -> bool:
+                    destination: str, *, proves_factor: bool = False) -> bool:
+        """``proves_factor``: the code to the current address or number stands for that factor,
+        so each guess counts in the step-up guess budget too (the README's bound holds)."""
         if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
             submitted = submitted[:_MAX_CODE_INPUT + 1]  # refused as too long, without keeping the rest
+        if proves_factor:
+            wait = stepup.reserve_guess(ctx.db, ctx.user, ctx.now)
+            if wait:
+                record(ctx.db, ctx.actor, Area.PROFILE, "verification_throttled", now=ctx.now, method=channel,
+                       purpose=purpose, retry_after_seconds=wait)
+                self.code_error = t(stepup.ERROR_LOCKED, ctx.lang) + " " + t("gate.wait_seconds", ctx.lang,
+                                                                             seconds=wait)
+                return False
         result = codes.check_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
                                   submitted=submitted, now=ctx.now, channel=channel)
+        if result.ok and proves_factor:
+            stepup.guess_succeeded(ctx.db, ctx.user)
         if not result.ok:
             if result.was_guess:
                 record(ctx.db, ctx.actor, Area.PROFILE, "verification_failed", now=ctx.now, method=channel,
@@ -301,7 +313,8 @@ class ProfileState(GatedPage, AuthState):
         if not isinstance(form_data, dict) or kind not in CONTACT_FLOWS or not new_value:
             return
         new_purpose, old_purpose, channel = CONTACT_FLOWS[kind]
-        if old_value and not self._check_code(ctx, old_purpose, channel, form_data.get("old_code"), old_value):
+        if old_value and not self._check_code(ctx, old_purpose, channel, form_data.get("old_code"), old_value,
+                                              proves_factor=True):
             return
         if not self._check_code(ctx, new_purpose, channel, form_data.get("code"), new_value):
             return
