@@ -109,9 +109,6 @@ class AuthState(rx.State):
         self.grant_seconds_left = 0
         return None
 
-    def _after_event(self, outcome):
-        return outcome
-
     def _wipe(self) -> None:
         """Sensitive data of this state. Page states override."""
 

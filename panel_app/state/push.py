@@ -57,11 +57,11 @@ def _reaches_browser(app, token: str) -> bool:
     return isinstance(manager, RedisTokenManager) or token in manager.token_to_socket
 
 
-async def check_tab(app, token: str, handler=None) -> None:
-    """Run ``handler`` (default: the shell's check) for the tab ``token`` as a server
-    event, or, with no socket to push to, only empty what it may no longer hold."""
+async def check_tab(app, token: str) -> None:
+    """Run the shell's check for the tab ``token`` as a server event, or, with no socket
+    to push to, only empty what it may no longer hold."""
     if _reaches_browser(app, token):
-        await app.event_processor.enqueue(token, Event(name=_event_name(handler or AuthState.tick)))
+        await app.event_processor.enqueue(token, Event(name=_event_name(AuthState.tick)))
         return
     async with app.state_manager.modify_state_with_links(BaseStateToken(ident=token, cls=AuthState)) as root:
         await TabCheck.check(root)
