@@ -37,6 +37,9 @@ class Policy:
 
 LOGIN_ACCOUNT_POLICY = Policy(free_failures=5, base_delay_seconds=1, max_delay_seconds=15 * 60)
 LOGIN_IP_POLICY = Policy(free_failures=20, base_delay_seconds=1, max_delay_seconds=15 * 60)
+# "At most once a minute" (e.g. one log line while a script hammers a lock): the first
+# reservation passes and locks the key for 60 s.
+ONCE_A_MINUTE = Policy(free_failures=0, base_delay_seconds=60, max_delay_seconds=60)
 
 
 def locked_until_after_one_more(failures_column, locked_column, policy: Policy, now: datetime):
