@@ -66,6 +66,12 @@
     })();
   };
 
+  // After a successful verification: ask the server for this browser's known-device
+  // cookie (HttpOnly, so only an HTTP response can set it). Nothing is read back.
+  window.panelRememberDevice = function (url) {
+    window.fetch(url, { method: "POST", credentials: "include", cache: "no-store" }).catch(function () {});
+  };
+
   window.panelConceal = function (id) {
     var el = document.getElementById(id);
     if (!el) return;

@@ -79,6 +79,9 @@ class LoginSession(SQLModel, table=True):
     grant_verified_at: datetime | None = None
     grant_expires_at: datetime | None = None
     grant_method: str | None = Field(default=None, max_length=10)
+    # The known browser this session signed in from or was verified on (None: unknown).
+    # Its guesses and code sends count against that browser's own budget.
+    device_id: int | None = Field(default=None, index=True)
 
 
 class FactorChange(SQLModel, table=True):
@@ -91,7 +94,7 @@ class FactorChange(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
-    kind: str = Field(max_length=10)  # email | phone
+    kind: str = Field(max_length=10)  # email | phone | password
     new_value_enc: str = Field(max_length=600)
     requested_at: datetime
     requested_by: str = Field(default="", max_length=200)
@@ -149,6 +152,9 @@ class VerificationCode(SQLModel, table=True):
     delivery_status: str = Field(default="queued", max_length=20)  # queued|sent|delivered|read|failed
     delivery_error: str = Field(default="", max_length=40)
     provider_message_id: str | None = Field(default=None, index=True, max_length=200)
+    # The known browser that asked for it (None: an unknown one): the hourly send limit
+    # is kept per known browser and once for all unknown ones.
+    device_id: int | None = Field(default=None)
 
 
 class RecoveryCode(SQLModel, table=True):
@@ -199,6 +205,35 @@ class KnownBrowser(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True)
     fingerprint: str = Field(max_length=64)
     first_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class KnownDevice(SQLModel, table=True):
+    """A browser that passed step-up: it holds a long-lived random HttpOnly cookie, the
+    database its keyed hash. Sign-in and verification from it keep their own budgets,
+    so someone guessing from an unknown device cannot lock the owner out of it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+    ip: str = Field(default="", max_length=64)  # last seen from
+    first_used_at: datetime
+    last_used_at: datetime
+
+
+class PasswordReset(SQLModel, table=True):
+    """A "forgot password" link: single use, 30 minutes, stored as a keyed hash. The new
+    password is only set after a second factor that is not the mailbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    ip: str = Field(default="", max_length=64)
+    factor_method: str | None = Field(default=None, max_length=10)  # set once verified
+    factor_verified_at: datetime | None = None
+    used_at: datetime | None = None
 
 
 class Invitation(SQLModel, table=True):

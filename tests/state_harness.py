@@ -17,23 +17,29 @@ from panel_app.security import sessions
 
 
 def login_token(user: User, now: datetime | None = None, *, grant_method: str | None = None,
-                ip: str = "192.0.2.50") -> str:
-    """A live login session for ``user`` (optionally holding a grant); returns its cookie token."""
+                ip: str = "192.0.2.50", device_id: int | None = None) -> str:
+    """A live login session for ``user`` (optionally holding a grant, optionally on a known
+    device); returns its cookie token."""
     now = now or utcnow()
     with transaction() as db:
         row, token = sessions.create_session(db, db.get(User, user.id), ip=ip, user_agent="pytest", now=now,
                                              absolute_seconds=12 * 3600)
+        row.device_id = device_id
         if grant_method:
             sessions.start_grant(db, row, method=grant_method, now=now, ttl_seconds=600)
     return token
 
 
-def tab_state(state_cls, token: str | None, path: str = "/", query: dict | None = None, ip: str = "192.0.2.50"):
-    """The ``state_cls`` instance of a new tab whose websocket carries ``token``."""
+def tab_state(state_cls, token: str | None, path: str = "/", query: dict | None = None, ip: str = "192.0.2.50",
+              cookies: dict | None = None):
+    """The ``state_cls`` instance of a new tab whose websocket carries ``token`` (and ``cookies``)."""
     root = rx.State(_reflex_internal_init=True)
     headers = {"user-agent": "pytest"}
+    jar = dict(cookies or {})
     if token is not None:
-        headers["cookie"] = f"{sessions.COOKIE_NAME}={token}"
+        jar[sessions.COOKIE_NAME] = token
+    if jar:
+        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
     query = dict(query or {})
     root.router = RouterData.from_router_data({
         "headers": headers,

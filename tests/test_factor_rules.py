@@ -4,6 +4,7 @@ through the states and services a websocket client reaches."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -21,7 +22,8 @@ from tests.state_harness import login_token, tab_state
 PASSWORD = "correct horse battery"
 
 
-def _enrolled(make_user) -> User:
+def _enrolled(make_user, *, days_ago: int = 4) -> User:
+    """A user with an app set up ``days_ago`` (longer than the 72 h waiting period: settled)."""
     user = make_user()
     now = utcnow()
     with transaction() as db:
@@ -29,6 +31,8 @@ def _enrolled(make_user) -> User:
         secret, _uri = stepup.begin_totp_enrollment(db, user, now)
         assert stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
                                               Actor.for_user(user, ip="", user_agent="")).ok
+        user.totp_enabled_at = now - timedelta(days=days_ago)
+        db.add(user)
     return user
 
 
@@ -45,6 +49,16 @@ async def test_an_email_code_cannot_remove_the_authenticator_app(make_user):
     assert _totp_on(user.id) and page.error  # refused, with a reason
     page.begin_enrollment()  # nor replace it with the attacker's own
     assert not page.enrolling
+
+
+async def test_an_app_still_new_may_be_removed_by_any_verification(make_user):
+    """An app added with a stolen mailbox: the owner (who has no such app) throws it out
+    with the email or WhatsApp code during the waiting period, not after."""
+    user = _enrolled(make_user, days_ago=2)
+    page = tab_state(SecurityState, login_token(user, grant_method="whatsapp"), "/security")
+    page.load()
+    page.remove_totp()
+    assert not _totp_on(user.id)
 
 
 @pytest.mark.parametrize("method", ["totp", "recovery"])

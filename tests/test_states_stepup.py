@@ -75,7 +75,7 @@ async def test_five_failures_lock_with_a_wait_and_mail_the_user(make_user):
         gate.verify({"code": wrong})
     await tasks.wait_all()
     assert "30 seconds" in gate.error
-    assert any("Repeated failed verifications" in text for text in outbox_texts("owner@test.example"))
+    assert any("Someone has your password" in text for text in outbox_texts("owner@test.example"))
     gate.verify({"code": code})  # even the right code waits now
     assert not gate.grant_active
 

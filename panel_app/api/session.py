@@ -16,9 +16,13 @@ from starlette.routing import Route
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
+from panel_app.api.paths import DEVICE_ROUTE
+from panel_app.security import devices, sessions
 from panel_app.security.sessions import COOKIE_NAME, safe_next_path
-from panel_app.services import auth
-from panel_app.services.notifications import notify_new_sign_in
+from panel_app.services import auth, password_reset
+from panel_app.services.audit import Actor, record
+from panel_app.security.permissions import Area
+from panel_app.services.notifications import notify_new_sign_in, send_reset_link
 from panel_app.tasks import spawn
 from panel_app.settings import get_settings
 
@@ -72,12 +76,13 @@ async def login(request: Request) -> Response:
     ip, user_agent = _client(request)
     settings = get_settings()
     previous_token = request.cookies.get(COOKIE_NAME)
+    device_token = request.cookies.get(devices.COOKIE_NAME)
 
     def _work():
         with transaction() as db:
             result = auth.login(db, email=form.get("email"), password=form.get("password"), ip=ip,
                                 user_agent=user_agent, now=utcnow(),
-                                absolute_seconds=settings.session_absolute_seconds)
+                                absolute_seconds=settings.session_absolute_seconds, device_token=device_token)
             if result.outcome is auth.LoginOutcome.OK and previous_token:
                 # Signing in again replaces the session this browser had: no orphan keeps
                 # other tabs acting as the previous user.
@@ -118,6 +123,76 @@ async def logout(request: Request) -> Response:
     return response
 
 
+# A device is remembered only right after the step-up that earned it.
+DEVICE_AFTER_GRANT_SECONDS = 120
+
+
+async def remember_device(request: Request) -> Response:
+    """Called by the page right after a successful step-up: this browser becomes (or
+    stays) a known device of the user, with its own budgets. Needs the session cookie
+    and a grant started moments ago; answers 204 either way and shows nothing."""
+    if not _same_origin(request):
+        return PlainTextResponse("Cross-site request refused.", status_code=403)
+    token = request.cookies.get(COOKIE_NAME)
+    device_token = request.cookies.get(devices.COOKIE_NAME)
+    ip, user_agent = _client(request)
+    settings = get_settings()
+
+    def _work() -> str | None:
+        now = utcnow()
+        with transaction() as db:
+            resolved = sessions.resolve_session(db, token, now=now, idle_seconds=settings.session_idle_seconds,
+                                                touch=False)
+            if resolved is None:
+                return None
+            row, user = resolved.login_session, resolved.user
+            if (not sessions.grant_is_valid(row, now) or row.grant_verified_at is None
+                    or (now - row.grant_verified_at).total_seconds() > DEVICE_AFTER_GRANT_SECONDS):
+                return None
+            known = devices.find(db, device_token, user_id=user.id)
+            if known is not None:
+                row.device_id = known.id
+                db.add(row)
+                devices.touch(db, known, now=now, ip=ip)
+                return None
+            if row.device_id is not None:
+                return None
+            _device, new_token = devices.remember(db, row, user_agent=user_agent, ip=ip, now=now)
+            record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=row.id), Area.AUTH,
+                   "device_remembered", now=now)
+            return new_token
+
+    new_token = await run_in_threadpool(_work)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    if new_token:
+        response.set_cookie(devices.COOKIE_NAME, new_token, max_age=devices.LIFETIME_SECONDS, path="/",
+                            httponly=True, samesite="strict", secure=settings.cookie_secure)
+    return response
+
+
+async def forgot_password(request: Request) -> Response:
+    """"Forgot password?": the same answer whether or not the address exists; the link
+    is mailed in the background (no timing difference either)."""
+    if not _same_origin(request):
+        return PlainTextResponse("Cross-site request refused.", status_code=403)
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        return RedirectResponse(_frontend_url("/forgot"), status_code=303)
+    form = await request.form(max_files=0, max_fields=3, max_part_size=MAX_FORM_BYTES)
+    ip, _user_agent = _client(request)
+
+    def _work():
+        with transaction() as db:
+            return password_reset.request_link(db, email=form.get("email"), ip=ip, now=utcnow())
+
+    found = await run_in_threadpool(_work)
+    if found is not None:
+        spawn(send_reset_link(found[0], found[1]))
+    response = RedirectResponse(_frontend_url("/forgot?sent=1"), status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 async def health(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
@@ -125,5 +200,7 @@ async def health(_request: Request) -> Response:
 routes = [
     Route("/api/session/login", login, methods=["POST"]),
     Route("/api/session/logout", logout, methods=["POST"]),
+    Route(DEVICE_ROUTE, remember_device, methods=["POST"]),
+    Route("/api/session/forgot", forgot_password, methods=["POST"]),
     Route("/api/health", health, methods=["GET"]),
 ]

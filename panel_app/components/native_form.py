@@ -9,6 +9,8 @@ from __future__ import annotations
 import reflex as rx
 from reflex_components_core.el.elements.base import BaseHTML
 
+from panel_app.api.paths import backend_path  # noqa: F401  (re-exported for the pages)
+
 
 class NativeForm(BaseHTML):
     tag = "form"
@@ -17,15 +19,3 @@ class NativeForm(BaseHTML):
 
 
 native_form = NativeForm.create
-
-
-def backend_path(path: str) -> str:
-    """Relative in production (one port). Under ``make dev`` the pages come from the
-    Vite server, so posts go to the backend's own URL (cookies ignore the port)."""
-    from reflex.config import get_config
-
-    from panel_app.settings import get_settings
-
-    if get_settings().frontend_url:
-        return get_config().api_url.rstrip("/") + path
-    return path

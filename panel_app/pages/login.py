@@ -58,6 +58,7 @@ def login_page() -> rx.Component:
                     method="post",
                     style={"width": "100%"},
                 ),
+                rx.link(tr("login.forgot_link"), href="/forgot", size="2", id="login-forgot"),
                 rx.text(tr_format("login.forgot", email=settings.support_email), size="1",
                         color=rx.color("gray", 11)),
                 *([rx.callout(tr("login.demo_hint"), icon="info", size="1", width="100%")]

@@ -13,6 +13,7 @@ from panel_app.pages.profile import profile_page
 from panel_app.pages.support import support_page
 from panel_app.pages.demo import outbox_page
 from panel_app.pages.invite import invite_page
+from panel_app.pages.reset import forgot_page, reset_page
 from panel_app.pages.team import team_page
 from panel_app.pages.help import help_page
 from panel_app.pages.login import login_page
@@ -28,6 +29,7 @@ from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
 from panel_app.state.support import SupportState
 from panel_app.state.invite import InviteState
+from panel_app.state.reset import ForgotState, ResetState
 from panel_app.state.team import TeamState
 from panel_app.state.demo import DemoState
 from panel_app.state.login import LoginState
@@ -53,5 +55,7 @@ def add_pages(app: rx.App) -> None:
     app.add_page(team_page, route="/team", title="Team · Panel", on_load=TeamState.load)
     app.add_page(activity_page, route="/activity", title="Activity log · Panel", on_load=ActivityState.load)
     app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)
+    app.add_page(forgot_page, route="/forgot", title="Forgot password · Panel", on_load=ForgotState.open_forgot)
+    app.add_page(reset_page, route="/reset", title="New password · Panel", on_load=ResetState.open_reset)
     if get_settings().is_demo:
         app.add_page(outbox_page, route="/dev/outbox", title="Demo outbox · Panel", on_load=DemoState.load)

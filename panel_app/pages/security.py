@@ -152,6 +152,19 @@ def _session_row(row) -> rx.Component:
     )
 
 
+def _device_row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(rx.hstack(rx.text(row["browser"]),
+                                           rx.cond(row["current"] != "", rx.badge(tr("security.devices.this"))),
+                                           wrap="wrap")),
+        rx.table.cell(row["ip"]),
+        rx.table.cell(row["first"]),
+        rx.table.cell(row["last"]),
+        rx.table.cell(rx.button(tr("security.devices.remove"), size="1", variant="soft",
+                                on_click=SecurityState.forget_device(row["id"]))),
+    )
+
+
 def security_page() -> rx.Component:
     return gated_page(
         SecurityState,
@@ -168,6 +181,12 @@ def security_page() -> rx.Component:
             data_table(["security.browser", "security.ip", "security.started", "security.last_seen",
                         "common.actions"], SecurityState.sessions, _session_row),
             rx.button(tr("security.sign_out_others"), variant="soft", on_click=SecurityState.sign_out_others),
+            rx.heading(tr("security.devices.title"), size="4", as_="h2"),
+            rx.text(tr("security.devices.intro"), size="2", color=rx.color("gray", 11)),
+            rx.cond(SecurityState.devices.length() > 0,
+                    data_table(["security.browser", "security.ip", "security.devices.first_col",
+                                "security.devices.last_col", "common.actions"], SecurityState.devices, _device_row),
+                    rx.text(tr("security.devices.none"), size="2", id="devices-none")),
             spacing="4",
             width="100%",
             align="start",

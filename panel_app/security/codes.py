@@ -14,6 +14,10 @@ Rules (all enforced here, all atomic so that two workers cannot break them):
   user, channel and purpose (across sessions, so a new login does not skip it);
 * at most ``MAX_SENDS_PER_HOUR`` codes per user and channel within any hour.
 
+The cooldown and the hourly limit are kept per known device and once for all unknown
+devices together (``device_id``, see ``security/devices.py``): someone with the
+password can use up the unknown devices' sends, never those of the owner's browser.
+
 Input: spaces and hyphens are ignored; anything else that is not exactly six
 ASCII digits is refused with ``stepup.error.code_format`` (or
 ``stepup.error.code_empty``). Malformed input is not a guess: it touches no
@@ -158,13 +162,21 @@ def _serialize_on_user(db: Session, user_id: int) -> None:
     )
 
 
-def resend_wait_seconds(db: Session, *, user_id: int, channel: str, purpose: str, now: datetime) -> int:
+def _device_filter(device_id: int | None):
+    if device_id is None:
+        return VerificationCode.device_id.is_(None)
+    return VerificationCode.device_id == device_id
+
+
+def resend_wait_seconds(db: Session, *, user_id: int, channel: str, purpose: str, now: datetime,
+                        device_id: int | None = None) -> int:
     """Seconds until the cooldown after the last code on this channel for this purpose ends."""
     last = db.exec(
         select(func.max(VerificationCode.created_at)).where(
             VerificationCode.user_id == user_id,
             VerificationCode.channel == channel,
             VerificationCode.purpose == purpose,
+            _device_filter(device_id),
             VerificationCode.created_at > now - timedelta(seconds=RESEND_COOLDOWN_SECONDS),
         )
     ).one()
@@ -173,13 +185,16 @@ def resend_wait_seconds(db: Session, *, user_id: int, channel: str, purpose: str
     return seconds_until(last + timedelta(seconds=RESEND_COOLDOWN_SECONDS), now)
 
 
-def sends_in_window(db: Session, *, user_id: int, channel: str, now: datetime) -> list[datetime]:
-    """Creation times of this user's codes on ``channel`` within the last hour, oldest first."""
+def sends_in_window(db: Session, *, user_id: int, channel: str, now: datetime,
+                    device_id: int | None = None) -> list[datetime]:
+    """Creation times of this user's codes on ``channel`` from this device (None: from
+    unknown ones) within the last hour, oldest first."""
     rows = db.exec(
         select(VerificationCode.created_at)
         .where(
             VerificationCode.user_id == user_id,
             VerificationCode.channel == channel,
+            _device_filter(device_id),
             VerificationCode.created_at > now - timedelta(seconds=SEND_WINDOW_SECONDS),
         )
         .order_by(VerificationCode.created_at)
@@ -205,6 +220,7 @@ def issue_code(
     channel: str,
     destination: str,
     now: datetime,
+    device_id: int | None = None,
 ) -> IssueOutcome:
     """Create a new code (replacing live ones) unless cooldown or hourly limit forbid it.
 
@@ -214,11 +230,13 @@ def issue_code(
         return IssueOutcome(ok=False, error_key=ERROR_CHANNEL_UNAVAILABLE, reason="channel_unavailable")
     _serialize_on_user(db, user.id)
 
-    cooldown = resend_wait_seconds(db, user_id=user.id, channel=channel, purpose=purpose, now=now)
+    cooldown = resend_wait_seconds(db, user_id=user.id, channel=channel, purpose=purpose, now=now,
+                                   device_id=device_id)
     if cooldown:
         return IssueOutcome(ok=False, error_key=ERROR_RESEND_COOLDOWN, reason=REASON_COOLDOWN,
                             retry_after_seconds=cooldown)
-    hourly = hourly_wait_seconds(sends_in_window(db, user_id=user.id, channel=channel, now=now), now)
+    hourly = hourly_wait_seconds(sends_in_window(db, user_id=user.id, channel=channel, now=now,
+                                                 device_id=device_id), now)
     if hourly:
         return IssueOutcome(ok=False, error_key=ERROR_SEND_LIMIT, reason=REASON_HOURLY_LIMIT,
                             retry_after_seconds=hourly)
@@ -245,6 +263,7 @@ def issue_code(
         code_hash=_code_hash(code, user_id=user.id, session_id=session_id, purpose=purpose),
         created_at=now,
         expires_at=now + timedelta(seconds=CODE_VALID_SECONDS),
+        device_id=device_id,
     )
     db.add(row)
     db.flush()

@@ -92,3 +92,33 @@ def give_back(db: Session, key: str) -> None:
 def clear(db: Session, key: str) -> None:
     """Forget every failure of ``key`` (a successful login to the account)."""
     db.execute(Throttle.__table__.delete().where(Throttle.__table__.c.key == key))
+
+
+def reserve_in_window(db: Session, key: str, limit: int, window_seconds: int, now: datetime) -> int:
+    """Count one attempt for ``key`` in a fixed window that starts with the first attempt:
+    at most ``limit`` per window. 0 when it may go ahead, else the seconds until the window
+    ends (nothing counted). Atomic across requests and workers. ``locked_until`` holds the
+    window's end, ``failures`` the attempts in it."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.execute(insert(Throttle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    column_type = Throttle.locked_until.type
+    window_over = or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now)
+    result = db.execute(
+        update(Throttle)
+        .where(Throttle.key == key, or_(window_over, Throttle.failures < limit))
+        .values(failures=case((window_over, 1), else_=Throttle.failures + 1), last_failure_at=now,
+                locked_until=case((window_over, literal(now + timedelta(seconds=window_seconds), column_type)),
+                                  else_=Throttle.locked_until))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:
+        return 0
+    return max(1, seconds_locked(db, key, now))
+
+
+def window_wait(db: Session, key: str, limit: int, now: datetime) -> int:
+    """Seconds until ``reserve_in_window`` would let one more attempt through (0 = now)."""
+    row = db.get(Throttle, key, populate_existing=True)
+    if row is None or row.failures < limit:
+        return 0
+    return seconds_left(row.locked_until, now)

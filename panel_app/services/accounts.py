@@ -53,7 +53,8 @@ def create_account_with_owner(
     return user
 
 
-def change_password(db: Session, actor, user: User, *, current: object, new: object, now) -> int:
+def change_password(db: Session, actor, user: User, *, current: object, new: object, now,
+                    device_id: int | None = None) -> int:
     """Set a new password. Ends every step-up grant of the user and signs out every
     other session of the user (returns how many). Audited once, without passwords."""
     from panel_app.security import sessions
@@ -62,7 +63,7 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
     from panel_app.services.audit import record
     from panel_app.services.auth import check_current_password
 
-    check_current_password(db, actor, user, current, now=now)
+    check_current_password(db, actor, user, current, now=now, device_id=device_id)
     problem = password_problem(new, user_inputs=(user.email, user.name))
     if problem is not None:
         raise ValidationError("new_password", problem)

@@ -2,6 +2,11 @@
 
 The answer for an unknown email and for a wrong password is the same, and costs
 the same (the password hasher runs either way).
+
+Budgets: a browser with the account's known-device cookie (``security/devices.py``)
+has its own failure budget; every other attempt counts per client IP and per account.
+Whoever knows the address can lock the account for unknown browsers, never for the
+owner's known one.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from panel_app.models import KnownBrowser, User
-from panel_app.security import sessions, throttle
+from panel_app.security import devices, sessions, throttle
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from panel_app.security.permissions import Area
 from panel_app.services.audit import Actor, record
@@ -45,6 +50,10 @@ def _ip_key(ip: str) -> str:
     return "login:ip:" + ip[:64]
 
 
+def _device_key(device_id: int) -> str:
+    return f"login:device:{device_id}"
+
+
 def _clean_email(email: object) -> str | None:
     if not isinstance(email, str):
         return None
@@ -58,23 +67,38 @@ def browser_fingerprint(user_agent: str) -> str:
     return hashlib.sha256(user_agent.encode()).hexdigest()
 
 
+def _reserve_all(db: Session, reservations: list[tuple[str, throttle.Policy]], now: datetime) -> int:
+    """Reserve one attempt on every key, or on none: 0, or the seconds to wait."""
+    done = []
+    for key, policy in reservations:
+        wait = throttle.reserve(db, key, policy, now)
+        if wait:
+            for earlier in done:
+                throttle.give_back(db, earlier)
+            return wait
+        done.append(key)
+    return 0
+
+
 def login(
     db: Session, *, email: object, password: object, ip: str, user_agent: str, now: datetime,
-    absolute_seconds: int,
+    absolute_seconds: int, device_token: object = None,
 ) -> LoginResult:
     clean = _clean_email(email)
-    ip_key = _ip_key(ip)
-    # Reserve the attempt first (per IP, then per account), atomically: parallel
-    # guesses cannot all pass a lock that only a slow password check would set.
-    wait = throttle.reserve(db, ip_key, throttle.LOGIN_IP_POLICY, now)
-    if not wait and clean:
-        wait = throttle.reserve(db, _account_key(clean), throttle.LOGIN_ACCOUNT_POLICY, now)
-        if wait:
-            throttle.give_back(db, ip_key)
+    user = db.exec(select(User).where(User.email == clean)).first() if clean else None
+    device = devices.find(db, device_token, user_id=user.id) if user is not None else None
+    # Reserve the attempt first, atomically: parallel guesses cannot all pass a lock that
+    # only a slow password check would set. A known device: its own budget only.
+    if device is not None:
+        keys = [(_device_key(device.id), throttle.LOGIN_ACCOUNT_POLICY)]
+    else:
+        keys = [(_ip_key(ip), throttle.LOGIN_IP_POLICY)]
+        if clean:
+            keys.append((_account_key(clean), throttle.LOGIN_ACCOUNT_POLICY))
+    wait = _reserve_all(db, keys, now)
     if wait:
         return LoginResult(LoginOutcome.THROTTLED, retry_after_seconds=wait)
 
-    user = db.exec(select(User).where(User.email == clean)).first() if clean else None
     password_ok = verify_password(
         password if isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH else "",
         user.password_hash if user else None,
@@ -85,14 +109,21 @@ def login(
                    "login_failed", now=now, target=user.email)
         return LoginResult(LoginOutcome.INVALID)
 
-    throttle.clear(db, _account_key(clean))
-    throttle.give_back(db, ip_key)
+    if device is not None:
+        throttle.clear(db, _device_key(device.id))
+    else:
+        throttle.clear(db, _account_key(clean))
+        throttle.give_back(db, _ip_key(ip))
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.add(user)
     login_session, token = sessions.create_session(
         db, user, ip=ip, user_agent=user_agent, now=now, absolute_seconds=absolute_seconds
     )
+    if device is not None:
+        login_session.device_id = device.id
+        devices.touch(db, device, now=now, ip=ip)
+        db.add(login_session)
     fingerprint = browser_fingerprint(user_agent)
     known = db.exec(
         select(KnownBrowser).where(KnownBrowser.user_id == user.id, KnownBrowser.fingerprint == fingerprint)
@@ -104,20 +135,18 @@ def login(
     return LoginResult(LoginOutcome.OK, token=token, user_id=user.id, new_browser=known is None)
 
 
-def check_current_password(db: Session, actor: Actor, user: User, password: object, *, now: datetime) -> None:
+def check_current_password(db: Session, actor: Actor, user: User, password: object, *, now: datetime,
+                           device_id: int | None = None) -> None:
     """Wherever the panel asks for the current password again: counted against the same
-    per-account budget as sign-in (reserved before the check, so parallel guesses cannot
-    slip past), every wrong try audited. Raises ``ValidationError`` when wrong or locked."""
+    budget as sign-in from this browser (reserved before the check, so parallel guesses
+    cannot slip past), every wrong try audited. Raises ``ValidationError`` when wrong or locked."""
     from panel_app.services.validation import ValidationError
 
-    # Two budgets: the sign-in one of the address, and one of the user that changing the
-    # address does not reset.
-    keys = (_account_key(user.email), f"password:user:{user.id}")
-    wait = throttle.reserve(db, keys[0], throttle.LOGIN_ACCOUNT_POLICY, now)
-    if not wait:
-        wait = throttle.reserve(db, keys[1], throttle.LOGIN_ACCOUNT_POLICY, now)
-        if wait:
-            throttle.give_back(db, keys[0])
+    # A known device: its own budget. Otherwise two: the sign-in one of the address, and
+    # one of the user that changing the address does not reset.
+    keys = ([_device_key(device_id)] if device_id is not None
+            else [_account_key(user.email), f"password:user:{user.id}"])
+    wait = _reserve_all(db, [(key, throttle.LOGIN_ACCOUNT_POLICY) for key in keys], now)
     if wait:
         # Once a minute (atomic, so parallel guesses log it once): a script hammering a
         # lock must not flood the log.

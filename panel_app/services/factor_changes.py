@@ -25,7 +25,7 @@ from panel_app.services import audit, profile
 from panel_app.services.audit import Actor
 from panel_app.services.validation import ValidationError, parse_row_id
 
-KINDS = ("email", "phone")
+KINDS = ("email", "phone", "password")  # password: a reset without a second factor
 # The second announcement goes out this long before the change takes effect (or at half
 # the waiting period when that is shorter).
 REMINDER_BEFORE = timedelta(hours=24)
@@ -38,6 +38,13 @@ class PendingChange:
     new_value: str  # for the masked display and the announcements, never logged
     effective_at: datetime
     requested_by: str
+
+    @property
+    def masked(self) -> str:
+        """What screens and notices show of the new value (nothing of a password)."""
+        from panel_app.services.stepup import BULLETS, mask_email, mask_phone
+
+        return {"email": mask_email, "phone": mask_phone}.get(self.kind, lambda _v: BULLETS)(self.new_value)
 
 
 def _pending_query(user_id: int):
@@ -66,7 +73,8 @@ def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object
     same kind that was still waiting is replaced (and that is audited too)."""
     if kind not in KINDS:
         raise ValidationError("kind", "validation.invalid")
-    value = profile.normalized_contact(db, user, kind, new_value)
+    # A password arrives hashed (services/password_reset.py), an address or number is checked.
+    value = new_value if kind == "password" else profile.normalized_contact(db, user, kind, new_value)
     for earlier in db.exec(_pending_query(user.id).where(FactorChange.kind == kind)).all():
         earlier.cancelled_at, earlier.cancelled_by = now, "replaced"
         db.add(earlier)
@@ -120,7 +128,13 @@ def apply_due(db: Session, *, now: datetime, limit: int = 100) -> list[AppliedCh
         change = _view(row)
         actor = Actor(None, user.account_id, f"Scheduled change ({row.requested_by or 'panel'})")
         try:  # set_contact checks everything before it writes anything
-            old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
+            if row.kind == "password":
+                from panel_app.services.password_reset import set_new_password
+
+                set_new_password(db, actor, user, change.new_value, now=now, reason="password_reset")
+                old_value = ""
+            else:
+                old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
         except ValidationError:  # meanwhile taken by someone else, or no longer valid
             row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
             db.add(row)

@@ -21,7 +21,8 @@ KINDS = (
     "new_sign_in", "totp_added", "totp_removed", "recovery_code_used", "contact_changed",
     "auth_code_revealed", "admin_added", "admin_removed", "verification_failures",
     "contact_change_scheduled", "contact_change_reminder", "contact_change_cancelled", "contact_change_applied",
-    "password_changed",
+    "password_changed", "password_suspected", "password_reset_done", "password_reset_scheduled",
+    "password_reset_applied",
 )
 
 
@@ -85,3 +86,22 @@ async def notify_everywhere(user_id: int, kind: str, *, also_email: str | None =
     if not sent:
         log.warning("security notice %s to user %s reached no channel", kind, user_id)
     return sent
+
+
+async def send_reset_link(user_id: int, token: str) -> bool:
+    """The "forgot password" link, to the account's address only (the one it proves)."""
+    from panel_app.delivery import send_email_notice
+    from panel_app.services.password_reset import LINK_VALID_SECONDS
+    from panel_app.settings import get_settings
+
+    recipient = await asyncio.to_thread(_recipient, user_id)
+    if recipient is None:
+        return False
+    email, language = recipient
+    link = f"{get_settings().public_url}/reset?token={token}"
+    subject = t("notice.password_reset_link.subject", language)
+    body = t("notice.password_reset_link.body", language, link=link, minutes=LINK_VALID_SECONDS // 60)
+    result = await send_email_notice(email, language, subject, body)
+    if not result.ok:
+        log.warning("password reset link to user %s not delivered: %s", user_id, result.error_code)
+    return result.ok

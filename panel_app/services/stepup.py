@@ -16,17 +16,30 @@ count, waiting does not. Tries during a wait are refused without comparing
 anything, and malformed input (not 6 digits / not a recovery code) is never
 compared. Starting from zero, tries 1-5 can be made at once, try 6 after 30 s,
 7 after 90 s, 8 after 210 s, 9 after 450 s, 10 after 930 s, 11 after 1,890 s,
-12 after 3,810 s, and from then on one per hour: at most **34 guesses in the
-first 24 hours and 24 per day after that**. A guess hits with probability at
-most 3 in 1,000,000 (an app code is valid for 3 time steps; an email/WhatsApp
-code is one of 1,000,000; a recovery code one in 31^12), so an attacker who
-already has the password succeeds within the first day with probability at most
-34 x 3e-6, about 1 in 9,800, and with at most 2.6 % in a whole year of nonstop
-trying (8,770 guesses), each failure visible in the activity log. Each success of
-the real user restarts the schedule and so allows at most 12 further guesses in
-the following ~64 minutes. The per-code limits are looser and only a second line:
-5 tries per code, a new code at most every 60 s and 5 codes per hour per channel
-would allow 2 x 5 x 5 = 50 guesses per hour on their own.
+12 after 3,810 s, and from then on one per hour (34 in the first 24 hours, 24 a
+day after that). Each success of the real user restarts that schedule, so a
+second, fixed bound caps the budget of unknown devices: at most 25 failed guesses
+in a 24-hour window that starts with the first one. Together: at most **25
+guesses in the first 24 hours and at most 50 in any 24 hours**, however often the
+real user succeeds in between. A guess hits with probability at most 3 in
+1,000,000 (an app code is valid for 3 time steps; an email/WhatsApp code is one
+of 1,000,000; a recovery code one in 31^12), so an attacker who already has the
+password succeeds within the first day with probability at most 25 x 3e-6, about
+1 in 13,000, and with at most 2.7 % in a whole year of nonstop trying (at most
+9,150 guesses), each failure visible in the activity log.
+
+Known devices (``security/devices.py``). The budget above is the one of every
+*unknown* device of the account together. A browser that passed step-up before
+(known device cookie, ``LoginSession.device_id``) has its own budget with the same
+schedule (Throttle ``stepup:device:<id>``): someone guessing with the password on an
+unknown device never locks the owner out of a known browser, and opening new
+sessions gains no guesses. When the unknown budget reaches its first wait, the
+owner is told on every channel that someone has the password.
+
+The per-code limits are looser and only a second line: 5 tries per code, a new
+code at most every 60 s and 5 codes per hour per channel (kept per known device
+and once for the unknown ones, ``security/codes.py``) would allow 2 x 5 x 5 = 50
+guesses per hour on their own.
 
 Audit (area ``auth``; never a code or secret): ``code_sent`` (channel, masked
 destination), ``code_throttled`` (channel, reason, seconds), ``verification_failed``
@@ -47,8 +60,8 @@ import phonenumbers
 from sqlalchemy import or_, update
 from sqlmodel import Session
 
-from panel_app.models import LoginSession, User
-from panel_app.security import codes, recovery, sessions, totp
+from panel_app.models import LoginSession, Throttle, User
+from panel_app.security import codes, devices, recovery, sessions, throttle, totp
 from panel_app.security.permissions import Area
 from panel_app.security.throttle import Policy, locked_until_after_one_more
 from panel_app.services.audit import Actor, record
@@ -64,6 +77,8 @@ PREFERABLE_CHANNELS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP)
 
 PURPOSE = codes.PURPOSE_STEPUP
 STEPUP_POLICY = Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
+UNKNOWN_DEVICE_FAILURES_PER_WINDOW = 25
+UNKNOWN_DEVICE_WINDOW_SECONDS = 24 * 3600
 
 ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
 ERROR_SESSION_INVALID = "stepup.error.session_invalid"
@@ -160,13 +175,44 @@ def lock_seconds_left(user: User, now: datetime) -> int:
     return codes.seconds_until(user.stepup_locked_until, now)
 
 
-def _reserve_try(db: Session, user: User, now: datetime) -> bool:
-    """Count this try as a failure in advance, unless the user must wait. Atomic.
+def _device_key(device_id: int) -> str:
+    return f"stepup:device:{device_id}"
 
-    One UPDATE raises the count and sets the resulting wait, only if no wait is
-    running: of many parallel tries, exactly as many pass as the schedule allows.
-    A success afterwards resets the count.
+
+def _window_key(user_id: int) -> str:
+    return f"stepup:unknown-window:{user_id}"
+
+
+def guess_wait_seconds(db: Session, user: User, device_id: int | None, now: datetime) -> int:
+    """Seconds before the next guess from this device (``None``: an unknown one) may be made."""
+    if device_id is not None:
+        return throttle.seconds_locked(db, _device_key(device_id), now)
+    db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
+    return max(lock_seconds_left(user, now),
+               throttle.window_wait(db, _window_key(user.id), UNKNOWN_DEVICE_FAILURES_PER_WINDOW, now))
+
+
+def failures_so_far(db: Session, user: User, device_id: int | None) -> int:
+    """Consecutive failures in this device's budget."""
+    if device_id is not None:
+        row = db.get(Throttle, _device_key(device_id), populate_existing=True)
+        return row.failures if row is not None else 0
+    return user.stepup_failures
+
+
+def _reserve_try(db: Session, user: User, now: datetime, device_id: int | None = None) -> bool:
+    """Count this try as a failure in advance, unless the device's budget says wait. Atomic.
+
+    A known device: its own throttle row. Unknown devices: one UPDATE on the user raises
+    the count and sets the resulting wait only if no wait is running (of many parallel
+    tries exactly as many pass as the schedule allows), and the 24-hour window must have
+    room too. A success afterwards resets the count.
     """
+    if device_id is not None:
+        return throttle.reserve(db, _device_key(device_id), STEPUP_POLICY, now) == 0
+    if throttle.reserve_in_window(db, _window_key(user.id), UNKNOWN_DEVICE_FAILURES_PER_WINDOW,
+                                  UNKNOWN_DEVICE_WINDOW_SECONDS, now):
+        return False
     result = db.exec(
         update(User)
         .where(
@@ -179,27 +225,38 @@ def _reserve_try(db: Session, user: User, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        throttle.give_back(db, _window_key(user.id))
+        return False
+    return True
 
 
-def reserve_guess(db: Session, user: User, now: datetime) -> int:
+def reserve_guess(db: Session, user: User, now: datetime, device_id: int | None = None) -> int:
     """For a code check outside the gate that proves a factor (the code to the current
-    address or number of a contact change): count it in the same guess budget as the
-    gate. 0 when it may go ahead, else the seconds to wait (nothing counted)."""
-    if _reserve_try(db, user, now):
+    address or number of a contact change, a password reset): count it in the same guess
+    budget as the gate. 0 when it may go ahead, else the seconds to wait (nothing counted)."""
+    if _reserve_try(db, user, now, device_id):
         return 0
-    return max(1, lock_seconds_left(user, now))
+    return max(1, guess_wait_seconds(db, user, device_id, now))
 
 
-def guess_succeeded(db: Session, user: User) -> None:
-    _reset_failures(db, user)
+def guess_succeeded(db: Session, user: User, device_id: int | None = None) -> None:
+    _reset_failures(db, user, device_id)
 
 
-def _reset_failures(db: Session, user: User) -> None:
+def _reset_failures(db: Session, user: User, device_id: int | None = None) -> None:
+    if device_id is not None:
+        throttle.clear(db, _device_key(device_id))
+        return
     user.stepup_failures = 0
     user.stepup_locked_until = None
     db.add(user)
     db.flush()
+    throttle.give_back(db, _window_key(user.id))  # the successful try's own reservation
+
+
+def device_of(db: Session, login_session: LoginSession | None) -> int | None:
+    return devices.of_session(db, login_session) if login_session is not None else None
 
 
 # --- sending a code -------------------------------------------------------------------
@@ -236,7 +293,8 @@ def request_stepup_code(
         return CodeRequestResult(ok=False, channel=channel_name, error_key=ERROR_METHOD_UNAVAILABLE)
     masked = mask_destination(channel_name, destination)
     outcome = codes.issue_code(db, user=user, session_id=login_session.id, purpose=PURPOSE,
-                               channel=channel_name, destination=destination, now=now)
+                               channel=channel_name, destination=destination, now=now,
+                               device_id=device_of(db, login_session))
     if not outcome.ok:
         record(db, actor, Area.AUTH, "code_throttled", now=now, channel=channel_name, reason=outcome.reason,
                retry_after_seconds=outcome.retry_after_seconds)
@@ -262,11 +320,13 @@ class CodeStatus:
     sends_left_this_hour: int
 
 
-def send_wait_seconds(db: Session, *, user: User, channel: str, now: datetime) -> int:
-    """Seconds until a new step-up code may go out on ``channel`` (cooldown or hourly
-    limit), whichever session sent the last one."""
-    sent = codes.sends_in_window(db, user_id=user.id, channel=channel, now=now)
-    return max(codes.resend_wait_seconds(db, user_id=user.id, channel=channel, purpose=PURPOSE, now=now),
+def send_wait_seconds(db: Session, *, user: User, channel: str, now: datetime,
+                      device_id: int | None = None) -> int:
+    """Seconds until a new step-up code may go out on ``channel`` from this device
+    (cooldown or hourly limit), whichever session sent the last one."""
+    sent = codes.sends_in_window(db, user_id=user.id, channel=channel, now=now, device_id=device_id)
+    return max(codes.resend_wait_seconds(db, user_id=user.id, channel=channel, purpose=PURPOSE, now=now,
+                                         device_id=device_id),
                codes.hourly_wait_seconds(sent, now))
 
 
@@ -275,8 +335,9 @@ def code_status(db: Session, *, user: User, login_session: LoginSession, now: da
     row = codes.latest_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE)
     if row is None:
         return None
-    sent = codes.sends_in_window(db, user_id=user.id, channel=row.channel, now=now)
-    resend_in = send_wait_seconds(db, user=user, channel=row.channel, now=now)
+    device_id = device_of(db, login_session)
+    sent = codes.sends_in_window(db, user_id=user.id, channel=row.channel, now=now, device_id=device_id)
+    resend_in = send_wait_seconds(db, user=user, channel=row.channel, now=now, device_id=device_id)
     return CodeStatus(
         channel=row.channel,
         masked_destination=mask_destination(row.channel, row.destination),
@@ -303,6 +364,10 @@ class VerifyResult:
     recovery_codes_left: int | None = None
     grant_expires_at: datetime | None = None
     tries_left: int | None = None  # for email/WhatsApp codes after a wrong try
+    # A notice the caller sends after the commit: "verification_failures" (a known device
+    # reached its first wait) or "password_suspected" (unknown devices did: on every channel).
+    alert: str | None = None
+    failures: int = 0
 
 
 def _normalize(method: str, submitted: object) -> tuple[str | None, str | None]:
@@ -353,15 +418,20 @@ def verify_stepup(
                retry_after_seconds=wait)
         return VerifyResult(ok=False, method=method_name, error_key=ERROR_LOCKED, retry_after_seconds=wait)
 
-    def failed(reason: str, key: str, *, tries_left: int | None = None) -> VerifyResult:
-        wait = lock_seconds_left(user, now)
-        record(db, actor, Area.AUTH, "verification_failed", now=now, method=method_name, reason=reason,
-               failures=user.stepup_failures, retry_after_seconds=wait)
-        return VerifyResult(ok=False, method=method_name, error_key=key, retry_after_seconds=wait,
-                            tries_left=tries_left)
+    device_id = device_of(db, login_session)
 
-    db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
-    wait = lock_seconds_left(user, now)
+    def failed(reason: str, key: str, *, tries_left: int | None = None) -> VerifyResult:
+        wait = guess_wait_seconds(db, user, device_id, now)
+        failures = failures_so_far(db, user, device_id)
+        record(db, actor, Area.AUTH, "verification_failed", now=now, method=method_name, reason=reason,
+               failures=failures, retry_after_seconds=wait, known_device=device_id is not None)
+        alert = None
+        if wait and failures == STEPUP_POLICY.free_failures:
+            alert = "verification_failures" if device_id is not None else "password_suspected"
+        return VerifyResult(ok=False, method=method_name, error_key=key, retry_after_seconds=wait,
+                            tries_left=tries_left, alert=alert, failures=failures)
+
+    wait = guess_wait_seconds(db, user, device_id, now)
     if wait:
         return throttled(wait)
 
@@ -373,8 +443,8 @@ def verify_stepup(
         if state is not None:
             return failed(state, codes.error_key_for(state))
 
-    if not _reserve_try(db, user, now):
-        return throttled(max(1, lock_seconds_left(user, now)))
+    if not _reserve_try(db, user, now, device_id):
+        return throttled(max(1, guess_wait_seconds(db, user, device_id, now)))
 
     used_recovery = False
     codes_left = None
@@ -393,7 +463,7 @@ def verify_stepup(
         used_recovery = True
         codes_left = recovery.unused_count(db, user.id)
 
-    _reset_failures(db, user)
+    _reset_failures(db, user, device_id)
     sessions.start_grant(db, login_session, method=method_name, now=now, ttl_seconds=ttl_seconds)
     record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name)
     if used_recovery:
@@ -497,6 +567,12 @@ def confirm_totp_enrollment(
     record(db, actor, Area.AUTH, "totp_enabled", now=now, recovery_code_count=len(recovery_codes),
            grants_ended=True)
     return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
+
+
+def totp_is_new(user: User, now: datetime, settle_seconds: int) -> bool:
+    """Set up less than ``settle_seconds`` ago (any verified session may still remove it)."""
+    enabled = user.totp_enabled_at
+    return enabled is not None and (now - enabled).total_seconds() < settle_seconds
 
 
 def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:

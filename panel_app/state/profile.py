@@ -123,7 +123,7 @@ class ProfileState(GatedPage, AuthState):
         self.gate_notice = ""
         self.scheduled = [
             {"id": str(change.id), "kind": t(f"profile.kind.{change.kind}", ctx.lang),
-             "value": stepup.mask_destination(CONTACT_FLOWS[change.kind][2], change.new_value),
+             "value": change.masked,
              "effective": fmt.moment(change.effective_at, ctx.lang), "by": change.requested_by}
             for change in factor_changes.pending(ctx.db, ctx.user.id)
         ]
@@ -156,7 +156,8 @@ class ProfileState(GatedPage, AuthState):
         """Send one confirmation code; returns the masked destination, or None (and the
         reason on the page) when the cooldown or the hourly limit forbids it."""
         outcome = codes.issue_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
-                                   channel=channel, destination=destination, now=ctx.now)
+                                   channel=channel, destination=destination, now=ctx.now,
+                                   device_id=stepup.device_of(ctx.db, ctx.login_session))
         masked = stepup.mask_destination(channel, destination)
         if not outcome.ok:
             record(ctx.db, ctx.actor, Area.PROFILE, "code_throttled", now=ctx.now, channel=channel,
@@ -199,7 +200,7 @@ class ProfileState(GatedPage, AuthState):
         if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
             submitted = submitted[:_MAX_CODE_INPUT + 1]  # refused as too long, without keeping the rest
         if proves_factor:
-            wait = stepup.reserve_guess(ctx.db, ctx.user, ctx.now)
+            wait = stepup.reserve_guess(ctx.db, ctx.user, ctx.now, stepup.device_of(ctx.db, ctx.login_session))
             if wait:
                 record(ctx.db, ctx.actor, Area.PROFILE, "verification_throttled", now=ctx.now, method=channel,
                        purpose=purpose, retry_after_seconds=wait)
@@ -209,7 +210,7 @@ class ProfileState(GatedPage, AuthState):
         result = codes.check_code(ctx.db, user=ctx.user, session_id=ctx.login_session.id, purpose=purpose,
                                   submitted=submitted, now=ctx.now, channel=channel)
         if result.ok and proves_factor:
-            stepup.guess_succeeded(ctx.db, ctx.user)
+            stepup.guess_succeeded(ctx.db, ctx.user, stepup.device_of(ctx.db, ctx.login_session))
         if not result.ok:
             if result.was_guess:
                 record(ctx.db, ctx.actor, Area.PROFILE, "verification_failed", now=ctx.now, method=channel,

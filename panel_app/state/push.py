@@ -222,7 +222,6 @@ async def contact_changes_once() -> None:
     from panel_app.models import User
     from panel_app.services import factor_changes
     from panel_app.services.notifications import notify_everywhere
-    from panel_app.services.stepup import mask_destination
 
     settings = get_settings()
     now = utcnow()
@@ -234,14 +233,14 @@ async def contact_changes_once() -> None:
 
     def texts(user_id, change):
         lang = languages[user_id]
-        channel = "email" if change.kind == "email" else "whatsapp"
-        return {"field": t(f"profile.kind.{change.kind}", lang), "new_value": mask_destination(channel, change.new_value),
+        return {"field": t(f"profile.kind.{change.kind}", lang), "new_value": change.masked,
                 "effective": fmt.moment(change.effective_at, lang)}
 
     for user_id, change in reminders:
         await notify_everywhere(user_id, "contact_change_reminder", **texts(user_id, change),
                                 cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}")
     for done in applied:
-        await notify_everywhere(done.user_id, "contact_change_applied", **texts(done.user_id, done.change),
+        kind = "password_reset_applied" if done.change.kind == "password" else "contact_change_applied"
+        await notify_everywhere(done.user_id, kind, **texts(done.user_id, done.change),
                                 also_email=done.old_value if done.change.kind == "email" else None,
                                 also_phone=done.old_value if done.change.kind == "phone" else None)

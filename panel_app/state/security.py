@@ -8,6 +8,7 @@ from typing import ClassVar
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import LoginSession
+from panel_app.security import devices as known_devices
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
 from panel_app.services import accounts, stepup
@@ -40,6 +41,7 @@ class SecurityState(GatedPage, AuthState):
     enrolling: bool = False
     recovery_codes_shown: bool = False
     sessions: list[dict[str, str]] = []
+    devices: list[dict[str, str]] = []
     message: str = ""
     error: str = ""
     password_errors: dict[str, str] = {}
@@ -63,6 +65,18 @@ class SecurityState(GatedPage, AuthState):
             }
             for row in rows
         ]
+        this_device = stepup.device_of(ctx.db, ctx.login_session)
+        self.devices = [
+            {
+                "id": str(row.id),
+                "browser": describe_user_agent(row.user_agent),
+                "ip": row.ip or "—",
+                "first": fmt.moment(row.first_used_at, ctx.lang),
+                "last": fmt.moment(row.last_used_at, ctx.lang),
+                "current": "1" if row.id == this_device else "",
+            }
+            for row in known_devices.listed(ctx.db, user.id)
+        ]
 
     def _say(self, key: str, **params) -> None:
         self.message, self.error = t(key, self.lang, **params), ""
@@ -81,13 +95,20 @@ class SecurityState(GatedPage, AuthState):
         self._say("security.preferred_saved")
         self._reload()
 
-    def _app_itself_required(self, ctx: guard.GuardContext) -> bool:
+    def _app_itself_required(self, ctx: guard.GuardContext, *, removing: bool = False) -> bool:
         """With an app set up, only the app (or one of its recovery codes) may replace it or
-        make new recovery codes: someone holding just the mailbox must not take it over."""
-        if stepup.totp.is_enrolled(ctx.user) and ctx.login_session.grant_method not in ("totp", "recovery"):
-            self._fail("security.app_required")
-            return True
-        return False
+        make new recovery codes: someone holding just the mailbox must not take it over.
+
+        Removing an app that is still new (set up less than the factor-change waiting period
+        ago, announced on every channel) needs any verification: else whoever added one with
+        a stolen mailbox could never be thrown out by the owner, who has no such app."""
+        user = ctx.user
+        if not stepup.totp.is_enrolled(user) or ctx.login_session.grant_method in ("totp", "recovery"):
+            return False
+        if removing and stepup.totp_is_new(user, ctx.now, get_settings().factor_change_delay_seconds):
+            return False
+        self._fail("security.app_required")
+        return True
 
     @guard.requires_stepup()
     def begin_enrollment(self):
@@ -132,7 +153,7 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def remove_totp(self):
         ctx = guard.current()
-        if self._app_itself_required(ctx):
+        if self._app_itself_required(ctx, removing=True):
             return
         if stepup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
             spawn(notify_everywhere(ctx.user.id, "totp_removed"))
@@ -166,7 +187,8 @@ class SecurityState(GatedPage, AuthState):
         form = form_data if isinstance(form_data, dict) else {}
         try:
             accounts.change_password(ctx.db, ctx.actor, ctx.user, current=form.get("current_password"),
-                                     new=form.get("new_password"), now=ctx.now)
+                                     new=form.get("new_password"), now=ctx.now,
+                                     device_id=stepup.device_of(ctx.db, ctx.login_session))
         except ValidationError as exc:
             self.password_errors = {exc.field: t(exc.message_key, ctx.lang, **exc.params)}
             return
@@ -186,6 +208,18 @@ class SecurityState(GatedPage, AuthState):
         sessions.revoke_session(ctx.db, row, reason="signed_out_by_user", now=ctx.now)
         record(ctx.db, ctx.actor, Area.SECURITY, "session_revoked", now=ctx.now, target=f"session {row.id}")
         self._say("security.session_ended")
+        self._reload()
+
+    @guard.requires_stepup()
+    def forget_device(self, device_id: str):
+        """This browser no longer counts as known: its sessions fall back to the budget of
+        unknown devices (they stay signed in; sign them out above)."""
+        ctx = guard.current()
+        target = parse_row_id(device_id)
+        if target is None or not known_devices.forget(ctx.db, ctx.user.id, target):
+            return
+        record(ctx.db, ctx.actor, Area.SECURITY, "device_removed", now=ctx.now, target=f"device {target}")
+        self._say("security.devices.removed")
         self._reload()
 
     @guard.requires_stepup()

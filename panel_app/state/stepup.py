@@ -7,6 +7,11 @@ payload sent to the browser, and sending happens in a background task.
 
 from __future__ import annotations
 
+import json
+
+import reflex as rx
+
+from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.delivery import CodeMessage, error_key_for
 from panel_app.i18n import t
 from panel_app.services import stepup, support
@@ -67,7 +72,8 @@ class StepUpState(AuthState):
                 self.masked_destination = stepup.mask_destination(
                     self.method, stepup.destination_for(user, self.method) or "")
                 # A code sent from another session still holds the cooldown: say how long.
-                self.resend_in = stepup.send_wait_seconds(ctx.db, user=user, channel=self.method, now=ctx.now)
+                self.resend_in = stepup.send_wait_seconds(ctx.db, user=user, channel=self.method, now=ctx.now,
+                                                          device_id=stepup.device_of(ctx.db, ctx.login_session))
 
     # --- handlers -------------------------------------------------------------------
 
@@ -139,8 +145,10 @@ class StepUpState(AuthState):
                 self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
             elif result.tries_left is not None:
                 self.error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
-            if result.retry_after_seconds and ctx.user.stepup_failures == stepup.STEPUP_POLICY.free_failures:
-                spawn(notify_user(ctx.user.id, "verification_failures", count=ctx.user.stepup_failures))
+            if result.alert == "password_suspected":  # unknown devices: someone has the password
+                spawn(notify_everywhere(ctx.user.id, "password_suspected", count=result.failures))
+            elif result.alert:
+                spawn(notify_user(ctx.user.id, result.alert, count=result.failures))
             return
         if result.used_recovery_code:
             spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
@@ -148,6 +156,10 @@ class StepUpState(AuthState):
         self.info = ""
         self.help_open = False
         self._show_grant(ctx.login_session, ctx.now)
+        if ctx.login_session.device_id is None:
+            # The browser asks for its known-device cookie (HttpOnly: only an HTTP
+            # response can set it); the route checks the session and its fresh grant.
+            return rx.call_script(f"window.panelRememberDevice({json.dumps(backend_path(DEVICE_ROUTE))})")
 
     @guard.login_only
     def toggle_help(self):

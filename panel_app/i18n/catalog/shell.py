@@ -36,7 +36,7 @@ EN = {
     "login.signed_out": "You have been signed out.",
     "login.expired": "Please sign in to continue.",
     "login.demo_hint": "Demo: owner@example.com / panel-demo-owner, or tech@example.com / panel-demo-tech",
-    "login.forgot": "Forgot your password or lost access to your email? Contact support at {email}.",
+    "login.forgot": "Lost access to your email, app and phone? Contact support at {email}.",
     "page.not_found": "This page does not exist.",
 }
 
@@ -76,6 +76,6 @@ DE = {
     "login.signed_out": "Sie wurden abgemeldet.",
     "login.expired": "Bitte melden Sie sich an, um fortzufahren.",
     "login.demo_hint": "Demo: owner@example.com / panel-demo-owner oder tech@example.com / panel-demo-tech",
-    "login.forgot": "Passwort vergessen oder kein Zugriff mehr auf Ihre E-Mail? Schreiben Sie dem Support an {email}.",
+    "login.forgot": "Kein Zugriff mehr auf E-Mail, App und Telefon? Schreiben Sie dem Support an {email}.",
     "page.not_found": "Diese Seite gibt es nicht.",
 }

@@ -1,0 +1,251 @@
+"""Self-service password reset ("Forgot password?").
+
+1. ``request_link``: a single-use link by email, valid ``LINK_VALID_SECONDS`` (30 min),
+   stored as a keyed hash. The answer is the same whether or not the address exists
+   (the caller always shows "if the address is known, a link is on its way" and sends
+   in the background), throttled per address and per client IP.
+2. The link alone proves only the mailbox, the factor most often stolen together with
+   the password. So before a new password is set the user proves a *second* factor that
+   is not that mailbox: the authenticator app, a code by WhatsApp or a recovery code
+   (``verify_factor``). Each try counts in the step-up guess budget of the browser
+   (``stepup.reserve_guess``), so the README's bound holds here too.
+3. ``complete``: the new password is set, every session and grant of the user ends,
+   every known device is forgotten, the login throttles of the address are cleared.
+   With no second factor at all, the reset is *scheduled* like a contact change
+   without the old factor (``factor_changes``: waiting period, announced on every
+   channel, cancellable by any verified session) and the link is used up.
+
+The caller notifies the user on every channel after the commit. Audit (area ``auth``,
+never a token, code or password): ``password_reset_requested``,
+``password_reset_throttled``, ``password_reset_factor_verified``,
+``password_reset_factor_failed``, ``password_reset_completed``, ``password_reset_scheduled``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from panel_app.models import PasswordReset, User
+from panel_app.security import codes, devices, recovery, sessions, throttle, totp
+from panel_app.security.crypto import keyed_hash
+from panel_app.security.passwords import hash_password, password_problem
+from panel_app.security.permissions import Area
+from panel_app.services import stepup
+from panel_app.services.audit import Actor, record
+from panel_app.services.auth import _account_key, _clean_email
+from panel_app.services.validation import ValidationError
+
+LINK_VALID_SECONDS = 30 * 60
+REQUESTS_PER_ADDRESS = 3  # per hour
+REQUESTS_PER_IP = 10  # per hour
+REQUEST_WINDOW_SECONDS = 3600
+_TOKEN_MAX_LENGTH = 100
+
+# The second factors a reset accepts: never the mailbox the link went to.
+METHODS = (stepup.METHOD_TOTP, stepup.METHOD_WHATSAPP, stepup.METHOD_RECOVERY)
+
+ERROR_LINK_INVALID = "reset.error.link_invalid"
+ERROR_NOT_VERIFIED = "reset.error.not_verified"
+
+
+def _hash(token: str) -> str:
+    return keyed_hash(token, "password-reset")
+
+
+def _purpose(reset: PasswordReset) -> str:
+    """WhatsApp codes of a reset are bound to that reset (there is no login session)."""
+    return f"reset:{reset.id}"
+
+
+def request_link(db: Session, *, email: object, ip: str, now: datetime) -> tuple[int, str] | None:
+    """``(user_id, token)`` to mail a link to, or None (unknown address, inactive user or
+    throttled): the caller answers the same either way. An earlier unused link of the
+    user stops working."""
+    clean = _clean_email(email)
+    if clean is None:
+        return None
+    ip_wait = throttle.reserve_in_window(db, f"reset:ip:{ip[:64]}", REQUESTS_PER_IP, REQUEST_WINDOW_SECONDS, now)
+    address_key = "reset:addr:" + keyed_hash(clean, "reset-address")
+    address_wait = ip_wait or throttle.reserve_in_window(db, address_key, REQUESTS_PER_ADDRESS,
+                                                         REQUEST_WINDOW_SECONDS, now)
+    user = db.exec(select(User).where(User.email == clean)).first()
+    if user is None or not user.is_active:
+        return None
+    actor = Actor(user.id, user.account_id, user.email, ip, "")
+    if ip_wait or address_wait:
+        record(db, actor, Area.AUTH, "password_reset_throttled", now=now, retry_after_seconds=ip_wait or address_wait)
+        return None
+    db.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+               .values(used_at=now).execution_options(synchronize_session=False))
+    token = secrets.token_urlsafe(32)
+    db.add(PasswordReset(user_id=user.id, token_hash=_hash(token), created_at=now, ip=ip[:64],
+                         expires_at=now + timedelta(seconds=LINK_VALID_SECONDS)))
+    record(db, actor, Area.AUTH, "password_reset_requested", now=now)
+    return user.id, token
+
+
+@dataclass(frozen=True)
+class OpenReset:
+    reset: PasswordReset
+    user: User
+
+    @property
+    def verified(self) -> bool:
+        return self.reset.factor_verified_at is not None
+
+
+def open_link(db: Session, token: object, now: datetime) -> OpenReset | None:
+    """The live reset behind ``token`` (unused, not expired, user active), else None."""
+    if not isinstance(token, str) or not 20 <= len(token) <= _TOKEN_MAX_LENGTH or not token.isascii():
+        return None
+    reset = db.exec(select(PasswordReset).where(PasswordReset.token_hash == _hash(token))).first()
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    user = db.get(User, reset.user_id)
+    if user is None or not user.is_active:
+        return None
+    return OpenReset(reset, user)
+
+
+def methods_for(db: Session, user: User) -> list[str]:
+    """The second factors this user can prove (empty: the reset can only be scheduled)."""
+    found = []
+    if totp.is_enrolled(user):
+        found.append(stepup.METHOD_TOTP)
+    if user.phone:
+        found.append(stepup.METHOD_WHATSAPP)
+    if totp.is_enrolled(user) and recovery.unused_count(db, user.id) > 0:
+        found.append(stepup.METHOD_RECOVERY)
+    return found
+
+
+def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
+                       device_id: int | None) -> codes.IssueOutcome:
+    """A code to the user's mobile number for this reset (cooldown and hourly limit as
+    for step-up codes, in the browser's budget)."""
+    if not opened.user.phone or opened.verified:
+        return codes.IssueOutcome(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE, reason="channel_unavailable")
+    return codes.issue_code(db, user=opened.user, session_id=None, purpose=_purpose(opened.reset),
+                            channel=codes.CHANNEL_WHATSAPP, destination=opened.user.phone, now=now,
+                            device_id=device_id)
+
+
+@dataclass(frozen=True)
+class FactorResult:
+    ok: bool
+    error_key: str | None = None
+    retry_after_seconds: int = 0
+    used_recovery_code: bool = False
+    recovery_codes_left: int | None = None
+
+
+def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: object, now: datetime,
+                  actor: Actor, device_id: int | None) -> FactorResult:
+    """Prove a second factor for this reset. Malformed input is not a guess; every
+    well-formed one counts in the browser's step-up guess budget before it is compared."""
+    user, reset = opened.user, opened.reset
+    if opened.verified:
+        return FactorResult(ok=True)
+    if not isinstance(method, str) or method not in methods_for(db, user):
+        return FactorResult(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE)
+    if method == stepup.METHOD_RECOVERY:
+        value, reason = recovery.normalize_recovery_code(submitted)
+        if value is None:
+            return FactorResult(ok=False, error_key=recovery.ERROR_RECOVERY_EMPTY if reason == recovery.REASON_EMPTY
+                                else recovery.ERROR_RECOVERY_FORMAT)
+    else:
+        value, reason = codes.normalize_digits(submitted)
+        if value is None:
+            return FactorResult(ok=False, error_key=codes.error_key_for(reason))
+    wait = stepup.reserve_guess(db, user, now, device_id)
+    if wait:
+        return FactorResult(ok=False, error_key=stepup.ERROR_LOCKED, retry_after_seconds=wait)
+    used_recovery, left, error_key = False, None, None
+    if method == stepup.METHOD_TOTP:
+        check = totp.check_code(db, user, value, now)
+        error_key = None if check.ok else check.error_key
+    elif method == stepup.METHOD_WHATSAPP:
+        outcome = codes.check_code(db, user=user, session_id=None, purpose=_purpose(reset), submitted=value,
+                                   now=now, channel=codes.CHANNEL_WHATSAPP)
+        error_key = None if outcome.ok else outcome.error_key
+    elif recovery.consume(db, user.id, value, now):
+        used_recovery, left = True, recovery.unused_count(db, user.id)
+    else:
+        error_key = recovery.ERROR_RECOVERY_WRONG
+    if error_key is not None:
+        record(db, actor, Area.AUTH, "password_reset_factor_failed", now=now, method=method,
+               known_device=device_id is not None)
+        return FactorResult(ok=False, error_key=error_key,
+                            retry_after_seconds=stepup.guess_wait_seconds(db, user, device_id, now))
+    stepup.guess_succeeded(db, user, device_id)
+    db.execute(update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.factor_verified_at.is_(None))
+               .values(factor_verified_at=now, factor_method=method).execution_options(synchronize_session=False))
+    db.refresh(reset)
+    record(db, actor, Area.AUTH, "password_reset_factor_verified", now=now, method=method)
+    if used_recovery:
+        record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=left)
+    return FactorResult(ok=True, used_recovery_code=used_recovery, recovery_codes_left=left)
+
+
+def _checked_password(user: User, new_password: object) -> str:
+    problem = password_problem(new_password, user_inputs=(user.email, user.name))
+    if problem is not None:
+        raise ValidationError("new_password", problem)
+    return new_password
+
+
+def _claim(db: Session, reset: PasswordReset, now: datetime) -> None:
+    """Use the link up, once: of two simultaneous submissions exactly one goes on."""
+    claimed = db.execute(update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None),
+                                                     PasswordReset.expires_at > now)
+                         .values(used_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        raise ValidationError("link", ERROR_LINK_INVALID)
+
+
+def set_new_password(db: Session, actor: Actor, user: User, password_hash: str, *, now: datetime,
+                     reason: str) -> int:
+    """Put a reset's new password in force: every session and grant ends, no browser stays
+    known, the address's sign-in throttle starts afresh. Returns the sessions ended."""
+    user.password_hash = password_hash
+    user.password_changed_at = now
+    db.add(user)
+    db.flush()
+    ended = sessions.revoke_user_sessions(db, user.id, reason=reason, now=now)
+    devices.forget_all(db, user.id)
+    throttle.clear(db, _account_key(user.email))
+    return ended
+
+
+def complete(db: Session, opened: OpenReset, *, new_password: object, now: datetime, actor: Actor) -> int:
+    """Set the new password after a verified second factor. Returns the sessions ended."""
+    if not opened.verified:
+        raise ValidationError("link", ERROR_NOT_VERIFIED)
+    password = _checked_password(opened.user, new_password)
+    _claim(db, opened.reset, now)
+    ended = set_new_password(db, actor, opened.user, hash_password(password), now=now, reason="password_reset")
+    record(db, actor, Area.AUTH, "password_reset_completed", now=now, method=opened.reset.factor_method or "",
+           sessions_ended=ended)
+    return ended
+
+
+def schedule(db: Session, opened: OpenReset, *, new_password: object, now: datetime, actor: Actor,
+             delay_seconds: int):
+    """No second factor: the new password takes effect after the waiting period, announced
+    on every channel, unless a verified session cancels it."""
+    from panel_app.services import factor_changes
+
+    if methods_for(db, opened.user):
+        raise ValidationError("link", ERROR_NOT_VERIFIED)
+    password = _checked_password(opened.user, new_password)
+    _claim(db, opened.reset, now)
+    change = factor_changes.schedule(db, actor, opened.user, "password", hash_password(password), now=now,
+                                     delay_seconds=delay_seconds, requested_by="password reset")
+    record(db, actor, Area.AUTH, "password_reset_scheduled", now=now,
+           effective_at=change.effective_at.isoformat(timespec="minutes"))
+    return change
