@@ -409,3 +409,20 @@ def test_a_wrong_or_junk_token_shows_nothing(make_user):
         page.set_password({"new_password": "a-brand-new-password-9"})
         page.send_code()
         assert page.step == "invalid"
+
+
+def test_changing_the_password_cancels_a_scheduled_reset(make_user):
+    from panel_app.services import accounts
+
+    user = make_user(phone=None)
+    _id, token = _request()
+    now = utcnow()
+    with transaction() as db:
+        opened = password_reset.open_link(db, token, now)
+        password_reset.schedule(db, opened, new_password="the-attackers-password-1", now=now, actor=_actor(user),
+                                delay_seconds=60)
+        accounts.change_password(db, _actor(user), db.get(User, user.id), current=PASSWORD,
+                                 new="the-owners-new-password-2", now=now)
+        assert factor_changes.pending(db, user.id) == []
+        assert factor_changes.apply_due(db, now=now + timedelta(minutes=5)) == []
+        assert verify_password("the-owners-new-password-2", db.get(User, user.id).password_hash)

@@ -77,4 +77,11 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
     signed_out = sessions.revoke_user_sessions(db, user.id, reason="password_changed", now=now,
                                                except_session_id=actor.session_id)
     record(db, actor, Area.SECURITY, "password_changed", now=now, other_sessions_ended=signed_out)
+    # Whoever knew the password and verified chose a new one: a reset scheduled without a
+    # second factor (perhaps by someone holding only the mailbox) must not overwrite it later.
+    from panel_app.services import factor_changes
+
+    for change in factor_changes.pending(db, user.id):
+        if change.kind == "password":
+            factor_changes.cancel(db, actor, user, change.id, now=now)
     return signed_out
