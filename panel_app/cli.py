@@ -46,9 +46,33 @@ def _cmd_seed_demo(_args) -> int:
     if not get_settings().is_demo:
         print("error: demo data only in PANEL_ENV=demo.", file=sys.stderr)
         return 1
+    from panel_app.seed import seed_demo_staff
+
     with transaction() as db:
         created = seed_demo(db)
+        staff_secrets = seed_demo_staff(db)
     print("Demo data created." if created else "Demo data already present.")
+    for email, secret in staff_secrets:  # demo mode only: fixed, published secrets
+        print(f"Demo support login {email}: authenticator secret {secret}")
+    return 0
+
+
+def _cmd_create_staff(args) -> int:
+    from panel_app.clock import utcnow
+    from panel_app.db import transaction
+    from panel_app.i18n import t
+    from panel_app.security import staff
+    from panel_app.services.validation import ValidationError
+
+    try:
+        with transaction() as db:
+            member, token = staff.create(db, email=args.email, name=args.name, admin=args.admin, now=utcnow())
+    except ValidationError as exc:
+        print(f"error: {exc.field}: {t(exc.message_key, 'en', **exc.params)}", file=sys.stderr)
+        return 1
+    role = "staff admin" if args.admin else "support agent"
+    print(f"Created {role} {member.email}. One-time set-up link (valid 72 hours, give it to them only):")
+    print(f"{get_settings().public_url}/staff/setup?token={token}")
     return 0
 
 
@@ -111,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name")
     p.add_argument("--language", default="en", choices=["en", "de"])
     p.set_defaults(func=_cmd_create_user)
+    p = sub.add_parser("create-staff", help="create a support agent (or --admin) and print a set-up link")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--admin", action="store_true")
+    p.set_defaults(func=_cmd_create_staff)
     sub.add_parser("seed-demo", help="create the demo data once").set_defaults(func=_cmd_seed_demo)
     sub.add_parser("remove-demo", help="delete demo accounts").set_defaults(func=_cmd_remove_demo)
     sub.add_parser("create-secret-key", help="create PANEL_SECRET_KEY_FILE").set_defaults(func=_cmd_create_secret_key)

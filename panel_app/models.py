@@ -212,6 +212,9 @@ class KnownDevice(SQLModel, table=True):
     database its keyed hash. Sign-in and verification from it keep their own budgets,
     so someone guessing from an unknown device cannot lock the owner out of it."""
 
+    # Ids are never reused (SQLite would reuse a deleted rowid): budgets are keyed by them.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     token_hash: str = Field(unique=True, index=True, max_length=64)
@@ -391,3 +394,81 @@ class TicketMessage(SQLModel, table=True):
     author_label: str = Field(max_length=200)
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- the provider's support staff (separate from customers: own table, cookie, pages) ---
+
+
+class StaffUser(SQLModel, table=True):
+    """A support agent (``staff``) or a support admin (``staff_admin``) of the provider.
+    An authenticator app is mandatory (set up at the first sign-in)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True, max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(default="staff", max_length=12)  # staff | staff_admin
+    password_hash: str | None = Field(default=None, max_length=255)  # None until set up
+    setup_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    setup_expires_at: datetime | None = None
+    totp_secret_enc: str | None = Field(default=None, max_length=500)
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
+    totp_pending_secret_enc: str | None = Field(default=None, max_length=500)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSession(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staffuser.id", index=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    grant_expires_at: datetime | None = None
+    ip: str = Field(default="", max_length=64)
+    user_agent: str = Field(default="", max_length=300)
+
+
+class StaffAuditEvent(SQLModel, table=True):
+    """Every staff action (append-only); staff admins read it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    staff_label: str = Field(default="", max_length=254)
+    action: str = Field(max_length=60)
+    account_id: int | None = Field(default=None, index=True)
+    ticket_id: int | None = Field(default=None)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    ip: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class EvidenceCheck(SQLModel, table=True):
+    """One identity check on a "contact details update" ticket: which items matched (the
+    agent typed what the customer said; the stored values are never shown)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    staff_id: int = Field(foreign_key="staffuser.id")
+    matched: str = Field(default="", max_length=200)  # comma-separated item names
+    passed: bool = Field(default=False)
+    created_at: datetime
+
+
+class StaffRequest(SQLModel, table=True):
+    """An action that needs a second staff member (four-eyes): removing a customer's
+    authenticator app. Requested by one, approved or rejected by a staff admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # remove_totp
+    user_id: int = Field(foreign_key="user.id", index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    reason: str = Field(default="", max_length=500)
+    requested_by: int = Field(foreign_key="staffuser.id")
+    requested_at: datetime
+    decided_by: int | None = Field(default=None, foreign_key="staffuser.id")
+    decided_at: datetime | None = None
+    status: str = Field(default="pending", max_length=10)  # pending | approved | rejected
+

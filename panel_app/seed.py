@@ -142,8 +142,42 @@ def seed_demo(db: Session) -> bool:
             db.add(TicketMessage(ticket_id=ticket.id, author_label="Panel Support",
                                  body="Done: the certificate is active. Kind regards, your support team.",
                                  created_at=now - timedelta(days=1)))
+    # Tom lost his phone: the open request the support console resolves.
+    contact_ticket = Ticket(account_id=account.id, user_id=tech.id, subject="Update my contact details",
+                            kind="contact_update", status="open", created_at=now - timedelta(hours=5),
+                            updated_at=now - timedelta(hours=5))
+    db.add(contact_ticket)
+    db.flush()
+    db.add(TicketMessage(ticket_id=contact_ticket.id, author_user_id=tech.id, author_label=tech.name,
+                         body="My phone was stolen, so WhatsApp codes no longer reach me. My new number is "
+                              "+49 176 98765434. Please call me back.", created_at=now - timedelta(hours=5)))
+    seed_demo_staff(db)
     db.flush()
     return True
+
+
+# Demo mode only: the support console's two logins, with fixed authenticator secrets so
+# that the README can show them (add them to an authenticator app, or use pyotp).
+DEMO_STAFF = (
+    ("agent@example.com", "Maria Keller", "panel-demo-agent", False, "ZQUFC3DT4XIU4D2BF7GCXRAZB6DSTZME"),
+    ("staffadmin@example.com", "Stefan Wolf", "panel-demo-staffadmin", True, "3XCNYJWXPYMCPQBD6B6N6X3GAAXIZ2WF"),
+)
+
+
+def seed_demo_staff(db: Session) -> list[tuple[str, str]]:
+    """The demo agent and staff admin (idempotent); returns (email, TOTP secret) to print."""
+    from panel_app.models import StaffUser
+    from panel_app.security import totp
+
+    made = []
+    for email, name, password, admin, secret in DEMO_STAFF:
+        if db.exec(select(StaffUser).where(StaffUser.email == email)).first() is None:
+            db.add(StaffUser(email=email, name=name, role="staff_admin" if admin else "staff",
+                             password_hash=hash_password(password), totp_secret_enc=totp.encrypt_secret(secret),
+                             totp_enabled_at=utcnow()))
+        made.append((email, secret))
+    db.flush()
+    return made
 
 
 def remove_demo(db: Session) -> int:
@@ -167,4 +201,18 @@ def remove_demo(db: Session) -> int:
             if column in table.c and ids:
                 db.execute(table.delete().where(table.c[column].in_(ids)))
     db.execute(Account.__table__.delete().where(Account.id.in_(demo_ids)))
+    _remove_demo_staff(db)
     return len(demo_ids)
+
+
+def _remove_demo_staff(db: Session) -> None:
+    from panel_app.models import EvidenceCheck, StaffAuditEvent, StaffRequest, StaffSession, StaffUser
+
+    ids = [s.id for s in db.exec(select(StaffUser).where(StaffUser.email.in_([s[0] for s in DEMO_STAFF]))).all()]
+    if not ids:
+        return
+    for model, columns in ((StaffSession, ("staff_id",)), (StaffAuditEvent, ("staff_id",)),
+                           (EvidenceCheck, ("staff_id",)), (StaffRequest, ("requested_by", "decided_by"))):
+        for column in columns:
+            db.execute(model.__table__.delete().where(model.__table__.c[column].in_(ids)))
+    db.execute(StaffUser.__table__.delete().where(StaffUser.id.in_(ids)))

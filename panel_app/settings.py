@@ -59,6 +59,7 @@ class Settings:
     whatsapp_notice_template: str
     factor_change_delay_seconds: int
     support_email: str
+    staff_idle_seconds: int = 15 * 60
 
     @property
     def is_demo(self) -> bool:
@@ -107,6 +108,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         whatsapp_notice_template=environ.get("PANEL_WHATSAPP_NOTICE_TEMPLATE") or "panel_security_notice",
         factor_change_delay_seconds=_int(environ, "PANEL_FACTOR_CHANGE_DELAY_SECONDS", 72 * 3600),
         support_email=environ.get("PANEL_SUPPORT_EMAIL") or "support@panel.example",
+        staff_idle_seconds=_int(environ, "PANEL_STAFF_IDLE_SECONDS", 15 * 60),
     )
 
 

@@ -257,11 +257,26 @@ def test_the_forgot_route_answers_the_same_for_any_address(client, make_user):
 
 def test_reset_links_are_throttled_per_address_and_per_ip(make_user):
     make_user()
-    assert all(_request(ip=f"203.0.113.{i}") for i in range(3))
-    assert _request(ip="203.0.113.99") is None  # a fourth for the address within the hour
+    assert all(_request(ip="203.0.113.1") for _ in range(3))
+    assert _request(ip="203.0.113.1") is None  # a fourth for the address from one IP within the hour
+    assert _request(ip="203.0.113.2") is not None  # the owner elsewhere still gets one
     for i in range(10):
         _request(email=f"nobody{i}@test.example", ip="198.51.100.1")
     assert _request(email="someone@test.example", ip="198.51.100.1") is None
+    assert all(_request(ip=f"192.0.2.{i}") for i in range(16))  # 20 an hour for the address in all
+    assert _request(ip="192.0.2.99") is None
+
+
+def test_a_flood_of_reset_requests_writes_one_log_line_a_minute(make_user):
+    from panel_app.models import AuditEvent
+
+    make_user()
+    now = utcnow()
+    for _ in range(50):
+        _request(ip="203.0.113.77", now=now)
+    with transaction() as db:
+        logged = db.exec(select(AuditEvent).where(AuditEvent.action == "password_reset_throttled")).all()
+    assert len(logged) == 1
 
 
 def test_the_mailbox_alone_cannot_reset_the_password(make_user):
@@ -270,7 +285,7 @@ def test_the_mailbox_alone_cannot_reset_the_password(make_user):
     now = utcnow()
     with transaction() as db:
         opened = password_reset.open_link(db, token, now)
-        assert stepup.METHOD_EMAIL not in password_reset.methods_for(db, opened.user)
+        assert stepup.METHOD_EMAIL not in password_reset.methods_for(db, opened.user, now)
         refused = password_reset.verify_factor(db, opened, method="email", submitted="123456", now=now,
                                                actor=_actor(user), device_id=None)
         assert not refused.ok
@@ -328,15 +343,16 @@ def test_a_reset_link_expires_after_30_minutes_and_a_newer_one_replaces_it(make_
 def test_a_recovery_code_or_the_app_proves_the_second_factor(make_user):
     user = make_user(phone=None)
     now = utcnow()
+    set_up = now - timedelta(days=4)  # longer ago than the waiting period
     with transaction() as db:
         fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now - timedelta(minutes=5))
-        recovery_codes = stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now - timedelta(minutes=5)),
-                                                        now - timedelta(minutes=5), _actor(fresh)).recovery_codes
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, set_up)
+        recovery_codes = stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
+                                                        _actor(fresh)).recovery_codes
     _id, token = _request()
     with transaction() as db:
         opened = password_reset.open_link(db, token, now)
-        assert password_reset.methods_for(db, opened.user) == ["totp", "recovery"]
+        assert password_reset.methods_for(db, opened.user, now) == ["totp", "recovery"]
         assert password_reset.verify_factor(db, opened, method="recovery", submitted=recovery_codes[0], now=now,
                                             actor=_actor(user), device_id=None).ok
 
@@ -426,3 +442,109 @@ def test_changing_the_password_cancels_a_scheduled_reset(make_user):
         assert factor_changes.pending(db, user.id) == []
         assert factor_changes.apply_due(db, now=now + timedelta(minutes=5)) == []
         assert verify_password("the-owners-new-password-2", db.get(User, user.id).password_hash)
+
+
+# --- attacks with the password and the mailbox (found by an outside review) ------------------
+
+
+def _email_grant_and_device(user, now) -> tuple[int, int]:
+    """The attacker passes step-up with an email code and makes the browser known."""
+    with transaction() as db:
+        row, _ = sessions.create_session(db, db.get(User, user.id), ip="203.0.113.66", user_agent="attacker",
+                                         now=now, absolute_seconds=12 * 3600)
+        sessions.start_grant(db, row, method="email", now=now, ttl_seconds=600)
+        device, _cookie = devices.remember(db, row, user_agent="attacker", ip="203.0.113.66", now=now)
+        return row.id, device.id
+
+
+def test_a_browser_made_known_with_the_mailbox_gets_at_most_25_app_guesses_a_day(make_user):
+    """Each email code resets the device's schedule, but app and recovery guesses share one
+    cap of the user across all devices."""
+    user = make_user(phone=None)
+    start = utcnow()
+    secret, _codes = _settled_app(user, start)
+    made = 0
+    device_ids = [_email_grant_and_device(user, start)[1] for _ in range(3)]
+    for device_id in device_ids:
+        for minute in range(0, 24 * 60, 2):
+            now = start + timedelta(minutes=minute)
+            with transaction() as db:
+                fresh = db.get(User, user.id)
+                if (stepup.failures_so_far(db, fresh, device_id) >= 5
+                        and stepup.reserve_guess(db, fresh, now, device_id, "email") == 0):
+                    # The attacker's own email code: a success that resets the schedule.
+                    stepup.guess_succeeded(db, fresh, device_id, "email")
+            made += _guess_as(user, device_id, now, "totp")
+    assert made == stepup.FAILURES_PER_WINDOW
+
+
+def _settled_app(user, now):
+    set_up = now - timedelta(days=30)
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, set_up)
+        return secret, stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
+                                                      _actor(fresh)).recovery_codes
+
+
+def _guess_as(user, device_id, now, method) -> bool:
+    with transaction() as db:
+        return stepup.reserve_guess(db, db.get(User, user.id), now, device_id, method) == 0
+
+
+def test_the_owners_known_browser_is_never_pushed_out_by_new_ones(make_user):
+    user = make_user(phone=None)
+    owner_device, owner_cookie = _device(user, utcnow() - timedelta(days=10))
+    now = utcnow()
+    for _ in range(devices.MAX_DEVICES_PER_USER + 5):
+        with transaction() as db:
+            row, _ = sessions.create_session(db, db.get(User, user.id), ip="203.0.113.66", user_agent="attacker",
+                                             now=now, absolute_seconds=3600)
+            devices.remember(db, row, user_agent="attacker", ip="203.0.113.66", now=now)
+    with transaction() as db:
+        assert devices.find(db, owner_cookie, user_id=user.id).id == owner_device
+        assert len(devices.listed(db, user.id)) == devices.MAX_DEVICES_PER_USER
+
+
+def test_device_ids_are_never_reused(make_user):
+    user = make_user()
+    first, _ = _device(user)
+    with transaction() as db:
+        devices.forget(db, user.id, first)
+    second, _ = _device(user)
+    assert second != first
+
+
+def test_an_app_added_with_the_mailbox_is_no_second_factor_for_a_reset(make_user):
+    """The attacker adds an app with an email code, then asks for a reset: the fresh app
+    does not count, so the reset can only be scheduled (announced, cancellable)."""
+    user = make_user(phone=None)
+    now = utcnow()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, _actor(fresh)).ok
+    _id, token = _request()
+    later = now + timedelta(seconds=31)
+    with transaction() as db:
+        opened = password_reset.open_link(db, token, later)
+        assert password_reset.methods_for(db, opened.user, later) == []
+        refused = password_reset.verify_factor(db, opened, method="totp", submitted=totp.code_at(secret, later),
+                                               now=later, actor=_actor(user), device_id=None)
+        assert not refused.ok
+        change = password_reset.schedule(db, opened, new_password="attacker-wants-it-1", now=later,
+                                         actor=_actor(user), delay_seconds=72 * 3600)
+        assert change.kind == "password"
+
+
+def test_a_number_added_moments_ago_is_no_second_factor_for_a_reset(make_user):
+    user = make_user()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        fresh.phone_changed_at = utcnow() - timedelta(hours=1)
+        db.add(fresh)
+    _id, token = _request()
+    with transaction() as db:
+        opened = password_reset.open_link(db, token, utcnow())
+        assert password_reset.methods_for(db, opened.user, utcnow()) == []
+        assert not password_reset.send_whatsapp_code(db, opened, now=utcnow(), device_id=None).ok

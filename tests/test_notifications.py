@@ -9,7 +9,8 @@ from tests.test_delivery_smtp import smtp_server, smtp_settings  # noqa: F401  (
 PARAMS = {"browser": "Firefox on Linux", "ip": "198.51.100.7", "remaining": 9, "field": "email address",
           "new_value": "n•••@example.com", "domain": "example.com", "actor": "tech@example.com",
           "admin": "tech@example.com", "areas": "domains", "count": 5, "hours": 72,
-          "effective": "2026-12-01 10:00 UTC", "cancel_url": "http://localhost:3000/profile?cancel_change=1"}
+          "effective": "2026-12-01 10:00 UTC", "cancel_url": "http://localhost:3000/profile?cancel_change=1", "ticket": 7,
+          "url": "http://localhost:3000/support"}
 
 
 def test_every_notice_renders_in_both_languages():

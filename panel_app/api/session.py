@@ -22,7 +22,8 @@ from panel_app.security.sessions import COOKIE_NAME, safe_next_path
 from panel_app.services import auth, password_reset
 from panel_app.services.audit import Actor, record
 from panel_app.security.permissions import Area
-from panel_app.services.notifications import notify_new_sign_in, send_reset_link
+from panel_app.services.notifications import notify_everywhere, notify_new_sign_in, send_reset_link
+from panel_app.services.user_agents import describe_user_agent
 from panel_app.tasks import spawn
 from panel_app.settings import get_settings
 
@@ -44,15 +45,20 @@ def _same_origin(request: Request) -> bool:
     return origin.rstrip("/") in allowed
 
 
-def _next_from_referer(request: Request) -> str | None:
-    """The ``next`` of the login page the form came from: a form submitted before the
-    page finished loading has no ``next`` field value yet."""
+def _param_from_referer(request: Request, name: str) -> str | None:
+    """A query parameter of the (same-origin) page the form came from."""
     referer = request.headers.get("referer", "")
     parts = urlsplit(referer)
     if not referer or f"{parts.scheme}://{parts.netloc}" != f"{request.url.scheme}://{request.url.netloc}":
         return None
-    values = parse_qs(parts.query).get("next")
+    values = parse_qs(parts.query).get(name)
     return values[0] if values else None
+
+
+def _next_from_referer(request: Request) -> str | None:
+    """The ``next`` of the login page the form came from: a form submitted before the
+    page finished loading has no ``next`` field value yet."""
+    return _param_from_referer(request, "next")
 
 
 def _client(request: Request) -> tuple[str, str]:
@@ -157,12 +163,16 @@ async def remember_device(request: Request) -> Response:
                 return None
             if row.device_id is not None:
                 return None
-            _device, new_token = devices.remember(db, row, user_agent=user_agent, ip=ip, now=now)
+            made = devices.remember(db, row, user_agent=user_agent, ip=ip, now=now)
             record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=row.id), Area.AUTH,
-                   "device_remembered", now=now)
-            return new_token
+                   "device_remembered" if made else "device_limit_reached", now=now)
+            return (user.id, made[1]) if made else None
 
-    new_token = await run_in_threadpool(_work)
+    found = await run_in_threadpool(_work)
+    new_token = found[1] if found else None
+    if found:  # on every channel: a browser the owner does not know is worth a look
+        spawn(notify_everywhere(found[0], "device_remembered", browser=describe_user_agent(user_agent),
+                                ip=ip or "?"))
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     if new_token:
         response.set_cookie(devices.COOKIE_NAME, new_token, max_age=devices.LIFETIME_SECONDS, path="/",

@@ -14,6 +14,8 @@ from panel_app.pages.support import support_page
 from panel_app.pages.demo import outbox_page
 from panel_app.pages.invite import invite_page
 from panel_app.pages.reset import forgot_page, reset_page
+from panel_app.pages.staff import (staff_admin_page, staff_login_page, staff_queue_page, staff_setup_page,
+                                   staff_ticket_page)
 from panel_app.pages.team import team_page
 from panel_app.pages.help import help_page
 from panel_app.pages.login import login_page
@@ -30,6 +32,7 @@ from panel_app.state.profile import ProfileState
 from panel_app.state.support import SupportState
 from panel_app.state.invite import InviteState
 from panel_app.state.reset import ForgotState, ResetState
+from panel_app.state.staff import StaffAdminState, StaffLoginState, StaffQueueState, StaffTicketState
 from panel_app.state.team import TeamState
 from panel_app.state.demo import DemoState
 from panel_app.state.login import LoginState
@@ -57,5 +60,17 @@ def add_pages(app: rx.App) -> None:
     app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)
     app.add_page(forgot_page, route="/forgot", title="Forgot password · Panel", on_load=ForgotState.open_forgot)
     app.add_page(reset_page, route="/reset", title="New password · Panel", on_load=ResetState.open_reset)
+    app.add_page(staff_login_page, route="/staff/login", title="Support sign-in · Panel",
+                 on_load=StaffLoginState.open_page)
+    app.add_page(staff_setup_page, route="/staff/setup", title="Support set-up · Panel",
+                 on_load=StaffLoginState.open_page)
+    app.add_page(lambda: rx.fragment(), route="/staff", title="Support · Panel",
+                 on_load=rx.redirect("/staff/tickets", replace=True))
+    app.add_page(staff_queue_page, route="/staff/tickets", title="Tickets · Support · Panel",
+                 on_load=StaffQueueState.load)
+    app.add_page(staff_ticket_page, route="/staff/tickets/[ticket]", title="Ticket · Support · Panel",
+                 on_load=StaffTicketState.load)
+    app.add_page(staff_admin_page, route="/staff/admin", title="Approvals · Support · Panel",
+                 on_load=StaffAdminState.load)
     if get_settings().is_demo:
         app.add_page(outbox_page, route="/dev/outbox", title="Demo outbox · Panel", on_load=DemoState.load)

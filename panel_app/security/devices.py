@@ -25,7 +25,7 @@ from panel_app.security.crypto import keyed_hash
 
 COOKIE_NAME = "panel_device"
 LIFETIME_SECONDS = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
-MAX_DEVICES_PER_USER = 20  # the oldest unused one goes when a new one comes
+MAX_DEVICES_PER_USER = 20  # then no new one until the user removes one (never evicted)
 TOUCH_EVERY = timedelta(minutes=10)
 _TOKEN_MAX_LENGTH = 100
 
@@ -61,13 +61,13 @@ def touch(db: Session, device: KnownDevice, *, now: datetime, ip: str = "") -> N
 
 
 def remember(db: Session, login_session: LoginSession, *, user_agent: str, ip: str,
-             now: datetime) -> tuple[KnownDevice, str]:
+             now: datetime) -> tuple[KnownDevice, str] | None:
     """A new known device for the session's user, bound to the session. Returns the row
-    and the cookie value (shown to nobody but that browser's cookie jar)."""
-    existing = db.exec(select(KnownDevice).where(KnownDevice.user_id == login_session.user_id)
-                       .order_by(KnownDevice.last_used_at.desc())).all()
-    for old in existing[MAX_DEVICES_PER_USER - 1:]:
-        forget(db, login_session.user_id, old.id)
+    and the cookie value (shown to nobody but that browser's cookie jar), or None when the
+    user has ``MAX_DEVICES_PER_USER`` already: an old one is never pushed out (whoever could
+    mint devices would otherwise evict the owner's browser)."""
+    if len(listed(db, login_session.user_id)) >= MAX_DEVICES_PER_USER:
+        return None
     token = secrets.token_urlsafe(32)
     row = KnownDevice(user_id=login_session.user_id, token_hash=_hash(token), user_agent=user_agent[:300],
                       ip=ip[:64], first_used_at=now, last_used_at=now)

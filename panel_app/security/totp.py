@@ -111,9 +111,10 @@ def is_enrolled(user: User) -> bool:
 
 def claim_step(db: Session, user: User, step: int) -> bool:
     """Record ``step`` as used unless it (or a later step) already was. Atomic."""
+    model = type(user)  # a customer (User) or a staff member (StaffUser): the same columns
     result = db.exec(
-        update(User)
-        .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+        update(model)
+        .where(model.id == user.id, or_(model.totp_last_step.is_(None), model.totp_last_step < step))
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )

@@ -39,10 +39,12 @@ from panel_app.services import stepup
 from panel_app.services.audit import Actor, record
 from panel_app.services.auth import _account_key, _clean_email
 from panel_app.services.validation import ValidationError
+from panel_app.settings import get_settings
 
 LINK_VALID_SECONDS = 30 * 60
-REQUESTS_PER_ADDRESS = 3  # per hour
-REQUESTS_PER_IP = 10  # per hour
+REQUESTS_PER_ADDRESS_AND_IP = 3  # per hour
+REQUESTS_PER_ADDRESS = 20  # per hour from all addresses: someone who only knows the address
+REQUESTS_PER_IP = 10  # per hour                 must use many IPs to hold the owner's links up
 REQUEST_WINDOW_SECONDS = 3600
 _TOKEN_MAX_LENGTH = 100
 
@@ -69,16 +71,22 @@ def request_link(db: Session, *, email: object, ip: str, now: datetime) -> tuple
     clean = _clean_email(email)
     if clean is None:
         return None
-    ip_wait = throttle.reserve_in_window(db, f"reset:ip:{ip[:64]}", REQUESTS_PER_IP, REQUEST_WINDOW_SECONDS, now)
-    address_key = "reset:addr:" + keyed_hash(clean, "reset-address")
-    address_wait = ip_wait or throttle.reserve_in_window(db, address_key, REQUESTS_PER_ADDRESS,
-                                                         REQUEST_WINDOW_SECONDS, now)
+    address = keyed_hash(clean, "reset-address")
+    wait = 0
+    for key, limit in ((f"reset:ip:{ip[:64]}", REQUESTS_PER_IP),
+                       (f"reset:addr-ip:{address}:{ip[:64]}", REQUESTS_PER_ADDRESS_AND_IP),
+                       (f"reset:addr:{address}", REQUESTS_PER_ADDRESS)):
+        wait = throttle.reserve_in_window(db, key, limit, REQUEST_WINDOW_SECONDS, now)
+        if wait:
+            break
     user = db.exec(select(User).where(User.email == clean)).first()
     if user is None or not user.is_active:
         return None
     actor = Actor(user.id, user.account_id, user.email, ip, "")
-    if ip_wait or address_wait:
-        record(db, actor, Area.AUTH, "password_reset_throttled", now=now, retry_after_seconds=ip_wait or address_wait)
+    if wait:
+        # In the user's activity log at most once a minute: anyone may send these.
+        if not throttle.reserve(db, f"log:reset_throttled:{user.id}", throttle.ONCE_A_MINUTE, now):
+            record(db, actor, Area.AUTH, "password_reset_throttled", now=now, retry_after_seconds=wait)
         return None
     db.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
                .values(used_at=now).execution_options(synchronize_session=False))
@@ -112,14 +120,21 @@ def open_link(db: Session, token: object, now: datetime) -> OpenReset | None:
     return OpenReset(reset, user)
 
 
-def methods_for(db: Session, user: User) -> list[str]:
-    """The second factors this user can prove (empty: the reset can only be scheduled)."""
+def methods_for(db: Session, user: User, now: datetime) -> list[str]:
+    """The *settled* second factors of this user (empty: the reset can only be scheduled).
+
+    An app (with its recovery codes) or a mobile number set up less than the factor-change
+    waiting period ago does not count: whoever holds the mailbox can add one with an email
+    code, and must not then reset the password with it and lock the owner out."""
+    settle = timedelta(seconds=get_settings().factor_change_delay_seconds)
+    app = totp.is_enrolled(user) and not stepup.totp_is_new(user, now, int(settle.total_seconds()))
+    phone = bool(user.phone) and (user.phone_changed_at is None or user.phone_changed_at <= now - settle)
     found = []
-    if totp.is_enrolled(user):
+    if app:
         found.append(stepup.METHOD_TOTP)
-    if user.phone:
+    if phone:
         found.append(stepup.METHOD_WHATSAPP)
-    if totp.is_enrolled(user) and recovery.unused_count(db, user.id) > 0:
+    if app and recovery.unused_count(db, user.id) > 0:
         found.append(stepup.METHOD_RECOVERY)
     return found
 
@@ -128,7 +143,7 @@ def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
                        device_id: int | None) -> codes.IssueOutcome:
     """A code to the user's mobile number for this reset (cooldown and hourly limit as
     for step-up codes, in the browser's budget)."""
-    if not opened.user.phone or opened.verified:
+    if stepup.METHOD_WHATSAPP not in methods_for(db, opened.user, now) or opened.verified:
         return codes.IssueOutcome(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE, reason="channel_unavailable")
     return codes.issue_code(db, user=opened.user, session_id=None, purpose=_purpose(opened.reset),
                             channel=codes.CHANNEL_WHATSAPP, destination=opened.user.phone, now=now,
@@ -151,7 +166,7 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
     user, reset = opened.user, opened.reset
     if opened.verified:
         return FactorResult(ok=True)
-    if not isinstance(method, str) or method not in methods_for(db, user):
+    if not isinstance(method, str) or method not in methods_for(db, user, now):
         return FactorResult(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE)
     if method == stepup.METHOD_RECOVERY:
         value, reason = recovery.normalize_recovery_code(submitted)
@@ -162,7 +177,7 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
         value, reason = codes.normalize_digits(submitted)
         if value is None:
             return FactorResult(ok=False, error_key=codes.error_key_for(reason))
-    wait = stepup.reserve_guess(db, user, now, device_id)
+    wait = stepup.reserve_guess(db, user, now, device_id, method)
     if wait:
         return FactorResult(ok=False, error_key=stepup.ERROR_LOCKED, retry_after_seconds=wait)
     used_recovery, left, error_key = False, None, None
@@ -181,8 +196,8 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
         record(db, actor, Area.AUTH, "password_reset_factor_failed", now=now, method=method,
                known_device=device_id is not None)
         return FactorResult(ok=False, error_key=error_key,
-                            retry_after_seconds=stepup.guess_wait_seconds(db, user, device_id, now))
-    stepup.guess_succeeded(db, user, device_id)
+                            retry_after_seconds=stepup.guess_wait_seconds(db, user, device_id, now, method))
+    stepup.guess_succeeded(db, user, device_id, method)
     db.execute(update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.factor_verified_at.is_(None))
                .values(factor_verified_at=now, factor_method=method).execution_options(synchronize_session=False))
     db.refresh(reset)
@@ -240,7 +255,7 @@ def schedule(db: Session, opened: OpenReset, *, new_password: object, now: datet
     on every channel, unless a verified session cancels it."""
     from panel_app.services import factor_changes
 
-    if methods_for(db, opened.user):
+    if methods_for(db, opened.user, now):
         raise ValidationError("link", ERROR_NOT_VERIFIED)
     password = _checked_password(opened.user, new_password)
     _claim(db, opened.reset, now)

@@ -30,11 +30,15 @@ password succeeds within the first day with probability at most 25 x 3e-6, about
 
 Known devices (``security/devices.py``). The budget above is the one of every
 *unknown* device of the account together. A browser that passed step-up before
-(known device cookie, ``LoginSession.device_id``) has its own budget with the same
-schedule (Throttle ``stepup:device:<id>``): someone guessing with the password on an
-unknown device never locks the owner out of a known browser, and opening new
-sessions gains no guesses. When the unknown budget reaches its first wait, the
-owner is told on every channel that someone has the password.
+(known device cookie, ``LoginSession.device_id``) has its own schedule and its own
+25-per-window cap: someone guessing with the password on an unknown device never
+locks the owner out of a known browser, and opening new sessions gains no guesses.
+Whoever also holds the mailbox can make a browser known with an email code and reset
+its schedule with every further email code, so guesses at the **app and recovery
+codes** (the factors that mailbox must not win) also count in one cap of the user
+across all devices: at most 25 failed ones per 24-hour window, 50 in any 24 hours,
+however many browsers are known. When a budget reaches its first wait, the owner is
+told on every channel (unknown devices: "someone has your password: change it").
 
 The per-code limits are looser and only a second line: 5 tries per code, a new
 code at most every 60 s and 5 codes per hour per channel (kept per known device
@@ -77,8 +81,8 @@ PREFERABLE_CHANNELS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP)
 
 PURPOSE = codes.PURPOSE_STEPUP
 STEPUP_POLICY = Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
-UNKNOWN_DEVICE_FAILURES_PER_WINDOW = 25
-UNKNOWN_DEVICE_WINDOW_SECONDS = 24 * 3600
+FAILURES_PER_WINDOW = 25
+WINDOW_SECONDS = 24 * 3600
 
 ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
 ERROR_SESSION_INVALID = "stepup.error.session_invalid"
@@ -179,17 +183,26 @@ def _device_key(device_id: int) -> str:
     return f"stepup:device:{device_id}"
 
 
-def _window_key(user_id: int) -> str:
-    return f"stepup:unknown-window:{user_id}"
+def _windows(user_id: int, device_id: int | None, method: str | None) -> list[str]:
+    """The 24-hour failure caps a guess counts in: its device's (or that of all unknown
+    devices of the user), and for app or recovery codes one of the user across all devices."""
+    keys = [f"stepup:device-window:{device_id}" if device_id is not None else f"stepup:unknown-window:{user_id}"]
+    if method in (METHOD_TOTP, METHOD_RECOVERY):
+        keys.append(f"stepup:app-window:{user_id}")
+    return keys
 
 
-def guess_wait_seconds(db: Session, user: User, device_id: int | None, now: datetime) -> int:
-    """Seconds before the next guess from this device (``None``: an unknown one) may be made."""
+def guess_wait_seconds(db: Session, user: User, device_id: int | None, now: datetime,
+                       method: str | None = None) -> int:
+    """Seconds before the next guess (at ``method``) from this device (``None``: an unknown
+    one) may be made."""
     if device_id is not None:
-        return throttle.seconds_locked(db, _device_key(device_id), now)
-    db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
-    return max(lock_seconds_left(user, now),
-               throttle.window_wait(db, _window_key(user.id), UNKNOWN_DEVICE_FAILURES_PER_WINDOW, now))
+        wait = throttle.seconds_locked(db, _device_key(device_id), now)
+    else:
+        db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
+        wait = lock_seconds_left(user, now)
+    return max([wait] + [throttle.window_wait(db, key, FAILURES_PER_WINDOW, now)
+                         for key in _windows(user.id, device_id, method)])
 
 
 def failures_so_far(db: Session, user: User, device_id: int | None) -> int:
@@ -200,19 +213,11 @@ def failures_so_far(db: Session, user: User, device_id: int | None) -> int:
     return user.stepup_failures
 
 
-def _reserve_try(db: Session, user: User, now: datetime, device_id: int | None = None) -> bool:
-    """Count this try as a failure in advance, unless the device's budget says wait. Atomic.
-
-    A known device: its own throttle row. Unknown devices: one UPDATE on the user raises
-    the count and sets the resulting wait only if no wait is running (of many parallel
-    tries exactly as many pass as the schedule allows), and the 24-hour window must have
-    room too. A success afterwards resets the count.
-    """
+def _reserve_schedule(db: Session, user: User, now: datetime, device_id: int | None) -> bool:
     if device_id is not None:
         return throttle.reserve(db, _device_key(device_id), STEPUP_POLICY, now) == 0
-    if throttle.reserve_in_window(db, _window_key(user.id), UNKNOWN_DEVICE_FAILURES_PER_WINDOW,
-                                  UNKNOWN_DEVICE_WINDOW_SECONDS, now):
-        return False
+    # One UPDATE raises the count and sets the resulting wait, only if no wait is running:
+    # of many parallel tries exactly as many pass as the schedule allows.
     result = db.exec(
         update(User)
         .where(
@@ -225,34 +230,54 @@ def _reserve_try(db: Session, user: User, now: datetime, device_id: int | None =
         .execution_options(synchronize_session=False)
     )
     db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
-    if result.rowcount != 1:
-        throttle.give_back(db, _window_key(user.id))
-        return False
-    return True
+    return result.rowcount == 1
 
 
-def reserve_guess(db: Session, user: User, now: datetime, device_id: int | None = None) -> int:
+def _reserve_try(db: Session, user: User, now: datetime, device_id: int | None = None,
+                 method: str | None = None) -> bool:
+    """Count this try as a failure in advance, unless a budget says wait. Atomic.
+
+    The schedule (5 free, then 30 s doubling to 1 h) of the device, or of all unknown
+    devices of the user together, and every 24-hour cap of ``_windows`` must have room.
+    A success afterwards resets the schedule and gives the caps their try back.
+    """
+    taken = []
+    for key in _windows(user.id, device_id, method):
+        if throttle.reserve_in_window(db, key, FAILURES_PER_WINDOW, WINDOW_SECONDS, now):
+            break
+        taken.append(key)
+    else:
+        if _reserve_schedule(db, user, now, device_id):
+            return True
+    for key in taken:
+        throttle.give_back(db, key)
+    return False
+
+
+def reserve_guess(db: Session, user: User, now: datetime, device_id: int | None = None,
+                  method: str | None = None) -> int:
     """For a code check outside the gate that proves a factor (the code to the current
     address or number of a contact change, a password reset): count it in the same guess
     budget as the gate. 0 when it may go ahead, else the seconds to wait (nothing counted)."""
-    if _reserve_try(db, user, now, device_id):
+    if _reserve_try(db, user, now, device_id, method):
         return 0
-    return max(1, guess_wait_seconds(db, user, device_id, now))
+    return max(1, guess_wait_seconds(db, user, device_id, now, method))
 
 
-def guess_succeeded(db: Session, user: User, device_id: int | None = None) -> None:
-    _reset_failures(db, user, device_id)
+def guess_succeeded(db: Session, user: User, device_id: int | None = None, method: str | None = None) -> None:
+    _reset_failures(db, user, device_id, method)
 
 
-def _reset_failures(db: Session, user: User, device_id: int | None = None) -> None:
+def _reset_failures(db: Session, user: User, device_id: int | None = None, method: str | None = None) -> None:
     if device_id is not None:
         throttle.clear(db, _device_key(device_id))
-        return
-    user.stepup_failures = 0
-    user.stepup_locked_until = None
-    db.add(user)
-    db.flush()
-    throttle.give_back(db, _window_key(user.id))  # the successful try's own reservation
+    else:
+        user.stepup_failures = 0
+        user.stepup_locked_until = None
+        db.add(user)
+        db.flush()
+    for key in _windows(user.id, device_id, method):  # the successful try's own reservations
+        throttle.give_back(db, key)
 
 
 def device_of(db: Session, login_session: LoginSession | None) -> int | None:
@@ -421,7 +446,7 @@ def verify_stepup(
     device_id = device_of(db, login_session)
 
     def failed(reason: str, key: str, *, tries_left: int | None = None) -> VerifyResult:
-        wait = guess_wait_seconds(db, user, device_id, now)
+        wait = guess_wait_seconds(db, user, device_id, now, method_name)
         failures = failures_so_far(db, user, device_id)
         record(db, actor, Area.AUTH, "verification_failed", now=now, method=method_name, reason=reason,
                failures=failures, retry_after_seconds=wait, known_device=device_id is not None)
@@ -431,7 +456,7 @@ def verify_stepup(
         return VerifyResult(ok=False, method=method_name, error_key=key, retry_after_seconds=wait,
                             tries_left=tries_left, alert=alert, failures=failures)
 
-    wait = guess_wait_seconds(db, user, device_id, now)
+    wait = guess_wait_seconds(db, user, device_id, now, method_name)
     if wait:
         return throttled(wait)
 
@@ -443,8 +468,8 @@ def verify_stepup(
         if state is not None:
             return failed(state, codes.error_key_for(state))
 
-    if not _reserve_try(db, user, now, device_id):
-        return throttled(max(1, guess_wait_seconds(db, user, device_id, now)))
+    if not _reserve_try(db, user, now, device_id, method_name):
+        return throttled(max(1, guess_wait_seconds(db, user, device_id, now, method_name)))
 
     used_recovery = False
     codes_left = None
@@ -463,7 +488,7 @@ def verify_stepup(
         used_recovery = True
         codes_left = recovery.unused_count(db, user.id)
 
-    _reset_failures(db, user, device_id)
+    _reset_failures(db, user, device_id, method_name)
     sessions.start_grant(db, login_session, method=method_name, now=now, ttl_seconds=ttl_seconds)
     record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name)
     if used_recovery:

@@ -64,7 +64,8 @@ def current() -> GuardContext:
     return ctx
 
 
-def session_token_from_cookie_header(header: object) -> str | None:
+def cookie_from_header(header: object, name: str) -> str | None:
+    """The value of cookie ``name`` in a Cookie request header (None for junk)."""
     if not isinstance(header, str) or not header or len(header) > 8192:
         return None
     jar = SimpleCookie()
@@ -72,8 +73,12 @@ def session_token_from_cookie_header(header: object) -> str | None:
         jar.load(header)
     except CookieError:
         return None
-    morsel = jar.get(sessions.COOKIE_NAME)
+    morsel = jar.get(name)
     return morsel.value if morsel is not None else None
+
+
+def session_token_from_cookie_header(header: object) -> str | None:
+    return cookie_from_header(header, sessions.COOKIE_NAME)
 
 
 class Refusal(str):

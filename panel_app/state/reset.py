@@ -25,6 +25,7 @@ from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.notifications import notify_everywhere
 from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
+from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.login import _browser_language
 from panel_app.tasks import spawn
@@ -72,18 +73,7 @@ class ResetState(AuthState):
         return self.router.url.query_parameters.get("token") if self.router.url else None
 
     def _device_token(self) -> object:
-        from http.cookies import CookieError, SimpleCookie
-
-        header = self.router.headers.cookie
-        if not isinstance(header, str) or len(header) > 8192:
-            return None
-        jar = SimpleCookie()
-        try:
-            jar.load(header)
-        except CookieError:
-            return None
-        morsel = jar.get(devices.COOKIE_NAME)
-        return morsel.value if morsel is not None else None
+        return guard.cookie_from_header(self.router.headers.cookie, devices.COOKIE_NAME)
 
     def _context(self, db):
         """(open reset, actor, device id) or None when the link does not work (shown so)."""
@@ -104,7 +94,7 @@ class ResetState(AuthState):
         self.error = self.info = self.password_error = ""
 
     def _show(self, db, opened) -> None:
-        self.methods = password_reset.methods_for(db, opened.user)
+        self.methods = password_reset.methods_for(db, opened.user, utcnow())
         self.masked_phone = stepup.mask_phone(opened.user.phone) if opened.user.phone else ""
         if opened.verified:
             self.step = STEP_PASSWORD

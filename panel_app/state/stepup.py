@@ -145,10 +145,8 @@ class StepUpState(AuthState):
                 self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
             elif result.tries_left is not None:
                 self.error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
-            if result.alert == "password_suspected":  # unknown devices: someone has the password
-                spawn(notify_everywhere(ctx.user.id, "password_suspected", count=result.failures))
-            elif result.alert:
-                spawn(notify_user(ctx.user.id, result.alert, count=result.failures))
+            if result.alert:  # on every channel: the mailbox may be the attacker's
+                spawn(notify_everywhere(ctx.user.id, result.alert, count=result.failures))
             return
         if result.used_recovery_code:
             spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))

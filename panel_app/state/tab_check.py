@@ -37,6 +37,7 @@ from panel_app.security import sessions, tabs
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
+from panel_app.state.staff import check_staff_tab, is_staff_event
 
 log = logging.getLogger("panel.tab_check")
 
@@ -151,6 +152,10 @@ class TabCheck(Middleware):
         if short_name == "setvar" and not _setvar_ok(event):
             return StateUpdate()
         user_action = is_user_action(event)
+        if short_name in _AUTOMATIC_EVENTS or is_staff_event(event.name):
+            # The staff console's tabs: what a staff page holds goes with its session or grant
+            # (a customer event never carries a staff page's data in its delta).
+            await check_staff_tab(state)
         if await self.check(state, touch=user_action) == SIGNED_OUT:
             # Whatever the event (Reflex's own ones answer no redirect): the tab that was
             # signed in goes to the login page.

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("last_used_at", _dt(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"]),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("knowndevice", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_knowndevice_user_id"), ["user_id"], unique=False)

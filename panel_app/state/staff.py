@@ -1,0 +1,498 @@
+"""The staff console's states: its own guard, gate and pages.
+
+Every staff handler goes through ``staff_only``: the ``panel_staff`` cookie from the
+websocket's request headers is resolved in the database at the moment of the event
+(a customer's ``panel_session`` cookie means nothing here), the authenticator app must
+be set up and a grant from it live; otherwise the page is emptied and the gate
+shows. Staff pages hold no customer secret (``services/staff_support.py``); what they
+hold goes when the staff session or grant ends (``check_staff_tab`` in front of every
+event of a staff page and of Reflex's own events).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from dataclasses import dataclass
+from datetime import datetime
+
+import reflex as rx
+from sqlmodel import Session
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.i18n import CATALOGS, formatting as fmt, t
+from panel_app.models import StaffSession, StaffUser
+from panel_app.security import staff as staff_core
+from panel_app.security import totp
+from panel_app.services import staff_support, support
+from panel_app.services.notifications import notify_everywhere, notify_user
+from panel_app.services.staff_support import StaffActor
+from panel_app.services.billing import NotFoundError
+from panel_app.services.validation import ValidationError
+from panel_app.settings import get_settings
+from panel_app.state import guard
+from panel_app.state.gated import reveal_once
+from panel_app.tasks import spawn
+
+STAFF_GUARD_MARKER = "_panel_staff_guard"
+QR_ELEMENT_ID = "staff-totp-qr"
+SECRET_ELEMENT_ID = "staff-totp-secret"
+
+
+@dataclass
+class StaffContext:
+    db: Session
+    now: datetime
+    staff: StaffUser
+    session: StaffSession
+    actor: StaffActor
+
+
+_current: contextvars.ContextVar[StaffContext | None] = contextvars.ContextVar("panel_staff", default=None)
+
+
+def current() -> StaffContext:
+    ctx = _current.get()
+    if ctx is None:
+        raise RuntimeError("no staff event in progress")
+    return ctx
+
+
+def staff_token(state) -> str | None:
+    return guard.cookie_from_header(state.router.headers.cookie, staff_core.COOKIE_NAME)
+
+
+def _lang(state) -> str:
+    return "de" if getattr(state, "ui_lang", "en") == "de" else "en"
+
+
+def staff_only(*, admin: bool = False, grant: bool = True):
+    """Signed in as staff (and ``admin``: a staff admin); ``grant``: app set up and a
+    live grant from it. Decided from the database at the event."""
+
+    def decorate(fn):
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError("staff handlers are synchronous")
+
+        @functools.wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            now = utcnow()
+            with transaction() as db:
+                resolved = staff_core.resolve(db, staff_token(self), now=now, touch=guard.user_action.get(),
+                                              idle_seconds=get_settings().staff_idle_seconds)
+                base = self if isinstance(self, StaffState) else None
+                if resolved is None:
+                    base._signed_out()
+                    return rx.redirect("/staff/login", replace=True)
+                base._show_staff(resolved, now)
+                if grant and not (totp.is_enrolled(resolved.staff) and staff_core.grant_valid(resolved.session, now)):
+                    base._wipe_pages()
+                    return None
+                if admin and resolved.staff.role != staff_core.ROLE_ADMIN:
+                    base.forbidden = True
+                    return None
+                ip = (self.router.session.client_ip or "")[:64]
+                ctx = StaffContext(db, now, resolved.staff, resolved.session, StaffActor.of(resolved.staff, ip))
+                token = _current.set(ctx)
+                try:
+                    return fn(self, *args, **kwargs)
+                finally:
+                    _current.reset(token)
+
+        setattr(wrapper, STAFF_GUARD_MARKER, (admin, grant))
+        return wrapper
+
+    return decorate
+
+
+class StaffState(rx.State):
+    """Who is signed in to the console, and the gate (set-up or code)."""
+
+    staff_name: str = ""
+    staff_role: str = ""
+    staff_signed_in: bool = False
+    needs_app: bool = False
+    gate_open: bool = False  # a live grant: the page's content shows
+    grant_seconds_left: int = 0
+    grant_stamp: int = 0
+    gate_error: str = ""
+    forbidden: bool = False
+    ui_lang: str = "en"
+    _staff_session_id: int | None = None
+
+    def _show_staff(self, resolved: staff_core.ResolvedStaff, now: datetime) -> None:
+        if self._staff_session_id not in (None, resolved.session.id):
+            self._wipe_pages()
+        self._staff_session_id = resolved.session.id
+        self.staff_name = resolved.staff.name
+        self.staff_role = resolved.staff.role
+        self.staff_signed_in = True
+        self.needs_app = not totp.is_enrolled(resolved.staff)
+        live = staff_core.grant_valid(resolved.session, now) and not self.needs_app
+        self.gate_open = live
+        self.grant_seconds_left = int((resolved.session.grant_expires_at - now).total_seconds()) if live else 0
+        self.grant_stamp = int(now.timestamp() * 1000)
+
+    def _signed_out(self) -> None:
+        self._wipe_pages()
+        self.staff_name = self.staff_role = ""
+        self.staff_signed_in = self.gate_open = self.needs_app = False
+        self._staff_session_id = None
+
+    def _root(self) -> StaffState:
+        """The tab's StaffState instance (a page state is one of its substates)."""
+        return self if type(self) is StaffState else self.parent_state
+
+    def _wipe_pages(self) -> None:
+        """Empty every loaded staff page of this tab (the substates of StaffState)."""
+        self.gate_open = False
+        self.grant_seconds_left = 0
+        self.forbidden = False
+        for sub in self._root().substates.values():
+            if isinstance(sub, StaffPage):
+                sub._wipe()
+
+    # --- the gate ----------------------------------------------------------------------
+
+    @staff_only(grant=False)
+    def begin_setup(self):
+        """First sign-in: a new secret for the app, shown once (QR and key)."""
+        ctx = current()
+        if totp.is_enrolled(ctx.staff):
+            return None
+        secret, uri = staff_core.begin_enrollment(ctx.db, ctx.staff)
+        staff_support._staff_audit(ctx.db, ctx.actor, "staff_totp_setup_started", now=ctx.now)
+        return [reveal_once(SECRET_ELEMENT_ID, " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))),
+                reveal_once(QR_ELEMENT_ID, totp.qr_data_uri(uri))]
+
+    @staff_only(grant=False)
+    def verify(self, form_data: dict):
+        ctx = current()
+        submitted = form_data.get("code") if isinstance(form_data, dict) else None
+        was_setup = not totp.is_enrolled(ctx.staff)
+        result = staff_core.verify(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), submitted, now=ctx.now)
+        lang = _lang(self)
+        if not result.ok:
+            self.gate_error = t(result.error_key, lang) + (
+                " " + t("gate.wait_seconds", lang, seconds=result.retry_after_seconds)
+                if result.retry_after_seconds else "")
+            staff_support._staff_audit(ctx.db, ctx.actor, "staff_verification_failed", now=ctx.now)
+            return None
+        self.gate_error = ""
+        staff_support._staff_audit(ctx.db, ctx.actor, "staff_totp_enabled" if was_setup else "staff_verified",
+                                   now=ctx.now)
+        self._show_staff(staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
+        # The gate opened: load the page the tab shows (through its own guarded load).
+        path = self.router.url.path if self.router.url else ""
+        if path.startswith("/staff/tickets/"):
+            return StaffTicketState.load
+        if path.startswith("/staff/admin"):
+            return StaffAdminState.load
+        return StaffQueueState.load
+
+    @staff_only(grant=False)
+    def lock_now(self):
+        ctx = current()
+        staff_core.end_grant(ctx.db, ctx.session)
+        self._wipe_pages()
+
+    @rx.event
+    def choose_language(self, lang: str):
+        """The console's language (a display preference of this tab): texts made here and
+        the page's own texts (which follow the shared language var) alike."""
+        from panel_app.state.login import LoginState
+
+        if isinstance(lang, str) and lang in ("en", "de"):
+            self.ui_lang = lang
+            return LoginState.choose_language(lang)
+        return None
+
+
+class StaffPage(rx.State, mixin=True):
+    """Mixed into every staff page (before StaffState, so that each page has its own
+    handlers): ``_load`` fills it once the guard passed; ``_wipe`` empties it."""
+
+    loaded: bool = False
+    message: str = ""
+    error: str = ""
+
+    def _wipe(self) -> None:
+        self.reset()
+
+    def _load(self, ctx: StaffContext) -> None:
+        raise NotImplementedError
+
+    def _say(self, key: str, **params) -> None:
+        self.message, self.error = t(key, _lang(self), **params), ""
+
+    def _fail(self, exc: ValidationError | NotFoundError | str) -> None:
+        key = exc if isinstance(exc, str) else exc.message_key
+        params = {} if isinstance(exc, str) else getattr(exc, "params", {}) or {}
+        self.error, self.message = t(key, _lang(self), **params), ""
+
+    @staff_only()
+    def load(self):
+        self._load(current())
+        self.loaded = True
+
+
+def _when(moment: datetime, lang: str) -> str:
+    return fmt.moment(moment, lang)
+
+
+class StaffQueueState(StaffPage, StaffState):
+    rows: list[dict[str, str]] = []
+    kind_filter: str = ""
+    status_filter: str = "open"
+    age_filter: str = "any"
+
+    def _load(self, ctx: StaffContext) -> None:
+        lang = _lang(self)
+        self.rows = [
+            {"id": str(r.id), "subject": r.subject, "kind": t(f"support.kind.{r.kind}", lang),
+             "status": t(f"support.status.{r.status}", lang), "customer": r.customer,
+             "updated": _when(r.updated_at, lang)}
+            for r in staff_support.queue(ctx.db, kind=self.kind_filter, status=self.status_filter,
+                                         age=self.age_filter, now=ctx.now)
+        ]
+
+    @staff_only()
+    def set_filter(self, name: str, value: str):
+        allowed = {"kind": ("", *support.KINDS), "status": ("", *staff_support.STATUSES), "age": staff_support.AGES}
+        if not isinstance(name, str) or name not in allowed or not isinstance(value, str) or value not in allowed[name]:
+            return
+        setattr(self, f"{name}_filter", value)
+        self._load(current())
+
+
+class StaffTicketState(StaffPage, StaffState):
+    ticket_id: str = ""
+    subject: str = ""
+    kind: str = ""
+    status: str = ""
+    customer: str = ""
+    requester: str = ""
+    requester_email: str = ""
+    requester_phone: str = ""
+    requester_has_app: bool = False
+    messages: list[dict[str, str]] = []
+    pending_changes: list[str] = []
+    evidence_passed: bool = False
+    evidence_result: list[str] = []
+    open_request: str = ""
+    is_contact_update: bool = False
+
+    def _ticket_param(self) -> str:
+        value = self.router.page.params.get("ticket") if self.router.page else None
+        return value if isinstance(value, str) else ""
+
+    def _load(self, ctx: StaffContext) -> None:
+        lang = _lang(self)
+        view = staff_support.view_ticket(ctx.db, ctx.actor, self._ticket_param(), now=ctx.now)
+        self.ticket_id = str(view.id)
+        self.subject, self.kind, self.status = view.subject, view.kind, view.status
+        self.is_contact_update = view.kind == support.KIND_CONTACT_UPDATE
+        self.customer, self.requester = view.customer, view.requester_name
+        self.requester_email, self.requester_phone = view.requester_email, view.requester_phone
+        self.requester_has_app = view.requester_has_app
+        self.messages = [{"author": m.author_label, "body": m.body, "when": _when(m.created_at, lang),
+                          "support": "1" if m.from_support else ""} for m in view.messages]
+        self.pending_changes = list(view.pending_changes)
+        self.evidence_passed = view.evidence_passed
+        self.open_request = view.open_request
+
+    @staff_only()
+    def load(self):
+        try:
+            self._load(current())
+        except (ValidationError, NotFoundError) as exc:
+            self._fail(exc)
+            return
+        self.loaded = True
+
+    def _act(self, action, *, success: str, **params):
+        """Run ``action(ctx)``; show its error, or ``success`` and the page again."""
+        ctx = current()
+        try:
+            outcome = action(ctx)
+        except (ValidationError, NotFoundError) as exc:
+            self._fail(exc)
+            return None
+        self._load(ctx)
+        self._say(success, **params)
+        return outcome
+
+    @staff_only()
+    def reply(self, form_data: dict):
+        body = form_data.get("body") if isinstance(form_data, dict) else None
+        close = isinstance(form_data, dict) and form_data.get("close") == "on"
+        done = self._act(lambda ctx: staff_support.reply(ctx.db, ctx.actor, self.ticket_id, body, now=ctx.now,
+                                                         close=close), success="staff.ticket.replied")
+        if done is not None and done[1] is not None:
+            spawn(notify_user(done[1].id, "support_answered", ticket=done[0].id,
+                              url=f"{get_settings().public_url}/support"))
+
+    @staff_only()
+    def close_ticket(self):
+        self._act(lambda ctx: staff_support.close(ctx.db, ctx.actor, self.ticket_id, now=ctx.now),
+                  success="staff.ticket.closed")
+
+    @staff_only()
+    def check_evidence(self, form_data: dict):
+        answers = {k: form_data.get(k) for k in ("customer_number", "invoice_number", "invoice_amount",
+                                                 "payment_last4", "postal_code")} if isinstance(form_data, dict) else {}
+        result = self._act(lambda ctx: staff_support.check_evidence(ctx.db, ctx.actor, self.ticket_id, answers,
+                                                                    now=ctx.now), success="staff.evidence.checked")
+        if result is not None:
+            lang = _lang(self)
+            matched, _passed = result
+            self.evidence_result = [
+                t(f"staff.evidence.{item}", lang) + ": " + t("staff.evidence.match" if item in matched
+                                                               else "staff.evidence.no_match", lang)
+                for item in staff_support.EVIDENCE_ITEMS
+            ]
+
+    @staff_only()
+    def schedule_change(self, form_data: dict):
+        form = form_data if isinstance(form_data, dict) else {}
+        result = self._act(lambda ctx: staff_support.schedule_contact_change(
+            ctx.db, ctx.actor, self.ticket_id, form.get("kind"), form.get("value"), now=ctx.now,
+            delay_seconds=get_settings().factor_change_delay_seconds), success="staff.change.scheduled")
+        if result is not None:
+            change, user = result
+            spawn(_announce_scheduled(user.id, change))
+
+    @staff_only()
+    def refuse(self, form_data: dict):
+        reason = form_data.get("reason") if isinstance(form_data, dict) else None
+        done = self._act(lambda ctx: staff_support.refuse(ctx.db, ctx.actor, self.ticket_id, reason, now=ctx.now),
+                         success="staff.refused")
+        if done is not None and done.user_id is not None:
+            spawn(notify_user(done.user_id, "support_answered", ticket=done.id,
+                              url=f"{get_settings().public_url}/support"))
+
+    @staff_only()
+    def request_app_removal(self, form_data: dict):
+        reason = form_data.get("reason") if isinstance(form_data, dict) else None
+        self._act(lambda ctx: staff_support.request_totp_removal(ctx.db, ctx.actor, self.ticket_id, reason,
+                                                                 now=ctx.now), success="staff.request.sent")
+
+
+async def _announce_scheduled(user_id: int, change) -> None:
+    """The same announcement as a self-service change without the old factor."""
+    from panel_app.models import User
+
+    settings = get_settings()
+    with transaction() as db:
+        user = db.get(User, user_id)
+        lang = user.language if user is not None else "en"
+    hours = max(1, round((change.effective_at - utcnow()).total_seconds() / 3600))
+    await notify_everywhere(user_id, "contact_change_scheduled", field=t(f"profile.kind.{change.kind}", lang),
+                            new_value=change.masked, effective=fmt.moment(change.effective_at, lang), hours=hours,
+                            cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}")
+
+
+class StaffAdminState(StaffPage, StaffState):
+    requests: list[dict[str, str]] = []
+    audit_rows: list[dict[str, str]] = []
+
+    def _load(self, ctx: StaffContext) -> None:
+        lang = _lang(self)
+        self.requests = [{"id": str(r.id), "customer": r.customer, "ticket": str(r.ticket_id or ""),
+                          "reason": r.reason, "by": r.requested_by, "when": _when(r.requested_at, lang)}
+                         for r in staff_support.pending_requests(ctx.db)]
+        self.audit_rows = [{"when": _when(r.created_at, lang), "staff": r.staff, "action": r.action,
+                            "ticket": str(r.ticket_id or ""), "detail": r.detail[:300]}
+                           for r in staff_support.staff_audit(ctx.db)]
+
+    @staff_only(admin=True)
+    def load(self):
+        self._load(current())
+        self.loaded = True
+
+    def _decide(self, request_id: str, approve: bool) -> None:
+        ctx = current()
+        try:
+            _row, user = staff_support.decide(ctx.db, ctx.actor, ctx.staff, request_id, approve=approve, now=ctx.now)
+        except ValidationError as exc:
+            self._fail(exc)
+            return
+        if approve:
+            spawn(notify_everywhere(user.id, "totp_removed"))
+        self._load(ctx)
+        self._say("staff.request.approved" if approve else "staff.request.rejected")
+
+    @staff_only(admin=True)
+    def approve(self, request_id: str):
+        self._decide(request_id, True)
+
+    @staff_only(admin=True)
+    def reject(self, request_id: str):
+        self._decide(request_id, False)
+
+
+class StaffLoginState(rx.State):
+    """/staff/login and /staff/setup: messages from the HTTP routes (no data)."""
+
+    message: str = ""
+    message_is_error: bool = False
+
+    @rx.event
+    def open_page(self):
+        params = self.router.url.query_parameters if self.router.url else {}
+        lang = "en"
+        error = params.get("error", "")
+        if error == "throttled":
+            wait = params.get("wait", "")
+            seconds = int(wait) if wait.isascii() and wait.isdigit() and len(wait) < 6 else 60
+            self.message, self.message_is_error = t("login.error.throttled", lang, seconds=seconds), True
+        elif error == "invalid":
+            self.message, self.message_is_error = t("login.error.invalid", lang), True
+        elif error == "link":
+            self.message, self.message_is_error = t("staff.setup.link_invalid", lang), True
+        elif isinstance(error, str) and error in CATALOGS["en"] and error.startswith("validation."):
+            self.message, self.message_is_error = t(error, lang), True
+        elif params.get("ready"):
+            self.message, self.message_is_error = t("staff.setup.ready", lang), False
+        elif params.get("signed_out"):
+            self.message, self.message_is_error = t("login.signed_out", lang), False
+        else:
+            self.message = ""
+
+
+async def check_staff_tab(state) -> None:
+    """In front of Reflex's own events and staff events: a staff tab whose cookie no longer
+    resolves to its staff session, or whose grant ended, holds nothing."""
+    staff_state = await state.get_state(StaffState)
+    bound = staff_state._staff_session_id
+    if bound is None:
+        return
+    now = utcnow()
+    with transaction() as db:
+        resolved = staff_core.resolve(db, staff_token(state), now=now, touch=False,
+                                      idle_seconds=get_settings().staff_idle_seconds)
+        if resolved is None or resolved.session.id != bound:
+            outcome = "out"
+        elif not staff_core.grant_valid(resolved.session, now):
+            outcome = "grant"
+        else:
+            return
+    for cls in (StaffQueueState, StaffTicketState, StaffAdminState):
+        page = await state.get_state(cls)
+        page._wipe()
+    if outcome == "out":
+        staff_state._signed_out()
+    else:
+        staff_state.gate_open = False
+
+
+@functools.cache
+def _staff_prefix() -> str:
+    return StaffState.get_full_name() + "."
+
+
+def is_staff_event(event_name: str) -> bool:
+    return isinstance(event_name, str) and event_name.startswith(_staff_prefix())
+

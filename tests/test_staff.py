@@ -1,0 +1,328 @@
+"""The support console (issue 10): staff accounts and sessions, the identity checklist,
+scheduling through the self-service mechanism, four-eyes, and the wall between staff
+and customer handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from panel_app.clock import utcnow
+from panel_app.db import transaction
+from panel_app.models import (Account, AuditEvent, FactorChange, Invoice, InvoiceLine, PaymentMethod,
+                              StaffAuditEvent, StaffUser, Ticket, TicketMessage, User)
+from panel_app.security import staff, totp
+from panel_app.services import factor_changes, staff_support, stepup, support
+from panel_app.services.audit import Actor
+from panel_app.services.validation import ValidationError
+from panel_app.state import guard
+from panel_app.state.gated import gated_page_classes
+from panel_app.state.staff import (STAFF_GUARD_MARKER, StaffAdminState, StaffQueueState, StaffState,
+                                   StaffTicketState)
+from tests.state_harness import login_token, tab_state
+
+import panel_app.pages.registry  # noqa: F401,E402  (every page state exists, as in the app)
+
+SECRET = "ZQUFC3DT4XIU4D2BF7GCXRAZB6DSTZME"
+ADMIN_SECRET = "3XCNYJWXPYMCPQBD6B6N6X3GAAXIZ2WF"
+
+
+def _staff(email="agent@test.example", name="Maria Keller", admin=False, secret=SECRET) -> StaffUser:
+    now = utcnow()
+    with transaction() as db:
+        member, token = staff.create(db, email=email, name=name, admin=admin, now=now)
+        assert staff.setup_account(db, token, "a-long-staff-password-1", now=now) is not None
+        member.totp_secret_enc, member.totp_enabled_at = totp.encrypt_secret(secret), now
+        db.add(member)
+        return member
+
+
+def _staff_token(member: StaffUser, *, grant: bool = True, secret: str = SECRET) -> str:
+    now = utcnow()
+    with transaction() as db:
+        result = staff.login(db, email=member.email, password="a-long-staff-password-1", ip="192.0.2.9",
+                             user_agent="pytest", now=now)
+        assert result.ok
+        if grant:
+            resolved = staff.resolve(db, result.token, now=now, idle_seconds=900)
+            assert staff.verify(db, resolved, totp.code_at(secret, now), now=now).ok
+        return result.token
+
+
+def _customer(make_user) -> tuple[User, Ticket]:
+    """A customer with everything the checklist asks about, and a contact-update ticket."""
+    user = make_user()
+    now = utcnow()
+    with transaction() as db:
+        account = db.get(Account, user.account_id)
+        account.postal_code = "10969"
+        db.add(account)
+        invoice = Invoice(account_id=account.id, number="2026-000777", issue_date=date(2026, 11, 1),
+                          supply_date=date(2026, 10, 31), due_date=date(2026, 11, 15))
+        db.add(invoice)
+        db.flush()
+        db.add(InvoiceLine(invoice_id=invoice.id, description="Hosting", quantity=1, unit_net_cents=1000,
+                           vat_rate_percent=19))
+        db.add(PaymentMethod(account_id=account.id, kind="card", brand="Visa", last4="4242", token="tok"))
+        actor = Actor.for_user(db.get(User, user.id))
+        request = support.create_contact_update_ticket(db, actor, db.get(User, user.id), channel="whatsapp", now=now)
+        return user, db.get(Ticket, request.ticket.id)
+
+
+def _answers(db, user, **override) -> dict:
+    account = db.get(Account, user.account_id)
+    answers = {"customer_number": account.customer_number, "invoice_number": "2026-000777",
+               "invoice_amount": "11,90 €", "payment_last4": "4242", "postal_code": "10969"}
+    answers.update(override)
+    return answers
+
+
+def _actor(member: StaffUser) -> staff_support.StaffActor:
+    return staff_support.StaffActor.of(member, "192.0.2.9")
+
+
+# --- the checklist ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("override, matched", [
+    ({}, {"customer_number", "invoice", "payment_last4", "postal_code"}),
+    ({"invoice_amount": "11.90"}, {"customer_number", "invoice", "payment_last4", "postal_code"}),
+    ({"invoice_amount": "12,90"}, {"customer_number", "payment_last4", "postal_code"}),
+    ({"payment_last4": "4243", "postal_code": "10 969 "}, {"customer_number", "invoice", "postal_code"}),
+    ({"customer_number": "", "invoice_number": "", "payment_last4": "", "postal_code": ""}, set()),
+    ({"postal_code": None, "payment_last4": ["4242"], "customer_number": 12}, {"invoice"}),
+])
+def test_the_checklist_compares_without_showing_stored_values(make_user, override, matched):
+    user, ticket = _customer(make_user)
+    member = _staff()
+    with transaction() as db:
+        found, passed = staff_support.check_evidence(db, _actor(member), ticket.id, _answers(db, user, **override),
+                                                     now=utcnow())
+    assert set(found) == matched and passed == (len(matched) >= 3)
+
+
+def test_scheduling_needs_a_passed_check_by_this_agent_within_30_minutes(make_user):
+    user, ticket = _customer(make_user)
+    agent, other = _staff(), _staff(email="other@test.example", name="Olaf Other")
+    now = utcnow()
+    with transaction() as db:
+        with pytest.raises(ValidationError):
+            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434", now=now,
+                                                  delay_seconds=3600)
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user, postal_code="1"), now=now)
+        with pytest.raises(ValidationError):
+            staff_support.schedule_contact_change(db, _actor(other), ticket.id, "phone", "+4917698765434", now=now,
+                                                  delay_seconds=3600)
+        with pytest.raises(ValidationError):
+            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
+                                                  now=now + timedelta(minutes=31), delay_seconds=3600)
+        change, _user = staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone",
+                                                              "+4917698765434", now=now, delay_seconds=3600)
+        assert change.requested_by == "Support (Maria)"
+    with transaction() as db:
+        assert db.get(User, user.id).phone == "+4915112345612"  # nothing changed yet: it waits
+        assert [c.kind for c in factor_changes.pending(db, user.id)] == ["phone"]
+        customer_log = [e.actor_label for e in db.exec(select(AuditEvent).where(
+            AuditEvent.account_id == user.account_id, AuditEvent.action == "contact_change_scheduled"))]
+        assert customer_log == ["Support (Maria)"]
+        assert db.exec(select(StaffAuditEvent).where(StaffAuditEvent.action == "contact_change_scheduled")).one()
+        assert factor_changes.apply_due(db, now=now + timedelta(hours=1))
+        assert db.get(User, user.id).phone == "+4917698765434"
+
+
+def test_the_customer_cancels_a_change_support_scheduled(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        change, _ = staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "email", "new@test.example",
+                                                          now=now, delay_seconds=3600)
+        factor_changes.cancel(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), change.id, now=now)
+        assert factor_changes.apply_due(db, now=now + timedelta(hours=2)) == []
+
+
+def test_refusing_closes_the_ticket_with_the_reason_and_first_name_only(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    with transaction() as db:
+        staff_support.refuse(db, _actor(agent), ticket.id, "We could not confirm your identity.", now=utcnow())
+        closed = db.get(Ticket, ticket.id)
+        last = db.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
+                       .order_by(TicketMessage.id.desc())).first()
+        assert closed.status == "closed" and last.body == "We could not confirm your identity."
+        assert last.author_label == "Support (Maria)" and "Keller" not in last.author_label
+        assert support.get_ticket(db, user.account_id, ticket.id).messages[-1].from_support
+
+
+def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh)).ok
+    agent = _staff()
+    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    with transaction() as db:
+        with pytest.raises(ValidationError):  # no identity check yet
+            staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        request = staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        with pytest.raises(ValidationError):  # an agent cannot decide
+            staff_support.decide(db, _actor(agent), db.get(StaffUser, agent.id), request.id, approve=True, now=now)
+    with transaction() as db:  # an admin cannot approve their own request
+        staff_support.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
+        with pytest.raises(ValidationError):
+            staff_support.request_totp_removal(db, _actor(admin), ticket.id, "again", now=now)  # one at a time
+        _row, customer = staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id,
+                                              approve=True, now=now)
+        assert not totp.is_enrolled(db.get(User, customer.id))
+        with pytest.raises(ValidationError):  # decided once
+            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=False, now=now)
+
+
+def test_a_staff_admin_cannot_approve_their_own_request(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
+    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    with transaction() as db:
+        staff_support.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
+        request = staff_support.request_totp_removal(db, _actor(admin), ticket.id, "Lost phone", now=now)
+        with pytest.raises(ValidationError):
+            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True, now=now)
+
+
+def test_no_secret_in_any_staff_view_model(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    with transaction() as db:
+        view = staff_support.view_ticket(db, _actor(agent), ticket.id, now=utcnow())
+        fresh = db.get(User, user.id)
+        text = repr(dataclasses.asdict(view)) + repr(staff_support.queue(db, now=utcnow()))
+        text += repr(staff_support.staff_audit(db)) + repr(staff_support.pending_requests(db))
+    for secret in (fresh.email, fresh.phone, fresh.password_hash, "4242", "10969"):
+        assert secret not in text
+    assert view.requester_email.startswith("o•••@") and view.requester_phone.endswith("12")
+
+
+# --- accounts and sessions -------------------------------------------------------------
+
+
+def test_a_setup_link_works_once_and_a_weak_password_keeps_it(make_user):
+    now = utcnow()
+    with transaction() as db:
+        _member, token = staff.create(db, email="new@test.example", name="New Agent", admin=False, now=now)
+        with pytest.raises(ValidationError):
+            staff.setup_account(db, token, "short", now=now)
+        assert staff.setup_account(db, token, "a-long-staff-password-1", now=now) is not None
+        assert staff.setup_account(db, token, "a-long-staff-password-2", now=now) is None
+
+
+def test_the_cookies_never_cross(make_user):
+    user = make_user()
+    member = _staff()
+    customer_token = login_token(user, grant_method="email")
+    staff_token = _staff_token(member)
+    now = utcnow()
+    with transaction() as db:
+        assert staff.resolve(db, customer_token, now=now, idle_seconds=900) is None
+        from panel_app.security import sessions
+        assert sessions.resolve_session(db, staff_token, now=now, idle_seconds=900) is None
+
+
+def test_staff_sessions_time_out_after_15_idle_minutes(make_user):
+    member = _staff()
+    token = _staff_token(member)
+    with transaction() as db:
+        assert staff.resolve(db, token, now=utcnow() + timedelta(minutes=16), idle_seconds=900) is None
+
+
+def test_without_an_app_no_staff_page_opens_until_it_is_set_up(make_user):
+    _customer(make_user)
+    now = utcnow()
+    with transaction() as db:
+        member, token = staff.create(db, email="fresh@test.example", name="Fresh Agent", admin=False, now=now)
+        staff.setup_account(db, token, "a-long-staff-password-1", now=now)
+    token = _staff_token(member, grant=False)
+    page = tab_state(StaffQueueState, None, "/staff/tickets", cookies={staff.COOKIE_NAME: token})
+    page.load()
+    assert page.rows == [] and not page.gate_open and page.needs_app
+    page.begin_setup()
+    with transaction() as db:
+        pending = totp.decrypt_secret(db.get(StaffUser, member.id).totp_pending_secret_enc)
+    page.verify({"code": totp.code_at(pending, utcnow())})
+    assert page.gate_open and not page.needs_app
+    page.load()
+    assert page.rows  # the customer's ticket
+
+
+# --- the wall between the two sides ---------------------------------------------------------
+
+
+def _staff_handlers() -> list[tuple[type, str]]:
+    found = []
+    for cls in (StaffState, StaffQueueState, StaffTicketState, StaffAdminState):
+        for name, handler in cls.event_handlers.items():
+            if getattr(handler.fn, STAFF_GUARD_MARKER, None) is not None:
+                found.append((cls, name))
+    return found
+
+
+def _call(page, name):
+    fn = type(page).event_handlers[name].fn
+    args = [{} if p.annotation in ("dict", dict) else "1" for p in list(inspect.signature(fn).parameters.values())[1:]]
+    return fn(page, *args)
+
+
+@pytest.mark.parametrize("cls, name", _staff_handlers(), ids=lambda v: getattr(v, "__name__", v))
+def test_a_customer_session_calling_a_staff_handler_is_refused(make_user, cls, name):
+    user, _ticket = _customer(make_user)
+    page = tab_state(cls, login_token(user, grant_method="totp"), "/staff/tickets")
+    _call(page, name)
+    assert not page.staff_signed_in and not page.gate_open
+    with transaction() as db:
+        assert not db.exec(select(StaffAuditEvent)).all() and not db.exec(select(FactorChange)).all()
+
+
+def _customer_handlers() -> list[tuple[type, str]]:
+    return [(cls, name) for cls in gated_page_classes() for name, handler in cls.event_handlers.items()
+            if getattr(handler.fn, guard.GUARD_MARKER, None) is not None]
+
+
+@pytest.mark.parametrize("cls, name", _customer_handlers(), ids=lambda v: getattr(v, "__name__", v))
+def test_a_staff_session_calling_a_customer_handler_is_refused(make_user, cls, name):
+    _customer(make_user)
+    member = _staff()
+    page = tab_state(cls, None, "/invoices", cookies={staff.COOKIE_NAME: _staff_token(member)})
+    _call(page, name)
+    assert not page.signed_in and not getattr(page, "loaded", False)
+
+
+HOSTILE = [None, 0, -1, 2 ** 70, 1.5, [], ["1"], {}, "", "x" * 100_000, "٣", "1; DROP TABLE ticket", "\x00",
+           {"body": "\x00" * 5, "kind": ["phone"], "value": {"a": 1}, "code": 123456, "reason": "r" * 10_000,
+            "customer_number": ["1"], "invoice_amount": "1e308", "payment_last4": "４２４２"}]
+
+
+@pytest.mark.parametrize("cls, name", [(c, n) for c, n in _staff_handlers()
+                                       if len(inspect.signature(c.event_handlers[n].fn).parameters) > 1],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_staff_handlers_refuse_hostile_values_cleanly(make_user, cls, name):
+    user, ticket = _customer(make_user)
+    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    page = tab_state(cls, None, f"/staff/tickets/{ticket.id}", cookies={staff.COOKIE_NAME: _staff_token(
+        admin, secret=ADMIN_SECRET)})
+    fn = cls.event_handlers[name].fn
+    extra = len(inspect.signature(fn).parameters) - 1
+    for value in HOSTILE:
+        fn(page, *([value] * extra))
+    with transaction() as db:
+        assert db.get(User, user.id).phone == "+4915112345612" and not db.exec(select(FactorChange)).all()
