@@ -105,6 +105,18 @@ def test_the_checklist_compares_without_showing_stored_values(make_user, overrid
     assert set(found) == matched and passed == (len(matched) >= 3)
 
 
+def test_three_failed_checks_close_the_ticket_to_further_checks(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    with transaction() as db:
+        for guess in ("11111", "22222", "33333"):
+            assert not staff_support.check_evidence(db, _actor(agent), ticket.id,
+                                                    _answers(db, user, postal_code=guess, payment_last4="0000"),
+                                                    now=utcnow())[1]
+        with pytest.raises(ValidationError):  # even the right answers now
+            staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=utcnow())
+
+
 def test_scheduling_needs_a_passed_check_by_this_agent_within_30_minutes(make_user):
     user, ticket = _customer(make_user)
     agent, other = _staff(), _staff(email="other@test.example", name="Olaf Other")
@@ -326,3 +338,27 @@ def test_staff_handlers_refuse_hostile_values_cleanly(make_user, cls, name):
         fn(page, *([value] * extra))
     with transaction() as db:
         assert db.get(User, user.id).phone == "+4915112345612" and not db.exec(select(FactorChange)).all()
+
+
+async def test_a_staff_tab_holds_nothing_once_its_session_or_grant_ends(make_user):
+    """What Reflex would hand out to a client token (hydrate) after sign-out or expiry."""
+    from panel_app.state.staff import check_staff_tab
+
+    _user, ticket = _customer(make_user)
+    member = _staff()
+    token = _staff_token(member)
+    page = tab_state(StaffTicketState, None, f"/staff/tickets/{ticket.id}", cookies={staff.COOKIE_NAME: token})
+    queue = await page.get_state(StaffQueueState)
+    queue.load()
+    assert queue.rows
+    with transaction() as db:  # the grant runs out
+        row = staff.resolve(db, token, now=utcnow(), idle_seconds=900).session
+        staff.end_grant(db, row)
+    await check_staff_tab(page)
+    assert queue.rows == [] and not queue.gate_open
+    queue.load()
+    assert queue.rows == []  # the gate, not the data
+    with transaction() as db:
+        staff.logout(db, token, now=utcnow())
+    await check_staff_tab(page)
+    assert not queue.staff_signed_in and queue.staff_name == ""

@@ -42,6 +42,9 @@ from panel_app.services.validation import ValidationError, clean_text
 EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
 EVIDENCE_NEEDED = 3
 EVIDENCE_VALID = timedelta(minutes=30)  # a passed check authorises a change for this long
+# Failed checks per ticket before it is closed to checks: the form must not become a way to
+# find the stored values by trying (an agent, or a caller talking an agent through it).
+MAX_FAILED_CHECKS = 3
 RECENT_INVOICES = 3
 STATUSES = ("open", "answered", "closed")
 AGES = ("any", "1d", "7d", "30d")
@@ -244,14 +247,25 @@ def _matches(db: Session, user: User, answers: dict) -> list[str]:
     return matched
 
 
+def _serialize_on_ticket(db: Session, ticket: Ticket) -> None:
+    """Row lock (PostgreSQL) or write lock (SQLite): parallel checks are counted one by one."""
+    db.execute(update(Ticket).where(Ticket.id == ticket.id).values(updated_at=Ticket.updated_at)
+               .execution_options(synchronize_session=False))
+
+
 def check_evidence(db: Session, actor: StaffActor, ticket_id: object, answers: object, *,
                    now: datetime) -> tuple[list[str], bool]:
     """Compare what the customer said; returns (items that matched, passed). Only on a
     "contact details update" ticket; each check is recorded (no value is)."""
     ticket = _ticket(db, ticket_id)
-    if ticket.kind != support.KIND_CONTACT_UPDATE:
+    if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
         raise ValidationError("ticket", "staff.error.not_contact_update")
     user = _requester(db, ticket)
+    _serialize_on_ticket(db, ticket)
+    failed = db.exec(select(func.count()).select_from(EvidenceCheck).where(
+        EvidenceCheck.ticket_id == ticket.id, EvidenceCheck.passed.is_(False))).one()
+    if failed >= MAX_FAILED_CHECKS:
+        raise ValidationError("ticket", "staff.error.too_many_checks", max=MAX_FAILED_CHECKS)
     matched = _matches(db, user, answers if isinstance(answers, dict) else {})
     passed = len(matched) >= EVIDENCE_NEEDED
     db.add(EvidenceCheck(ticket_id=ticket.id, staff_id=actor.staff_id, matched=",".join(matched), passed=passed,

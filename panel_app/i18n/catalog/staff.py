@@ -86,6 +86,7 @@ EN = {
     "staff.error.admin_only": "Only a support admin may decide.",
     "staff.error.four_eyes": "Someone else must approve your own request.",
     "staff.error.request_gone": "This request was decided already or does not exist.",
+    "staff.error.too_many_checks": "{max} checks of this ticket failed. Refuse the request, or ask the customer to open a new ticket with a support admin.",
     "notice.support_answered.subject": "Support answered your ticket #{ticket}",
     "notice.support_answered.body": "Our support team answered your ticket #{ticket} at {when}. Read it in the panel: {url}",
 }
@@ -176,6 +177,7 @@ DE = {
     "staff.error.admin_only": "Nur ein Support-Admin darf entscheiden.",
     "staff.error.four_eyes": "Ihre eigene Anfrage muss jemand anderes freigeben.",
     "staff.error.request_gone": "Diese Anfrage wurde bereits entschieden oder existiert nicht.",
+    "staff.error.too_many_checks": "{max} Prüfungen dieses Tickets sind fehlgeschlagen. Lehnen Sie die Anfrage ab, oder bitten Sie den Kunden, mit einem Support-Admin ein neues Ticket zu eröffnen.",
     "notice.support_answered.subject": "Der Support hat Ihr Ticket #{ticket} beantwortet",
     "notice.support_answered.body": "Unser Support-Team hat Ihr Ticket #{ticket} am {when} beantwortet. Lesen Sie die Antwort im Panel: {url}",
 }
