@@ -61,7 +61,7 @@ def _customer(make_user) -> tuple[User, Ticket]:
         account = db.get(Account, user.account_id)
         account.postal_code = "10969"
         db.add(account)
-        invoice = Invoice(account_id=account.id, number="2026-000777", issue_date=date(2026, 11, 1),
+        invoice = Invoice(account_id=account.id, number=f"2026-{777 + account.id - 1:06d}", issue_date=date(2026, 11, 1),
                           supply_date=date(2026, 10, 31), due_date=date(2026, 11, 15))
         db.add(invoice)
         db.flush()
@@ -79,6 +79,11 @@ def _answers(db, user, **override) -> dict:
                "invoice_amount": "11,90 €", "payment_last4": "4242", "postal_code": "10969"}
     answers.update(override)
     return answers
+
+
+def db_customer_number(user: User) -> str:
+    with transaction() as db:
+        return db.get(Account, user.account_id).customer_number
 
 
 def _actor(member: StaffUser) -> staff_support.StaffActor:
@@ -221,7 +226,8 @@ def test_no_secret_in_any_staff_view_model(make_user):
         fresh = db.get(User, user.id)
         text = repr(dataclasses.asdict(view)) + repr(staff_support.queue(db, now=utcnow()))
         text += repr(staff_support.staff_audit(db)) + repr(staff_support.pending_requests(db))
-    for secret in (fresh.email, fresh.phone, fresh.password_hash, "4242", "10969"):
+    customer_number = db_customer_number(user)
+    for secret in (fresh.email, fresh.phone, fresh.password_hash, "4242", "10969", customer_number):
         assert secret not in text
     assert view.requester_email.startswith("o•••@") and view.requester_phone.endswith("12")
 
@@ -321,7 +327,8 @@ def test_a_staff_session_calling_a_customer_handler_is_refused(make_user, cls, n
 
 HOSTILE = [None, 0, -1, 2 ** 70, 1.5, [], ["1"], {}, "", "x" * 100_000, "٣", "1; DROP TABLE ticket", "\x00",
            {"body": "\x00" * 5, "kind": ["phone"], "value": {"a": 1}, "code": 123456, "reason": "r" * 10_000,
-            "customer_number": ["1"], "invoice_amount": "1e308", "payment_last4": "４２４２"}]
+            "customer_number": ["1"], "invoice_amount": "1e308", "payment_last4": "４２４２"},
+           *({"invoice_number": "2026-000777", "invoice_amount": amount} for amount in ("inf", "1e400", "-Infinity"))]
 
 
 @pytest.mark.parametrize("cls, name", [(c, n) for c, n in _staff_handlers()
@@ -330,8 +337,9 @@ HOSTILE = [None, 0, -1, 2 ** 70, 1.5, [], ["1"], {}, "", "x" * 100_000, "٣", "1
 def test_staff_handlers_refuse_hostile_values_cleanly(make_user, cls, name):
     user, ticket = _customer(make_user)
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
-    page = tab_state(cls, None, f"/staff/tickets/{ticket.id}", cookies={staff.COOKIE_NAME: _staff_token(
-        admin, secret=ADMIN_SECRET)})
+    page = tab_state(cls, None, f"/staff/tickets/{ticket.id}", query={"ticket": str(ticket.id)},
+                     cookies={staff.COOKIE_NAME: _staff_token(admin, secret=ADMIN_SECRET)})
+    assert cls is not StaffTicketState or page._ticket_param() == str(ticket.id)  # the services are reached
     fn = cls.event_handlers[name].fn
     extra = len(inspect.signature(fn).parameters) - 1
     for value in HOSTILE:
@@ -362,3 +370,85 @@ async def test_a_staff_tab_holds_nothing_once_its_session_or_grant_ends(make_use
         staff.logout(db, token, now=utcnow())
     await check_staff_tab(page)
     assert not queue.staff_signed_in and queue.staff_name == ""
+
+
+def test_an_agent_gets_at_most_10_failed_checks_an_hour_over_all_tickets(make_user):
+    agent = _staff()
+    tickets = [_customer(lambda **kw: make_user(email=f"c{i}@test.example", **kw)) for i in range(4)]
+    refused = 0
+    with transaction() as db:
+        for user, ticket in tickets:
+            for _ in range(3):
+                try:
+                    staff_support.check_evidence(db, _actor(agent), ticket.id,
+                                                 _answers(db, user, postal_code="0", payment_last4="0000",
+                                                          invoice_amount="1"), now=utcnow())
+                except ValidationError as exc:
+                    refused += exc.message_key == "staff.error.agent_checks"
+    assert refused == 2  # checks 11 and 12
+
+
+def test_a_closed_ticket_drives_no_check_and_no_app_removal(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        staff_support.refuse(db, _actor(agent), ticket.id, "Could not confirm.", now=now)
+        for attempt in (lambda: staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now),
+                        lambda: staff_support.request_totp_removal(db, _actor(agent), ticket.id, "x", now=now)):
+            with pytest.raises(ValidationError):
+                attempt()
+
+
+def test_an_approval_a_day_later_is_refused(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
+    agent = _staff()
+    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    with transaction() as db:
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        request = staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        with pytest.raises(ValidationError):
+            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
+                                 now=now + timedelta(hours=25))
+        assert totp.is_enrolled(db.get(User, user.id))
+
+
+def test_support_never_replaces_a_change_the_customer_is_waiting_for(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "phone",
+                                "+4917611111111", now=now, delay_seconds=3600, requested_by="owner")
+        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        with pytest.raises(ValidationError):
+            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
+                                                  now=now, delay_seconds=3600)
+        assert [c.new_value for c in factor_changes.pending(db, user.id)] == ["+4917611111111"]
+
+
+async def test_a_working_agent_is_not_signed_out_after_15_minutes(make_user):
+    from panel_app.models import StaffSession
+    from panel_app.state.staff import check_staff_tab
+
+    _customer(make_user)
+    member = _staff()
+    token = _staff_token(member)
+    page = tab_state(StaffQueueState, None, "/staff/tickets", cookies={staff.COOKIE_NAME: token})
+    page.load()
+    with transaction() as db:
+        row = staff.resolve(db, token, now=utcnow(), idle_seconds=900).session
+        row.last_seen_at = utcnow() - timedelta(minutes=10)
+        db.add(row)
+    await check_staff_tab(page, touch=True)  # a click on a staff page
+    with transaction() as db:
+        assert (utcnow() - db.get(StaffSession, row.id).last_seen_at).total_seconds() < 5

@@ -23,6 +23,7 @@ audit log (``StaffAuditEvent``).
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ EVIDENCE_VALID = timedelta(minutes=30)  # a passed check authorises a change for
 # Failed checks per ticket before it is closed to checks: the form must not become a way to
 # find the stored values by trying (an agent, or a caller talking an agent through it).
 MAX_FAILED_CHECKS = 3
+MAX_FAILED_CHECKS_PER_AGENT_HOUR = 10
+REQUEST_VALID = timedelta(hours=24)  # an unapproved four-eyes request lapses
 RECENT_INVOICES = 3
 STATUSES = ("open", "answered", "closed")
 AGES = ("any", "1d", "7d", "30d")
@@ -89,7 +92,7 @@ class QueueRow:
     subject: str
     kind: str
     status: str
-    customer: str  # account name and customer number
+    customer: str  # account name (the customer number is evidence: staff never see it)
     created_at: datetime
     updated_at: datetime
 
@@ -105,8 +108,7 @@ def queue(db: Session, *, kind: object = "", status: object = "", age: object = 
     if age in AGES and age != "any":
         query = query.where(Ticket.updated_at <= now - timedelta(days=int(age[:-1])))
     rows = db.exec(query.order_by(Ticket.updated_at).limit(QUEUE_LIMIT)).all()
-    found = [QueueRow(t.id, t.subject, t.kind, t.status, f"{a.name} ({a.customer_number})", t.created_at,
-                      t.updated_at) for t, a in rows]
+    found = [QueueRow(t.id, t.subject, t.kind, t.status, a.name, t.created_at, t.updated_at) for t, a in rows]
     found.sort(key=lambda r: r.status == support.STATUS_CLOSED)
     return found
 
@@ -158,7 +160,7 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
     request = db.exec(select(StaffRequest).where(StaffRequest.ticket_id == ticket.id)
                       .order_by(StaffRequest.id.desc())).first()
     return TicketView(
-        ticket.id, ticket.subject, ticket.kind, ticket.status, f"{account.name} ({account.customer_number})",
+        ticket.id, ticket.subject, ticket.kind, ticket.status, account.name,
         user.name if user is not None else "", stepup.mask_email(user.email) if user is not None else "",
         stepup.mask_phone(user.phone) if user is not None and user.phone else "",
         bool(user is not None and stepup.totp.is_enrolled(user)), detail.messages, pending,
@@ -209,18 +211,18 @@ def _norm(value: object, limit: int = 60) -> str:
     return "".join(c for c in text if c.isalnum())
 
 
+_AMOUNT = re.compile(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", re.ASCII)
+
+
 def _amount_cents(value: object) -> int | None:
-    text = value.strip().replace("€", "").replace("EUR", "").replace(" ", "") if isinstance(value, str) else ""
-    if not text or len(text) > 20:
+    """"11,90", "11.90 €", "EUR 1.234,50" → cents; anything else None (never a float)."""
+    if not isinstance(value, str) or len(value) > 30:
         return None
-    if "," in text and "." in text:
-        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
-    else:
-        text = text.replace(",", ".")
-    try:
-        return round(float(text) * 100)
-    except ValueError:
+    match = _AMOUNT.fullmatch(value.replace("€", "").replace("EUR", "").replace(" ", "").strip())
+    whole = re.sub(r"[.,]", "", match.group(1)) if match else ""
+    if not whole or len(whole) > 9:
         return None
+    return int(whole) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
 def _matches(db: Session, user: User, answers: dict) -> list[str]:
@@ -266,6 +268,11 @@ def check_evidence(db: Session, actor: StaffActor, ticket_id: object, answers: o
         EvidenceCheck.ticket_id == ticket.id, EvidenceCheck.passed.is_(False))).one()
     if failed >= MAX_FAILED_CHECKS:
         raise ValidationError("ticket", "staff.error.too_many_checks", max=MAX_FAILED_CHECKS)
+    by_agent = db.exec(select(func.count()).select_from(EvidenceCheck).where(
+        EvidenceCheck.staff_id == actor.staff_id, EvidenceCheck.passed.is_(False),
+        EvidenceCheck.created_at > now - timedelta(hours=1))).one()
+    if by_agent >= MAX_FAILED_CHECKS_PER_AGENT_HOUR:
+        raise ValidationError("ticket", "staff.error.agent_checks")
     matched = _matches(db, user, answers if isinstance(answers, dict) else {})
     passed = len(matched) >= EVIDENCE_NEEDED
     db.add(EvidenceCheck(ticket_id=ticket.id, staff_id=actor.staff_id, matched=",".join(matched), passed=passed,
@@ -286,6 +293,9 @@ def schedule_contact_change(db: Session, actor: StaffActor, ticket_id: object, k
     if kind not in ("email", "phone"):
         raise ValidationError("kind", "validation.invalid")
     user = _requester(db, ticket)
+    if any(pending.kind == kind for pending in factor_changes.pending(db, user.id)):
+        # The customer's own waiting change (or another agent's) is not replaced from here.
+        raise ValidationError("kind", "staff.error.change_pending")
     change = factor_changes.schedule(db, actor.for_account(user.account_id), user, kind, new_value, now=now,
                                      delay_seconds=delay_seconds, requested_by=actor.label)
     _staff_audit(db, actor, "contact_change_scheduled", now=now, account_id=ticket.account_id, ticket_id=ticket.id,
@@ -310,6 +320,8 @@ def refuse(db: Session, actor: StaffActor, ticket_id: object, reason: object, *,
 def request_totp_removal(db: Session, actor: StaffActor, ticket_id: object, reason: object, *,
                          now: datetime) -> StaffRequest:
     ticket = _ticket(db, ticket_id)
+    if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
+        raise ValidationError("ticket", "staff.error.not_contact_update")
     if not _evidence_passed(db, ticket, actor, now):
         raise ValidationError("ticket", "staff.error.evidence_needed")
     user = _requester(db, ticket)
@@ -342,7 +354,7 @@ def pending_requests(db: Session) -> list[RequestRow]:
     for row in rows:
         user = db.get(User, row.user_id)
         account = db.get(Account, user.account_id)
-        found.append(RequestRow(row.id, f"{account.name} ({account.customer_number})", row.ticket_id, row.reason,
+        found.append(RequestRow(row.id, account.name, row.ticket_id, row.reason,
                                 staff_core.label(db.get(StaffUser, row.requested_by)), row.requested_at))
     return found
 
@@ -358,6 +370,11 @@ def decide(db: Session, actor: StaffActor, admin: StaffUser, request_id: object,
         raise ValidationError("request", "staff.error.request_gone")
     if row.requested_by == admin.id:
         raise ValidationError("request", "staff.error.four_eyes")
+    ticket = db.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
+    user = db.get(User, row.user_id)
+    if approve and (row.requested_at <= now - REQUEST_VALID or ticket is None
+                    or ticket.status == support.STATUS_CLOSED or not stepup.totp.is_enrolled(user)):
+        raise ValidationError("request", "staff.error.request_stale")
     claimed = db.execute(update(StaffRequest).where(StaffRequest.id == row.id, StaffRequest.status == "pending")
                          .values(status="approved" if approve else "rejected", decided_by=admin.id, decided_at=now)
                          .execution_options(synchronize_session=False))

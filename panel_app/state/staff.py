@@ -462,17 +462,20 @@ class StaffLoginState(rx.State):
             self.message = ""
 
 
-async def check_staff_tab(state) -> None:
+async def check_staff_tab(state, *, touch: bool = False) -> None:
     """In front of Reflex's own events and staff events: a staff tab whose cookie no longer
-    resolves to its staff session, or whose grant ended, holds nothing."""
+    resolves to its staff session, or whose grant ended, holds nothing. ``touch``: the event
+    is a person's action, which extends the staff session's idle timeout."""
     staff_state = await state.get_state(StaffState)
     bound = staff_state._staff_session_id
-    if bound is None:
+    if bound is None and not touch:
         return
     now = utcnow()
     with transaction() as db:
-        resolved = staff_core.resolve(db, staff_token(state), now=now, touch=False,
+        resolved = staff_core.resolve(db, staff_token(state), now=now, touch=touch,
                                       idle_seconds=get_settings().staff_idle_seconds)
+        if bound is None:
+            return
         if resolved is None or resolved.session.id != bound:
             outcome = "out"
         elif not staff_core.grant_valid(resolved.session, now):

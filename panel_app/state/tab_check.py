@@ -155,7 +155,7 @@ class TabCheck(Middleware):
         if short_name in _AUTOMATIC_EVENTS or is_staff_event(event.name):
             # The staff console's tabs: what a staff page holds goes with its session or grant
             # (a customer event never carries a staff page's data in its delta).
-            await check_staff_tab(state)
+            await check_staff_tab(state, touch=user_action and is_staff_event(event.name))
         if await self.check(state, touch=user_action) == SIGNED_OUT:
             # Whatever the event (Reflex's own ones answer no redirect): the tab that was
             # signed in goes to the login page.
