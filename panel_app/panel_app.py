@@ -4,6 +4,8 @@ import reflex as rx
 from starlette.applications import Starlette
 
 from panel_app.api import routes as api_routes
+from panel_app.api.hardening import SecurityHeaders
+from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
 from panel_app.state import push
@@ -13,7 +15,8 @@ check_startup()
 app = rx.App(
     stylesheets=["/panel.css"],
     head_components=[rx.script(src="/panel.js")],
-    api_transformer=Starlette(routes=api_routes.all_routes()),
+    # The HTTP routes, then security headers around everything (pages, assets, routes).
+    api_transformer=[Starlette(routes=api_routes.all_routes()), SecurityHeaders, RequestLog],
 )
 registry.add_pages(app)
 push.install(app)

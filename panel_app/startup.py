@@ -44,6 +44,9 @@ def production_problems() -> list[str]:
 
 
 def check_startup() -> None:
+    from panel_app import logs
+
+    logs.configure(production=not get_settings().is_demo)
     try:
         problems = production_problems()
     except SettingsError as exc:

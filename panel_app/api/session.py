@@ -203,14 +203,9 @@ async def forgot_password(request: Request) -> Response:
     return response
 
 
-async def health(_request: Request) -> Response:
-    return PlainTextResponse("ok")
-
-
 routes = [
     Route("/api/session/login", login, methods=["POST"]),
     Route("/api/session/logout", logout, methods=["POST"]),
     Route(DEVICE_ROUTE, remember_device, methods=["POST"]),
     Route("/api/session/forgot", forgot_password, methods=["POST"]),
-    Route("/api/health", health, methods=["GET"]),
 ]

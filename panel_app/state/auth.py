@@ -35,6 +35,7 @@ class AuthState(rx.State):
     # A contact change made without the old address or number waits: said on every page.
     pending_change: str = ""
     _bound_session_id: int | None = None
+    _user_id: int | None = None  # for the event log only
     # ``lang`` is the signed-in user's choice (kept when the tab is emptied), not a guess.
     _user_language: bool = False
     # Some page of this tab holds sensitive data (a grant-protected page was loaded).
@@ -49,6 +50,7 @@ class AuthState(rx.State):
             # A first login in this tab, or another one: the tab check in front of every
             # event (state/tab_check.py) has already emptied a tab bound elsewhere.
             self._bound_session_id = ctx.login_session.id
+            self._user_id = ctx.user.id
             self._holds_sensitive = False
             self._tab_record = None
         user = ctx.user

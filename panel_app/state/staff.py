@@ -121,11 +121,13 @@ class StaffState(rx.State):
     forbidden: bool = False
     ui_lang: str = "en"
     _staff_session_id: int | None = None
+    _staff_id: int | None = None  # for the event log only
 
     def _show_staff(self, resolved: staff_core.ResolvedStaff, now: datetime) -> None:
         if self._staff_session_id not in (None, resolved.session.id):
             self._wipe_pages()
         self._staff_session_id = resolved.session.id
+        self._staff_id = resolved.staff.id
         self.staff_name = resolved.staff.name
         self.staff_role = resolved.staff.role
         self.staff_signed_in = True
@@ -139,7 +141,7 @@ class StaffState(rx.State):
         self._wipe_pages()
         self.staff_name = self.staff_role = ""
         self.staff_signed_in = self.gate_open = self.needs_app = False
-        self._staff_session_id = None
+        self._staff_session_id = self._staff_id = None
 
     def _root(self) -> StaffState:
         """The tab's StaffState instance (a page state is one of its substates)."""

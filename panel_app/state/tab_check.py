@@ -31,6 +31,7 @@ from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex.state import BaseState, State, StateUpdate
 
+from panel_app import logs
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.security import sessions, tabs
@@ -144,8 +145,22 @@ class _ReportBudget:
 class TabCheck(Middleware):
     def __init__(self):
         self._reports = _ReportBudget()
+        self._started: dict[int, float] = {}  # event → when the check began (for the event log)
+
+    async def postprocess(self, app, state: BaseState, event, update: StateUpdate) -> StateUpdate:
+        started = self._started.pop(id(event), None)
+        if started is not None:
+            auth = state.substates.get(AuthState.get_name()) if hasattr(state, "substates") else None
+            from panel_app.state.staff import StaffState
+
+            staff_state = state.substates.get(StaffState.get_name()) if hasattr(state, "substates") else None
+            logs.event_done(event.name, started, user_id=getattr(auth, "_user_id", None),
+                            staff_id=getattr(staff_state, "_staff_id", None))
+        return update
 
     async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
+        if len(self._started) < 100_000:
+            self._started[id(event)] = time.perf_counter()
         short_name = event.name.rpartition(".")[2]
         if short_name == "handle_frontend_exception" and not self._report_ok(state, event):
             return StateUpdate()
