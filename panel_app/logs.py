@@ -39,12 +39,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def configure(*, production: bool) -> None:
-    """Production: JSON lines for the panel's and the servers' loggers. Demo: as is."""
-    if not production:
-        return
+def configure(*, production: bool, events: bool = True) -> None:
+    """Production: JSON lines for the panel's and the servers' loggers. ``events``: the
+    per-event and per-request lines too (PANEL_LOG_EVENTS; on in production, off in the
+    demo unless asked for)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    if events:
+        for name in ("panel.events", "panel.http"):
+            logging.getLogger(name).handlers = [handler]
+            logging.getLogger(name).propagate = False
+            logging.getLogger(name).setLevel(logging.INFO)
+    if not production:
+        return
     for name in ("", "panel", "uvicorn", "uvicorn.error", "granian", "reflex"):
         logger = logging.getLogger(name)
         logger.handlers = [handler]

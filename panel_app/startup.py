@@ -46,7 +46,7 @@ def production_problems() -> list[str]:
 def check_startup() -> None:
     from panel_app import logs
 
-    logs.configure(production=not get_settings().is_demo)
+    logs.configure(production=not get_settings().is_demo, events=get_settings().log_events)
     try:
         problems = production_problems()
     except SettingsError as exc:

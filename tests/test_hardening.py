@@ -88,7 +88,8 @@ def test_a_failing_redis_makes_health_503(client, monkeypatch):
 
 def test_production_logs_are_json_lines_with_ids_and_no_query_strings(client, capsys):
     saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
-             for name in ("", "panel", "uvicorn", "uvicorn.error", "granian", "reflex")}
+             for name in ("", "panel", "uvicorn", "uvicorn.error", "granian", "reflex", "panel.events",
+                          "panel.http")}
     try:
         logs.configure(production=True)
         client.get("/page?token=SECRET-TOKEN-123&code=654321")

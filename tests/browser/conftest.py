@@ -45,6 +45,7 @@ def server_env(tmp: str, **extra: str) -> dict:
         PANEL_DATABASE_URL=os.environ["PANEL_DATABASE_URL"],
         PANEL_SECRET_KEY_FILE=os.environ["PANEL_SECRET_KEY_FILE"],
         PANEL_STEPUP_TTL_SECONDS="600",
+        PANEL_LOG_EVENTS="1",  # every event and request in the log: tests/browser/test_zz_logs.py greps it
         PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}:{env.get('PATH', '')}",
         REFLEX_USE_SYSTEM_BUN="1",
         REFLEX_TELEMETRY_ENABLED="false",

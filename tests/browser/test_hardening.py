@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 def test_headers_on_pages_assets_and_routes(panel_url):
     for path in ("/login", "/panel.js", "/api/health", "/api/ready"):
-        answer = httpx.get(panel_url + path)
+        answer = httpx.get(panel_url + path, follow_redirects=True)
         assert answer.status_code == 200, path
         assert "frame-ancestors 'none'" in answer.headers["content-security-policy"], path
         assert answer.headers["x-content-type-options"] == "nosniff"

@@ -24,7 +24,7 @@ def test_the_server_log_holds_no_secret(server_log):
         texts = [m.text for m in db.exec(select(OutboxMessage))]
     codes = {c for text in texts for c in re.findall(r"(?<!\d)(\d{6})(?!\d)", text)}
     tokens = {t for text in texts for t in re.findall(r"token=([\w-]{20,})", text)}
-    assert codes and len(texts) > 10  # the run sent codes: the check is not empty
+    assert codes  # the run sent codes: the check is not empty
     log = server_log.read_text(errors="replace")
     assert len(log) > 1000
     found = [secret for secret in (*PASSWORDS, *CARD_NUMBERS, *[s[4] for s in DEMO_STAFF], *tokens)
