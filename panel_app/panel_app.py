@@ -4,7 +4,7 @@ import reflex as rx
 from starlette.applications import Starlette
 
 from panel_app.api import routes as api_routes
-from panel_app.api.hardening import SecurityHeaders
+from panel_app.api.hardening import SecurityHeaders, client_address
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
@@ -16,7 +16,7 @@ app = rx.App(
     stylesheets=["/panel.css"],
     head_components=[rx.script(src="/panel.js")],
     # The HTTP routes, then security headers around everything (pages, assets, routes).
-    api_transformer=[Starlette(routes=api_routes.all_routes()), SecurityHeaders, RequestLog],
+    api_transformer=[Starlette(routes=api_routes.all_routes()), SecurityHeaders, RequestLog, client_address],
 )
 registry.add_pages(app)
 push.install(app)

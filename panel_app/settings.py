@@ -61,6 +61,7 @@ class Settings:
     support_email: str
     staff_idle_seconds: int = 15 * 60
     log_events: bool = False
+    trusted_proxies: str = ""
 
     @property
     def is_demo(self) -> bool:
@@ -110,6 +111,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         factor_change_delay_seconds=_int(environ, "PANEL_FACTOR_CHANGE_DELAY_SECONDS", 72 * 3600),
         support_email=environ.get("PANEL_SUPPORT_EMAIL") or "support@panel.example",
         staff_idle_seconds=_int(environ, "PANEL_STAFF_IDLE_SECONDS", 15 * 60),
+        trusted_proxies=(environ.get("PANEL_TRUSTED_PROXIES") or "").strip(),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 

@@ -106,3 +106,25 @@ def test_production_logs_are_json_lines_with_ids_and_no_query_strings(client, ca
     event = next(line for line in lines if line["msg"] == "event")
     assert event["event"] == "panel_app___state___stepup____step_up_state.verify" and event["user_id"] == 7
     assert "latency_ms" in event and "SECRET-TOKEN" not in str(lines) and "654321" not in str(lines)
+
+
+def test_the_client_address_comes_from_a_trusted_proxy_only(monkeypatch):
+    from panel_app import settings
+
+    async def echo(scope, receive, send):
+        body = (scope["client"][0] if scope.get("client") else "").encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    assert hardening.client_address(echo) is echo  # not configured: the peer as it is
+    monkeypatch.setenv("PANEL_TRUSTED_PROXIES", "testclient")
+    settings.get_settings.cache_clear()
+    try:
+        c = TestClient(hardening.client_address(echo))
+        assert c.get("/", headers={"X-Forwarded-For": "203.0.113.7"}).text == "203.0.113.7"
+        monkeypatch.setenv("PANEL_TRUSTED_PROXIES", "10.0.0.1")
+        settings.get_settings.cache_clear()
+        c = TestClient(hardening.client_address(echo))  # a stranger's header is ignored
+        assert c.get("/", headers={"X-Forwarded-For": "203.0.113.7"}).text == "testclient"
+    finally:
+        settings.get_settings.cache_clear()

@@ -188,3 +188,18 @@ def routes() -> list:
     from starlette.routing import Route
 
     return [Route("/api/health", health, methods=["GET"]), Route("/api/ready", ready, methods=["GET"])]
+
+
+def client_address(app):
+    """Behind a reverse proxy: take the client's address from ``X-Forwarded-For`` when the
+    connection comes from one of ``PANEL_TRUSTED_PROXIES`` (addresses or networks, comma-
+    separated; uvicorn's reviewed implementation). Every throttle per IP, the activity log and
+    the demo's loopback check then see the real client, never the proxy. Unset: the peer."""
+    from panel_app.settings import get_settings
+
+    trusted = get_settings().trusted_proxies
+    if not trusted:
+        return app
+    from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+    return ProxyHeadersMiddleware(app, trusted_hosts=[h.strip() for h in trusted.split(",") if h.strip()])
