@@ -10,7 +10,7 @@ export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PANEL_ENV ?= demo
 
-.PHONY: run dev test install install-dev tools chromium migrate seed clean
+.PHONY: run dev test install install-dev tools chromium migrate seed clean bench
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ dev: seed
 
 test: install-dev chromium
 	bash scripts/test.sh
+
+# Not part of `make test`: measures this machine (writes bench/results.md, about 5 minutes).
+bench: install-dev chromium
+	PATH=$(CURDIR)/tools/node_modules/.bin:$$PATH REFLEX_USE_SYSTEM_BUN=1 REFLEX_TELEMETRY_ENABLED=false \
+		$(VENV)/bin/python bench/run.py
 
 clean:
 	rm -rf .web .states data/panel.db

@@ -67,15 +67,23 @@ class ResolvedSession:
 def resolve_session(
     db: Session, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
 ) -> ResolvedSession | None:
-    """The live session for ``token``, or None (unknown, revoked, idle, expired)."""
-    row = find_by_token(db, token)
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    """The live session for ``token``, or None (unknown, revoked, idle, expired).
+
+    Session and user in one query: this runs in front of every event (twice: the tab
+    check and the guard), so each round trip to the database counts."""
+    if not _plausible_token(token):
+        return None
+    found = db.exec(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
+                    .where(LoginSession.token_hash == _token_hash(token))).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= now:
         return None
     if row.last_seen_at + timedelta(seconds=idle_seconds) <= now:
         revoke_session(db, row, reason="idle", now=now)
         return None
-    user = db.get(User, row.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
         row.last_seen_at = now

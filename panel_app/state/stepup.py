@@ -17,7 +17,7 @@ from panel_app.i18n import t
 from panel_app.services import stepup, support
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.demo import effective_ttl_seconds
-from panel_app.services.notifications import notify_everywhere, notify_user
+from panel_app.services.notifications import notify_everywhere
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
