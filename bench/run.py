@@ -39,6 +39,7 @@ os.environ.update(
     REFLEX_USE_SYSTEM_BUN="1", PATH=f"{ROOT / 'tools' / 'node_modules' / '.bin'}:{os.environ.get('PATH', '')}",
 )
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import socketio  # noqa: E402
 
@@ -413,12 +414,27 @@ def main() -> None:
             "bare /": first_load(bare.url, "/", "h1"),
             "panel /login": first_load(panel.url, "/login", "#login-submit"),
         }
-        results["seconds"] = time.time() - began
-        write_results(results, levels, idle_levels)
     finally:
         for server in servers:
             server.stop()
-        shutil.rmtree(TMP, ignore_errors=True)
+    results["workers"] = compare_workers(args.quick)
+    results["seconds"] = time.time() - began
+    write_results(results, levels, idle_levels)
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def compare_workers(quick: bool) -> dict | str:
+    """1 vs 2 workers on PostgreSQL + Redis (bench/workers.py), when both answer."""
+    import workers
+
+    if not workers.available():
+        return "skipped: PostgreSQL or Redis did not answer (PANEL_BENCH_DATABASE_URL, PANEL_BENCH_REDIS_URL)"
+    env = dict(os.environ, PANEL_BENCH_WORKER_USERS="100" if quick else "500")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "workers.py")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return "failed: " + done.stderr[-500:].replace("\n", " ")
+    return __import__("json").loads(done.stdout.strip().splitlines()[-1])
 
 
 async def measure(args, echo, bare, panel, names, cookies, verifiers, levels, idle_levels, trips) -> dict:
@@ -557,6 +573,18 @@ def write_results(results: dict, levels, idle_levels) -> None:
     for name, row in results["first_load"].items():
         lines.append(f"| {name} | {row['content_ms']:.0f} | {row.get('js', 0):.0f} | {row.get('css', 0):.0f} | "
                      f"{row.get('other', 0):.0f} |")
+    compared = results["workers"]
+    lines += ["", "## 1 vs 2 backend workers (PostgreSQL + Redis, one port, mixed workload, 8 s)", ""]
+    if isinstance(compared, str):
+        lines.append(compared)
+    else:
+        one, two = compared["results"]["1"], compared["results"]["2"]
+        lines += [f"{compared['users']} users, the load generator on the same 2-core machine.", "",
+                  "| workers | events/s | p95 ms | errors | CPU cores |", "|---|---|---|---|---|",
+                  *[f"| {n} | {row['events_s']:.1f} | {row['p95']:.1f} | {row['errors']} | {row['cpu']:.3f} |"
+                    for n, row in (("1", one), ("2", two))],
+                  "", f"2 workers vs 1: events/s {ratio(two['events_s'], one['events_s'])}, "
+                      f"p95 {ratio(two['p95'], one['p95'])}."]
     (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
