@@ -574,7 +574,7 @@ def write_results(results: dict, levels, idle_levels) -> None:
         lines.append(f"| {name} | {row['content_ms']:.0f} | {row.get('js', 0):.0f} | {row.get('css', 0):.0f} | "
                      f"{row.get('other', 0):.0f} |")
     compared = results["workers"]
-    lines += ["", "## 1 vs 2 backend workers (PostgreSQL + Redis, one port, mixed workload, 8 s)", ""]
+    lines += ["", "## 1 vs 2 backend workers (PostgreSQL + Redis, one port, mixed workload, 6 s)", ""]
     if isinstance(compared, str):
         lines.append(compared)
     else:
