@@ -159,13 +159,14 @@ class TabCheck(Middleware):
         return update
 
     async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
-        if len(self._started) < 100_000:
-            self._started[id(event)] = time.perf_counter()
         short_name = event.name.rpartition(".")[2]
         if short_name == "handle_frontend_exception" and not self._report_ok(state, event):
             return StateUpdate()
         if short_name == "setvar" and not _setvar_ok(event):
             return StateUpdate()
+        if len(self._started) >= 10_000:  # answers that never came (a dropped socket): forget them
+            self._started.clear()
+        self._started[id(event)] = time.perf_counter()
         user_action = is_user_action(event)
         if short_name in _AUTOMATIC_EVENTS or is_staff_event(event.name):
             # The staff console's tabs: what a staff page holds goes with its session or grant
