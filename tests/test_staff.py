@@ -75,7 +75,8 @@ def _customer(make_user) -> tuple[User, Ticket]:
 
 def _answers(db, user, **override) -> dict:
     account = db.get(Account, user.account_id)
-    answers = {"customer_number": account.customer_number, "invoice_number": "2026-000777",
+    invoice = db.exec(select(Invoice).where(Invoice.account_id == account.id)).one()
+    answers = {"customer_number": account.customer_number, "invoice_number": invoice.number,
                "invoice_amount": "11,90 €", "payment_last4": "4242", "postal_code": "10969"}
     answers.update(override)
     return answers
