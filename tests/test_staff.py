@@ -87,6 +87,14 @@ def db_customer_number(user: User) -> str:
         return db.get(Account, user.account_id).customer_number
 
 
+def _with_app(user: User, now) -> None:
+    """The customer has an authenticator app."""
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
+        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh)).ok
+
+
 def _actor(member: StaffUser) -> staff_support.StaffActor:
     return staff_support.StaffActor.of(member, "192.0.2.9")
 
@@ -180,10 +188,7 @@ def test_refusing_closes_the_ticket_with_the_reason_and_first_name_only(make_use
 def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
     user, ticket = _customer(make_user)
     now = utcnow()
-    with transaction() as db:
-        fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh)).ok
+    _with_app(user, now)
     agent = _staff()
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
@@ -207,10 +212,7 @@ def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
 def test_a_staff_admin_cannot_approve_their_own_request(make_user):
     user, ticket = _customer(make_user)
     now = utcnow()
-    with transaction() as db:
-        fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
+    _with_app(user, now)
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
         staff_support.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
@@ -393,10 +395,8 @@ def test_a_closed_ticket_drives_no_check_and_no_app_removal(make_user):
     user, ticket = _customer(make_user)
     agent = _staff()
     now = utcnow()
+    _with_app(user, now)
     with transaction() as db:
-        fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
         staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
         staff_support.refuse(db, _actor(agent), ticket.id, "Could not confirm.", now=now)
         for attempt in (lambda: staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now),
@@ -408,10 +408,7 @@ def test_a_closed_ticket_drives_no_check_and_no_app_removal(make_user):
 def test_an_approval_a_day_later_is_refused(make_user):
     user, ticket = _customer(make_user)
     now = utcnow()
-    with transaction() as db:
-        fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh))
+    _with_app(user, now)
     agent = _staff()
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
