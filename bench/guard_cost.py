@@ -23,7 +23,7 @@ from sqlalchemy import text  # noqa: E402
 
 from panel_app import migrate  # noqa: E402
 from panel_app.clock import utcnow  # noqa: E402
-from panel_app.db import transaction  # noqa: E402
+from panel_app.db import OnDemand, transaction  # noqa: E402
 from panel_app.security import sessions  # noqa: E402
 from panel_app.security.permissions import Area  # noqa: E402
 from panel_app.services import auth  # noqa: E402
@@ -61,8 +61,8 @@ def main(iterations: int) -> None:
 
     start = time.perf_counter()
     for _ in range(iterations):
-        with transaction() as db:
-            verdict = guard.evaluate(state, db, Area.DOMAINS, True, utcnow())
+        with OnDemand() as open_db:
+            verdict = guard.evaluate(state, open_db, Area.DOMAINS, True, utcnow())
             assert isinstance(verdict, guard.GuardContext)
     guarded = time.perf_counter() - start
 

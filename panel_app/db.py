@@ -56,3 +56,33 @@ def transaction() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class OnDemand:
+    """A ``transaction()`` begun only when something asks for its session (most guarded
+    events read nothing beyond what the tab check read): call it for the session."""
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+
+    @property
+    def begun(self) -> bool:
+        return self._session is not None
+
+    def __call__(self) -> Session:
+        if self._session is None:
+            self._session = Session(get_engine(), expire_on_commit=False)
+        return self._session
+
+    def __enter__(self) -> OnDemand:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        with session:
+            if exc_type is None:
+                session.commit()
+            else:
+                session.rollback()

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import Connection, bindparam, update
 from sqlmodel import Session, select
 
 from panel_app.models import LoginSession, User
@@ -64,32 +64,88 @@ class ResolvedSession:
     user: User
 
 
+class RowView:
+    """The columns of one row as read-only attributes: what the check in front of every
+    event reads, without building ORM objects (changes go through the ORM rows)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict):
+        object.__setattr__(self, "_values", values)
+
+    def __getattr__(self, name: str):
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"{name}: a read-only view; change the ORM row")
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A live login session and its user, as read from the database in this event."""
+
+    session: RowView
+    user: RowView
+
+    @property
+    def session_id(self) -> int:
+        return self.session.id
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+
+_SESSION_COLUMNS = tuple(LoginSession.__table__.c)
+_USER_COLUMNS = tuple(User.__table__.c)
+# Built once, plain columns (no ORM objects): composing the statement and loading ORM
+# rows cost several times what the query itself does, and this runs for every event.
+_PEEK = (select(*(c.label(f"s_{c.key}") for c in _SESSION_COLUMNS), *(c.label(f"u_{c.key}") for c in _USER_COLUMNS))
+         .select_from(LoginSession.__table__.join(User.__table__, User.__table__.c.id == LoginSession.__table__.c.user_id))
+         .where(LoginSession.__table__.c.token_hash == bindparam("token_hash")))
+
+
+def peek_session(
+    conn: Connection, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
+) -> SessionView | None:
+    """The live session for ``token`` as a read-only view, or None (unknown, revoked,
+    idle, expired, user disabled). One query on a plain connection (no ORM session: it
+    runs for every event); ``touch`` (an action of the user) moves ``last_seen_at`` at
+    most every TOUCH_EVERY_SECONDS."""
+    if not _plausible_token(token):
+        return None
+    found = conn.execute(_PEEK, {"token_hash": _token_hash(token)}).first()
+    if found is None:
+        return None
+    count = len(_SESSION_COLUMNS)
+    session = {c.key: value for c, value in zip(_SESSION_COLUMNS, found[:count])}
+    user = {c.key: value for c, value in zip(_USER_COLUMNS, found[count:])}
+    if session["revoked_at"] is not None or session["expires_at"] <= now:
+        return None
+    if session["last_seen_at"] + timedelta(seconds=idle_seconds) <= now:
+        with Session(bind=conn) as db:  # joins the connection's transaction
+            revoke_session(db, db.get(LoginSession, session["id"]), reason="idle", now=now)
+        return None
+    if not user["is_active"]:
+        return None
+    if touch and (now - session["last_seen_at"]).total_seconds() >= TOUCH_EVERY_SECONDS:
+        conn.execute(update(LoginSession).where(LoginSession.id == session["id"]).values(last_seen_at=now))
+        session["last_seen_at"] = now
+    return SessionView(RowView(session), RowView(user))
+
+
 def resolve_session(
     db: Session, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
 ) -> ResolvedSession | None:
-    """The live session for ``token``, or None (unknown, revoked, idle, expired).
-
-    Session and user in one query: this runs in front of every event (twice: the tab
-    check and the guard), so each round trip to the database counts."""
-    if not _plausible_token(token):
+    """The live session for ``token`` as ORM rows (to change them), or None."""
+    view = peek_session(db.connection(), token, now=now, idle_seconds=idle_seconds, touch=touch)
+    if view is None:
         return None
-    found = db.exec(select(LoginSession, User).join(User, User.id == LoginSession.user_id)
-                    .where(LoginSession.token_hash == _token_hash(token))).first()
-    if found is None:
-        return None
-    row, user = found
-    if row.revoked_at is not None or row.expires_at <= now:
-        return None
-    if row.last_seen_at + timedelta(seconds=idle_seconds) <= now:
-        revoke_session(db, row, reason="idle", now=now)
-        return None
-    if not user.is_active:
-        return None
-    if touch and (now - row.last_seen_at).total_seconds() >= TOUCH_EVERY_SECONDS:
-        row.last_seen_at = now
-        db.add(row)
-        db.flush()
-    return ResolvedSession(row, user)
+    return ResolvedSession(db.get(LoginSession, view.session_id, populate_existing=True),
+                           db.get(User, view.user_id, populate_existing=True))
 
 
 def revoke_session(db: Session, row: LoginSession, *, reason: str, now: datetime) -> None:

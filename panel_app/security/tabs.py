@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, delete, update
 from sqlmodel import Session, select
 
 from panel_app.models import LoginSession, OpenTab
@@ -66,7 +66,7 @@ def register(db: Session, *, client_token: str, login_session: LoginSession, hol
     db.execute(delete(OpenTab).where(OpenTab.id.in_(beyond_cap)).execution_options(synchronize_session=False))
 
 
-def forget(db: Session, client_token: str) -> None:
+def forget(db: Session | Connection, client_token: str) -> None:
     db.execute(delete(OpenTab).where(OpenTab.client_token == client_token))
 
 

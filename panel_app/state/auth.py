@@ -46,23 +46,26 @@ class AuthState(rx.State):
     # --- guard hooks ------------------------------------------------------------
 
     def _accept(self, ctx: guard.GuardContext) -> None:
-        if self._bound_session_id != ctx.login_session.id:
+        if self._bound_session_id != ctx.view.session_id:
             # A first login in this tab, or another one: the tab check in front of every
             # event (state/tab_check.py) has already emptied a tab bound elsewhere.
-            self._bound_session_id = ctx.login_session.id
-            self._user_id = ctx.user.id
+            self._bound_session_id = ctx.view.session_id
+            self._user_id = ctx.view.user_id
             self._holds_sensitive = False
             self._tab_record = None
-        user = ctx.user
-        self.user_name = user.name or user.email
-        self.user_email = user.email
-        self.role = user.role
-        self.lang = normalize_language(user.language)
+        user = ctx.view.user
         self._user_language = True
-        self.areas = sorted(a.value for a in allowed_areas(user.role, user.areas))
-        self.signed_in = True
-        self._show_grant(ctx.login_session, ctx.now)
-        self.pending_change = self._pending_change_text(ctx) if user.factor_change_pending else ""
+        self._update(user_name=user.name or user.email, user_email=user.email, role=user.role,
+                     lang=normalize_language(user.language), signed_in=True,
+                     areas=sorted(a.value for a in allowed_areas(user.role, user.areas)),
+                     pending_change=self._pending_change_text(ctx) if user.factor_change_pending else "")
+        self._show_grant(ctx.view.session, ctx.now)
+
+    def _update(self, **values) -> None:
+        """Assign only what changed: every assignment goes to the browser in the delta."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     @staticmethod
     def _pending_change_text(ctx: guard.GuardContext) -> str:
@@ -72,24 +75,20 @@ class AuthState(rx.State):
         return " ".join(
             t("shell.pending_change", ctx.lang, kind=t(f"profile.kind.{change.kind}", ctx.lang),
               effective=fmt.moment(change.effective_at, ctx.lang))
-            for change in factor_changes.pending(ctx.db, ctx.user.id)
+            for change in factor_changes.pending(ctx.db, ctx.view.user_id)
         )
 
     def _show_grant(self, login_session, now) -> None:
-        if sessions.grant_is_valid(login_session, now):
-            self.grant_active = True
-            self.grant_seconds_left = max(0, int((login_session.grant_expires_at - now).total_seconds()))
-            self.grant_method = login_session.grant_method or ""
-        else:
-            self.grant_active = False
-            self.grant_seconds_left = 0
-            self.grant_method = ""
+        live = sessions.grant_is_valid(login_session, now)
+        self._update(grant_active=live, grant_method=(login_session.grant_method or "") if live else "")
+        # The countdown restarts from every new stamp (a page opened later shows it anew).
+        self.grant_seconds_left = max(0, int((login_session.grant_expires_at - now).total_seconds())) if live else 0
         self.grant_stamp = int(now.timestamp() * 1000)
 
     def _sync_tab(self, ctx: guard.GuardContext) -> None:
         """At the end of a guarded event: record in the database what this tab now holds,
         so the push loop can wipe it when the grant or session ends (only on change)."""
-        login_session = ctx.login_session
+        login_session = ctx.session_now()
         grant_until = login_session.grant_expires_at if sessions.grant_is_valid(login_session, ctx.now) else None
         record_now = (login_session.id, grant_until, self._holds_sensitive)
         if record_now == self._tab_record:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, select
 
 from panel_app.clock import utcnow
-from panel_app.db import transaction
+from panel_app.db import OnDemand
 from panel_app.models import AuditEvent, LoginSession, User
 from panel_app.security import sessions
 from panel_app.security.permissions import Area, may_enter
@@ -41,20 +42,82 @@ user_action: contextvars.ContextVar[bool] = contextvars.ContextVar("panel_user_a
 
 @dataclass
 class GuardContext:
-    db: Session
+    """What the guard found. ``view`` is the session and user as read at the start of the
+    event; ``user`` and ``login_session`` are the ORM rows, loaded into ``db`` when a
+    handler first asks for them (most events never do)."""
+
+    open_db: OnDemand
     now: datetime
-    user: User
-    login_session: LoginSession
+    view: sessions.SessionView
     actor: Actor
     area: Area
     grant_checked: bool
 
     @property
+    def db(self) -> Session:
+        """The event's transaction (begun on first use, committed after the handler)."""
+        return self.open_db()
+
+    @property
     def lang(self) -> str:
-        return self.user.language
+        return self.view.user.language
+
+    @property
+    def user(self) -> User:
+        return self._row(User, self.view.user_id)
+
+    @property
+    def login_session(self) -> LoginSession:
+        return self._row(LoginSession, self.view.session_id)
+
+    def session_now(self) -> LoginSession | sessions.RowView:
+        """The login session as this event left it: the ORM row if a handler loaded (and
+        perhaps changed) it, else the view."""
+        if not self.open_db.begun:
+            return self.view.session
+        loaded = self.db.identity_map.get(identity_key(LoginSession, self.view.session_id))
+        return loaded if loaded is not None else self.view.session
+
+    def _row(self, model, key: int):
+        row = self.db.get(model, key)
+        if row is None:  # deleted since the check at the start of this event
+            raise LookupError(f"{model.__name__} {key} is gone")
+        return row
 
 
 _current: contextvars.ContextVar[GuardContext | None] = contextvars.ContextVar("panel_guard", default=None)
+
+
+@dataclass(frozen=True)
+class _Resolution:
+    token: str | None
+    view: sessions.SessionView | None
+    at: datetime
+
+
+# The tab check in front of every event resolves the cookie in the database; the guard
+# of the same event adopts that answer instead of asking again (one query per event).
+# Set at the start of every event and cleared at its end; the guard also requires the
+# same cookie and an answer younger than ADOPT_WITHIN.
+_this_event: contextvars.ContextVar[_Resolution | None] = contextvars.ContextVar("panel_event_session",
+                                                                                default=None)
+ADOPT_WITHIN = timedelta(seconds=2)
+
+
+def remember_resolution(token: str | None, view: sessions.SessionView | None, now: datetime) -> None:
+    _this_event.set(_Resolution(token, view, now))
+
+
+def forget_resolution() -> None:
+    _this_event.set(None)
+
+
+def _resolve(open_db: OnDemand, token: str | None, now: datetime) -> sessions.SessionView | None:
+    earlier = _this_event.get()
+    if earlier is not None and earlier.token == token and timedelta(0) <= now - earlier.at < ADOPT_WITHIN:
+        return earlier.view
+    return sessions.peek_session(open_db().connection(), token, now=now, idle_seconds=get_settings().session_idle_seconds,
+                                 touch=user_action.get())
 
 
 def current() -> GuardContext:
@@ -68,6 +131,11 @@ def cookie_from_header(header: object, name: str) -> str | None:
     """The value of cookie ``name`` in a Cookie request header (None for junk)."""
     if not isinstance(header, str) or not header or len(header) > 8192:
         return None
+    return _parse_cookie(header, name)
+
+
+@functools.lru_cache(maxsize=1024)  # a tab sends the same header with every event
+def _parse_cookie(header: str, name: str) -> str | None:
     jar = SimpleCookie()
     try:
         jar.load(header)
@@ -90,25 +158,22 @@ FORBIDDEN = Refusal("forbidden")
 STEPUP = Refusal("stepup")
 
 
-def evaluate(state, db: Session, area: Area, need_grant: bool, now: datetime) -> GuardContext | Refusal:
-    """Decide from the database, now, whether this event may run."""
+def evaluate(state, open_db: OnDemand, area: Area, need_grant: bool,
+             now: datetime) -> GuardContext | Refusal:
+    """Decide from the database, now, whether this event may run (the session as the tab
+    check read it at the start of this event, or read now)."""
     router = state.router
-    token = session_token_from_cookie_header(router.headers.cookie)
-    settings = get_settings()
-    resolved = sessions.resolve_session(db, token, now=now, idle_seconds=settings.session_idle_seconds,
-                                        touch=user_action.get())
-    if resolved is None:
+    view = _resolve(open_db, session_token_from_cookie_header(router.headers.cookie), now)
+    if view is None:
         return LOGIN
-    user, login_session = resolved.user, resolved.login_session
-    actor = Actor.for_user(user, ip=router.session.client_ip or "", user_agent=router.headers.user_agent or "",
-                           session_id=login_session.id)
-    if not may_enter(user.role, user.areas, area):
-        _record_refusal(db, actor, area, type(state).__name__, now)
+    actor = Actor.for_user(view.user, ip=router.session.client_ip or "", user_agent=router.headers.user_agent or "",
+                           session_id=view.session_id)
+    if not may_enter(view.user.role, view.user.areas, area):
+        _record_refusal(open_db(), actor, area, type(state).__name__, now)
         return FORBIDDEN
-    if need_grant and not sessions.grant_is_valid(login_session, now):
+    if need_grant and not sessions.grant_is_valid(view.session, now):
         return STEPUP
-    return GuardContext(db=db, now=now, user=user, login_session=login_session, actor=actor, area=area,
-                        grant_checked=need_grant)
+    return GuardContext(open_db=open_db, now=now, view=view, actor=actor, area=area, grant_checked=need_grant)
 
 
 def _record_refusal(db: Session, actor: Actor, area: Area, target: str, now: datetime) -> None:
@@ -140,8 +205,8 @@ def _guarded(area: Area | None, need_grant: bool):
             area = fixed_area or type(self).area
             if not isinstance(area, Area):  # e.g. a subclass forgot `area: ClassVar[Area] = ...`
                 raise TypeError(f"{type(self).__name__} declares no area")
-            with transaction() as db:
-                verdict = evaluate(self, db, area, need_grant, now)
+            with OnDemand() as open_db:
+                verdict = evaluate(self, open_db, area, need_grant, now)
                 if isinstance(verdict, Refusal):
                     outcome = self._refuse(verdict)
                 else:

@@ -33,7 +33,7 @@ from reflex.state import BaseState, State, StateUpdate
 
 from panel_app import logs
 from panel_app.clock import utcnow
-from panel_app.db import transaction
+from panel_app.db import get_engine
 from panel_app.security import sessions, tabs
 from panel_app.settings import get_settings
 from panel_app.state import guard
@@ -148,6 +148,7 @@ class TabCheck(Middleware):
         self._started: dict[int, float] = {}  # event → when the check began (for the event log)
 
     async def postprocess(self, app, state: BaseState, event, update: StateUpdate) -> StateUpdate:
+        guard.forget_resolution()
         started = self._started.pop(id(event), None)
         if started is not None:
             auth = state.substates.get(AuthState.get_name()) if hasattr(state, "substates") else None
@@ -159,6 +160,7 @@ class TabCheck(Middleware):
         return update
 
     async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
+        guard.forget_resolution()
         short_name = event.name.rpartition(".")[2]
         if short_name == "handle_frontend_exception" and not self._report_ok(state, event):
             return StateUpdate()
@@ -172,7 +174,7 @@ class TabCheck(Middleware):
             # The staff console's tabs: what a staff page holds goes with its session or grant
             # (a customer event never carries a staff page's data in its delta).
             await check_staff_tab(state, touch=user_action and is_staff_event(event.name))
-        if await self.check(state, touch=user_action) == SIGNED_OUT:
+        if await self.check(state, touch=user_action, for_event=True) == SIGNED_OUT:
             # Whatever the event (Reflex's own ones answer no redirect): the tab that was
             # signed in goes to the login page.
             await _send_to_login(state)
@@ -187,27 +189,30 @@ class TabCheck(Middleware):
         return self._reports.allow(state.router.session.client_token or "")
 
     @staticmethod
-    async def check(state: BaseState, *, touch: bool = False) -> str | None:
+    async def check(state: BaseState, *, touch: bool = False, for_event: bool = False) -> str | None:
         """Empty what the tab may no longer hold; returns ``SIGNED_OUT`` (everything went,
-        the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None."""
+        the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None.
+        ``for_event``: the guard of the event about to run adopts this answer."""
         auth = await state.get_state(AuthState)
         bound = auth._bound_session_id
         token = guard.session_token_from_cookie_header(state.router.headers.cookie)
         if bound is None and not touch:
             return None  # nothing bound, nothing held: the guard binds on the first real event
         now = utcnow()
-        with transaction() as db:
-            resolved = sessions.resolve_session(db, token, now=now, touch=touch,
-                                                idle_seconds=get_settings().session_idle_seconds)
-            if bound is None:
-                return None
-            if resolved is None or resolved.login_session.id != bound:
-                tabs.forget(db, state.router.session.client_token or "")
+        outcome = None
+        with get_engine().begin() as conn:  # a plain connection: this runs for every event
+            view = sessions.peek_session(conn, token, now=now, touch=touch,
+                                         idle_seconds=get_settings().session_idle_seconds)
+            if bound is not None and (view is None or view.session_id != bound):
+                tabs.forget(conn, state.router.session.client_token or "")
                 outcome = SIGNED_OUT
-            elif auth._holds_sensitive and not sessions.grant_is_valid(resolved.login_session, now):
+            elif (bound is not None and auth._holds_sensitive
+                  and not sessions.grant_is_valid(view.session, now)):
                 outcome = GRANT_ENDED
-            else:
-                return None
+        if for_event:  # committed: the guard of this event adopts the answer
+            guard.remember_resolution(token, view, now)
+        if outcome is None:
+            return None
         await wipe_tab(state, everything=outcome == SIGNED_OUT)
         return outcome
 
