@@ -85,7 +85,7 @@ async def load(url: str, pid: int, names: dict, cookies: list[str]) -> dict:
         return names["services"], {}, "/services"
 
     tabs = await run.open_tabs(url, cookies, USERS, "/dashboard")
-    result = await run.mixed(url, pid, tabs, actions, 6)
+    result = await run.mixed(url, pid, tabs, actions, run.MIXED_SECONDS)
     await asyncio.gather(*(tab.close() for tab in tabs))
     return result
 

@@ -12,6 +12,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.models import LoginSession
 from panel_app.security import sessions
+from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
 from panel_app.state.security import SecurityState
@@ -158,3 +159,45 @@ def test_only_events_for_real_handlers_with_fitting_payloads_reach_reflex():
                  {"name": begin, "payload": "x"}, {"name": begin, "router_data": "x"}, "text", ["list"],
                  {"name": "D" * 400}, {"name": begin, "payload": {"kind": "email"}, "router_data": {"a": 1}}):
         assert not _plausible_event(junk), junk
+
+
+async def test_the_guard_adopts_only_the_check_of_its_own_event_and_cookie(make_user):
+    """One database read per event: the guard takes the tab check's answer, but only for
+    the same cookie, only while that event runs and only for a moment."""
+    owner = make_user()
+    token = login_token(owner, grant_method="email")
+    invoices, _security = _opened_pages(owner, token)
+    await _run(invoices, _event(InvoicesState, "download_invoice", {"number": "x"}))
+    with transaction() as db:  # signed out between the check and the handler of one event
+        sessions.revoke_session(db, sessions.find_by_token(db, token), reason="logout", now=utcnow())
+    invoices.load()
+    assert invoices.loaded  # the event's own check said live: one read per event
+
+    guard.forget_resolution()  # the event ended (postprocess): the next one reads again
+    invoices.load()
+    assert not invoices.loaded and invoices.totals == []
+
+
+async def test_an_answer_for_another_cookie_or_too_old_is_not_adopted(make_user):
+    owner = make_user()
+    live = login_token(owner, grant_method="email")
+    invoices, _security = _opened_pages(owner, live)
+    revoked = login_token(owner, grant_method="email")
+    with transaction() as db:
+        view = sessions.peek_session(db.connection(), live, now=utcnow(), idle_seconds=3600)
+        sessions.revoke_session(db, sessions.find_by_token(db, revoked), reason="logout", now=utcnow())
+    try:
+        guard.remember_resolution(live, view, utcnow())  # an answer for another cookie
+        _root(invoices).router = type(_root(invoices).router).from_router_data(
+            {"headers": {"cookie": f"panel_session={revoked}"}, **ROUTER})
+        invoices.load()
+        assert not invoices.loaded
+
+        invoices, _security = _opened_pages(owner, live)
+        with transaction() as db:
+            sessions.revoke_session(db, sessions.find_by_token(db, live), reason="logout", now=utcnow())
+        guard.remember_resolution(live, view, utcnow() - guard.ADOPT_WITHIN)  # too old
+        invoices.load()
+        assert not invoices.loaded
+    finally:
+        guard.forget_resolution()
