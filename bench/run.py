@@ -303,7 +303,7 @@ async def verifications(url: str, pid: int, names: dict, verifiers: list) -> dic
 
 
 async def open_tabs(url: str, cookies: list[str | None], count: int, hydrate_path: str | None) -> list[Tab]:
-    semaphore = asyncio.Semaphore(100)
+    semaphore = asyncio.Semaphore(200)
 
     async def one(index):
         async with semaphore:
@@ -447,7 +447,7 @@ def compare_workers(quick: bool) -> dict | str:
 
     if not workers.available():
         return "skipped: PostgreSQL or Redis did not answer (PANEL_BENCH_DATABASE_URL, PANEL_BENCH_REDIS_URL)"
-    env = dict(os.environ, PANEL_BENCH_WORKER_USERS="100" if quick else "500")
+    env = dict(os.environ, PANEL_BENCH_WORKER_USERS="100" if quick else "300")
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "workers.py")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
