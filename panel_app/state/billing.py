@@ -30,7 +30,6 @@ class InvoicesState(GatedPage, AuthState):
     # One entry per currency (EUR first): total, open and overdue, formatted.
     totals: list[dict[str, str]] = []
     documents: list[dict[str, str]] = []
-    error: str = ""
 
     def _load(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang

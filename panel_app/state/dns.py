@@ -101,8 +101,6 @@ class DnsState(GatedPage, AuthState):
     zone_error: str = ""
     undo_label: str = ""
     zone_text: str = ""
-    message: str = ""
-    error: str = ""
     # The auth code itself is never here (see the module docstring), only whether it shows.
     auth_code_shown: bool = False
     auth_code_seconds_left: int = 0
@@ -239,12 +237,6 @@ class DnsState(GatedPage, AuthState):
         return t("dnsui.undo.what", lang, change=what, when=fmt.moment(change.created_at, lang))
 
     # --- messages -----------------------------------------------------------------------------
-
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
 
     def _clear_form_errors(self) -> None:
         for field in FORM_FIELDS:

@@ -17,13 +17,38 @@ from typing import ClassVar
 
 import reflex as rx
 
+from panel_app.i18n import t
 from panel_app.security.permissions import Area
+from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 
 
 class GatedPage(rx.State, mixin=True):
     area: ClassVar[Area]
     loaded: bool = False
+    # The page's one line of feedback: what happened, or why not.
+    message: str = ""
+    error: str = ""
+
+    def _say(self, key: str, **params) -> None:
+        self.message, self.error = t(key, self.lang, **params), ""
+
+    def _fail(self, key: str, **params) -> None:
+        self.error, self.message = t(key, self.lang, **params), ""
+
+    def _act_on(self, raw_id: object, operation):
+        """``operation(db, actor, row_id, now=...)`` on the row the page names; its result,
+        or None when the id is junk or the service refused (the reason is shown)."""
+        ctx = guard.current()
+        target = parse_row_id(raw_id)
+        if target is None:
+            return None
+        try:
+            return operation(ctx.db, ctx.actor, target, now=ctx.now)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return None
 
     def _wipe(self) -> None:
         self.reset()

@@ -40,8 +40,6 @@ class MailState(GatedPage, AuthState):
     mailboxes: list[dict[str, str]] = []
     forwarders: list[dict[str, str]] = []
     catch_all: str = ""
-    message: str = ""
-    error: str = ""
     # Create a mailbox (no password here: it is read from the form only).
     new_local_part: str = ""
     new_quota: str = str(mail.DEFAULT_QUOTA_MB)
@@ -130,12 +128,6 @@ class MailState(GatedPage, AuthState):
             self._reset_forms()
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
 
     def _text(self, exc: ValidationError) -> str:
         return t(exc.message_key, self.lang, **exc.params)

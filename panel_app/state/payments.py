@@ -40,8 +40,6 @@ class PaymentsState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.PAYMENTS
 
     methods: list[dict[str, str]] = []
-    message: str = ""
-    error: str = ""
     # Card form: holder and expiry are kept on error; the number never enters state.
     card_holder: str = ""
     card_exp_month: str = ""
@@ -74,12 +72,6 @@ class PaymentsState(GatedPage, AuthState):
             }
             for row in payments.list_payment_methods(ctx.db, ctx.user.account_id, today=ctx.now.date(), lang=lang)
         ]
-
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
 
     def _clear_card_errors(self) -> None:
         self.card_number_error = self.card_exp_month_error = self.card_exp_year_error = ""

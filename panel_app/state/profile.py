@@ -82,8 +82,6 @@ class ProfileState(GatedPage, AuthState):
     vat_id_error: str = ""
     profile_form_key: int = 0
     country_options: list[dict[str, str]] = []
-    message: str = ""
-    error: str = ""
     # Contact details and their change.
     email: str = ""
     phone: str = ""
@@ -127,12 +125,6 @@ class ProfileState(GatedPage, AuthState):
              "effective": fmt.moment(change.effective_at, ctx.lang), "by": change.requested_by}
             for change in factor_changes.pending(ctx.db, ctx.user.id)
         ]
-
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
 
     def _clear_field_errors(self) -> None:
         for name in PROFILE_FORM_FIELDS:

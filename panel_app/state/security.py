@@ -42,8 +42,6 @@ class SecurityState(GatedPage, AuthState):
     recovery_codes_shown: bool = False
     sessions: list[dict[str, str]] = []
     devices: list[dict[str, str]] = []
-    message: str = ""
-    error: str = ""
     password_errors: dict[str, str] = {}
 
     def _load(self, ctx: guard.GuardContext) -> None:
@@ -77,12 +75,6 @@ class SecurityState(GatedPage, AuthState):
             }
             for row in known_devices.listed(ctx.db, user.id)
         ]
-
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
 
     @guard.requires_stepup()
     def set_preferred(self, channel: str):

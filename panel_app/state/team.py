@@ -37,8 +37,6 @@ class TeamState(GatedPage, AuthState):
     members: list[dict[str, str]] = []
     invitations: list[dict[str, str]] = []
     area_options: list[dict[str, str]] = []
-    message: str = ""
-    error: str = ""
     # The invite form: what was typed stays on error; form_key remounts it (empty) after success.
     invite_email: str = ""
     invite_name: str = ""
@@ -97,29 +95,9 @@ class TeamState(GatedPage, AuthState):
         """on_load: fresh records on every visit (an invitation may have been accepted meanwhile)."""
         self._reload()
 
-    def _say(self, key: str, **params) -> None:
-        self.message, self.error = t(key, self.lang, **params), ""
-
-    def _fail(self, key: str, **params) -> None:
-        self.error, self.message = t(key, self.lang, **params), ""
-
     def _stop_editing(self) -> None:
         self.editing_id = self.editing_email = self.edit_error = ""
         self.edit_areas = []
-
-    def _act_on(self, raw_id: object, operation):
-        """``operation(db, actor, row_id, now=...)`` on the row the page names; its result,
-        or None when the id is junk or the service refused (the reason is shown)."""
-        ctx = guard.current()
-        target = parse_row_id(raw_id)
-        if target is None:
-            return None
-        try:
-            return operation(ctx.db, ctx.actor, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
-            return None
 
     def _clear_invite_errors(self) -> None:
         self.invite_email_error = self.invite_name_error = self.invite_areas_error = ""
