@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from http.cookies import CookieError, SimpleCookie
 
 from sqlalchemy.orm.util import identity_key
+from reflex_base.event.context import EventContext
 from sqlmodel import Session, select
 
 from panel_app.clock import utcnow
@@ -93,19 +94,27 @@ class _Resolution:
     token: str | None
     view: sessions.SessionView | None
     at: datetime
+    event_id: str | None  # Reflex's transaction id of the event
 
 
-# The tab check in front of every event resolves the cookie in the database; the guard
-# of the same event adopts that answer instead of asking again (one query per event).
-# Set at the start of every event and cleared at its end; the guard also requires the
-# same cookie and an answer younger than ADOPT_WITHIN.
+# The tab check in front of every event resolves the cookie in the database; the guarded
+# handler of the same event adopts that answer instead of asking again (one query per
+# event). Kept only for an event whose handler is guarded, taken once, and only by the
+# same event (Reflex's transaction id), for the same cookie, younger than ADOPT_WITHIN.
 _this_event: contextvars.ContextVar[_Resolution | None] = contextvars.ContextVar("panel_event_session",
                                                                                 default=None)
 ADOPT_WITHIN = timedelta(seconds=2)
 
 
+def _event_id() -> str | None:
+    try:
+        return EventContext.get().txid
+    except LookupError:  # no Reflex event in progress (a direct call)
+        return None
+
+
 def remember_resolution(token: str | None, view: sessions.SessionView | None, now: datetime) -> None:
-    _this_event.set(_Resolution(token, view, now))
+    _this_event.set(_Resolution(token, view, now, _event_id()))
 
 
 def forget_resolution() -> None:
@@ -114,8 +123,11 @@ def forget_resolution() -> None:
 
 def _resolve(open_db: OnDemand, token: str | None, now: datetime) -> sessions.SessionView | None:
     earlier = _this_event.get()
-    if earlier is not None and earlier.token == token and timedelta(0) <= now - earlier.at < ADOPT_WITHIN:
-        return earlier.view
+    if earlier is not None:
+        _this_event.set(None)  # taken once
+        if (earlier.token == token and earlier.event_id == _event_id()
+                and timedelta(0) <= now - earlier.at < ADOPT_WITHIN):
+            return earlier.view
     return sessions.peek_session(open_db().connection(), token, now=now, idle_seconds=get_settings().session_idle_seconds,
                                  touch=user_action.get())
 

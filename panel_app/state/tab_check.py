@@ -18,6 +18,7 @@ session's idle timeout). The per-handler guard stays as the second line.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -142,22 +143,30 @@ class _ReportBudget:
         return count < CLIENT_REPORTS_PER_MINUTE
 
 
+def _log_when_done(state: BaseState, name: str) -> None:
+    """One event-log line when the event's task ends (Reflex 0.10 runs every event in its
+    own task and never calls a middleware's ``postprocess``)."""
+    if not logs.log.isEnabledFor(logging.INFO):
+        return
+    task = asyncio.current_task()
+    if task is None:
+        return
+    started = time.perf_counter()
+
+    def done(_task) -> None:
+        from panel_app.state.staff import StaffState
+
+        substates = getattr(state, "substates", {})
+        auth, staff_state = substates.get(AuthState.get_name()), substates.get(StaffState.get_name())
+        logs.event_done(name, started, user_id=getattr(auth, "_user_id", None),
+                        staff_id=getattr(staff_state, "_staff_id", None))
+
+    task.add_done_callback(done)
+
+
 class TabCheck(Middleware):
     def __init__(self):
         self._reports = _ReportBudget()
-        self._started: dict[int, float] = {}  # event → when the check began (for the event log)
-
-    async def postprocess(self, app, state: BaseState, event, update: StateUpdate) -> StateUpdate:
-        guard.forget_resolution()
-        started = self._started.pop(id(event), None)
-        if started is not None:
-            auth = state.substates.get(AuthState.get_name()) if hasattr(state, "substates") else None
-            from panel_app.state.staff import StaffState
-
-            staff_state = state.substates.get(StaffState.get_name()) if hasattr(state, "substates") else None
-            logs.event_done(event.name, started, user_id=getattr(auth, "_user_id", None),
-                            staff_id=getattr(staff_state, "_staff_id", None))
-        return update
 
     async def preprocess(self, app, state: BaseState, event) -> StateUpdate | None:
         guard.forget_resolution()
@@ -166,15 +175,14 @@ class TabCheck(Middleware):
             return StateUpdate()
         if short_name == "setvar" and not _setvar_ok(event):
             return StateUpdate()
-        if len(self._started) >= 10_000:  # answers that never came (a dropped socket): forget them
-            self._started.clear()
-        self._started[id(event)] = time.perf_counter()
+        _log_when_done(state, event.name)
         user_action = is_user_action(event)
         if short_name in _AUTOMATIC_EVENTS or is_staff_event(event.name):
             # The staff console's tabs: what a staff page holds goes with its session or grant
             # (a customer event never carries a staff page's data in its delta).
             await check_staff_tab(state, touch=user_action and is_staff_event(event.name))
-        if await self.check(state, touch=user_action, for_event=True) == SIGNED_OUT:
+        guarded = getattr(handler_fn(event.name), guard.GUARD_MARKER, None) is not None
+        if await self.check(state, touch=user_action, for_event=guarded) == SIGNED_OUT:
             # Whatever the event (Reflex's own ones answer no redirect): the tab that was
             # signed in goes to the login page.
             await _send_to_login(state)
@@ -192,7 +200,7 @@ class TabCheck(Middleware):
     async def check(state: BaseState, *, touch: bool = False, for_event: bool = False) -> str | None:
         """Empty what the tab may no longer hold; returns ``SIGNED_OUT`` (everything went,
         the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None.
-        ``for_event``: the guard of the event about to run adopts this answer."""
+        ``for_event``: the guarded handler of the event about to run adopts this answer."""
         auth = await state.get_state(AuthState)
         bound = auth._bound_session_id
         token = guard.session_token_from_cookie_header(state.router.headers.cookie)
