@@ -24,8 +24,7 @@ from panel_app.security import crypto
 from panel_app.services import dns_rules, domains
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import CleanRecord, RecordInput
-from panel_app.services.domains import NotFound
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 
 ZONE = "example.com"
 

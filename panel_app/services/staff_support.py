@@ -37,8 +37,7 @@ from panel_app.security import staff as staff_core
 from panel_app.security.permissions import Area
 from panel_app.services import audit, billing, factor_changes, stepup, support
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError
-from panel_app.services.validation import ValidationError, clean_text
+from panel_app.services.validation import NotFound, ValidationError, clean_text
 
 EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
 EVIDENCE_NEEDED = 3
@@ -133,7 +132,7 @@ class TicketView:
 def _ticket(db: Session, ticket_id: object) -> Ticket:
     ticket = db.get(Ticket, support._ticket_id(ticket_id))
     if ticket is None:
-        raise NotFoundError("ticket", "support.error.not_found")
+        raise NotFound("ticket", "support.error.not_found")
     return ticket
 
 

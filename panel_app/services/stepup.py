@@ -72,8 +72,8 @@ from panel_app.services.audit import Actor, record
 from panel_app.services.validation import ValidationError
 
 METHOD_TOTP = "totp"
-METHOD_EMAIL = "email"
-METHOD_WHATSAPP = "whatsapp"
+METHOD_EMAIL = codes.CHANNEL_EMAIL  # the code methods are the channels of the same name
+METHOD_WHATSAPP = codes.CHANNEL_WHATSAPP
 METHOD_RECOVERY = "recovery"
 METHODS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP, METHOD_RECOVERY)
 CODE_METHODS = (METHOD_EMAIL, METHOD_WHATSAPP)
