@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
+from panel_app.delivery.base import mask_email, mask_phone
 from panel_app.models import (Account, EvidenceCheck, Invoice, InvoiceLine, PaymentMethod, StaffAuditEvent,
                               StaffRequest, StaffUser, Ticket, TicketMessage, User)
 from panel_app.security import staff as staff_core
@@ -160,8 +161,8 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
                       .order_by(StaffRequest.id.desc())).first()
     return TicketView(
         ticket.id, ticket.subject, ticket.kind, ticket.status, account.name,
-        user.name if user is not None else "", stepup.mask_email(user.email) if user is not None else "",
-        stepup.mask_phone(user.phone) if user is not None and user.phone else "",
+        user.name if user is not None else "", mask_email(user.email) if user is not None else "",
+        mask_phone(user.phone) if user is not None and user.phone else "",
         bool(user is not None and stepup.totp.is_enrolled(user)), detail.messages, pending,
         _evidence_passed(db, ticket, actor, now), request.status if request is not None else "",
     )

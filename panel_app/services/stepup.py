@@ -60,10 +60,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import or_, update
 from sqlmodel import Session
 
+from panel_app.delivery.base import mask_destination
 from panel_app.models import LoginSession, Throttle, User
 from panel_app.security import codes, devices, recovery, sessions, throttle, totp
 from panel_app.security.permissions import Area
@@ -89,9 +89,6 @@ ERROR_SESSION_INVALID = "stepup.error.session_invalid"
 ERROR_LOCKED = "stepup.error.locked"
 ERROR_NO_PENDING_TOTP = "stepup.error.totp_no_pending"
 ERROR_NOT_ENROLLED = totp.ERROR_NOT_ENROLLED
-
-BULLETS = "•••"
-
 
 # --- which methods ------------------------------------------------------------------
 
@@ -119,33 +116,6 @@ def destination_for(user: User, channel: str) -> str | None:
     if channel == METHOD_WHATSAPP:
         return user.phone or None
     return None
-
-
-def mask_email(value: str) -> str:
-    """``j•••@example.com``: first character, bullets, the domain."""
-    local, _, domain = (value or "").rpartition("@")
-    if not local:
-        return f"{BULLETS}@{domain}" if domain else BULLETS
-    return f"{local[0]}{BULLETS}@{domain}"
-
-
-def mask_phone(value: str) -> str:
-    """``+49 ••• ••• 12``: country code, bullets, the last two digits."""
-    digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
-    last_two = digits[-2:] if len(digits) >= 2 else ""
-    try:
-        country = f"+{phonenumbers.parse(value, None).country_code} "
-    except phonenumbers.NumberParseException:
-        country = ""
-    return f"{country}{BULLETS} {BULLETS} {last_two}".rstrip()
-
-
-def mask_destination(channel: str, value: str) -> str:
-    if channel == METHOD_EMAIL:
-        return mask_email(value)
-    if channel == METHOD_WHATSAPP:
-        return mask_phone(value)
-    raise ValueError(f"no destination for channel {channel!r}")
 
 
 # --- helpers --------------------------------------------------------------------------
