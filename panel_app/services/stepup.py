@@ -60,14 +60,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import Session
 
 from panel_app.delivery.base import mask_destination
 from panel_app.models import LoginSession, Throttle, User
 from panel_app.security import codes, devices, recovery, sessions, throttle, totp
 from panel_app.security.permissions import Area
-from panel_app.security.throttle import Policy, locked_until_after_one_more
+from panel_app.security.throttle import Policy
 from panel_app.services.audit import Actor, record
 from panel_app.services.validation import ValidationError
 
@@ -186,19 +186,9 @@ def failures_so_far(db: Session, user: User, device_id: int | None) -> int:
 def _reserve_schedule(db: Session, user: User, now: datetime, device_id: int | None) -> bool:
     if device_id is not None:
         return throttle.reserve(db, _device_key(device_id), STEPUP_POLICY, now) == 0
-    # One UPDATE raises the count and sets the resulting wait, only if no wait is running:
-    # of many parallel tries exactly as many pass as the schedule allows.
-    result = db.exec(
-        update(User)
-        .where(
-            User.id == user.id,
-            or_(User.stepup_locked_until.is_(None), User.stepup_locked_until <= now),
-        )
-        .values(stepup_failures=User.stepup_failures + 1,
-                stepup_locked_until=locked_until_after_one_more(User.stepup_failures, User.stepup_locked_until,
-                                                                STEPUP_POLICY, now))
-        .execution_options(synchronize_session=False)
-    )
+    # The unknown devices' schedule lives on the user row; the same one atomic UPDATE.
+    result = db.exec(throttle.count_one_more_unless_locked(
+        User, (User.id == user.id,), User.stepup_failures, User.stepup_locked_until, STEPUP_POLICY, now))
     db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
     return result.rowcount == 1
 
