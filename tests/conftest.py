@@ -26,6 +26,9 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 from panel_app import migrate  # noqa: E402
 from panel_app.db import get_engine, transaction  # noqa: E402
 
+# Shared fixtures from the fakes: smtp_server, smtp_settings.
+pytest_plugins = ["tests.fakes.smtp"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _schema():

@@ -20,13 +20,13 @@ from panel_app.services import billing
 from panel_app.services.audit import Actor
 from panel_app.services.billing import (
     SELLER,
-    NotFoundError,
     compute_amounts,
     format_money,
     invoice_pdf,
     list_invoices,
     vat_for,
 )
+from panel_app.services.validation import NotFound
 
 TODAY = date(2026, 11, 25)
 RC_NOTE = "Reverse charge: VAT to be accounted for by the recipient (Art. 196 Directive 2006/112/EC)"
@@ -395,7 +395,7 @@ def test_another_accounts_invoice_is_not_found(owner, db, now, make_user):
 
     for number in ["2026-00070", " 2026-00070 ", "2026-99999", {"$ne": None}, 70, "../etc/passwd", "", None,
                    "x" * 31]:
-        with pytest.raises(NotFoundError) as info:
+        with pytest.raises(NotFound) as info:
             invoice_pdf(db, Actor.for_user(owner), number, now)
         assert (info.value.field, info.value.message_key) == ("invoice", "billing.error.invoice_not_found")
     assert audits(db) == []
@@ -430,10 +430,10 @@ def test_documents_are_listed_per_account_and_rendered(owner, db, now, make_user
     (event,) = audits(db)
     assert (event.action, event.area, event.target) == ("document_downloaded", "invoices", "Hosting contract")
 
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFound):
         billing.document_pdf(db, Actor.for_user(owner), foreign.id, now)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFound):
         billing.document_pdf(db, Actor.for_user(owner), str(foreign.id), now)
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFound):
         billing.document_pdf(db, Actor.for_user(owner), True, now)
     assert len(audits(db)) == 1

@@ -15,6 +15,7 @@ from panel_app import tasks
 from panel_app.api import session as session_routes
 from panel_app.clock import utcnow
 from panel_app.db import transaction
+from panel_app.delivery.base import BULLETS
 from panel_app.models import FactorChange, KnownDevice, LoginSession, OutboxMessage, PasswordReset, User
 from panel_app.security import codes, devices, sessions, totp
 from panel_app.security.passwords import verify_password
@@ -365,7 +366,7 @@ def test_without_a_second_factor_the_reset_is_scheduled_and_announced(make_user)
         opened = password_reset.open_link(db, token, now)
         change = password_reset.schedule(db, opened, new_password="a-brand-new-password-9", now=now,
                                          actor=_actor(user), delay_seconds=72 * 3600)
-        assert change.kind == "password" and change.masked == stepup.BULLETS
+        assert change.kind == "password" and change.masked == BULLETS
         assert "a-brand-new-password-9" not in db.exec(select(FactorChange)).one().new_value_enc
     with transaction() as db:  # nothing changes before the waiting period is over
         assert factor_changes.apply_due(db, now=now + timedelta(hours=71)) == []

@@ -24,8 +24,7 @@ from panel_app.security import crypto
 from panel_app.services import dns_rules, domains
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import CleanRecord, RecordInput
-from panel_app.services.domains import NotFound
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 
 ZONE = "example.com"
 
@@ -414,8 +413,8 @@ def test_new_auth_codes_are_varied():
 
 
 def assert_no_secret_in_audit(secret: str) -> None:
-    for event in audit_rows():
-        for value in (event.action, event.target, event.detail, event.actor_label, event.user_agent):
+    for row in audit_rows():
+        for value in (row.action, row.target, row.detail, row.actor_label, row.user_agent):
             assert secret not in value
 
 
@@ -520,7 +519,10 @@ def test_no_sequence_of_changes_stores_an_invalid_zone(actor, domain_id, now, op
         for operation in operations:
             before = _zone_now(session, domain_id)
             ids = sorted(r.id for r in session.exec(select(DnsRecord).where(DnsRecord.domain_id == domain_id)))
-            pick = (lambda i: ids[i % len(ids)] if ids else 424242)
+
+            def pick(i):
+                return ids[i % len(ids)] if ids else 424242
+
             try:
                 if operation[0] == "add":
                     domains.add_record(session, actor, ZONE, operation[1], now=now)

@@ -4,7 +4,6 @@ server on loopback; a new browser triggers the sign-in notice, a known one does 
 from panel_app.db import transaction
 from panel_app.services import auth, notifications
 from panel_app.services.notifications import KINDS, notify_user, render
-from tests.test_delivery_smtp import smtp_server, smtp_settings  # noqa: F401  (fixtures)
 
 PARAMS = {"browser": "Firefox on Linux", "ip": "198.51.100.7", "remaining": 9, "field": "email address",
           "new_value": "n•••@example.com", "domain": "example.com", "actor": "tech@example.com",

@@ -13,7 +13,6 @@ from sqlmodel import SQLModel, select
 from panel_app.models import AuditEvent, Invoice, PaymentMethod
 from panel_app.services import payments
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError
 from panel_app.services.payments import (
     add_card,
     add_sepa,
@@ -28,7 +27,7 @@ from panel_app.services.payments import (
     remove_payment_method,
     set_default,
 )
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 
 TODAY = date(2026, 11, 25)
 VISA = "4242424242424242"
@@ -357,9 +356,9 @@ def test_another_accounts_method_is_not_found(db, actor, make_user, now):
     before = len(audits(db))
     for method_id in [theirs.id, str(theirs.id), 999999, 2**31, "99999999999", -1, 0, "1 OR 1=1", None, True,
                       1.0]:
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             set_default(db, actor, method_id, now=now)
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             remove_payment_method(db, actor, method_id, now=now)
     assert db.get(PaymentMethod, theirs.id) is not None
     assert len(audits(db)) == before

@@ -111,6 +111,19 @@ def test_mask_destination(channel, value, masked):
     assert stepup.mask_destination(channel, value) == masked
 
 
+@pytest.mark.parametrize(
+    ("channel", "value", "masked"),
+    [
+        ("email", "jane@example.com", "j***@example.com"),
+        ("whatsapp", "+4915112345612", "+49***12"),
+        ("email", "not-an-address", "not***ss"),  # malformed: never written out whole
+        ("whatsapp", "+4912", "***"),
+    ],
+)
+def test_mask_destination_for_log_lines_is_ascii(channel, value, masked):
+    assert stepup.mask_destination(channel, value, for_log=True) == masked
+
+
 def test_set_preferred_channel_validates(db, user, make_user, now):
     with pytest.raises(ValidationError):
         stepup.set_preferred_channel(db, user, "totp", actor_for(user), now)  # not set up

@@ -12,7 +12,6 @@ from sqlmodel import select
 from panel_app.models import AuditEvent, LoginSession, Ticket, TicketMessage
 from panel_app.services import support
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError
 from panel_app.services.support import (
     close_ticket,
     create_contact_update_ticket,
@@ -22,7 +21,7 @@ from panel_app.services.support import (
     reply_to_ticket,
     support_reply,
 )
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 
 
 @pytest.fixture
@@ -116,11 +115,11 @@ def test_other_accounts_ticket_is_not_found_everywhere(db, actor, make_user, now
     before = len(audits(db))
     for ticket_id in [theirs.ticket.id, str(theirs.ticket.id), 424242, 2**31, "99999999999", -5, "x", None,
                       True, {"id": 1}]:
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             get_ticket(db, actor.account_id, ticket_id)
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             reply_to_ticket(db, actor, ticket_id, "Let me in", now=now)
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             close_ticket(db, actor, ticket_id, now=now)
     assert len(audits(db)) == before
     db.expire_all()

@@ -102,7 +102,7 @@ async def deliver_code(message: CodeMessage, *, now: datetime | None = None) -> 
         fault = await asyncio.to_thread(_take_fault, channel)
         if fault is not None:
             log.info("demo: simulated %s failure %s for %s", channel, fault,
-                     mask_destination(message.destination))
+                     mask_destination(channel, message.destination, for_log=True))
             return DeliveryResult.failed(channel, fault, transport)
 
     if transport == "outbox":

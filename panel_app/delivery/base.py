@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import phonenumbers
+
 from panel_app.i18n import normalize_language
 
 CHANNEL_EMAIL = "email"
@@ -146,9 +148,45 @@ class DeliveryResult:
         )
 
 
-def mask_destination(destination: str) -> str:
-    """For logs: enough to tell messages apart, not enough to read the address."""
-    if "@" in destination:
-        local, _, domain = destination.partition("@")
-        return f"{local[:1]}***@{domain}"
-    return f"{destination[:3]}***{destination[-2:]}" if len(destination) > 5 else "***"
+# --- masked addresses and numbers ---------------------------------------------------------
+
+BULLETS = "•••"
+
+
+def mask_email(value: str) -> str:
+    """``j•••@example.com``: first character, bullets, the domain."""
+    local, _, domain = (value or "").rpartition("@")
+    if not local:
+        return f"{BULLETS}@{domain}" if domain else BULLETS
+    return f"{local[0]}{BULLETS}@{domain}"
+
+
+def mask_phone(value: str) -> str:
+    """``+49 ••• ••• 12``: country code, bullets, the last two digits."""
+    digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
+    last_two = digits[-2:] if len(digits) >= 2 else ""
+    try:
+        country = f"+{phonenumbers.parse(value, None).country_code} "
+    except phonenumbers.NumberParseException:
+        country = ""
+    return f"{country}{BULLETS} {BULLETS} {last_two}".rstrip()
+
+
+def mask_destination(channel: str, value: str, *, for_log: bool = False) -> str:
+    """Enough of an address or number to recognise it, not enough to read it.
+
+    For people (screens, mails, the activity log): ``j•••@example.com`` or
+    ``+49 ••• ••• 12``, by ``channel``. ``for_log=True``, for log lines: plain ASCII,
+    ``j***@example.com`` or ``+49***12``, its shape taken from the value itself, so a
+    malformed one (a recipient that failed validation) is never written out whole.
+    """
+    if for_log:
+        if "@" in value:
+            local, _, domain = value.partition("@")
+            return f"{local[:1]}***@{domain}"
+        return f"{value[:3]}***{value[-2:]}" if len(value) > 5 else "***"
+    if channel == CHANNEL_EMAIL:
+        return mask_email(value)
+    if channel == CHANNEL_WHATSAPP:
+        return mask_phone(value)
+    raise ValueError(f"no destination for channel {channel!r}")

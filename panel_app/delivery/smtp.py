@@ -154,7 +154,8 @@ async def send_email(
             mail_from=settings.mail_from, to=to, subject=subject, text=text, html=html, language=language
         )
     except (ValueError, TypeError, IndexError, MessageError):
-        log.warning("email not sent: invalid recipient address %s", mask_destination(to))
+        log.warning("email not sent: invalid recipient address %s",
+                    mask_destination(CHANNEL_EMAIL, to, for_log=True))
         return DeliveryResult.failed(CHANNEL_EMAIL, SMTP_REFUSED, TRANSPORT)
     try:
         await aiosmtplib.send(
@@ -171,6 +172,7 @@ async def send_email(
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         error_code = _error_code_for(exc)
         # The exception text may quote the server's reply, never our message body.
-        log.warning("email to %s not sent (%s): %s", mask_destination(to), error_code, type(exc).__name__)
+        log.warning("email to %s not sent (%s): %s", mask_destination(CHANNEL_EMAIL, to, for_log=True),
+                    error_code, type(exc).__name__)
         return DeliveryResult.failed(CHANNEL_EMAIL, error_code, TRANSPORT)
     return DeliveryResult.sent(str(message["Message-ID"]), TRANSPORT)

@@ -93,13 +93,13 @@ def build_notice_payload(to: str, language: str, text: str, template_name: str) 
 async def send_code(settings: Settings, message: CodeMessage) -> DeliveryResult:
     """Send the code template; every failure becomes a ``failed`` result, never an exception."""
     return await _post(settings, build_template_payload(message, settings.whatsapp_template),
-                       mask_destination(message.destination), "code")
+                       mask_destination(CHANNEL_WHATSAPP, message.destination, for_log=True), "code")
 
 
 async def send_notice(settings: Settings, to: str, language: str, text: str) -> DeliveryResult:
     """Send a security notice (``settings.whatsapp_notice_template``); never raises."""
     return await _post(settings, build_notice_payload(to, language, text, settings.whatsapp_notice_template),
-                       mask_destination(to), "notice")
+                       mask_destination(CHANNEL_WHATSAPP, to, for_log=True), "notice")
 
 
 async def _post(settings: Settings, payload: dict, masked: str, what: str) -> DeliveryResult:

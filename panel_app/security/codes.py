@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
+from panel_app.delivery.base import CHANNEL_EMAIL, CHANNEL_WHATSAPP
 from panel_app.models import User, VerificationCode
 from panel_app.security.crypto import constant_time_equal, keyed_hash
 
@@ -46,8 +47,6 @@ SEND_WINDOW_SECONDS = 3600
 # Longer input is refused before any processing (a 10 kB paste costs nothing).
 MAX_RAW_INPUT_LENGTH = 64
 
-CHANNEL_EMAIL = "email"
-CHANNEL_WHATSAPP = "whatsapp"
 CODE_CHANNELS = (CHANNEL_EMAIL, CHANNEL_WHATSAPP)
 
 PURPOSE_STEPUP = "stepup"

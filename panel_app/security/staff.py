@@ -118,14 +118,9 @@ def login(db: Session, *, email: object, password: object, ip: str, user_agent: 
     clean = email.strip().lower() if isinstance(email, str) and len(email) <= 254 else ""
     keys = [(f"staff:ip:{ip[:64]}", throttle.LOGIN_IP_POLICY)] + ([(_account_key(clean), throttle.LOGIN_ACCOUNT_POLICY)]
                                                                   if clean else [])
-    reserved = []
-    for key, policy in keys:
-        wait = throttle.reserve(db, key, policy, now)
-        if wait:
-            for earlier in reserved:
-                throttle.give_back(db, earlier)
-            return StaffLogin(False, retry_after_seconds=wait)
-        reserved.append(key)
+    wait = throttle.reserve_all(db, keys, now)
+    if wait:
+        return StaffLogin(False, retry_after_seconds=wait)
     staff = db.exec(select(StaffUser).where(StaffUser.email == clean)).first() if clean else None
     candidate = password if isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH else ""
     ok = verify_password(candidate, staff.password_hash if staff is not None else None)

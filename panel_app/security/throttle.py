@@ -55,6 +55,20 @@ def locked_until_after_one_more(failures_column, locked_column, policy: Policy, 
     return case(*whens, else_=literal(now + timedelta(seconds=policy.max_delay_seconds), column_type))
 
 
+def count_one_more_unless_locked(model, where: tuple, failures_column, locked_column, policy: Policy,
+                                 now: datetime, **also):
+    """The one conditional UPDATE every schedule reserves with: one more failure, and the
+    lock that follows it, only on rows ``where`` no lock is running. Of many parallel tries
+    exactly as many pass as the schedule allows (the caller checks ``rowcount``)."""
+    return (
+        update(model)
+        .where(*where, or_(locked_column.is_(None), locked_column <= now))
+        .values({failures_column.key: failures_column + 1, **also,
+                 locked_column.key: locked_until_after_one_more(failures_column, locked_column, policy, now)})
+        .execution_options(synchronize_session=False)
+    )
+
+
 def seconds_left(locked_until: datetime | None, now: datetime) -> int:
     if locked_until is None or locked_until <= now:
         return 0
@@ -69,15 +83,35 @@ def seconds_locked(session: Session, key: str, now: datetime) -> int:
 def reserve(db: Session, key: str, policy: Policy, now: datetime) -> int:
     """Count one attempt for ``key``: 0 when it may go ahead, else the seconds to wait
     (and nothing is counted). Atomic across requests and workers."""
+    _ensure_row(db, key)
+    result = db.execute(count_one_more_unless_locked(
+        Throttle, (Throttle.key == key,), Throttle.failures, Throttle.locked_until, policy, now,
+        last_failure_at=now))
+    return _passed_or_wait(db, key, result, now)
+
+
+def reserve_all(db: Session, reservations: list[tuple[str, Policy]], now: datetime) -> int:
+    """``reserve`` on every key, or on none (the ones taken are given back): 0, or the
+    seconds to wait."""
+    taken = []
+    for key, policy in reservations:
+        wait = reserve(db, key, policy, now)
+        if wait:
+            for earlier in taken:
+                give_back(db, earlier)
+            return wait
+        taken.append(key)
+    return 0
+
+
+def _ensure_row(db: Session, key: str) -> None:
+    """The key's row, so that the conditional UPDATE after it has one to count on."""
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(insert(Throttle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
-    result = db.execute(
-        update(Throttle)
-        .where(Throttle.key == key, or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now))
-        .values(failures=Throttle.failures + 1, last_failure_at=now,
-                locked_until=locked_until_after_one_more(Throttle.failures, Throttle.locked_until, policy, now))
-        .execution_options(synchronize_session=False)
-    )
+
+
+def _passed_or_wait(db: Session, key: str, result, now: datetime) -> int:
+    """0 when the conditional UPDATE counted the attempt, else the seconds to wait."""
     if result.rowcount == 1:
         return 0
     return max(1, seconds_locked(db, key, now))
@@ -99,8 +133,7 @@ def reserve_in_window(db: Session, key: str, limit: int, window_seconds: int, no
     at most ``limit`` per window. 0 when it may go ahead, else the seconds until the window
     ends (nothing counted). Atomic across requests and workers. ``locked_until`` holds the
     window's end, ``failures`` the attempts in it."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.execute(insert(Throttle).values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    _ensure_row(db, key)
     column_type = Throttle.locked_until.type
     window_over = or_(Throttle.locked_until.is_(None), Throttle.locked_until <= now)
     result = db.execute(
@@ -111,9 +144,7 @@ def reserve_in_window(db: Session, key: str, limit: int, window_seconds: int, no
                                   else_=Throttle.locked_until))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount == 1:
-        return 0
-    return max(1, seconds_locked(db, key, now))
+    return _passed_or_wait(db, key, result, now)
 
 
 def window_wait(db: Session, key: str, limit: int, now: datetime) -> int:

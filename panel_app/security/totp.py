@@ -25,7 +25,15 @@ from sqlalchemy import or_, update
 from sqlmodel import Session
 
 from panel_app.models import User
-from panel_app.security.codes import REASON_EMPTY, REASON_MALFORMED, normalize_digits
+from panel_app.security.codes import (
+    ERROR_CODE_EMPTY,
+    ERROR_CODE_FORMAT,
+    ERROR_CODE_WRONG,
+    REASON_EMPTY,
+    REASON_MALFORMED,
+    REASON_WRONG,
+    normalize_digits,
+)
 from panel_app.security.crypto import decrypt, encrypt
 
 ISSUER = "Panel"
@@ -34,13 +42,9 @@ STEP_SECONDS = 30
 VALID_WINDOW = 1  # steps accepted before and after the current one
 SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends; 32 base32 characters
 
-ERROR_CODE_EMPTY = "stepup.error.code_empty"
-ERROR_CODE_FORMAT = "stepup.error.code_format"
-ERROR_CODE_WRONG = "stepup.error.code_wrong"
 ERROR_TOTP_REPLAYED = "stepup.error.totp_replayed"
 ERROR_NOT_ENROLLED = "stepup.error.totp_not_enrolled"
 
-REASON_WRONG = "wrong"
 REASON_REPLAYED = "replayed"
 REASON_NOT_ENROLLED = "not_enrolled"
 

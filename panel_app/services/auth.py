@@ -67,19 +67,6 @@ def browser_fingerprint(user_agent: str) -> str:
     return hashlib.sha256(user_agent.encode()).hexdigest()
 
 
-def _reserve_all(db: Session, reservations: list[tuple[str, throttle.Policy]], now: datetime) -> int:
-    """Reserve one attempt on every key, or on none: 0, or the seconds to wait."""
-    done = []
-    for key, policy in reservations:
-        wait = throttle.reserve(db, key, policy, now)
-        if wait:
-            for earlier in done:
-                throttle.give_back(db, earlier)
-            return wait
-        done.append(key)
-    return 0
-
-
 def login(
     db: Session, *, email: object, password: object, ip: str, user_agent: str, now: datetime,
     absolute_seconds: int, device_token: object = None,
@@ -95,7 +82,7 @@ def login(
         keys = [(_ip_key(ip), throttle.LOGIN_IP_POLICY)]
         if clean:
             keys.append((_account_key(clean), throttle.LOGIN_ACCOUNT_POLICY))
-    wait = _reserve_all(db, keys, now)
+    wait = throttle.reserve_all(db, keys, now)
     if wait:
         return LoginResult(LoginOutcome.THROTTLED, retry_after_seconds=wait)
 
@@ -146,7 +133,7 @@ def check_current_password(db: Session, actor: Actor, user: User, password: obje
     # one of the user that changing the address does not reset.
     keys = ([_device_key(device_id)] if device_id is not None
             else [_account_key(user.email), f"password:user:{user.id}"])
-    wait = _reserve_all(db, [(key, throttle.LOGIN_ACCOUNT_POLICY) for key in keys], now)
+    wait = throttle.reserve_all(db, [(key, throttle.LOGIN_ACCOUNT_POLICY) for key in keys], now)
     if wait:
         # Once a minute (atomic, so parallel guesses log it once): a script hammering a
         # lock must not flood the log.

@@ -22,15 +22,11 @@ from panel_app.models import Account, Document, Invoice, InvoiceLine, User
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.validation import ValidationError, parse_row_id
+from panel_app.services.validation import NotFound, parse_row_id
 
 STATUS_PAID = "paid"
 STATUS_OPEN = "open"
 STATUS_OVERDUE = "overdue"
-
-
-class NotFoundError(ValidationError):
-    """The record does not exist or belongs to another account (indistinguishable on purpose)."""
 
 
 @dataclass(frozen=True)
@@ -248,7 +244,7 @@ def _clean_invoice_number(value: object) -> str:
     """Anything that cannot be an invoice number is simply "not found"."""
     text = value.strip() if isinstance(value, str) else ""
     if not _INVOICE_NUMBER.fullmatch(text):
-        raise NotFoundError("invoice", "billing.error.invoice_not_found")
+        raise NotFound("invoice", "billing.error.invoice_not_found")
     return text
 
 
@@ -258,7 +254,7 @@ def _get_invoice(db: Session, account_id: int, number: object) -> Invoice:
         select(Invoice).where(Invoice.number == number, Invoice.account_id == account_id)
     ).first()
     if invoice is None:
-        raise NotFoundError("invoice", "billing.error.invoice_not_found")
+        raise NotFound("invoice", "billing.error.invoice_not_found")
     return invoice
 
 
@@ -291,7 +287,7 @@ def invoice_pdf(
 ) -> bytes:
     """The invoice as a PDF in the user's language; audited as ``invoice_downloaded``.
 
-    Raises ``NotFoundError`` for unknown numbers and for other accounts' invoices alike.
+    Raises ``NotFound`` for unknown numbers and for other accounts' invoices alike.
     """
     from panel_app.services import invoice_pdf as renderer
 
@@ -362,7 +358,7 @@ def coerce_id(value: object, field: str, not_found_key: str) -> int:
     """A row id from a client (int or digit string); anything else is "not found"."""
     row_id = parse_row_id(value)
     if row_id is None:
-        raise NotFoundError(field, not_found_key)
+        raise NotFound(field, not_found_key)
     return row_id
 
 
@@ -380,7 +376,7 @@ def _get_document(db: Session, account_id: int, document_id: object) -> Document
     ident = coerce_id(document_id, "document", "billing.error.document_not_found")
     document = db.get(Document, ident)
     if document is None or document.account_id != account_id:
-        raise NotFoundError("document", "billing.error.document_not_found")
+        raise NotFound("document", "billing.error.document_not_found")
     return document
 
 

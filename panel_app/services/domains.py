@@ -27,7 +27,7 @@ from panel_app.security.permissions import Area
 from panel_app.services import audit, dns_rules
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import APEX, CleanRecord, RecordInput
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 
 # Used in the synthesized SOA / NS lines of the zone file when the zone has no
 # apex NS records of its own (the panel's name servers answer for it then).
@@ -45,13 +45,6 @@ _AUTH_SYMBOLS = "!#$%*+-=?@^_~"
 _AUTH_CLASSES = (_AUTH_UPPER, _AUTH_LOWER, _AUTH_DIGITS, _AUTH_SYMBOLS)
 
 CHANGE_ADD, CHANGE_UPDATE, CHANGE_DELETE = "add", "update", "delete"
-
-
-class NotFound(ValidationError):
-    """The domain or record does not exist for this account (never says which)."""
-
-    def __init__(self, field: str = "domain", message_key: str = "domains.error.not_found"):
-        super().__init__(field, message_key)
 
 
 # --- display records (plain data for the UI, never SQLModel rows) -----------------------
@@ -132,13 +125,13 @@ def load_domain(db: Session, account_id: int, domain_name: object, *, for_update
     """The account's domain by name, or ``NotFound``. For other services (mail)."""
     key = _domain_key(domain_name)
     if key is None:
-        raise NotFound()
+        raise NotFound("domain", "domains.error.not_found")
     query = select(Domain).where(Domain.name == key, Domain.account_id == account_id)
     if for_update:  # serialises concurrent changes of one zone (PostgreSQL)
         query = query.with_for_update()
     domain = db.exec(query).first()
     if domain is None:
-        raise NotFound()
+        raise NotFound("domain", "domains.error.not_found")
     return domain
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from panel_app.delivery.base import BULLETS, mask_email, mask_phone
 from panel_app.models import FactorChange, User
 from panel_app.security import crypto
 from panel_app.security.permissions import Area
@@ -42,8 +43,6 @@ class PendingChange:
     @property
     def masked(self) -> str:
         """What screens and notices show of the new value (nothing of a password)."""
-        from panel_app.services.stepup import BULLETS, mask_email, mask_phone
-
         return {"email": mask_email, "phone": mask_phone}.get(self.kind, lambda _v: BULLETS)(self.new_value)
 
 

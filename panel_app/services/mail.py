@@ -3,7 +3,7 @@
 Reads take the ``account_id`` whose domains may be seen; changes take the acting
 ``Actor`` and ``now`` and write exactly one audit entry (area ``email``). Another
 customer's domain, mailbox or forwarder is reported exactly like a missing one
-(``domains.NotFound``). Passwords are stored only as argon2 hashes and never audited.
+(``NotFound``). Passwords are stored only as argon2 hashes and never audited.
 
 Addresses: the local part is lower-cased and must be a subset of the RFC 5321
 Dot-string: atoms of letters, digits, "-" and "_" joined by single dots, at most
@@ -30,8 +30,8 @@ from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, pas
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.domains import NotFound, load_domain
-from panel_app.services.validation import ValidationError, clean_text, normalize_email
+from panel_app.services.domains import load_domain
+from panel_app.services.validation import NotFound, ValidationError, clean_text, normalize_email
 
 QUOTA_MIN_MB = 100
 QUOTA_MAX_MB = 51200

@@ -21,8 +21,8 @@ from panel_app.models import PaymentMethod
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError, coerce_id, has_open_invoice
-from panel_app.services.validation import ValidationError, clean_text
+from panel_app.services.billing import coerce_id, has_open_invoice
+from panel_app.services.validation import NotFound, ValidationError, clean_text
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +333,7 @@ def add_sepa(
 def _get_method(db: Session, account_id: int, method_id: object) -> PaymentMethod:
     row = db.get(PaymentMethod, coerce_id(method_id, "payment_method", "payments.error.not_found"))
     if row is None or row.account_id != account_id:
-        raise NotFoundError("payment_method", "payments.error.not_found")
+        raise NotFound("payment_method", "payments.error.not_found")
     return row
 
 

@@ -31,14 +31,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
+from panel_app.delivery.base import mask_email, mask_phone
 from panel_app.models import (Account, EvidenceCheck, Invoice, InvoiceLine, PaymentMethod, StaffAuditEvent,
                               StaffRequest, StaffUser, Ticket, TicketMessage, User)
 from panel_app.security import staff as staff_core
 from panel_app.security.permissions import Area
 from panel_app.services import audit, billing, factor_changes, stepup, support
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError
-from panel_app.services.validation import ValidationError, clean_text
+from panel_app.services.validation import NotFound, ValidationError, clean_text
 
 EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
 EVIDENCE_NEEDED = 3
@@ -133,7 +133,7 @@ class TicketView:
 def _ticket(db: Session, ticket_id: object) -> Ticket:
     ticket = db.get(Ticket, support._ticket_id(ticket_id))
     if ticket is None:
-        raise NotFoundError("ticket", "support.error.not_found")
+        raise NotFound("ticket", "support.error.not_found")
     return ticket
 
 
@@ -161,8 +161,8 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
                       .order_by(StaffRequest.id.desc())).first()
     return TicketView(
         ticket.id, ticket.subject, ticket.kind, ticket.status, account.name,
-        user.name if user is not None else "", stepup.mask_email(user.email) if user is not None else "",
-        stepup.mask_phone(user.phone) if user is not None and user.phone else "",
+        user.name if user is not None else "", mask_email(user.email) if user is not None else "",
+        mask_phone(user.phone) if user is not None and user.phone else "",
         bool(user is not None and stepup.totp.is_enrolled(user)), detail.messages, pending,
         _evidence_passed(db, ticket, actor, now), request.status if request is not None else "",
     )

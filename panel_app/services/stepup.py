@@ -60,20 +60,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import phonenumbers
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlmodel import Session
 
+from panel_app.delivery.base import mask_destination
 from panel_app.models import LoginSession, Throttle, User
 from panel_app.security import codes, devices, recovery, sessions, throttle, totp
 from panel_app.security.permissions import Area
-from panel_app.security.throttle import Policy, locked_until_after_one_more
+from panel_app.security.throttle import Policy
 from panel_app.services.audit import Actor, record
 from panel_app.services.validation import ValidationError
 
 METHOD_TOTP = "totp"
-METHOD_EMAIL = "email"
-METHOD_WHATSAPP = "whatsapp"
+METHOD_EMAIL = codes.CHANNEL_EMAIL  # the code methods are the channels of the same name
+METHOD_WHATSAPP = codes.CHANNEL_WHATSAPP
 METHOD_RECOVERY = "recovery"
 METHODS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP, METHOD_RECOVERY)
 CODE_METHODS = (METHOD_EMAIL, METHOD_WHATSAPP)
@@ -89,9 +89,6 @@ ERROR_SESSION_INVALID = "stepup.error.session_invalid"
 ERROR_LOCKED = "stepup.error.locked"
 ERROR_NO_PENDING_TOTP = "stepup.error.totp_no_pending"
 ERROR_NOT_ENROLLED = totp.ERROR_NOT_ENROLLED
-
-BULLETS = "•••"
-
 
 # --- which methods ------------------------------------------------------------------
 
@@ -119,33 +116,6 @@ def destination_for(user: User, channel: str) -> str | None:
     if channel == METHOD_WHATSAPP:
         return user.phone or None
     return None
-
-
-def mask_email(value: str) -> str:
-    """``j•••@example.com``: first character, bullets, the domain."""
-    local, _, domain = (value or "").rpartition("@")
-    if not local:
-        return f"{BULLETS}@{domain}" if domain else BULLETS
-    return f"{local[0]}{BULLETS}@{domain}"
-
-
-def mask_phone(value: str) -> str:
-    """``+49 ••• ••• 12``: country code, bullets, the last two digits."""
-    digits = "".join(c for c in (value or "") if c.isascii() and c.isdigit())
-    last_two = digits[-2:] if len(digits) >= 2 else ""
-    try:
-        country = f"+{phonenumbers.parse(value, None).country_code} "
-    except phonenumbers.NumberParseException:
-        country = ""
-    return f"{country}{BULLETS} {BULLETS} {last_two}".rstrip()
-
-
-def mask_destination(channel: str, value: str) -> str:
-    if channel == METHOD_EMAIL:
-        return mask_email(value)
-    if channel == METHOD_WHATSAPP:
-        return mask_phone(value)
-    raise ValueError(f"no destination for channel {channel!r}")
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -216,19 +186,9 @@ def failures_so_far(db: Session, user: User, device_id: int | None) -> int:
 def _reserve_schedule(db: Session, user: User, now: datetime, device_id: int | None) -> bool:
     if device_id is not None:
         return throttle.reserve(db, _device_key(device_id), STEPUP_POLICY, now) == 0
-    # One UPDATE raises the count and sets the resulting wait, only if no wait is running:
-    # of many parallel tries exactly as many pass as the schedule allows.
-    result = db.exec(
-        update(User)
-        .where(
-            User.id == user.id,
-            or_(User.stepup_locked_until.is_(None), User.stepup_locked_until <= now),
-        )
-        .values(stepup_failures=User.stepup_failures + 1,
-                stepup_locked_until=locked_until_after_one_more(User.stepup_failures, User.stepup_locked_until,
-                                                                STEPUP_POLICY, now))
-        .execution_options(synchronize_session=False)
-    )
+    # The unknown devices' schedule lives on the user row; the same one atomic UPDATE.
+    result = db.exec(throttle.count_one_more_unless_locked(
+        User, (User.id == user.id,), User.stepup_failures, User.stepup_locked_until, STEPUP_POLICY, now))
     db.refresh(user, attribute_names=["stepup_failures", "stepup_locked_until"])
     return result.rowcount == 1
 

@@ -18,8 +18,8 @@ from panel_app.models import Ticket, TicketMessage, User
 from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
-from panel_app.services.billing import NotFoundError, coerce_id
-from panel_app.services.validation import ValidationError, clean_text
+from panel_app.services.billing import coerce_id
+from panel_app.services.validation import NotFound, ValidationError, clean_text
 
 KINDS = ("general", "technical", "billing", "contact_update")
 KIND_CONTACT_UPDATE = "contact_update"
@@ -140,7 +140,7 @@ def list_tickets(db: Session, account_id: int) -> tuple[TicketRow, ...]:
 def _get(db: Session, account_id: int, ticket_id: object) -> Ticket:
     ticket = db.get(Ticket, _ticket_id(ticket_id))
     if ticket is None or ticket.account_id != account_id:
-        raise NotFoundError("ticket", "support.error.not_found")
+        raise NotFound("ticket", "support.error.not_found")
     return ticket
 
 
@@ -228,7 +228,7 @@ def support_reply(
     """An answer from the support team (back office, demo seed): status becomes ``answered``."""
     ticket = db.get(Ticket, _ticket_id(ticket_id))
     if ticket is None:
-        raise NotFoundError("ticket", "support.error.not_found")
+        raise NotFound("ticket", "support.error.not_found")
     text = clean_body(body)
     db.add(TicketMessage(ticket_id=ticket.id, author_user_id=None, author_label=label[:200], body=text,
                          created_at=now))

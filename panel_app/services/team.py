@@ -40,7 +40,7 @@ from panel_app.security.permissions import (
 from panel_app.services import audit
 from panel_app.services.audit import Actor
 from panel_app.security.passwords import password_problem
-from panel_app.services.validation import ValidationError, clean_text, normalize_email, normalize_phone
+from panel_app.services.validation import NotFound, ValidationError, clean_text, normalize_email, normalize_phone
 from panel_app.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ STATUS_REMOVED = "removed"
 STATUS_PENDING = "pending"
 STATUS_EXPIRED = "expired"
 
+# No such administrator or invitation in this account (never says which).
+ERROR_NOT_FOUND = "team.error.not_found"
+
 
 # --- errors -------------------------------------------------------------------------------
 
@@ -65,13 +68,6 @@ class OwnerOnly(ValidationError):
 
     def __init__(self) -> None:
         super().__init__("team", "team.error.owner_only")
-
-
-class NotFound(ValidationError):
-    """No such administrator or invitation in this account (never says which)."""
-
-    def __init__(self, field_name: str = "team") -> None:
-        super().__init__(field_name, "team.error.not_found")
 
 
 class InvitationInvalid(ValidationError):
@@ -251,10 +247,10 @@ def _sent(
 
 def _load_admin(db: Session, owner: User, admin_id: object) -> User:
     if isinstance(admin_id, bool) or not isinstance(admin_id, int):
-        raise NotFound("admin")
+        raise NotFound("admin", ERROR_NOT_FOUND)
     admin = db.get(User, admin_id)
     if admin is None or admin.account_id != owner.account_id or admin.role != ROLE_ADMIN:
-        raise NotFound("admin")
+        raise NotFound("admin", ERROR_NOT_FOUND)
     return admin
 
 
@@ -267,10 +263,10 @@ def _load_active_admin(db: Session, owner: User, admin_id: object) -> User:
 
 def _load_pending_invitation(db: Session, owner: User, invitation_id: object) -> Invitation:
     if isinstance(invitation_id, bool) or not isinstance(invitation_id, int):
-        raise NotFound("invitation")
+        raise NotFound("invitation", ERROR_NOT_FOUND)
     invitation = db.get(Invitation, invitation_id)
     if invitation is None or invitation.account_id != owner.account_id or not _is_pending(invitation):
-        raise NotFound("invitation")
+        raise NotFound("invitation", ERROR_NOT_FOUND)
     return invitation
 
 

@@ -14,6 +14,11 @@ class ValidationError(ValueError):
         self.params = params
 
 
+class NotFound(ValidationError):
+    """The record does not exist or belongs to another account: the two look the same on
+    purpose, so nobody learns what other accounts hold."""
+
+
 def clean_text(value: object, field: str, *, max_length: int, required: bool = False) -> str:
     """A single-line text: a string, trimmed, no control characters, bounded."""
     if value is None:

@@ -16,6 +16,7 @@ import functools
 import inspect
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from http.cookies import CookieError, SimpleCookie
 
 from sqlalchemy.orm.util import identity_key
@@ -161,13 +162,15 @@ def session_token_from_cookie_header(header: object) -> str | None:
     return cookie_from_header(header, sessions.COOKIE_NAME)
 
 
-class Refusal(str):
-    """Why a guard refused: 'login', 'forbidden' or 'stepup'."""
+class Refusal(StrEnum):
+    """Why a guard refused (equal to its string: ``Refusal.LOGIN == "login"``)."""
+
+    LOGIN = "login"
+    FORBIDDEN = "forbidden"
+    STEPUP = "stepup"
 
 
-LOGIN = Refusal("login")
-FORBIDDEN = Refusal("forbidden")
-STEPUP = Refusal("stepup")
+LOGIN, FORBIDDEN, STEPUP = Refusal.LOGIN, Refusal.FORBIDDEN, Refusal.STEPUP
 
 
 def evaluate(state, open_db: OnDemand, area: Area, need_grant: bool,

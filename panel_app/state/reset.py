@@ -14,6 +14,7 @@ import reflex as rx
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.delivery import CodeMessage
+from panel_app.delivery.base import mask_phone
 from panel_app.i18n import LANGUAGES, t
 from panel_app.i18n import formatting as fmt
 from panel_app.security import devices
@@ -95,7 +96,7 @@ class ResetState(AuthState):
 
     def _show(self, db, opened) -> None:
         self.methods = password_reset.methods_for(db, opened.user, utcnow())
-        self.masked_phone = stepup.mask_phone(opened.user.phone) if opened.user.phone else ""
+        self.masked_phone = mask_phone(opened.user.phone) if opened.user.phone else ""
         if opened.verified:
             self.step = STEP_PASSWORD
         elif not self.methods:
@@ -154,7 +155,7 @@ class ResetState(AuthState):
                        reason=outcome.reason, retry_after_seconds=outcome.retry_after_seconds)
                 self._fail(outcome.error_key, outcome.retry_after_seconds)
                 return
-            masked = stepup.mask_phone(opened.user.phone)
+            masked = mask_phone(opened.user.phone)
             record(db, actor, Area.AUTH, "code_sent", now=now, channel="whatsapp", purpose="reset",
                    destination=masked)
             message = CodeMessage(channel="whatsapp", destination=opened.user.phone, code=outcome.code,

@@ -29,8 +29,7 @@ from panel_app.security import totp
 from panel_app.services import staff_support, support
 from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.staff_support import StaffActor
-from panel_app.services.billing import NotFoundError
-from panel_app.services.validation import ValidationError
+from panel_app.services.validation import NotFound, ValidationError
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.gated import reveal_once
@@ -229,7 +228,7 @@ class StaffPage(rx.State, mixin=True):
     def _say(self, key: str, **params) -> None:
         self.message, self.error = t(key, _lang(self), **params), ""
 
-    def _fail(self, exc: ValidationError | NotFoundError | str) -> None:
+    def _fail(self, exc: ValidationError | NotFound | str) -> None:
         key = exc if isinstance(exc, str) else exc.message_key
         params = {} if isinstance(exc, str) else getattr(exc, "params", {}) or {}
         self.error, self.message = t(key, _lang(self), **params), ""
@@ -309,7 +308,7 @@ class StaffTicketState(StaffPage, StaffState):
     def load(self):
         try:
             self._load(current())
-        except (ValidationError, NotFoundError) as exc:
+        except (ValidationError, NotFound) as exc:
             self._fail(exc)
             return
         self.loaded = True
@@ -319,7 +318,7 @@ class StaffTicketState(StaffPage, StaffState):
         ctx = current()
         try:
             outcome = action(ctx)
-        except (ValidationError, NotFoundError) as exc:
+        except (ValidationError, NotFound) as exc:
             self._fail(exc)
             return None
         self._load(ctx)
