@@ -203,3 +203,21 @@ async def test_an_answer_for_another_cookie_or_too_old_is_not_adopted(make_user)
         assert not invoices.loaded
     finally:
         guard.forget_resolution()
+
+
+async def test_junk_client_storage_values_are_refused_before_reflex_raises():
+    """Reflex's hydrate_and_load and update_vars_internal raise (a traceback in the log per
+    event, no login needed) on vars naming no state, a vars or hashes of the wrong type."""
+    gate = tab_state(StepUpState, None, "/login")
+    hydrate = "reflex___state____state.hydrate_and_load"
+    update_vars = "reflex___state____state.reflex___state____update_vars_internal_state.update_vars_internal"
+    for name, payload in ((update_vars, {"vars": {"nosuch.state.x": 1}}), (update_vars, {"vars": ["a"]}),
+                          (update_vars, {"vars": {"x": 1}}), (hydrate, {"vars": {"zz.q": 1}}),
+                          (hydrate, {"vars": "s"}), (hydrate, {"hashes": 5}), (hydrate, {"hashes": [1, 2]}),
+                          (hydrate, {"vars": {f"{AuthState.get_full_name()}.user_email": "x"}})):
+        update = await TabCheck().preprocess(None, _root(gate), Event(name=name, payload=payload,
+                                                                      router_data=dict(ROUTER)))
+        assert update is not None and not update.delta, (name, payload)
+    for payload in ({}, {"vars": {}, "hashes": []}, {"hashes": ["d41d8cd9"] * 3}):
+        assert await TabCheck().preprocess(None, _root(gate), Event(name=hydrate, payload=payload,
+                                                                    router_data=dict(ROUTER))) is None

@@ -31,6 +31,7 @@ from reflex.middleware import Middleware
 from reflex_base.event import Event
 from reflex_base.event.context import EventContext
 from reflex.state import BaseState, State, StateUpdate
+from reflex_base.constants.state import FIELD_MARKER
 
 from panel_app import logs
 from panel_app.clock import utcnow
@@ -50,6 +51,7 @@ SIGNED_OUT = "signed_out"
 GRANT_ENDED = "grant_ended"
 CLIENT_REPORT_MAX_CHARS = 300
 CLIENT_REPORTS_PER_MINUTE = 5
+MAX_EVENT_NAME_CHARS = 300
 
 
 def _all_substates(cls: type[BaseState]) -> list[type[BaseState]]:
@@ -175,6 +177,8 @@ class TabCheck(Middleware):
             return StateUpdate()
         if short_name == "setvar" and not _setvar_ok(event):
             return StateUpdate()
+        if short_name in _CLIENT_STORAGE_EVENTS and not _client_storage_ok(event):
+            return StateUpdate()
         _log_when_done(state, event.name)
         user_action = is_user_action(event)
         if short_name in _AUTOMATIC_EVENTS or is_staff_event(event.name):
@@ -230,6 +234,35 @@ async def _send_to_login(state: BaseState) -> None:
     target = f"/login?next={quote(path)}" if path and not path.startswith("/login") else "/login"
     with contextlib.suppress(LookupError):  # no event in progress: nobody to tell
         await EventContext.get().emit_event(*Event.from_event_type(rx.redirect(target, replace=True)))
+
+
+# Reflex's own events that take browser storage values (and, for hydrate_and_load, the
+# hashes of the compiled initial state): junk in them raises inside Reflex, a traceback
+# in the log per event, without a login.
+_CLIENT_STORAGE_EVENTS = frozenset({"hydrate_and_load", "update_vars_internal"})
+MAX_HASHES = 1000
+
+
+def _is_client_storage_var(full_name: object) -> bool:
+    if not isinstance(full_name, str) or len(full_name) > MAX_EVENT_NAME_CHARS:
+        return False
+    state_path, _, var_name = full_name.rpartition(".")
+    try:
+        state_cls = State.get_class_substate(state_path)
+    except (ValueError, KeyError, AttributeError):
+        return False
+    return state_cls._is_client_storage(var_name.removesuffix(FIELD_MARKER))
+
+
+def _client_storage_ok(event) -> bool:
+    """``vars``: a dict naming only real client-storage vars; ``hashes``: a list of strings."""
+    payload = event.payload if isinstance(event.payload, dict) else {}
+    client_vars, hashes = payload.get("vars"), payload.get("hashes")
+    if client_vars is not None and not (isinstance(client_vars, dict)
+                                        and all(_is_client_storage_var(name) for name in client_vars)):
+        return False
+    return hashes is None or (isinstance(hashes, list) and len(hashes) <= MAX_HASHES
+                              and all(isinstance(h, str) and len(h) <= 200 for h in hashes))
 
 
 def _setvar_ok(event) -> bool:
