@@ -31,6 +31,7 @@ from panel_app.db import transaction
 from panel_app.security import tabs
 from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
+from panel_app.state.staff import StaffState, wipe_staff_tab
 from panel_app.state.tab_check import TabCheck, handler_fn, log_client_report, wipe_tab
 
 log = logging.getLogger("panel.push")
@@ -105,8 +106,13 @@ async def _forget_on_disconnect(app, token: str, sid: str) -> None:
         auth = await root.get_state(AuthState)
         if auth._bound_session_id is not None:
             await wipe_tab(root, everything=True)
-    with transaction() as db:
-        tabs.forget(db, token)
+        staff_state = await root.get_state(StaffState)
+        if staff_state._staff_session_id is not None:  # a staff console tab: its pages go too
+            await wipe_staff_tab(root)
+        # Under the tab's lock: a socket taking the token over right after must not lose
+        # the row its first event registers (the push loop would no longer reach it).
+        with transaction() as db:
+            tabs.forget(db, token)
 
 
 async def _check_new_socket(app, sid: str, token: str) -> None:

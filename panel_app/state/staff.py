@@ -483,10 +483,17 @@ async def check_staff_tab(state, *, touch: bool = False) -> None:
             outcome = "grant"
         else:
             return
+    await wipe_staff_tab(state, signed_out=outcome == "out")
+
+
+async def wipe_staff_tab(state, *, signed_out: bool = True) -> None:
+    """Empty every staff page of the tab (loaded for it, Redis); ``signed_out``: forget the
+    staff member too."""
+    staff_state = await state.get_state(StaffState)
     for cls in (StaffQueueState, StaffTicketState, StaffAdminState):
         page = await state.get_state(cls)
         page._wipe()
-    if outcome == "out":
+    if signed_out:
         staff_state._signed_out()
     else:
         staff_state.gate_open = False
