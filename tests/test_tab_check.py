@@ -221,3 +221,11 @@ async def test_junk_client_storage_values_are_refused_before_reflex_raises():
     for payload in ({}, {"vars": {}, "hashes": []}, {"hashes": ["d41d8cd9"] * 3}):
         assert await TabCheck().preprocess(None, _root(gate), Event(name=hydrate, payload=payload,
                                                                     router_data=dict(ROUTER))) is None
+
+
+def test_report_budget_holds_for_all_tabs_together():
+    """The client token is the client's choice: a new token per socket must not buy a new
+    budget each time."""
+    budget = _ReportBudget(all_tabs_per_minute=12)
+    allowed = [budget.allow(f"tab-{n:04d}") for n in range(40) for _ in range(2)]
+    assert allowed.count(True) == 12 and allowed[:12] == [True] * 12

@@ -51,6 +51,7 @@ SIGNED_OUT = "signed_out"
 GRANT_ENDED = "grant_ended"
 CLIENT_REPORT_MAX_CHARS = 300
 CLIENT_REPORTS_PER_MINUTE = 5
+CLIENT_REPORTS_PER_MINUTE_ALL_TABS = 60
 MAX_EVENT_NAME_CHARS = 300
 
 
@@ -128,11 +129,15 @@ def log_client_report(exception: Exception) -> None:
 
 
 class _ReportBudget:
-    """Frontend error reports per tab per minute (bounded memory)."""
+    """Frontend error reports per tab per minute (bounded memory), and for all tabs together:
+    the client token is the client's choice, so a script reconnecting with a new one each
+    time would otherwise get a fresh budget per socket."""
 
-    def __init__(self, size: int = 10_000):
+    def __init__(self, size: int = 10_000, all_tabs_per_minute: int = CLIENT_REPORTS_PER_MINUTE_ALL_TABS):
         self._seen: OrderedDict[str, tuple[float, int]] = OrderedDict()
         self._size = size
+        self._all_tabs_per_minute = all_tabs_per_minute
+        self._window: tuple[float, int] = (0.0, 0)
 
     def allow(self, token: str) -> bool:
         now = time.monotonic()
@@ -142,7 +147,16 @@ class _ReportBudget:
         self._seen[token] = (start, count + 1)
         while len(self._seen) > self._size:
             self._seen.popitem(last=False)
-        return count < CLIENT_REPORTS_PER_MINUTE
+        if count >= CLIENT_REPORTS_PER_MINUTE:
+            return False
+        window_start, in_window = self._window
+        if now - window_start > 60:
+            window_start, in_window = now, 0
+        self._window = (window_start, in_window + 1)
+        if in_window == self._all_tabs_per_minute:
+            log.warning("more than %d browser error reports this minute: the rest are not logged",
+                        self._all_tabs_per_minute)
+        return in_window < self._all_tabs_per_minute
 
 
 def _log_when_done(state: BaseState, name: str) -> None:
