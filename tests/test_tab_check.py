@@ -229,3 +229,28 @@ def test_report_budget_holds_for_all_tabs_together():
     budget = _ReportBudget(all_tabs_per_minute=12)
     allowed = [budget.allow(f"tab-{n:04d}") for n in range(40) for _ in range(2)]
     assert allowed.count(True) == 12 and allowed[:12] == [True] * 12
+
+
+async def test_the_staff_countdown_reaching_zero_does_not_extend_the_staff_session(make_user):
+    """The console's grant countdown sends its page's load when it reaches zero (and the
+    load is every staff page's on_load): automatic, so the 15 idle minutes hold."""
+    from panel_app.models import StaffSession
+    from panel_app.security import staff
+    from panel_app.state.staff import StaffAdminState, StaffQueueState, StaffTicketState
+    from tests.test_staff import _customer, _staff, _staff_token
+
+    _customer(make_user)
+    token = _staff_token(_staff())
+    page = tab_state(StaffQueueState, None, "/staff/tickets", cookies={staff.COOKIE_NAME: token})
+    page.load()
+    ten_minutes_ago = utcnow() - timedelta(minutes=10)
+    with transaction() as db:
+        row = staff.resolve(db, token, now=utcnow(), idle_seconds=900).session
+        row.last_seen_at = ten_minutes_ago
+        db.add(row)
+    for cls in (StaffQueueState, StaffTicketState, StaffAdminState):
+        countdown_at_zero = _event(cls, "load")
+        assert not is_user_action(countdown_at_zero), cls.__name__
+        await _run(page, countdown_at_zero)
+    with transaction() as db:
+        assert db.get(StaffSession, row.id).last_seen_at == ten_minutes_ago

@@ -234,6 +234,7 @@ class StaffPage(rx.State, mixin=True):
         self.error, self.message = t(key, _lang(self), **params), ""
 
     @staff_only()
+    @guard.automatic  # on_load, and the grant countdown reaching zero: not a person's action
     def load(self):
         self._load(current())
         self.loaded = True
@@ -305,6 +306,7 @@ class StaffTicketState(StaffPage, StaffState):
         self.open_request = view.open_request
 
     @staff_only()
+    @guard.automatic
     def load(self):
         try:
             self._load(current())
@@ -409,6 +411,7 @@ class StaffAdminState(StaffPage, StaffState):
                            for r in staff_support.staff_audit(ctx.db)]
 
     @staff_only(admin=True)
+    @guard.automatic
     def load(self):
         self._load(current())
         self.loaded = True
