@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -195,26 +194,15 @@ def test_an_invitation_works_only_once(db, actor, now):
     assert len(db.exec(select(User).where(User.role == "admin")).all()) == 1
 
 
-def test_two_concurrent_accepts_exactly_one_wins(db, actor, now):
+def test_two_concurrent_accepts_exactly_one_wins(db, actor, now, race):
     token = token_of(invite(db, actor, now))
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def worker(name: str) -> None:
-        barrier.wait()
-        try:
-            accept(token, now, name=name)
-            outcomes.append("won")
-        except team.InvitationInvalid:
-            outcomes.append("refused")
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            outcomes.append(f"error: {exc!r}")
+    def outcome(result: object) -> str:
+        if isinstance(result, team.InvitationInvalid):
+            return "refused"
+        return f"error: {result!r}" if isinstance(result, Exception) else "won"
 
-    threads = [threading.Thread(target=worker, args=(f"Person {i}",)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = [outcome(r) for r in race.times(2, lambda i: accept(token, now, name=f"Person {i}"))]
 
     assert sorted(outcomes) == ["refused", "won"]
     db.expire_all()
