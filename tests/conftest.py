@@ -3,6 +3,10 @@
 ``PANEL_TEST_DATABASE_URL`` (set by CI for the PostgreSQL run) picks the
 database; otherwise a SQLite file in a temporary folder. The schema is built by
 the real Alembic migrations, and every test starts from empty tables.
+
+Time and concurrency have one seam each: the ``clock`` fixture moves the time every
+``utcnow()`` answers, and the ``race`` fixture starts callers at the same instant.
+Speaking Reflex's event protocol is ``tests/ws.py``; a tab's states, ``tests/state_harness.py``.
 """
 
 from __future__ import annotations
@@ -142,6 +146,7 @@ class Race:
                 result = body(index, barrier.wait)
             except Exception as exc:  # reported to the test as this runner's result
                 result = exc
+                barrier.abort()  # a runner that failed before the start must not hold the others
             with lock:
                 results[index] = result
 
