@@ -124,26 +124,14 @@ def test_next_path_is_local_only(path, expected):
     assert sessions.safe_next_path(path) == expected
 
 
-def test_parallel_guesses_cannot_slip_past_the_lock(make_user, now):
+def test_parallel_guesses_cannot_slip_past_the_lock(make_user, now, race):
     """With 4 failures counted, 8 simultaneous guesses: the 5th failure sets the lock
     in the same statement that counts it, so exactly one guess is compared."""
-    import threading
-
     make_user()
     for _ in range(4):
         login("owner@test.example", "wrong", now)
-    barrier = threading.Barrier(8)
-    outcomes = []
-
-    def guess(index):
-        barrier.wait()
-        outcomes.append(login("owner@test.example", "wrong", now, ip=f"198.51.100.{index}").outcome)
-
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [getattr(result, "outcome", result) for result in race.times(
+        8, lambda index: login("owner@test.example", "wrong", now, ip=f"198.51.100.{index}"))]
     assert outcomes.count(auth.LoginOutcome.INVALID) == 1
     assert outcomes.count(auth.LoginOutcome.THROTTLED) == 7
 

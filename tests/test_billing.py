@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from panel_app.models import Account, AuditEvent, Document, Invoice, InvoiceLine
-from panel_app.services import billing
+from panel_app.services import billing, documents
 from panel_app.services.audit import Actor
 from panel_app.services.billing import (
     SELLER,
@@ -420,10 +420,10 @@ def test_documents_are_listed_per_account_and_rendered(owner, db, now, make_user
     stranger = make_user(email="stranger@test.example")
     foreign = add_document(db, stranger.account_id, "Foreign contract", "secret terms")
 
-    rows = billing.list_documents(db, owner.account_id)
+    rows = documents.list_documents(db, owner.account_id)
     assert [r.title for r in rows] == ["Data processing agreement", "Hosting contract"]
 
-    text = pdf_text(billing.document_pdf(db, Actor.for_user(owner), contract.id, now))
+    text = pdf_text(documents.document_pdf(db, Actor.for_user(owner), contract.id, now))
     for expected in ["Hosting contract", "§ 1 Subject", "Panel Hosting GmbH provides webspace.", "§ 2 Fees",
                      "12,99 € per month.", "Issued on 2026-01-15", "Müller Webdesign GmbH"]:
         assert expected in text, expected
@@ -431,9 +431,9 @@ def test_documents_are_listed_per_account_and_rendered(owner, db, now, make_user
     assert (event.action, event.area, event.target) == ("document_downloaded", "invoices", "Hosting contract")
 
     with pytest.raises(NotFound):
-        billing.document_pdf(db, Actor.for_user(owner), foreign.id, now)
+        documents.document_pdf(db, Actor.for_user(owner), foreign.id, now)
     with pytest.raises(NotFound):
-        billing.document_pdf(db, Actor.for_user(owner), str(foreign.id), now)
+        documents.document_pdf(db, Actor.for_user(owner), str(foreign.id), now)
     with pytest.raises(NotFound):
-        billing.document_pdf(db, Actor.for_user(owner), True, now)
+        documents.document_pdf(db, Actor.for_user(owner), True, now)
     assert len(audits(db)) == 1

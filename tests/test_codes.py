@@ -4,13 +4,11 @@ and malformed input."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from panel_app.db import get_engine
 from panel_app.models import User, VerificationCode
 from panel_app.security import codes, sessions
 
@@ -209,31 +207,11 @@ def test_unknown_channel_or_empty_destination(db, user, session_id, now):
         assert not outcome.ok and outcome.error_key == "stepup.error.method_unavailable"
 
 
-def test_two_simultaneous_checks_exactly_one_wins(db, user, session_id, now):
+def test_two_simultaneous_checks_exactly_one_wins(db, user, session_id, now, race):
     code = issue(db, user, session_id, now).code
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker():
-        with Session(get_engine(), expire_on_commit=False) as session:
-            mine = session.get(User, user.id)
-            barrier.wait()
-            try:
-                result = codes.check_code(session, user=mine, session_id=session_id, purpose="stepup",
-                                          submitted=code, now=now)
-                session.commit()
-            except Exception as exc:  # a lost race must not look like a success
-                session.rollback()
-                result = exc
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race.in_sessions(2, lambda session, mine: codes.check_code(
+        session, user=mine, session_id=session_id, purpose="stepup", submitted=code, now=now),
+        load=lambda session, _: session.get(User, user.id))
     assert len(results) == 2
     winners = [r for r in results if isinstance(r, codes.CheckOutcome) and r.ok]
     assert len(winners) == 1
@@ -243,32 +221,12 @@ def test_two_simultaneous_checks_exactly_one_wins(db, user, session_id, now):
     assert db.get(VerificationCode, winners[0].code_row_id).consumed_at is not None
 
 
-def test_parallel_wrong_guesses_cannot_exceed_five(db, user, session_id, now):
+def test_parallel_wrong_guesses_cannot_exceed_five(db, user, session_id, now, race):
     code = issue(db, user, session_id, now).code
     wrong = other_code(code)
-    barrier = threading.Barrier(8)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker():
-        with Session(get_engine(), expire_on_commit=False) as session:
-            mine = session.get(User, user.id)
-            barrier.wait()
-            try:
-                result = codes.check_code(session, user=mine, session_id=session_id, purpose="stepup",
-                                          submitted=wrong, now=now)
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                result = exc
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race.in_sessions(8, lambda session, mine: codes.check_code(
+        session, user=mine, session_id=session_id, purpose="stepup", submitted=wrong, now=now),
+        load=lambda session, _: session.get(User, user.id))
     compared = [r for r in results if isinstance(r, codes.CheckOutcome) and r.reason == "wrong"]
     assert len(compared) == 5
     db.expire_all()

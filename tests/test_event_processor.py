@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from reflex.istate.manager.memory import StateManagerMemory
-from reflex_base.event import Event
 from reflex_base.event.processor.base_state_processor import BaseStateEventProcessor
 
 import panel_app.panel_app as panel  # registers every state and installs TabCheck
@@ -14,6 +13,7 @@ from panel_app import logs
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from tests.state_harness import login_token
+from tests.ws import event, router_data
 
 CLIENT_TOKEN = "review-tab-0001"
 
@@ -30,11 +30,9 @@ async def _run_events(cookie: str, *names: str) -> None:
     processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
     async with processor.configure(state_manager=StateManagerMemory(), event_namespace=_Socket()):
         for name in names:
-            router = {"pathname": "/dashboard", "query": {}, "asPath": "/dashboard",
-                      "headers": {"cookie": cookie, "user-agent": "pytest"}, "ip": "192.0.2.9",
-                      "token": CLIENT_TOKEN, "sid": "sid-1"}
-            await processor.enqueue(CLIENT_TOKEN, Event(name=f"{AuthState.get_full_name()}.{name}",
-                                                        payload={}, router_data=router))
+            router = router_data("/dashboard", headers={"cookie": cookie, "user-agent": "pytest"},
+                                 ip="192.0.2.9", token=CLIENT_TOKEN, sid="sid-1")
+            await processor.enqueue(CLIENT_TOKEN, event(AuthState, name, router=router))
             await asyncio.sleep(0.05)
             await processor.join(timeout=10)
             await asyncio.sleep(0.05)

@@ -3,7 +3,6 @@ through the states and services a websocket client reaches."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -70,22 +69,13 @@ async def test_the_app_itself_or_a_recovery_code_may_remove_it(make_user, method
     assert not _totp_on(user.id)
 
 
-def test_current_password_guesses_are_throttled_and_audited(make_user):
+def test_current_password_guesses_are_throttled_and_audited(make_user, race):
     """20 simultaneous wrong guesses from a verified session (as 20 websocket events)."""
     user = make_user()
     token = login_token(user, grant_method="email")
     pages = [tab_state(SecurityState, token, "/security") for _ in range(20)]
-    barrier = threading.Barrier(20)
-
-    def guess(page):
-        barrier.wait()
-        page.change_password({"current_password": "wrong guess", "new_password": "a-brand-new-password-9"})
-
-    threads = [threading.Thread(target=guess, args=(page,)) for page in pages]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race.times(20, lambda i: pages[i].change_password(
+        {"current_password": "wrong guess", "new_password": "a-brand-new-password-9"}))
     errors = [page.password_errors.get("current_password", "") for page in pages]
     compared = sum("not correct" in e for e in errors)
     assert 1 <= compared <= 5 and sum("Too many" in e for e in errors) == 20 - compared

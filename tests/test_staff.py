@@ -16,7 +16,7 @@ from panel_app.db import transaction
 from panel_app.models import (Account, AuditEvent, FactorChange, Invoice, InvoiceLine, PaymentMethod,
                               StaffAuditEvent, StaffUser, Ticket, TicketMessage, User)
 from panel_app.security import staff, totp
-from panel_app.services import factor_changes, staff_support, stepup, support
+from panel_app.services import factor_changes, staff_recovery, staff_support, stepup, support
 from panel_app.services.audit import Actor
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
@@ -114,8 +114,8 @@ def test_the_checklist_compares_without_showing_stored_values(make_user, overrid
     user, ticket = _customer(make_user)
     member = _staff()
     with transaction() as db:
-        found, passed = staff_support.check_evidence(db, _actor(member), ticket.id, _answers(db, user, **override),
-                                                     now=utcnow())
+        found, passed = staff_recovery.check_evidence(db, _actor(member), ticket.id, _answers(db, user, **override),
+                                                      now=utcnow())
     assert set(found) == matched and passed == (len(matched) >= 3)
 
 
@@ -124,11 +124,11 @@ def test_three_failed_checks_close_the_ticket_to_further_checks(make_user):
     agent = _staff()
     with transaction() as db:
         for guess in ("11111", "22222", "33333"):
-            assert not staff_support.check_evidence(db, _actor(agent), ticket.id,
-                                                    _answers(db, user, postal_code=guess, payment_last4="0000"),
-                                                    now=utcnow())[1]
+            assert not staff_recovery.check_evidence(db, _actor(agent), ticket.id,
+                                                     _answers(db, user, postal_code=guess, payment_last4="0000"),
+                                                     now=utcnow())[1]
         with pytest.raises(ValidationError):  # even the right answers now
-            staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=utcnow())
+            staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=utcnow())
 
 
 def test_scheduling_needs_a_passed_check_by_this_agent_within_30_minutes(make_user):
@@ -137,17 +137,17 @@ def test_scheduling_needs_a_passed_check_by_this_agent_within_30_minutes(make_us
     now = utcnow()
     with transaction() as db:
         with pytest.raises(ValidationError):
-            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434", now=now,
-                                                  delay_seconds=3600)
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user, postal_code="1"), now=now)
+            staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434", now=now,
+                                                   delay_seconds=3600)
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user, postal_code="1"), now=now)
         with pytest.raises(ValidationError):
-            staff_support.schedule_contact_change(db, _actor(other), ticket.id, "phone", "+4917698765434", now=now,
-                                                  delay_seconds=3600)
+            staff_recovery.schedule_contact_change(db, _actor(other), ticket.id, "phone", "+4917698765434", now=now,
+                                                   delay_seconds=3600)
         with pytest.raises(ValidationError):
-            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
-                                                  now=now + timedelta(minutes=31), delay_seconds=3600)
-        change, _user = staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone",
-                                                              "+4917698765434", now=now, delay_seconds=3600)
+            staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
+                                                   now=now + timedelta(minutes=31), delay_seconds=3600)
+        change, _user = staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone",
+                                                               "+4917698765434", now=now, delay_seconds=3600)
         assert change.requested_by == "Support (Maria)"
     with transaction() as db:
         assert db.get(User, user.id).phone == "+4915112345612"  # nothing changed yet: it waits
@@ -165,9 +165,9 @@ def test_the_customer_cancels_a_change_support_scheduled(make_user):
     agent = _staff()
     now = utcnow()
     with transaction() as db:
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
-        change, _ = staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "email", "new@test.example",
-                                                          now=now, delay_seconds=3600)
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        change, _ = staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "email", "new@test.example",
+                                                           now=now, delay_seconds=3600)
         factor_changes.cancel(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), change.id, now=now)
         assert factor_changes.apply_due(db, now=now + timedelta(hours=2)) == []
 
@@ -176,7 +176,7 @@ def test_refusing_closes_the_ticket_with_the_reason_and_first_name_only(make_use
     user, ticket = _customer(make_user)
     agent = _staff()
     with transaction() as db:
-        staff_support.refuse(db, _actor(agent), ticket.id, "We could not confirm your identity.", now=utcnow())
+        staff_recovery.refuse(db, _actor(agent), ticket.id, "We could not confirm your identity.", now=utcnow())
         closed = db.get(Ticket, ticket.id)
         last = db.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id)
                        .order_by(TicketMessage.id.desc())).first()
@@ -193,20 +193,20 @@ def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
         with pytest.raises(ValidationError):  # no identity check yet
-            staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
-        request = staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+            staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):  # an agent cannot decide
-            staff_support.decide(db, _actor(agent), db.get(StaffUser, agent.id), request.id, approve=True, now=now)
+            staff_recovery.decide(db, _actor(agent), db.get(StaffUser, agent.id), request.id, approve=True, now=now)
     with transaction() as db:  # an admin cannot approve their own request
-        staff_support.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
+        staff_recovery.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
         with pytest.raises(ValidationError):
-            staff_support.request_totp_removal(db, _actor(admin), ticket.id, "again", now=now)  # one at a time
-        _row, customer = staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id,
-                                              approve=True, now=now)
+            staff_recovery.request_totp_removal(db, _actor(admin), ticket.id, "again", now=now)  # one at a time
+        _row, customer = staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id,
+                                               approve=True, now=now)
         assert not totp.is_enrolled(db.get(User, customer.id))
         with pytest.raises(ValidationError):  # decided once
-            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=False, now=now)
+            staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=False, now=now)
 
 
 def test_a_staff_admin_cannot_approve_their_own_request(make_user):
@@ -215,10 +215,10 @@ def test_a_staff_admin_cannot_approve_their_own_request(make_user):
     _with_app(user, now)
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
-        staff_support.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
-        request = staff_support.request_totp_removal(db, _actor(admin), ticket.id, "Lost phone", now=now)
+        staff_recovery.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
+        request = staff_recovery.request_totp_removal(db, _actor(admin), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):
-            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True, now=now)
+            staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True, now=now)
 
 
 def test_no_secret_in_any_staff_view_model(make_user):
@@ -228,7 +228,7 @@ def test_no_secret_in_any_staff_view_model(make_user):
         view = staff_support.view_ticket(db, _actor(agent), ticket.id, now=utcnow())
         fresh = db.get(User, user.id)
         text = repr(dataclasses.asdict(view)) + repr(staff_support.queue(db, now=utcnow()))
-        text += repr(staff_support.staff_audit(db)) + repr(staff_support.pending_requests(db))
+        text += repr(staff_support.staff_audit(db)) + repr(staff_recovery.pending_requests(db))
     customer_number = db_customer_number(user)
     for secret in (fresh.email, fresh.phone, fresh.password_hash, "4242", "10969", customer_number):
         assert secret not in text
@@ -383,9 +383,9 @@ def test_an_agent_gets_at_most_10_failed_checks_an_hour_over_all_tickets(make_us
         for user, ticket in tickets:
             for _ in range(3):
                 try:
-                    staff_support.check_evidence(db, _actor(agent), ticket.id,
-                                                 _answers(db, user, postal_code="0", payment_last4="0000",
-                                                          invoice_amount="1"), now=utcnow())
+                    staff_recovery.check_evidence(db, _actor(agent), ticket.id,
+                                                  _answers(db, user, postal_code="0", payment_last4="0000",
+                                                           invoice_amount="1"), now=utcnow())
                 except ValidationError as exc:
                     refused += exc.message_key == "staff.error.agent_checks"
     assert refused == 2  # checks 11 and 12
@@ -397,10 +397,10 @@ def test_a_closed_ticket_drives_no_check_and_no_app_removal(make_user):
     now = utcnow()
     _with_app(user, now)
     with transaction() as db:
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
-        staff_support.refuse(db, _actor(agent), ticket.id, "Could not confirm.", now=now)
-        for attempt in (lambda: staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now),
-                        lambda: staff_support.request_totp_removal(db, _actor(agent), ticket.id, "x", now=now)):
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        staff_recovery.refuse(db, _actor(agent), ticket.id, "Could not confirm.", now=now)
+        for attempt in (lambda: staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now),
+                        lambda: staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "x", now=now)):
             with pytest.raises(ValidationError):
                 attempt()
 
@@ -412,11 +412,11 @@ def test_an_approval_a_day_later_is_refused(make_user):
     agent = _staff()
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
-        request = staff_support.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):
-            staff_support.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
-                                 now=now + timedelta(hours=25))
+            staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
+                                  now=now + timedelta(hours=25))
         assert totp.is_enrolled(db.get(User, user.id))
 
 
@@ -427,10 +427,10 @@ def test_support_never_replaces_a_change_the_customer_is_waiting_for(make_user):
     with transaction() as db:
         factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "phone",
                                 "+4917611111111", now=now, delay_seconds=3600, requested_by="owner")
-        staff_support.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
         with pytest.raises(ValidationError):
-            staff_support.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
-                                                  now=now, delay_seconds=3600)
+            staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
+                                                   now=now, delay_seconds=3600)
         assert [c.new_value for c in factor_changes.pending(db, user.id)] == ["+4917611111111"]
 
 

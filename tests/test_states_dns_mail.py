@@ -3,8 +3,8 @@
 A real state tree is built (``rx.State`` with every substate, as the in-memory
 state manager does), its router data set the way an event sets it (cookie header,
 page path), and handlers are called directly. The guard therefore decides from
-the database exactly as in production; the clock is moved by patching
-``panel_app.state.guard.utcnow``.
+the database exactly as in production; time is moved with the shared ``clock``
+fixture (``tests/conftest.py``).
 
 Tests are ``async`` only so that ``tasks.spawn`` finds a running loop (as it does
 under Reflex) and the owner's notice is sent after the handler's transaction.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 import reflex as rx
@@ -34,7 +34,6 @@ from panel_app.models import (
 )
 from panel_app.security import crypto
 from panel_app.security.passwords import hash_password, verify_password
-from panel_app.state import guard
 from panel_app.state.dns import AUTH_CODE_VISIBLE_SECONDS, DnsState
 from panel_app.state.guard import GUARD_MARKER
 from panel_app.state.mail import MailState
@@ -42,28 +41,9 @@ from panel_app.state.mail import MailState
 ZONE = "example.com"
 AUTH_CODE = "Xy7#Xy7#Xy7#Xy7#"
 STRONG = "Moorland-Violin-47-Teapot"
-START = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 
 
 # --- the clock, users, sessions ---------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock(START)
-    monkeypatch.setattr(guard, "utcnow", clock)
-    return clock
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 
 from sqlmodel import select
 
@@ -127,13 +126,12 @@ async def test_end_of_the_grant_wipes_every_page_of_the_tab(make_user):
     assert not invoices.loaded and not security.loaded and security.sessions == []
 
 
-async def test_a_grant_runs_out_on_the_server_clock(make_user, monkeypatch):
+async def test_a_grant_runs_out_on_the_server_clock(make_user, clock):
     user = make_user()
     security = tab_state(SecurityState, login_token(user, grant_method="totp"), "/security")
     security.load()
     assert security.loaded
-    later = utcnow() + timedelta(seconds=601)
-    monkeypatch.setattr("panel_app.state.guard.utcnow", lambda: later)
+    later = clock.advance(seconds=601)
     security.tick()
     assert not security.loaded and security.sessions == [] and not security.grant_active
     with transaction() as db:

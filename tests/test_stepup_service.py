@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from panel_app.db import get_engine
 from panel_app.models import AuditEvent, LoginSession, RecoveryCode, User, VerificationCode
 from panel_app.security import sessions, totp
 from panel_app.security.crypto import decrypt
@@ -334,34 +332,18 @@ def test_guess_bound_per_day_matches_the_docstring(db, user, now):
     assert "25\nguesses in the first 24 hours" in stepup.__doc__
 
 
-def test_parallel_tries_cannot_skip_the_lockout(db, user, login, now):
+def test_parallel_tries_cannot_skip_the_lockout(db, user, login, now, race):
     """Twelve simultaneous wrong tries from zero: only five are compared."""
     secret, _codes = enroll(db, user, now)
     bad = wrong_digits(totp.code_at(secret, now))
-    barrier = threading.Barrier(12)
-    results: list[object] = []
-    lock = threading.Lock()
 
-    def worker():
-        with Session(get_engine(), expire_on_commit=False) as session:
-            mine = session.get(User, user.id)
-            their_login = session.get(LoginSession, login.id)
-            barrier.wait()
-            try:
-                result = stepup.verify_stepup(session, user=mine, login_session=their_login, method="totp",
-                                              submitted=bad, now=now, actor=actor_for(mine), ttl_seconds=TTL)
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                result = exc
-        with lock:
-            results.append(result)
+    def attempt(session, loaded):
+        mine, their_login = loaded
+        return stepup.verify_stepup(session, user=mine, login_session=their_login, method="totp",
+                                    submitted=bad, now=now, actor=actor_for(mine), ttl_seconds=TTL)
 
-    threads = [threading.Thread(target=worker) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race.in_sessions(12, attempt, load=lambda session, _: (
+        session.get(User, user.id), session.get(LoginSession, login.id)))
     assert len(results) == 12
     assert all(isinstance(r, stepup.VerifyResult) and not r.ok for r in results), results
     assert sum(r.error_key == "stepup.error.code_wrong" for r in results) == 5
@@ -370,36 +352,19 @@ def test_parallel_tries_cannot_skip_the_lockout(db, user, login, now):
     assert db.get(User, user.id).stepup_failures == 5
 
 
-def test_two_simultaneous_totp_verifications_one_grant(db, user, now):
+def test_two_simultaneous_totp_verifications_one_grant(db, user, now, race):
     secret, _codes = enroll(db, user, now)
     later = now + timedelta(seconds=60)
     code = totp.code_at(secret, later)
     logins = [new_login(db, user, now), new_login(db, user, now)]
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    lock = threading.Lock()
 
-    def worker(login_id):
-        with Session(get_engine(), expire_on_commit=False) as session:
-            mine = session.get(User, user.id)
-            their_login = session.get(LoginSession, login_id)
-            barrier.wait()
-            try:
-                result = stepup.verify_stepup(session, user=mine, login_session=their_login, method="totp",
-                                              submitted=code, now=later, actor=actor_for(mine),
-                                              ttl_seconds=TTL)
-                session.commit()
-            except Exception as exc:
-                session.rollback()
-                result = exc
-        with lock:
-            results.append(result)
+    def attempt(session, loaded):
+        mine, their_login = loaded
+        return stepup.verify_stepup(session, user=mine, login_session=their_login, method="totp",
+                                    submitted=code, now=later, actor=actor_for(mine), ttl_seconds=TTL)
 
-    threads = [threading.Thread(target=worker, args=(row.id,)) for row in logins]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race.in_sessions(2, attempt, load=lambda session, index: (
+        session.get(User, user.id), session.get(LoginSession, logins[index].id)))
     assert sum(isinstance(r, stepup.VerifyResult) and r.ok for r in results) == 1
     db.expire_all()
     granted = [row for row in db.exec(select(LoginSession)).all() if sessions.grant_is_valid(row, later)]

@@ -20,13 +20,13 @@ from panel_app.state.security import SecurityState
 from panel_app.state.stepup import StepUpState
 from panel_app.state.tab_check import TabCheck, _ReportBudget, is_user_action, one_line
 from tests.state_harness import login_token, tab_state
+from tests.ws import FRONTEND_EXCEPTION, HYDRATE_AND_LOAD, event, router_data
 
-ROUTER = {"pathname": "/invoices", "query": {}, "asPath": "/invoices"}
+ROUTER = router_data("/invoices")
 
 
 def _event(state_cls, handler: str, payload=None, from_browser=True) -> Event:
-    return Event(name=f"{state_cls.get_full_name()}.{handler}", payload=payload or {},
-                 router_data=dict(ROUTER) if from_browser else {})
+    return event(state_cls, handler, payload, router=dict(ROUTER) if from_browser else {})
 
 
 def _root(state):
@@ -126,8 +126,7 @@ async def test_setvar_without_a_setter_is_refused_before_reflex_sees_it(make_use
 
 async def test_frontend_error_reports_need_strings_and_a_budget(make_user):
     gate = tab_state(StepUpState, None, "/login")
-    name = "reflex___state____state.reflex___state____frontend_event_exception_state"
-    report = Event(name=f"{name}.handle_frontend_exception", router_data=dict(ROUTER),
+    report = Event(name=FRONTEND_EXCEPTION, router_data=dict(ROUTER),
                    payload={"info": {"x": 1}, "component_stack": ""})
     assert await TabCheck().preprocess(None, _root(gate), report) is not None
 
@@ -154,7 +153,7 @@ def test_only_events_for_real_handlers_with_fitting_payloads_reach_reflex():
 
     begin = f"{ProfileState.get_full_name()}.begin_change"
     assert _plausible_event({"name": begin, "payload": {"kind": "email"}, "router_data": {"pathname": "/profile"}})
-    assert _plausible_event({"name": "reflex___state____state.hydrate_and_load", "payload": {"hashes": []}})
+    assert _plausible_event({"name": HYDRATE_AND_LOAD, "payload": {"hashes": []}})
     for junk in ({"name": begin, "payload": {}}, {"name": begin, "payload": {"kind": "x", "extra": 1}},
                  {"name": "a.b"}, {"name": f"{ProfileState.get_full_name()}._schedule"},
                  {"name": begin, "payload": "x"}, {"name": begin, "router_data": "x"}, "text", ["list"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -24,7 +23,7 @@ from panel_app.security.permissions import (
     may_enter,
     parse_areas,
 )
-from panel_app.services import auth, team
+from panel_app.services import auth, invitations, team
 from panel_app.services.audit import Actor
 from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
@@ -48,13 +47,13 @@ def audits(db) -> list[AuditEvent]:
     return list(db.exec(select(AuditEvent).order_by(AuditEvent.id)).all())
 
 
-def token_of(sent: team.SentInvitation) -> str:
+def token_of(sent: invitations.SentInvitation) -> str:
     (token,) = parse_qs(urlparse(sent.link).query)["token"]
     return token
 
 
 def invite(db, actor, now, email="ada@test.example", areas=("domains", "email"), name="Ada Admin"):
-    sent = team.invite_admin(db, actor, email=email, name=name, areas=list(areas), now=now)
+    sent = invitations.invite_admin(db, actor, email=email, name=name, areas=list(areas), now=now)
     db.commit()
     return sent
 
@@ -63,8 +62,8 @@ def accept(token, now, **overrides):
     fields = dict(name="Ada Admin", password=GOOD_PASSWORD, phone=PHONE, language="de")
     fields.update(overrides)
     with transaction() as session:
-        return team.accept_invitation(session, token, now=now, ip="198.51.100.7", user_agent="Firefox/130.0",
-                                      **fields)
+        return invitations.accept_invitation(session, token, now=now, ip="198.51.100.7", user_agent="Firefox/130.0",
+                                             **fields)
 
 
 def join(db, actor, now, email="ada@test.example", areas=("domains", "email")) -> User:
@@ -103,7 +102,7 @@ def test_invitation_email_with_the_link_lands_in_the_outbox_in_the_owners_langua
     db.commit()
     sent = invite(db, actor, now)
 
-    assert asyncio.run(team.send_invitation_email(sent)) is True
+    assert asyncio.run(invitations.send_invitation_email(sent)) is True
 
     (message,) = db.exec(select(OutboxMessage)).all()
     assert message.recipient == "ada@test.example"
@@ -114,7 +113,7 @@ def test_invitation_email_with_the_link_lands_in_the_outbox_in_the_owners_langua
 
 def test_describe_shows_who_invited_for_which_account(db, actor, now):
     sent = invite(db, actor, now)
-    preview = team.describe_invitation(db, token_of(sent), now=now)
+    preview = invitations.describe_invitation(db, token_of(sent), now=now)
     assert (preview.email, preview.inviter_name, preview.account_name, preview.areas) == (
         "ada@test.example", "Olga Owner", "Beispiel GmbH", ("domains", "email"))
 
@@ -123,25 +122,25 @@ def test_describe_shows_who_invited_for_which_account(db, actor, now):
                                   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
 def test_junk_or_unknown_tokens_describe_nothing_and_accept_nothing(db, actor, now, junk):
     invite(db, actor, now)
-    assert team.describe_invitation(db, junk, now=now) is None
-    with pytest.raises(team.InvitationInvalid):
+    assert invitations.describe_invitation(db, junk, now=now) is None
+    with pytest.raises(invitations.InvitationInvalid):
         accept(junk, now)
     assert db.exec(select(User).where(User.role == "admin")).all() == []
 
 
 def test_invite_checks_email_areas_and_duplicates(db, actor, now):
-    assert error(team.invite_admin, db, actor, email="not-an-email", areas=["domains"], now=now)[1] == \
+    assert error(invitations.invite_admin, db, actor, email="not-an-email", areas=["domains"], now=now)[1] == \
         "validation.email_invalid"
-    assert error(team.invite_admin, db, actor, email="x@test.example", areas=[], now=now) == (
+    assert error(invitations.invite_admin, db, actor, email="x@test.example", areas=[], now=now) == (
         "areas", "team.error.areas_required")
     for forbidden in (["profile"], ["payments"], ["team"], ["security"], ["domains", "activity"], "domains",
                       [None], [["domains"]]):
-        assert error(team.invite_admin, db, actor, email="x@test.example", areas=forbidden, now=now) == (
+        assert error(invitations.invite_admin, db, actor, email="x@test.example", areas=forbidden, now=now) == (
             "areas", "team.error.areas_invalid")
-    assert error(team.invite_admin, db, actor, email="OWNER@test.example", areas=["domains"], now=now) == (
+    assert error(invitations.invite_admin, db, actor, email="OWNER@test.example", areas=["domains"], now=now) == (
         "email", "team.error.already_member")
     invite(db, actor, now, email="ada@test.example")
-    assert error(team.invite_admin, db, actor, email="Ada@Test.example", areas=["domains"], now=now) == (
+    assert error(invitations.invite_admin, db, actor, email="Ada@Test.example", areas=["domains"], now=now) == (
         "email", "team.error.already_invited")
     assert [e.action for e in audits(db)] == ["admin_invited"]
 
@@ -151,7 +150,7 @@ def test_an_address_with_a_login_elsewhere_is_not_revealed_to_the_owner(db, acto
     sent = invite(db, actor, now, email="taken@test.example")  # no error: nothing learned
     # Only the holder of the link (sent to that very address) learns it cannot be used.
     assert error(accept, token_of(sent), now) == ("email", "invite.error.email_taken")
-    assert team.describe_invitation(db, token_of(sent), now=now) is not None  # not used up
+    assert invitations.describe_invitation(db, token_of(sent), now=now) is not None  # not used up
 
 
 # --- accepting --------------------------------------------------------------------------------
@@ -178,8 +177,8 @@ def test_accepting_creates_an_admin_of_the_same_account_who_can_sign_in(db, acto
 def test_invitation_expires_after_seven_days(db, actor, now):
     token = token_of(invite(db, actor, now))
     later = now + timedelta(days=7, seconds=1)
-    assert team.describe_invitation(db, token, now=later) is None
-    with pytest.raises(team.InvitationInvalid):
+    assert invitations.describe_invitation(db, token, now=later) is None
+    with pytest.raises(invitations.InvitationInvalid):
         accept(token, later)
     assert db.exec(select(User).where(User.email == "ada@test.example")).first() is None
     # One second before the end it still works.
@@ -189,32 +188,21 @@ def test_invitation_expires_after_seven_days(db, actor, now):
 def test_an_invitation_works_only_once(db, actor, now):
     token = token_of(invite(db, actor, now))
     accept(token, now)
-    with pytest.raises(team.InvitationInvalid):
+    with pytest.raises(invitations.InvitationInvalid):
         accept(token, now + timedelta(seconds=5), name="Mallory", phone="+4915199999999")
-    assert team.describe_invitation(db, token, now=now) is None
+    assert invitations.describe_invitation(db, token, now=now) is None
     assert len(db.exec(select(User).where(User.role == "admin")).all()) == 1
 
 
-def test_two_concurrent_accepts_exactly_one_wins(db, actor, now):
+def test_two_concurrent_accepts_exactly_one_wins(db, actor, now, race):
     token = token_of(invite(db, actor, now))
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def worker(name: str) -> None:
-        barrier.wait()
-        try:
-            accept(token, now, name=name)
-            outcomes.append("won")
-        except team.InvitationInvalid:
-            outcomes.append("refused")
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            outcomes.append(f"error: {exc!r}")
+    def outcome(result: object) -> str:
+        if isinstance(result, invitations.InvitationInvalid):
+            return "refused"
+        return f"error: {result!r}" if isinstance(result, Exception) else "won"
 
-    threads = [threading.Thread(target=worker, args=(f"Person {i}",)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes = [outcome(r) for r in race.times(2, lambda i: accept(token, now, name=f"Person {i}"))]
 
     assert sorted(outcomes) == ["refused", "won"]
     db.expire_all()
@@ -224,24 +212,24 @@ def test_two_concurrent_accepts_exactly_one_wins(db, actor, now):
 
 def test_a_revoked_invitation_is_refused(db, actor, now):
     sent = invite(db, actor, now)
-    assert team.revoke_invitation(db, actor, sent.invitation_id, now=now) == "ada@test.example"
+    assert invitations.revoke_invitation(db, actor, sent.invitation_id, now=now) == "ada@test.example"
     db.commit()
-    assert team.describe_invitation(db, token_of(sent), now=now) is None
-    with pytest.raises(team.InvitationInvalid):
+    assert invitations.describe_invitation(db, token_of(sent), now=now) is None
+    with pytest.raises(invitations.InvitationInvalid):
         accept(token_of(sent), now)
     # Revoked is final: neither revoke nor resend applies again.
-    assert error(team.revoke_invitation, db, actor, sent.invitation_id, now=now)[1] == "team.error.not_found"
-    assert error(team.resend_invitation, db, actor, sent.invitation_id, now=now)[1] == "team.error.not_found"
+    assert error(invitations.revoke_invitation, db, actor, sent.invitation_id, now=now)[1] == "team.error.not_found"
+    assert error(invitations.resend_invitation, db, actor, sent.invitation_id, now=now)[1] == "team.error.not_found"
 
 
 def test_resend_makes_a_new_link_and_kills_the_old_one(db, actor, now):
     first = invite(db, actor, now)
     later = now + timedelta(days=6)
-    second = team.resend_invitation(db, actor, first.invitation_id, now=later)
+    second = invitations.resend_invitation(db, actor, first.invitation_id, now=later)
     db.commit()
     assert token_of(second) != token_of(first)
     assert second.expires_at == later + timedelta(days=7)
-    with pytest.raises(team.InvitationInvalid):
+    with pytest.raises(invitations.InvitationInvalid):
         accept(token_of(first), later)
     accept(token_of(second), later + timedelta(days=3))  # past the first link's end
 
@@ -250,7 +238,7 @@ def test_an_expired_invitation_can_be_resent(db, actor, now):
     first = invite(db, actor, now)
     later = now + timedelta(days=10)
     assert [i.status for i in team.list_team(db, actor, now=later).invitations] == ["expired"]
-    second = team.resend_invitation(db, actor, first.invitation_id, now=later)
+    second = invitations.resend_invitation(db, actor, first.invitation_id, now=later)
     db.commit()
     assert [i.status for i in team.list_team(db, actor, now=later).invitations] == ["pending"]
     accept(token_of(second), later)
@@ -275,7 +263,7 @@ def test_accept_validates_every_field_and_keeps_the_link_usable(db, actor, now, 
     token = token_of(invite(db, actor, now))
     assert error(accept, token, now, **overrides) == expected
     assert db.exec(select(User).where(User.role == "admin")).all() == []
-    assert team.describe_invitation(db, token, now=now) is not None
+    assert invitations.describe_invitation(db, token, now=now) is not None
 
 
 def test_password_that_contains_the_address_is_refused(db, actor, now):
@@ -418,13 +406,13 @@ def test_an_admin_cannot_call_any_team_function(db, actor, now):
 
     calls = [
         lambda: team.list_team(db, admin_actor, now=now),
-        lambda: team.invite_admin(db, admin_actor, email="eve@test.example", areas=["domains"], now=now),
+        lambda: invitations.invite_admin(db, admin_actor, email="eve@test.example", areas=["domains"], now=now),
         lambda: team.change_areas(db, admin_actor, other.id, ["domains", "email", "support"], now=now),
         lambda: team.change_areas(db, admin_actor, admin.id, ["domains"], now=now),
         lambda: team.revoke_admin(db, admin_actor, other.id, now=now),
         lambda: team.end_admin_sessions(db, admin_actor, other.id, now=now),
-        lambda: team.revoke_invitation(db, admin_actor, pending.invitation_id, now=now),
-        lambda: team.resend_invitation(db, admin_actor, pending.invitation_id, now=now),
+        lambda: invitations.revoke_invitation(db, admin_actor, pending.invitation_id, now=now),
+        lambda: invitations.resend_invitation(db, admin_actor, pending.invitation_id, now=now),
     ]
     for call in calls:
         with pytest.raises(team.OwnerOnly):
@@ -463,16 +451,16 @@ def test_each_state_changing_call_writes_exactly_one_audit_entry(db, actor, owne
         return result, new[0]
 
     sent, event = step(
-        lambda: team.invite_admin(db, actor, email="ada@test.example", areas=["domains"], now=now),
+        lambda: invitations.invite_admin(db, actor, email="ada@test.example", areas=["domains"], now=now),
         "admin_invited")
     assert (event.actor_user_id, event.target, json.loads(event.detail)) == (
         owner.id, "ada@test.example", {"areas": "domains"})
-    sent, _ = step(lambda: team.resend_invitation(db, actor, sent.invitation_id, now=now),
+    sent, _ = step(lambda: invitations.resend_invitation(db, actor, sent.invitation_id, now=now),
                    "invitation_resent")
     with transaction() as session:
         before = len(audits(db))
-        joined = team.accept_invitation(session, token_of(sent), name="Ada", password=GOOD_PASSWORD,
-                                        phone=PHONE, language="en", now=now)
+        joined = invitations.accept_invitation(session, token_of(sent), name="Ada", password=GOOD_PASSWORD,
+                                               phone=PHONE, language="en", now=now)
     new = audits(db)[before:]
     assert [(e.action, e.actor_user_id) for e in new] == [("admin_joined", joined.user_id)]
     _, event = step(lambda: team.change_areas(db, actor, joined.user_id, ["email"], now=now),
@@ -480,9 +468,9 @@ def test_each_state_changing_call_writes_exactly_one_audit_entry(db, actor, owne
     assert json.loads(event.detail) == {"before": "domains", "after": "email"}
     step(lambda: team.end_admin_sessions(db, actor, joined.user_id, now=now), "admin_sessions_ended")
     step(lambda: team.revoke_admin(db, actor, joined.user_id, now=now), "admin_removed")
-    other = team.invite_admin(db, actor, email="bob@test.example", areas=["support"], now=now)
+    other = invitations.invite_admin(db, actor, email="bob@test.example", areas=["support"], now=now)
     db.commit()
-    step(lambda: team.revoke_invitation(db, actor, other.invitation_id, now=now), "invitation_revoked")
+    step(lambda: invitations.revoke_invitation(db, actor, other.invitation_id, now=now), "invitation_revoked")
 
 
 def test_unchanged_areas_change_and_audit_nothing(db, actor, now):
@@ -495,11 +483,11 @@ def test_unchanged_areas_change_and_audit_nothing(db, actor, now):
 
 def test_no_token_or_link_ever_reaches_the_audit_log(db, actor, now):
     first = invite(db, actor, now)
-    second = team.resend_invitation(db, actor, first.invitation_id, now=now)
+    second = invitations.resend_invitation(db, actor, first.invitation_id, now=now)
     db.commit()
     accept(token_of(second), now, password=GOOD_PASSWORD)
     third = invite(db, actor, now, email="bob@test.example")
-    team.revoke_invitation(db, actor, third.invitation_id, now=now)
+    invitations.revoke_invitation(db, actor, third.invitation_id, now=now)
     db.commit()
 
     secrets_ = [token_of(first), token_of(second), token_of(third), GOOD_PASSWORD]

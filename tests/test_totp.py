@@ -4,14 +4,11 @@ from two simultaneous requests), malformed input, provisioning URI and QR code."
 from __future__ import annotations
 
 import base64
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from sqlmodel import Session
 
-from panel_app.db import get_engine
 from panel_app.models import User
 from panel_app.security import totp
 from panel_app.security.crypto import decrypt, encrypt
@@ -189,31 +186,11 @@ def test_spaces_and_hyphens_are_ignored(db, enrolled, now):
     assert totp.check_code(db, user, f" {code[:3]}-{code[3:]} ", now).ok
 
 
-def test_two_simultaneous_requests_exactly_one_wins(enrolled, now):
+def test_two_simultaneous_requests_exactly_one_wins(enrolled, now, race):
     user, secret = enrolled
     code = totp.code_at(secret, now)
-    barrier = threading.Barrier(2)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker():
-        with Session(get_engine(), expire_on_commit=False) as session:
-            mine = session.get(User, user.id)
-            barrier.wait()
-            try:
-                result = totp.check_code(session, mine, code, now)
-                session.commit()
-            except Exception as exc:  # a lost race must not look like a success
-                session.rollback()
-                result = exc
-        with lock:
-            results.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results = race.in_sessions(2, lambda session, mine: totp.check_code(session, mine, code, now),
+                               load=lambda session, _: session.get(User, user.id))
     assert len(results) == 2
     winners = [r for r in results if isinstance(r, totp.TotpCheck) and r.ok]
     assert len(winners) == 1

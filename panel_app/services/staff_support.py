@@ -1,20 +1,13 @@
-"""What support staff do: the ticket queue, answers, and recovering a customer's access.
+"""What support staff do: the ticket queue, answers, and the staff audit log.
 
 Staff see no secrets. The view records here carry ticket text, the customer's name,
 customer number and masked contact details: never a code, an auth code, a password
 hash, a TOTP secret, a full payment number or a stored value of the identity
 checklist. No function here reads a customer's sensitive areas for display.
 
-Contact-details recovery ("I have no access to my email or phone"): the agent asks the
-customer for evidence they can give without the lost factor and types what they said;
-``check_evidence`` compares it with the account (customer number, the number and gross
-amount of a recent invoice, the last four digits of a payment method, the postal code
-on file) and answers only *which items matched*. With ``EVIDENCE_NEEDED`` matches the
-agent may schedule the new address or number through ``factor_changes`` (the waiting
-period and announcements of a self-service change without the old factor; the customer
-cancels it from any verified session), or refuse with a reason the customer reads.
-Removing a customer's authenticator app needs a second person: an agent requests it,
-a staff admin other than the requester approves (four-eyes).
+Recovering a customer's access (the identity checklist, a scheduled contact change,
+the four-eyes removal of an authenticator app) is ``services/staff_recovery.py``; the
+numbers of its rules are the constants below.
 
 Every action is in the customer's activity log ("Support (Maria) …") and in the staff
 audit log (``StaffAuditEvent``).
@@ -23,22 +16,19 @@ audit log (``StaffAuditEvent``).
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session, func, select
 
 from panel_app.delivery.base import mask_email, mask_phone
-from panel_app.models import (Account, EvidenceCheck, Invoice, InvoiceLine, PaymentMethod, StaffAuditEvent,
-                              StaffRequest, StaffUser, Ticket, TicketMessage, User)
+from panel_app.models import (Account, EvidenceCheck, StaffAuditEvent, StaffRequest, StaffUser, Ticket,
+                              TicketMessage, User)
 from panel_app.security import staff as staff_core
 from panel_app.security.permissions import Area
-from panel_app.services import audit, billing, factor_changes, stepup, support
+from panel_app.services import audit, factor_changes, stepup, support
 from panel_app.services.audit import Actor
-from panel_app.services.validation import NotFound, ValidationError, clean_text
+from panel_app.services.validation import NotFound, ValidationError
 
 EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
 EVIDENCE_NEEDED = 3
@@ -198,198 +188,6 @@ def close(db: Session, actor: StaffActor, ticket_id: object, *, now: datetime) -
         db.flush()
         _both_logs(db, actor, ticket, "ticket_closed", now=now)
     return ticket
-
-
-# --- identity evidence ------------------------------------------------------------------
-
-
-def _norm(value: object, limit: int = 60) -> str:
-    """Compare what was said, not how it was typed: case, spaces, dashes, dots."""
-    if not isinstance(value, str):
-        return ""
-    text = unicodedata.normalize("NFKC", value[:limit]).casefold()
-    return "".join(c for c in text if c.isalnum())
-
-
-_AMOUNT = re.compile(r"(\d{1,3}(?:[.,]\d{3})*|\d+)(?:[.,](\d{1,2}))?", re.ASCII)
-
-
-def _amount_cents(value: object) -> int | None:
-    """"11,90", "11.90 €", "EUR 1.234,50" → cents; anything else None (never a float)."""
-    if not isinstance(value, str) or len(value) > 30:
-        return None
-    match = _AMOUNT.fullmatch(value.replace("€", "").replace("EUR", "").replace(" ", "").strip())
-    whole = re.sub(r"[.,]", "", match.group(1)) if match else ""
-    if not whole or len(whole) > 9:
-        return None
-    return int(whole) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-
-
-def _matches(db: Session, user: User, answers: dict) -> list[str]:
-    account = db.get(Account, user.account_id)
-    matched = []
-    if _norm(answers.get("customer_number")) and _norm(answers.get("customer_number")) == _norm(account.customer_number):
-        matched.append("customer_number")
-    said_number, said_amount = _norm(answers.get("invoice_number")), _amount_cents(answers.get("invoice_amount"))
-    if said_number and said_amount is not None:
-        recent = db.exec(select(Invoice).where(Invoice.account_id == account.id)
-                         .order_by(Invoice.issue_date.desc()).limit(RECENT_INVOICES)).all()
-        for invoice in recent:
-            lines = db.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)).all()
-            gross = billing.compute_amounts(lines, reverse_charge=invoice.reverse_charge).gross_cents
-            if _norm(invoice.number) == said_number and gross == said_amount:
-                matched.append("invoice")
-                break
-    last4 = _norm(answers.get("payment_last4"), 8)
-    if len(last4) == 4 and last4 in {m.last4 for m in db.exec(select(PaymentMethod).where(
-            PaymentMethod.account_id == account.id)).all()}:
-        matched.append("payment_last4")
-    if _norm(answers.get("postal_code"), 20) and _norm(answers.get("postal_code"), 20) == _norm(account.postal_code):
-        matched.append("postal_code")
-    return matched
-
-
-def _serialize_on_ticket(db: Session, ticket: Ticket) -> None:
-    """Row lock (PostgreSQL) or write lock (SQLite): parallel checks are counted one by one."""
-    db.execute(update(Ticket).where(Ticket.id == ticket.id).values(updated_at=Ticket.updated_at)
-               .execution_options(synchronize_session=False))
-
-
-def check_evidence(db: Session, actor: StaffActor, ticket_id: object, answers: object, *,
-                   now: datetime) -> tuple[list[str], bool]:
-    """Compare what the customer said; returns (items that matched, passed). Only on a
-    "contact details update" ticket; each check is recorded (no value is)."""
-    ticket = _ticket(db, ticket_id)
-    if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
-        raise ValidationError("ticket", "staff.error.not_contact_update")
-    user = _requester(db, ticket)
-    _serialize_on_ticket(db, ticket)
-    failed = db.exec(select(func.count()).select_from(EvidenceCheck).where(
-        EvidenceCheck.ticket_id == ticket.id, EvidenceCheck.passed.is_(False))).one()
-    if failed >= MAX_FAILED_CHECKS:
-        raise ValidationError("ticket", "staff.error.too_many_checks", max=MAX_FAILED_CHECKS)
-    by_agent = db.exec(select(func.count()).select_from(EvidenceCheck).where(
-        EvidenceCheck.staff_id == actor.staff_id, EvidenceCheck.passed.is_(False),
-        EvidenceCheck.created_at > now - timedelta(hours=1))).one()
-    if by_agent >= MAX_FAILED_CHECKS_PER_AGENT_HOUR:
-        raise ValidationError("ticket", "staff.error.agent_checks")
-    matched = _matches(db, user, answers if isinstance(answers, dict) else {})
-    passed = len(matched) >= EVIDENCE_NEEDED
-    db.add(EvidenceCheck(ticket_id=ticket.id, staff_id=actor.staff_id, matched=",".join(matched), passed=passed,
-                         created_at=now))
-    _both_logs(db, actor, ticket, "identity_checked", now=now, matched=len(matched), passed=passed)
-    return matched, passed
-
-
-def schedule_contact_change(db: Session, actor: StaffActor, ticket_id: object, kind: object, new_value: object, *,
-                            now: datetime, delay_seconds: int) -> tuple[factor_changes.PendingChange, User]:
-    """After a passed check: the new address or number waits out the delay, announced on
-    every channel, cancellable by the customer (the caller sends the announcements)."""
-    ticket = _ticket(db, ticket_id)
-    if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
-        raise ValidationError("ticket", "staff.error.not_contact_update")
-    if not _evidence_passed(db, ticket, actor, now):
-        raise ValidationError("ticket", "staff.error.evidence_needed")
-    if kind not in ("email", "phone"):
-        raise ValidationError("kind", "validation.invalid")
-    user = _requester(db, ticket)
-    if any(pending.kind == kind for pending in factor_changes.pending(db, user.id)):
-        # The customer's own waiting change (or another agent's) is not replaced from here.
-        raise ValidationError("kind", "staff.error.change_pending")
-    change = factor_changes.schedule(db, actor.for_account(user.account_id), user, kind, new_value, now=now,
-                                     delay_seconds=delay_seconds, requested_by=actor.label)
-    _staff_audit(db, actor, "contact_change_scheduled", now=now, account_id=ticket.account_id, ticket_id=ticket.id,
-                 kind=kind, effective_at=change.effective_at.isoformat(timespec="minutes"))
-    return change, user
-
-
-def refuse(db: Session, actor: StaffActor, ticket_id: object, reason: object, *, now: datetime) -> Ticket:
-    """The identity could not be confirmed: the customer reads the reason; the ticket closes."""
-    text = support.clean_body(reason, "reason", max_length=REASON_MAX)
-    ticket = _ticket(db, ticket_id)
-    if ticket.kind != support.KIND_CONTACT_UPDATE:
-        raise ValidationError("ticket", "staff.error.not_contact_update")
-    ticket, _user = reply(db, actor, ticket.id, text, now=now, close=True)
-    _both_logs(db, actor, ticket, "contact_update_refused", now=now)
-    return ticket
-
-
-# --- four-eyes: removing a customer's authenticator app -----------------------------------
-
-
-def request_totp_removal(db: Session, actor: StaffActor, ticket_id: object, reason: object, *,
-                         now: datetime) -> StaffRequest:
-    ticket = _ticket(db, ticket_id)
-    if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
-        raise ValidationError("ticket", "staff.error.not_contact_update")
-    if not _evidence_passed(db, ticket, actor, now):
-        raise ValidationError("ticket", "staff.error.evidence_needed")
-    user = _requester(db, ticket)
-    if not stepup.totp.is_enrolled(user):
-        raise ValidationError("ticket", "staff.error.no_app")
-    if db.exec(select(StaffRequest).where(StaffRequest.user_id == user.id, StaffRequest.status == "pending")).first():
-        raise ValidationError("ticket", "staff.error.request_pending")
-    row = StaffRequest(kind="remove_totp", user_id=user.id, ticket_id=ticket.id,
-                       reason=clean_text(reason, "reason", max_length=REASON_MAX, required=True),
-                       requested_by=actor.staff_id, requested_at=now)
-    db.add(row)
-    db.flush()
-    _both_logs(db, actor, ticket, "totp_removal_requested", now=now)
-    return row
-
-
-@dataclass(frozen=True)
-class RequestRow:
-    id: int
-    customer: str
-    ticket_id: int | None
-    reason: str
-    requested_by: str
-    requested_at: datetime
-
-
-def pending_requests(db: Session) -> list[RequestRow]:
-    rows = db.exec(select(StaffRequest).where(StaffRequest.status == "pending").order_by(StaffRequest.id)).all()
-    found = []
-    for row in rows:
-        user = db.get(User, row.user_id)
-        account = db.get(Account, user.account_id)
-        found.append(RequestRow(row.id, account.name, row.ticket_id, row.reason,
-                                staff_core.label(db.get(StaffUser, row.requested_by)), row.requested_at))
-    return found
-
-
-def decide(db: Session, actor: StaffActor, admin: StaffUser, request_id: object, *, approve: bool,
-           now: datetime) -> tuple[StaffRequest, User]:
-    """A staff admin other than the requester approves or rejects (claimed once)."""
-    if admin.role != staff_core.ROLE_ADMIN:
-        raise ValidationError("request", "staff.error.admin_only")
-    row_id = support._ticket_id(request_id)
-    row = db.get(StaffRequest, row_id)
-    if row is None or row.status != "pending":
-        raise ValidationError("request", "staff.error.request_gone")
-    if row.requested_by == admin.id:
-        raise ValidationError("request", "staff.error.four_eyes")
-    ticket = db.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
-    user = db.get(User, row.user_id)
-    if approve and (row.requested_at <= now - REQUEST_VALID or ticket is None
-                    or ticket.status == support.STATUS_CLOSED or not stepup.totp.is_enrolled(user)):
-        raise ValidationError("request", "staff.error.request_stale")
-    claimed = db.execute(update(StaffRequest).where(StaffRequest.id == row.id, StaffRequest.status == "pending")
-                         .values(status="approved" if approve else "rejected", decided_by=admin.id, decided_at=now)
-                         .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise ValidationError("request", "staff.error.request_gone")
-    db.refresh(row)
-    user = db.get(User, row.user_id)
-    customer_actor = actor.for_account(user.account_id)
-    if approve:
-        stepup.remove_totp(db, user, now, customer_actor)
-    action = "totp_removal_approved" if approve else "totp_removal_rejected"
-    audit.record(db, customer_actor, Area.SUPPORT, action, now=now, target=f"#{row.ticket_id or ''}")
-    _staff_audit(db, actor, action, now=now, account_id=user.account_id, ticket_id=row.ticket_id,
-                 request=row.id)
-    return row, user
 
 
 # --- the staff audit log (admins) ---------------------------------------------------------

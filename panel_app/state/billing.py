@@ -14,7 +14,7 @@ import reflex as rx
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
-from panel_app.services import billing
+from panel_app.services import billing, documents
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
@@ -63,7 +63,7 @@ class InvoicesState(GatedPage, AuthState):
                 "issued": fmt.day(doc.issued_on, lang),
                 "download_label": t("billing.download_document", lang, title=doc.title),
             }
-            for doc in billing.list_documents(ctx.db, ctx.user.account_id)
+            for doc in documents.list_documents(ctx.db, ctx.user.account_id)
         ]
 
     @guard.requires_stepup()
@@ -86,12 +86,12 @@ class InvoicesState(GatedPage, AuthState):
         if not isinstance(document_id, str | int) or isinstance(document_id, bool):
             return None
         try:
-            document = billing.get_document(ctx.db, ctx.user.account_id, document_id)
-            pdf = billing.document_pdf(ctx.db, ctx.actor, document.id, ctx.now, lang=ctx.lang)
+            document = documents.get_document(ctx.db, ctx.user.account_id, document_id)
+            pdf = documents.document_pdf(ctx.db, ctx.actor, document.id, ctx.now, lang=ctx.lang)
         except ValidationError as exc:
             self.error = t(exc.message_key, ctx.lang, **exc.params)
             self._reload()
             return None
         self.error = ""
-        return rx.download(data=pdf, filename=billing.document_filename(document.id, document.title),
+        return rx.download(data=pdf, filename=documents.document_filename(document.id, document.title),
                            mime_type=PDF_MIME_TYPE)

@@ -18,7 +18,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.i18n import LANGUAGES, t
 from panel_app.i18n import formatting as fmt
-from panel_app.services import team
+from panel_app.services import invitations
 from panel_app.services.notifications import notify_user
 from panel_app.services.validation import ValidationError
 from panel_app.state.auth import AuthState
@@ -64,7 +64,7 @@ class InviteState(AuthState):
         self.name_value = self.phone_value = ""
         self._clear_errors()
 
-    def _show(self, preview: team.InvitationPreview) -> None:
+    def _show(self, preview: invitations.InvitationPreview) -> None:
         lang = self.lang
         self.invite_status = STATUS_OPEN
         self.inviter = preview.inviter_name
@@ -78,7 +78,7 @@ class InviteState(AuthState):
     def _refresh(self) -> bool:
         """Show the invitation behind the URL's token, checked in the database now."""
         with transaction() as db:
-            preview = team.describe_invitation(db, self._token(), now=utcnow())
+            preview = invitations.describe_invitation(db, self._token(), now=utcnow())
         if preview is None:
             self._show_invalid()
             return False
@@ -117,12 +117,12 @@ class InviteState(AuthState):
         router = self.router
         try:
             with transaction() as db:
-                joined = team.accept_invitation(
+                joined = invitations.accept_invitation(
                     db, self._token(), name=name, password=password, phone=phone, language=language,
                     now=utcnow(), ip=(router.session.client_ip or "")[:64],
                     user_agent=(router.headers.user_agent or "")[:300],
                 )
-        except team.InvitationInvalid:
+        except invitations.InvitationInvalid:
             self._show_invalid()
             return
         except ValidationError as exc:

@@ -26,7 +26,7 @@ from panel_app.i18n import CATALOGS, formatting as fmt, t
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
-from panel_app.services import staff_support, support
+from panel_app.services import staff_recovery, staff_support, support
 from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.staff_support import StaffActor
 from panel_app.services.validation import NotFound, ValidationError
@@ -346,8 +346,8 @@ class StaffTicketState(StaffPage, StaffState):
     def check_evidence(self, form_data: dict):
         answers = {k: form_data.get(k) for k in ("customer_number", "invoice_number", "invoice_amount",
                                                  "payment_last4", "postal_code")} if isinstance(form_data, dict) else {}
-        result = self._act(lambda ctx: staff_support.check_evidence(ctx.db, ctx.actor, self.ticket_id, answers,
-                                                                    now=ctx.now), success="staff.evidence.checked")
+        result = self._act(lambda ctx: staff_recovery.check_evidence(ctx.db, ctx.actor, self.ticket_id, answers,
+                                                                     now=ctx.now), success="staff.evidence.checked")
         if result is not None:
             lang = _lang(self)
             matched, _passed = result
@@ -360,7 +360,7 @@ class StaffTicketState(StaffPage, StaffState):
     @staff_only()
     def schedule_change(self, form_data: dict):
         form = form_data if isinstance(form_data, dict) else {}
-        result = self._act(lambda ctx: staff_support.schedule_contact_change(
+        result = self._act(lambda ctx: staff_recovery.schedule_contact_change(
             ctx.db, ctx.actor, self.ticket_id, form.get("kind"), form.get("value"), now=ctx.now,
             delay_seconds=get_settings().factor_change_delay_seconds), success="staff.change.scheduled")
         if result is not None:
@@ -370,7 +370,7 @@ class StaffTicketState(StaffPage, StaffState):
     @staff_only()
     def refuse(self, form_data: dict):
         reason = form_data.get("reason") if isinstance(form_data, dict) else None
-        done = self._act(lambda ctx: staff_support.refuse(ctx.db, ctx.actor, self.ticket_id, reason, now=ctx.now),
+        done = self._act(lambda ctx: staff_recovery.refuse(ctx.db, ctx.actor, self.ticket_id, reason, now=ctx.now),
                          success="staff.refused")
         if done is not None and done.user_id is not None:
             spawn(notify_user(done.user_id, "support_answered", ticket=done.id,
@@ -379,8 +379,8 @@ class StaffTicketState(StaffPage, StaffState):
     @staff_only()
     def request_app_removal(self, form_data: dict):
         reason = form_data.get("reason") if isinstance(form_data, dict) else None
-        self._act(lambda ctx: staff_support.request_totp_removal(ctx.db, ctx.actor, self.ticket_id, reason,
-                                                                 now=ctx.now), success="staff.request.sent")
+        self._act(lambda ctx: staff_recovery.request_totp_removal(ctx.db, ctx.actor, self.ticket_id, reason,
+                                                                  now=ctx.now), success="staff.request.sent")
 
 
 async def _announce_scheduled(user_id: int, change) -> None:
@@ -405,7 +405,7 @@ class StaffAdminState(StaffPage, StaffState):
         lang = _lang(self)
         self.requests = [{"id": str(r.id), "customer": r.customer, "ticket": str(r.ticket_id or ""),
                           "reason": r.reason, "by": r.requested_by, "when": _when(r.requested_at, lang)}
-                         for r in staff_support.pending_requests(ctx.db)]
+                         for r in staff_recovery.pending_requests(ctx.db)]
         self.audit_rows = [{"when": _when(r.created_at, lang), "staff": r.staff, "action": r.action,
                             "ticket": str(r.ticket_id or ""), "detail": r.detail[:300]}
                            for r in staff_support.staff_audit(ctx.db)]
@@ -419,7 +419,7 @@ class StaffAdminState(StaffPage, StaffState):
     def _decide(self, request_id: str, approve: bool) -> None:
         ctx = current()
         try:
-            _row, user = staff_support.decide(ctx.db, ctx.actor, ctx.staff, request_id, approve=approve, now=ctx.now)
+            _row, user = staff_recovery.decide(ctx.db, ctx.actor, ctx.staff, request_id, approve=approve, now=ctx.now)
         except ValidationError as exc:
             self._fail(exc)
             return

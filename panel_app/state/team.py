@@ -12,7 +12,7 @@ from typing import ClassVar
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import GRANTABLE_AREAS, ROLE_OWNER, Area
-from panel_app.services import team
+from panel_app.services import invitations, team
 from panel_app.services.notifications import notify_user
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
@@ -117,8 +117,8 @@ class TeamState(GatedPage, AuthState):
         self.invite_name = name[:200] if isinstance(name, str) else ""
         self.invite_areas = areas
         try:
-            sent = team.invite_admin(ctx.db, ctx.actor, email=email, name=name or "", areas=areas,
-                                     now=ctx.now)
+            sent = invitations.invite_admin(ctx.db, ctx.actor, email=email, name=name or "", areas=areas,
+                                            now=ctx.now)
         except ValidationError as exc:
             text = t(exc.message_key, ctx.lang, **exc.params)
             if exc.field == "email":
@@ -130,7 +130,7 @@ class TeamState(GatedPage, AuthState):
             else:
                 self._fail(exc.message_key, **exc.params)
             return
-        spawn(team.send_invitation_email(sent))
+        spawn(invitations.send_invitation_email(sent))
         self.invite_email = self.invite_name = ""
         self.invite_areas = []
         self.form_key += 1
@@ -139,15 +139,15 @@ class TeamState(GatedPage, AuthState):
 
     @guard.requires_stepup()
     def resend_invitation(self, invitation_id: str):
-        sent = self._act_on(invitation_id, team.resend_invitation)
+        sent = self._act_on(invitation_id, invitations.resend_invitation)
         if sent is not None:
-            spawn(team.send_invitation_email(sent))
+            spawn(invitations.send_invitation_email(sent))
             self._say("team.resent", email=sent.email)
             self._reload()
 
     @guard.requires_stepup()
     def revoke_invitation(self, invitation_id: str):
-        email = self._act_on(invitation_id, team.revoke_invitation)
+        email = self._act_on(invitation_id, invitations.revoke_invitation)
         if email is not None:
             self._say("team.invitation_revoked", email=email)
             self._reload()

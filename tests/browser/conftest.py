@@ -15,6 +15,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,19 +112,28 @@ def server_log(panel_server) -> Path:
     return panel_server.log_path
 
 
-@pytest.fixture(scope="module")
-def short_idle_url(panel_server):
-    """A second server whose sessions end after 20 s without a user action. It runs from a
-    copy of the project, built frontend included, since the build names its own port."""
-    copy = Path(tempfile.mkdtemp(prefix="panel-idle-")) / "panel"
+@contextmanager
+def server_on_a_copy(prefix: str, **extra_env: str) -> Iterator[PanelServer]:
+    """A second server with settings of its own (``PANEL_*`` in ``extra_env``). It runs from
+    a copy of the project, built frontend included, since the build names its own port."""
+    copy = Path(tempfile.mkdtemp(prefix=prefix)) / "panel"
     top_level_skip = {".venv", ".git", "data", "tools", ".states"}
     shutil.copytree(ROOT, copy, symlinks=True,
                     ignore=lambda folder, names: top_level_skip & set(names) if Path(folder) == ROOT else [])
     (copy / "tools").symlink_to(ROOT / "tools")
-    server = PanelServer(copy, PANEL_SESSION_IDLE_SECONDS="20")
-    yield server.url
-    server.stop()
-    shutil.rmtree(copy.parent, ignore_errors=True)
+    server = PanelServer(copy, **extra_env)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(copy.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def short_idle_url(panel_server):
+    """A second server whose sessions end after 20 s without a user action."""
+    with server_on_a_copy("panel-idle-", PANEL_SESSION_IDLE_SECONDS="20") as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

@@ -35,14 +35,25 @@ def create_user(email: str, password: str = "a-long-test-password", phone: str |
     subprocess.run(args, check=True, env=dict(os.environ), capture_output=True)
 
 
-def latest_code(page: Page, base_url: str, recipient: str) -> str:
-    """Read the newest code sent to ``recipient`` from the demo outbox, as a demo user would."""
+def outbox_text(page: Page, base_url: str, *has_text: str, timeout: float = 10_000,
+                whole_message: bool = False) -> str:
+    """The newest demo-outbox message holding every one of ``has_text``, read in a new tab
+    as a demo user would: its text (or, with ``whole_message``, recipient and all)."""
     outbox = page.context.new_page()
     outbox.goto(base_url + "/dev/outbox")
-    message = outbox.locator(".outbox-message").filter(has_text=recipient).first
-    expect(message).to_be_visible(timeout=10_000)
-    text = message.locator(".outbox-text").inner_text()
+    message = outbox.locator(".outbox-message")
+    for text in has_text:
+        message = message.filter(has_text=text)
+    message = message.first
+    expect(message).to_be_visible(timeout=timeout)
+    text = (message if whole_message else message.locator(".outbox-text")).inner_text()
     outbox.close()
+    return text
+
+
+def latest_code(page: Page, base_url: str, recipient: str) -> str:
+    """Read the newest code sent to ``recipient`` from the demo outbox, as a demo user would."""
+    text = outbox_text(page, base_url, recipient)
     match = re.search(r"\b(\d{6})\b", text)
     assert match, text
     return match.group(1)

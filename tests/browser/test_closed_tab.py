@@ -30,12 +30,10 @@ from panel_app.state.profile import ProfileState
 from panel_app.state.security import SecurityState
 from sqlmodel import select
 from tests.browser.helpers import create_user
-from tests.browser.test_websocket_guard import RawClient, login_token, run_async
+from tests.ws import FRONTEND_EXCEPTION, HYDRATE, HYDRATE_AND_LOAD, RawClient, login_token, run_async
 
 pytestmark = pytest.mark.browser
 
-HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
-HYDRATE = "reflex___state____state.hydrate"
 DOMAIN = "schmidt-webdesign.example"
 # Shown on the pages the owner opens (demo data): invoice number, card digits, DNS
 # address and VAT ID.
@@ -115,9 +113,7 @@ async def _owner_session(base_url: str, token: str) -> tuple[str, list[str]]:
 
 
 async def _what_a_stranger_gets(base_url: str, client_token: str, cookie: str | None) -> str:
-    stranger = RawClient(base_url, cookie)
-    stranger.token = client_token
-    async with stranger:
+    async with RawClient(base_url, cookie, token=client_token) as stranger:
         answers = [await stranger.call(HYDRATE_AND_LOAD, {}, pathname="/invoices"),
                    await stranger.call(HYDRATE, {}, pathname="/security"),
                    await stranger.call(f"{DnsState.get_full_name()}.load", {}, pathname=f"/domains/{DOMAIN}")]
@@ -196,7 +192,7 @@ def test_after_the_grant_ran_out_with_no_tab_connected_nothing_is_handed_out(pan
 def test_hostile_frontend_error_reports_are_one_short_line_and_rate_limited(panel_url, server_log):
     async def flood():
         async with RawClient(panel_url, None) as tab:
-            name = "reflex___state____state.reflex___state____frontend_event_exception_state.handle_frontend_exception"
+            name = FRONTEND_EXCEPTION
             forged = "ok\n2026-11-28 INFO login ok for owner@example.com\n" + "A" * 400_000
             for _ in range(12):
                 await tab.call(name, {"info": forged, "component_stack": "x"}, pathname="/login")
@@ -246,7 +242,7 @@ def test_malformed_events_and_sockets_do_not_reach_the_log(panel_url, server_log
                          {"name": f"{AuthState.get_full_name()}.forget_tab", "payload": {"x": 1}},
                          {"name": f"{ProfileState.get_full_name()}.begin_change", "payload": {}}):
                 for _ in range(5):
-                    await tab.sio.emit("event", data, namespace="/_event")
+                    await tab.send(data)
             await asyncio.sleep(1)
 
     before = server_log.read_text(errors="replace")
@@ -270,9 +266,7 @@ def test_a_stranger_on_the_token_hears_nothing_of_the_owners_session(panel_url):
             await victim.call(HYDRATE_AND_LOAD, {}, pathname="/invoices")
             await victim.call(f"{InvoicesState.get_full_name()}.load", {}, pathname="/invoices")
             closed_token = victim.token
-        stranger = RawClient(panel_url, None)
-        stranger.token = closed_token
-        async with stranger:
+        async with RawClient(panel_url, None, token=closed_token) as stranger:
             await asyncio.sleep(1)
             async with RawClient(panel_url, owner) as other_tab:
                 await other_tab.call(f"{StepUpState.get_full_name()}.prepare", {}, pathname="/invoices")

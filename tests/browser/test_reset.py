@@ -7,21 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import create_user, pass_gate_by_email, sign_in
+from tests.browser.helpers import create_user, outbox_text, pass_gate_by_email, sign_in
 
 pytestmark = pytest.mark.browser
 
 PHONE = "+4915112345681"
-
-
-def _outbox_text(page, base_url: str, has_text: str) -> str:
-    outbox = page.context.new_page()
-    outbox.goto(base_url + "/dev/outbox")
-    message = outbox.locator(".outbox-message").filter(has_text=has_text).first
-    expect(message).to_be_visible(timeout=10_000)
-    text = message.locator(".outbox-text").inner_text()
-    outbox.close()
-    return text
 
 
 def test_reset_with_a_whatsapp_code_ends_the_old_sessions(browser, panel_url):
@@ -41,13 +31,13 @@ def test_reset_with_a_whatsapp_code_ends_the_old_sessions(browser, panel_url):
     page.locator("#forgot-submit").click()
     expect(page.locator("#forgot-sent")).to_be_visible()
 
-    mail = _outbox_text(page, panel_url, "Set a new Panel password")
+    mail = outbox_text(page, panel_url, "Set a new Panel password")
     link = re.search(r"https?://\S+/reset\?token=[\w-]+", mail).group(0)
     page.goto(panel_url + link[link.index("/reset"):])
     expect(page.get_by_role("radio", name="Code by WhatsApp")).to_be_checked()
     page.locator("#reset-send-code").click()
     expect(page.locator("#reset-info")).to_be_visible()
-    code = re.search(r"\b(\d{6})\b", _outbox_text(page, panel_url, "5681")).group(1)
+    code = re.search(r"\b(\d{6})\b", outbox_text(page, panel_url, "5681")).group(1)
     page.get_by_label("Code", exact=True).fill(code)
     page.locator("#reset-verify").click()
     page.get_by_label("New password").fill("the-new-password-2")

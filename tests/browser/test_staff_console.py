@@ -6,10 +6,7 @@ new number. Plus the console's accessibility and its wall against customer cooki
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from datetime import date
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -19,8 +16,8 @@ from sqlmodel import select
 from panel_app.db import transaction
 from panel_app.models import Account, Invoice, InvoiceLine, PaymentMethod, Ticket, User
 from panel_app.seed import DEMO_STAFF
-from tests.browser.conftest import ROOT, PanelServer
-from tests.browser.helpers import OWNER, create_user, sign_in
+from tests.browser.conftest import server_on_a_copy
+from tests.browser.helpers import OWNER, create_user, outbox_text, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,15 +29,8 @@ OLD_PHONE, NEW_PHONE = "+4915112345690", "+4917698765490"
 @pytest.fixture(scope="module")
 def short_delay_url(panel_server):
     """A second server whose scheduled contact changes take effect after 20 s."""
-    copy = Path(tempfile.mkdtemp(prefix="panel-delay-")) / "panel"
-    skip = {".venv", ".git", "data", "tools", ".states"}
-    shutil.copytree(ROOT, copy, symlinks=True, ignore=lambda folder, names: skip & set(names)
-                    if Path(folder) == ROOT else [])
-    (copy / "tools").symlink_to(ROOT / "tools")
-    server = PanelServer(copy, PANEL_FACTOR_CHANGE_DELAY_SECONDS="20")
-    yield server.url
-    server.stop()
-    shutil.rmtree(copy.parent, ignore_errors=True)
+    with server_on_a_copy("panel-delay-", PANEL_FACTOR_CHANGE_DELAY_SECONDS="20") as server:
+        yield server.url
 
 
 def _staff_sign_in(page, base_url: str, email: str, password: str, secret: str) -> None:
@@ -57,16 +47,7 @@ def _staff_sign_in(page, base_url: str, email: str, password: str, secret: str) 
 
 
 def _outbox(page, base_url: str, *has_text: str) -> str:
-    outbox = page.context.new_page()
-    outbox.goto(base_url + "/dev/outbox")
-    message = outbox.locator(".outbox-message")
-    for text in has_text:
-        message = message.filter(has_text=text)
-    message = message.first
-    expect(message).to_be_visible(timeout=15_000)
-    text = message.inner_text()
-    outbox.close()
-    return text
+    return outbox_text(page, base_url, *has_text, timeout=15_000, whole_message=True)
 
 
 def _customer_with_history(email: str) -> str:

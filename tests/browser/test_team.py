@@ -7,19 +7,13 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import OWNER, pass_gate_by_email, sign_in
+from tests.browser.helpers import OWNER, outbox_text, pass_gate_by_email, sign_in
 
 pytestmark = pytest.mark.browser
 
 
 def invite_link(page, base_url, email) -> str:
-    outbox = page.context.new_page()
-    outbox.goto(base_url + "/dev/outbox")
-    message = outbox.locator(".outbox-message").filter(has_text=email).first
-    expect(message).to_be_visible(timeout=10_000)
-    link = re.search(r"https?://\S+/invite\?token=[\w\-]+", message.locator(".outbox-text").inner_text()).group(0)
-    outbox.close()
-    return link
+    return re.search(r"https?://\S+/invite\?token=[\w\-]+", outbox_text(page, base_url, email)).group(0)
 
 
 def test_invite_accept_verify_work_be_refused_and_removed(browser, panel_url):

@@ -7,13 +7,8 @@ a handler that answers: sensitive text appears, or the database changes.
 
 from __future__ import annotations
 
-import asyncio
-import re
 import inspect
-import json
-import uuid
 
-import httpx
 import pytest
 import socketio
 
@@ -25,6 +20,7 @@ from panel_app.security.permissions import Area
 from panel_app.state.gated import gated_page_classes
 from panel_app.state.guard import GUARD_MARKER
 from tests import state_harness
+from tests.ws import LOADED, RawClient, login_token, run_async
 
 pytestmark = pytest.mark.browser
 
@@ -37,15 +33,6 @@ SENSITIVE_MARKERS = ["203.0.113.10", "2026-000203", "rechnungen", "4242", "Linde
 # (The outbox gets the asynchronous "new sign-in" notice of the attacker's own login;
 # no code can be sent without a verificationcode row, which is compared.)
 VOLATILE_TABLES = {"loginsession", "auditevent", "throttle", "knownbrowser", "outboxmessage"}
-LOADED = re.compile(r'"loaded_rx_state_"\s*:\s*true')
-
-
-def run_async(coroutine):
-    """Run in a fresh thread: Playwright's sync API keeps a loop running on this one."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def gated_states() -> list[type]:
@@ -82,52 +69,6 @@ def dummy_payload(fn) -> dict:
 
 def db_fingerprint() -> dict[str, str]:
     return state_harness.db_fingerprint(VOLATILE_TABLES)
-
-
-def login_token(base_url: str, email: str, password: str) -> str:
-    response = httpx.post(base_url + "/api/session/login", data={"email": email, "password": password},
-                          follow_redirects=False, timeout=30)
-    assert response.status_code == 303, response.text
-    return response.cookies["panel_session"]
-
-
-class RawClient:
-    """A websocket client speaking Reflex's event protocol, no browser involved."""
-
-    def __init__(self, base_url: str, cookie: str | None):
-        self.base_url = base_url
-        self.cookie = cookie
-        self.token = str(uuid.uuid4())
-        self.sio = socketio.AsyncClient()
-        self.received: list[str] = []
-        self.sio.on("event", self._on_event, namespace="/_event")
-
-    async def _on_event(self, data):
-        self.received.append(data if isinstance(data, str) else json.dumps(data))
-
-    async def __aenter__(self):
-        headers = {"Cookie": f"panel_session={self.cookie}"} if self.cookie else {}
-        headers["Origin"] = self.base_url
-        await self.sio.connect(f"{self.base_url}?token={self.token}", socketio_path="/_event",
-                               namespaces=["/_event"], headers=headers, transports=["websocket"])
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.sio.disconnect()
-
-    async def call(self, full_name: str, payload: dict, pathname: str = "/dashboard") -> str:
-        start = len(self.received)
-        await self.sio.emit("event", {"name": full_name, "payload": payload,
-                                      "router_data": {"pathname": pathname, "query": {}, "asPath": pathname}},
-                            namespace="/_event")
-        # Wait for the first answer (at most 3 s), then until 0.4 s pass without more.
-        seen, quiet, waited = start, 0.0, 0.0
-        while waited < 3.0 and (seen == start or quiet < 0.4):
-            await asyncio.sleep(0.1)
-            waited += 0.1
-            quiet = 0.0 if len(self.received) != seen else quiet + 0.1
-            seen = len(self.received)
-        return "\n".join(self.received[start:])
 
 
 def test_every_gated_handler_carries_the_stepup_guard():
@@ -192,11 +133,9 @@ def test_without_a_session_cookie_nothing_answers(panel_url):
 
 def test_another_site_cannot_open_the_event_socket(panel_url):
     async def connect_from_elsewhere() -> bool:
-        client = RawClient(panel_url, None)
+        client = RawClient(panel_url, None, origin="https://evil.example")
         try:
-            await client.sio.connect(f"{panel_url}?token={client.token}", socketio_path="/_event",
-                                     namespaces=["/_event"], headers={"Origin": "https://evil.example"},
-                                     transports=["websocket"], wait_timeout=5)
+            await client.connect(wait_timeout=5)
         except socketio.exceptions.ConnectionError:
             return False
         await client.sio.disconnect()

@@ -4,7 +4,7 @@ limits hold across both; a worker killed with SIGKILL loses no committed change.
 
 Each worker is its own backend process (uvicorn, the Reflex app factory, the panel's push
 loop in its lifespan) on its own port, as a load balancer would see them. The clients speak
-Reflex's websocket protocol directly (tests/browser/test_websocket_guard.py's RawClient).
+Reflex's websocket protocol directly (tests/ws.py's RawClient).
 """
 
 from __future__ import annotations
@@ -33,11 +33,10 @@ from panel_app.security import totp
 from panel_app.services import stepup
 from panel_app.services.audit import Actor
 from panel_app.state.profile import ProfileState
-from panel_app.state.stepup import StepUpState
 from panel_app.state.support import SupportState
 from tests.browser.conftest import ROOT, _free_port, server_env
 from tests.browser.helpers import create_user
-from tests.browser.test_websocket_guard import LOADED, RawClient, login_token, run_async
+from tests.ws import LOADED, RawClient, login_token, run_async
 
 pytestmark = [
     pytest.mark.browser,
@@ -46,7 +45,6 @@ pytestmark = [
                        reason="several workers need PostgreSQL and Redis (CI's second run)"),
 ]
 
-STEPUP = StepUpState.get_full_name()
 PROFILE = ProfileState.get_full_name()
 SUPPORT = SupportState.get_full_name()
 
@@ -95,14 +93,7 @@ class Client(RawClient):
     """A tab on one worker; the Origin is the public address, as behind a load balancer."""
 
     def __init__(self, worker: Worker, cookie: str | None, public: str):
-        super().__init__(worker.url, cookie)
-        self.public = public
-
-    async def __aenter__(self):
-        headers = {"Cookie": f"panel_session={self.cookie}", "Origin": self.public}
-        await self.sio.connect(f"{self.base_url}?token={self.token}", socketio_path="/_event",
-                               namespaces=["/_event"], headers=headers, transports=["websocket"])
-        return self
+        super().__init__(worker.url, cookie, origin=public)
 
 
 def _user(email: str, *, app: bool = False) -> tuple[User, str | None]:
@@ -137,9 +128,7 @@ def test_a_grant_made_through_one_worker_is_honoured_by_the_other(workers):
 
     async def scenario():
         async with Client(one, cookie, one.url) as tab:
-            await tab.call(f"{STEPUP}.prepare", {}, "/profile")
-            await tab.call(f"{STEPUP}.send_code", {}, "/profile")
-            await tab.call(f"{STEPUP}.verify", {"form_data": {"code": _latest_code(email)}}, "/profile")
+            await tab.verify_with_sent_code(lambda: _latest_code(email))
         async with Client(two, cookie, one.url) as other:
             return await other.call(f"{PROFILE}.load", {}, "/profile")
 
@@ -177,9 +166,7 @@ def test_wrong_codes_spread_over_both_workers_stay_within_the_limit(workers):
 
     async def guess(worker):
         async with Client(worker, cookie, one.url) as tab:
-            await tab.call(f"{STEPUP}.prepare", {}, "/profile")
-            await tab.call(f"{STEPUP}.choose_method", {"method": "totp"}, "/profile")
-            await tab.call(f"{STEPUP}.verify", {"form_data": {"code": wrong}}, "/profile")
+            await tab.verify_with_app(wrong)
 
     async def scenario():
         await asyncio.gather(*(guess(one if i % 2 else two) for i in range(16)))
@@ -199,9 +186,7 @@ def test_one_app_code_sent_to_both_workers_at_once_opens_one_grant(workers):
 
     async def verify(worker, cookie, code):
         async with Client(worker, cookie, one.url) as tab:
-            await tab.call(f"{STEPUP}.prepare", {}, "/profile")
-            await tab.call(f"{STEPUP}.choose_method", {"method": "totp"}, "/profile")
-            await tab.call(f"{STEPUP}.verify", {"form_data": {"code": code}}, "/profile")
+            await tab.verify_with_app(code)
 
     async def scenario():
         code = pyotp.TOTP(secret).now()
