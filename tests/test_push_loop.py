@@ -86,3 +86,39 @@ async def test_a_closed_tab_forgets_its_row_while_it_still_holds_the_tab(make_us
     assert locked_at_forget == [True]
     with transaction() as db:
         assert db.exec(select(OpenTab).where(OpenTab.client_token == CLIENT_TOKEN)).first() is None
+
+
+async def test_a_closed_invitation_or_outbox_tab_keeps_no_personal_data(make_user):
+    """Pages without a login (so without a bound session) hold personal data too: who
+    invited whom (and the name and phone typed), every code in the demo outbox."""
+    from urllib.parse import parse_qs, urlencode, urlparse
+
+    from panel_app.clock import utcnow
+    from panel_app.models import OutboxMessage, User
+    from panel_app.services import team
+    from panel_app.services.audit import Actor
+    from panel_app.state.demo import DemoState
+    from panel_app.state.invite import InviteState
+
+    owner = make_user()
+    with transaction() as db:
+        sent = team.invite_admin(db, Actor.for_user(db.get(User, owner.id)), email="ada@test.example",
+                                 name="Ada Admin", areas=["domains"], now=utcnow())
+        db.add(OutboxMessage(channel="email", recipient="ada@test.example", subject="Your code",
+                             text="Your code is 424242"))
+    (token,) = parse_qs(urlparse(sent.link).query)["token"]
+    for path, query, cls, field, secret in (("/invite", {"token": token}, InviteState, "invite_email",
+                                             "ada@test.example"),
+                                            ("/dev/outbox", {}, DemoState, "messages", "424242")):
+        app = _App()
+        async with app.state_manager.modify_state_with_links(BaseStateToken(ident=CLIENT_TOKEN, cls=AuthState)) as root:
+            root.router = RouterData.from_router_data({"headers": {"user-agent": "pytest"}, "ip": "127.0.0.1",
+                                                       "pathname": path, "query": query,
+                                                       "asPath": path + ("?" + urlencode(query) if query else ""),
+                                                       "token": CLIENT_TOKEN})
+            page = await root.get_state(cls)
+            (page.open_invite if cls is InviteState else page.load)()
+            assert secret in repr(getattr(page, field)), f"positive control: {cls.__name__} showed it"
+        await push._forget_on_disconnect(app, CLIENT_TOKEN, "sid-1")
+        async with app.state_manager.modify_state_with_links(BaseStateToken(ident=CLIENT_TOKEN, cls=AuthState)) as root:
+            assert secret not in repr((await root.get_state(cls)).dict()), cls.__name__

@@ -106,6 +106,9 @@ async def _forget_on_disconnect(app, token: str, sid: str) -> None:
         auth = await root.get_state(AuthState)
         if auth._bound_session_id is not None:
             await wipe_tab(root, everything=True)
+        else:  # pages that show personal data without a login
+            for cls in _pages_without_login():
+                (await root.get_state(cls)).reset()
         staff_state = await root.get_state(StaffState)
         if staff_state._staff_session_id is not None:  # a staff console tab: its pages go too
             await wipe_staff_tab(root)
@@ -113,6 +116,17 @@ async def _forget_on_disconnect(app, token: str, sid: str) -> None:
         # the row its first event registers (the push loop would no longer reach it).
         with transaction() as db:
             tabs.forget(db, token)
+
+
+@functools.cache
+def _pages_without_login() -> tuple[type, ...]:
+    """An invitation (who invited whom, the name and phone typed), a reset link (the masked
+    phone) and the demo outbox (everyone's codes): their tabs are bound to no login session."""
+    from panel_app.state.demo import DemoState
+    from panel_app.state.invite import InviteState
+    from panel_app.state.reset import ResetState
+
+    return InviteState, ResetState, DemoState
 
 
 async def _check_new_socket(app, sid: str, token: str) -> None:
