@@ -37,7 +37,7 @@ from panel_app.security.permissions import (
     format_areas,
     parse_areas,
 )
-from panel_app.services import audit
+from panel_app.services import audit, authenticator_setup
 from panel_app.services.audit import Actor
 from panel_app.security.passwords import password_problem
 from panel_app.services.validation import NotFound, ValidationError, clean_text, normalize_email, normalize_phone
@@ -572,10 +572,7 @@ def accept_invitation(
         # A returning administrator starts from scratch: old factors and codes are gone.
         db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         db.execute(delete(KnownBrowser).where(KnownBrowser.user_id == user.id))
-        user.totp_secret_enc = None
-        user.totp_enabled_at = None
-        user.totp_last_step = None
-        user.totp_pending_secret_enc = None
+        authenticator_setup.forget_all(db, user.id)
         user.stepup_failures = 0
         user.stepup_locked_until = None
         user.preferred_channel = "email"
