@@ -34,12 +34,12 @@ def _run(conn, action, revision: str) -> None:
 def _users(conn) -> None:
     conn.execute(sa.text("INSERT INTO account (id, customer_number, name, company, street, postal_code, city, "
                          "country, vat_id, is_demo, created_at) VALUES (1, 'K1', 'A', '', '', '', '', 'DE', '', "
-                         "0, :created)"), {"created": CREATED})
+                         "FALSE, :created)"), {"created": CREATED})
     insert = sa.text(
         'INSERT INTO "user" (id, account_id, email, name, password_hash, role, areas, preferred_channel, language, '
         "totp_secret_enc, totp_enabled_at, totp_last_step, totp_pending_secret_enc, stepup_failures, is_active, "
         "created_at, password_changed_at, factor_change_pending) VALUES (:id, 1, :email, '', 'h', 'owner', '', "
-        "'email', 'en', :secret, :enabled, :step, :pending, 0, 1, :created, :created, 0)")
+        "'email', 'en', :secret, :enabled, :step, :pending, 0, TRUE, :created, :created, FALSE)")
     rows = [
         dict(id=1, email="app@x.example", secret="enc-active", enabled=ENABLED, step=12345, pending=None),
         dict(id=2, email="both@x.example", secret="enc-old", enabled=ENABLED, step=None, pending="enc-new"),

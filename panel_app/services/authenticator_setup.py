@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from panel_app.db import attached
@@ -36,13 +37,26 @@ def begin_totp_enrollment(
     """
     user = attached(db, user)
     secret = totp.new_secret()
-    row = authenticator.row_of(db, user.id) or Authenticator(user_id=user.id, type=authenticator.TYPE,
-                                                             created_at=now)
+    row = _row_for_setup(db, user.id, now)
     row.pending_secret_enc = totp.encrypt_secret(secret)
     db.add(row)
     db.flush()
     record(db, actor or Actor.for_user(user), Area.AUTH, "totp_enrollment_started", now=now)
     return secret, totp.provisioning_uri(secret, user.email)
+
+
+def _row_for_setup(db: Session, user_id: int, now: datetime) -> Authenticator:
+    """The user's app row, made if there is none (once: two set-ups at once share it)."""
+    row = authenticator.row_of(db, user_id)
+    if row is not None:
+        return row
+    try:
+        with db.begin_nested():
+            row = Authenticator(user_id=user_id, type=authenticator.TYPE, created_at=now)
+            db.add(row)
+    except IntegrityError:
+        row = authenticator.row_of(db, user_id)
+    return row
 
 
 qr_data_uri = totp.qr_data_uri
@@ -84,9 +98,9 @@ def confirm_totp_enrollment(
         .values(secret_enc=pending, pending_secret_enc=None, confirmed_at=now, last_step=step)
         .execution_options(synchronize_session=False)
     )
-    db.refresh(row)
     if activated.rowcount != 1:
         return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
+    db.refresh(row)
     user.preferred_channel = authenticator.TYPE
     db.add(user)
     db.flush()
@@ -110,7 +124,7 @@ def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:
     if row is None or (not row.secret_enc and not row.pending_secret_enc):
         return False
     was_enrolled = authenticator.is_enrolled(db, user)
-    db.delete(row)
+    db.execute(delete(Authenticator).where(Authenticator.id == row.id))  # twice at once: no error
     if user.preferred_channel == authenticator.TYPE:
         user.preferred_channel = email_method.METHOD.name
     db.add(user)

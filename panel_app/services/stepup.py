@@ -113,7 +113,11 @@ def fallback_methods(db: Session, user: User) -> list[str]:
 
 def default_method(db: Session, user: User) -> str:
     """The preferred channel if it is available, else the app if set up, else email."""
-    offered = available_methods(db, user)
+    return preferred_among(user, available_methods(db, user))
+
+
+def preferred_among(user: User, offered: list[str]) -> str:
+    """``default_method`` for the ``available_methods`` already at hand."""
     if user.preferred_channel in offered:
         return user.preferred_channel
     return offered[0]

@@ -48,8 +48,8 @@ class SecurityState(GatedPage, AuthState):
     def _load(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
         self.totp_enabled = authenticator.is_enrolled(ctx.db, user)
-        self.preferred_channel = stepup.default_method(ctx.db, user)
         self.channel_choices = stepup.available_methods(ctx.db, user)
+        self.preferred_channel = stepup.preferred_among(user, self.channel_choices)
         self.recovery_left = recovery_codes.recovery_codes_left(ctx.db, user) if self.totp_enabled else 0
         rows = sessions.active_sessions(ctx.db, user.id, now=ctx.now,
                                         idle_seconds=get_settings().session_idle_seconds)

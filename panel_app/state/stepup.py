@@ -51,7 +51,7 @@ class StepUpState(AuthState):
         self.methods = stepup.available_methods(ctx.db, user)
         self.fallbacks = stepup.fallback_methods(ctx.db, user)
         if self.method not in self.methods and self.method not in self.fallbacks:
-            self.method = stepup.default_method(ctx.db, user)
+            self.method = stepup.preferred_among(user, self.methods)
         self.has_phone = bool(user.phone)
         status = stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now)
         if status is not None and status.channel == self.method:
