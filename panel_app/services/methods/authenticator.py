@@ -46,6 +46,7 @@ class AuthenticatorApp(StepUpMethod):
     hint_key = "gate.totp_hint"
     order = 10
     proves_password_reset = True
+    reset_label_key = "reset.method.totp"
 
     def is_available(self, db: Session, user: User) -> bool:
         return is_enrolled(db, user)

@@ -68,8 +68,10 @@ class StepUpMethod:
     # Its guesses also count in the user's cap across all browsers: a factor that whoever
     # holds the mailbox (who can make any browser known) must not win by trying.
     capped_per_user: ClassVar[bool] = True
-    # It may be the second factor of a password reset, whose link proved the mailbox.
+    # It may be the second factor of a password reset, whose link proved the mailbox;
+    # its name on the reset page (None: ``label_key``).
     proves_password_reset: ClassVar[bool] = False
+    reset_label_key: ClassVar[str | None] = None
 
     def is_available(self, db: Session, user: User) -> bool:
         raise NotImplementedError

@@ -22,6 +22,7 @@ class RecoveryCode(StepUpMethod):
     order = 90
     fallback = True
     proves_password_reset = True
+    reset_label_key = "reset.method.recovery"
 
     def is_available(self, db: Session, user: User) -> bool:
         return authenticator.is_enrolled(db, user) and recovery.unused_count(db, user.id) > 0

@@ -16,6 +16,7 @@ class WhatsAppCode(SentCodeMethod):
     label_key = "gate.method.whatsapp"
     order = 30
     proves_password_reset = True
+    reset_label_key = "reset.method.whatsapp"
 
     def destination(self, user: User) -> str | None:
         return user.phone or None
