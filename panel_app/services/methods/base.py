@@ -51,7 +51,12 @@ class MethodCheck:
 
 
 class StepUpMethod:
-    """One verification method. Instances are stateless; register one in ``methods``."""
+    """One verification method. Instances are stateless; register one in ``methods``.
+
+    The guess bound of ``services/stepup.py`` holds for a method only if one guess hits
+    with probability at most 3 in 1,000,000, and ``verify`` claims what it accepts
+    atomically (a conditional UPDATE), so one answer never opens two grants.
+    """
 
     name: ClassVar[str]  # stored as the grant's method and the preferred channel
     label_key: ClassVar[str]  # i18n key of its name on the gate and the Security page
