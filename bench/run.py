@@ -185,7 +185,8 @@ def panel_setup(url: str, sessions_needed: int, totp_users: int):
     from panel_app.db import transaction
     from panel_app.models import User
     from panel_app.security import sessions, totp
-    from panel_app.services import stepup
+    from panel_app.services import authenticator_setup
+    from panel_app.services.methods import authenticator
     from panel_app.services.accounts import create_account_with_owner
     from panel_app.services.audit import Actor
 
@@ -209,10 +210,12 @@ def panel_setup(url: str, sessions_needed: int, totp_users: int):
         email = f"bench{number}@example.com"
         with transaction() as db:
             user = create_account_with_owner(db, email=email, password="a-long-bench-password", name="Bench")
-            secret, _uri = stepup.begin_totp_enrollment(db, user, now)
-            stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now, Actor.for_user(user))
-            user.totp_enabled_at = now.replace(year=now.year - 1)
-            db.add(user)
+            secret, _uri = authenticator_setup.begin_totp_enrollment(db, user, now)
+            authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
+                                                        Actor.for_user(user))
+            app = authenticator.active_row(db, user.id)
+            app.confirmed_at = now.replace(year=now.year - 1)
+            db.add(app)
             _row, cookie = sessions.create_session(db, user, ip="127.0.0.1", user_agent="bench", now=now,
                                                    absolute_seconds=3600)
         verifiers.append((cookie, secret))

@@ -90,3 +90,10 @@ class OnDemand:
                 session.commit()
             else:
                 session.rollback()
+
+
+def attached(db: Session, row):
+    """The session's own instance of ``row`` (callers may hand in a detached copy)."""
+    if row is None or row in db:
+        return row
+    return db.get(type(row), row.id)

@@ -42,12 +42,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(default="owner", max_length=10)  # owner | admin
     areas: str = Field(default="", max_length=200)  # comma-separated Area values (admins)
-    preferred_channel: str = Field(default="email", max_length=10)  # email | whatsapp | totp
+    preferred_channel: str = Field(default="email", max_length=10)  # a step-up method's name
     language: str = Field(default="en", max_length=5)
-    totp_secret_enc: str | None = Field(default=None, max_length=500)
-    totp_enabled_at: datetime | None = None
-    totp_last_step: int | None = None
-    totp_pending_secret_enc: str | None = Field(default=None, max_length=500)
     stepup_failures: int = Field(default=0)
     stepup_locked_until: datetime | None = None
     is_active: bool = Field(default=True)
@@ -58,6 +54,29 @@ class User(SQLModel, table=True):
     phone_changed_at: datetime | None = None
     # A scheduled contact change waits (services/factor_changes.py): the panel shows a banner.
     factor_change_pending: bool = Field(default=False)
+
+
+class Authenticator(SQLModel, table=True):
+    """A second factor with a secret of its own: one row per user and ``type`` (``totp``:
+    the authenticator app, ``services/methods/authenticator.py``).
+
+    ``secret_enc`` is the active secret, ``confirmed_at`` when it was proved with a first
+    code (the set-up instant of the "settled factor" rules); ``pending_secret_enc`` is a
+    new secret waiting for its first code (the active one stays in force until then).
+    ``last_step`` is the newest TOTP time step accepted: claimed with one conditional
+    UPDATE, so no step is ever accepted twice.
+    """
+
+    __table_args__ = (UniqueConstraint("user_id", "type", name="uq_authenticator_user_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    type: str = Field(max_length=20)
+    secret_enc: str | None = Field(default=None, max_length=500)
+    pending_secret_enc: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    confirmed_at: datetime | None = None
+    last_step: int | None = None
 
 
 class LoginSession(SQLModel, table=True):

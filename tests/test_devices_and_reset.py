@@ -19,7 +19,7 @@ from panel_app.delivery.base import BULLETS
 from panel_app.models import FactorChange, KnownDevice, LoginSession, OutboxMessage, PasswordReset, User
 from panel_app.security import codes, devices, sessions, totp
 from panel_app.security.passwords import verify_password
-from panel_app.services import auth, factor_changes, password_reset, stepup
+from panel_app.services import auth, authenticator_setup, factor_changes, password_reset, stepup
 from panel_app.services.audit import Actor
 from panel_app.services.validation import ValidationError
 from panel_app.state.reset import ResetState
@@ -347,8 +347,8 @@ def test_a_recovery_code_or_the_app_proves_the_second_factor(make_user):
     set_up = now - timedelta(days=4)  # longer ago than the waiting period
     with transaction() as db:
         fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, set_up)
-        recovery_codes = stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
+        secret, _ = authenticator_setup.begin_totp_enrollment(db, fresh, set_up)
+        recovery_codes = authenticator_setup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
                                                         _actor(fresh)).recovery_codes
     _id, token = _request()
     with transaction() as db:
@@ -483,8 +483,8 @@ def _settled_app(user, now):
     set_up = now - timedelta(days=30)
     with transaction() as db:
         fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, set_up)
-        return secret, stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
+        secret, _ = authenticator_setup.begin_totp_enrollment(db, fresh, set_up)
+        return secret, authenticator_setup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, set_up), set_up,
                                                       _actor(fresh)).recovery_codes
 
 
@@ -523,8 +523,8 @@ def test_an_app_added_with_the_mailbox_is_no_second_factor_for_a_reset(make_user
     now = utcnow()
     with transaction() as db:
         fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, _actor(fresh)).ok
+        secret, _ = authenticator_setup.begin_totp_enrollment(db, fresh, now)
+        assert authenticator_setup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, _actor(fresh)).ok
     _id, token = _request()
     later = now + timedelta(seconds=31)
     with transaction() as db:

@@ -13,8 +13,9 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.models import AuditEvent, Throttle, User
 from panel_app.security import totp
-from panel_app.services import auth, stepup
+from panel_app.services import auth, authenticator_setup, stepup
 from panel_app.services.audit import Actor
+from panel_app.services.methods import authenticator
 from panel_app.state.security import SecurityState
 from tests.state_harness import login_token, tab_state
 
@@ -27,17 +28,18 @@ def _enrolled(make_user, *, days_ago: int = 4) -> User:
     now = utcnow()
     with transaction() as db:
         user = db.get(User, user.id)
-        secret, _uri = stepup.begin_totp_enrollment(db, user, now)
-        assert stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
+        secret, _uri = authenticator_setup.begin_totp_enrollment(db, user, now)
+        assert authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
                                               Actor.for_user(user, ip="", user_agent="")).ok
-        user.totp_enabled_at = now - timedelta(days=days_ago)
-        db.add(user)
+        app = authenticator.active_row(db, user.id)
+        app.confirmed_at = now - timedelta(days=days_ago)
+        db.add(app)
     return user
 
 
 def _totp_on(user_id: int) -> bool:
     with transaction() as db:
-        return stepup.totp.is_enrolled(db.get(User, user_id))
+        return authenticator.is_enrolled(db, db.get(User, user_id))
 
 
 async def test_an_email_code_cannot_remove_the_authenticator_app(make_user):

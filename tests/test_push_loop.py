@@ -95,15 +95,15 @@ async def test_a_closed_invitation_or_outbox_tab_keeps_no_personal_data(make_use
 
     from panel_app.clock import utcnow
     from panel_app.models import OutboxMessage, User
-    from panel_app.services import team
+    from panel_app.services import invitations
     from panel_app.services.audit import Actor
     from panel_app.state.demo import DemoState
     from panel_app.state.invite import InviteState
 
     owner = make_user()
     with transaction() as db:
-        sent = team.invite_admin(db, Actor.for_user(db.get(User, owner.id)), email="ada@test.example",
-                                 name="Ada Admin", areas=["domains"], now=utcnow())
+        sent = invitations.invite_admin(db, Actor.for_user(db.get(User, owner.id)), email="ada@test.example",
+                                        name="Ada Admin", areas=["domains"], now=utcnow())
         db.add(OutboxMessage(channel="email", recipient="ada@test.example", subject="Your code",
                              text="Your code is 424242"))
     (token,) = parse_qs(urlparse(sent.link).query)["token"]

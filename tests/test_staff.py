@@ -16,8 +16,9 @@ from panel_app.db import transaction
 from panel_app.models import (Account, AuditEvent, FactorChange, Invoice, InvoiceLine, PaymentMethod,
                               StaffAuditEvent, StaffUser, Ticket, TicketMessage, User)
 from panel_app.security import staff, totp
-from panel_app.services import factor_changes, staff_recovery, staff_support, stepup, support
+from panel_app.services import authenticator_setup, factor_changes, staff_recovery, staff_support, support
 from panel_app.services.audit import Actor
+from panel_app.services.methods import authenticator
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.gated import gated_page_classes
@@ -91,8 +92,8 @@ def _with_app(user: User, now) -> None:
     """The customer has an authenticator app."""
     with transaction() as db:
         fresh = db.get(User, user.id)
-        secret, _ = stepup.begin_totp_enrollment(db, fresh, now)
-        assert stepup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh)).ok
+        secret, _ = authenticator_setup.begin_totp_enrollment(db, fresh, now)
+        assert authenticator_setup.confirm_totp_enrollment(db, fresh, totp.code_at(secret, now), now, Actor.for_user(fresh)).ok
 
 
 def _actor(member: StaffUser) -> staff_support.StaffActor:
@@ -204,7 +205,7 @@ def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
             staff_recovery.request_totp_removal(db, _actor(admin), ticket.id, "again", now=now)  # one at a time
         _row, customer = staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id,
                                                approve=True, now=now)
-        assert not totp.is_enrolled(db.get(User, customer.id))
+        assert not authenticator.is_enrolled(db, db.get(User, customer.id))
         with pytest.raises(ValidationError):  # decided once
             staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=False, now=now)
 
@@ -417,7 +418,7 @@ def test_an_approval_a_day_later_is_refused(make_user):
         with pytest.raises(ValidationError):
             staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
                                   now=now + timedelta(hours=25))
-        assert totp.is_enrolled(db.get(User, user.id))
+        assert authenticator.is_enrolled(db, db.get(User, user.id))
 
 
 def test_support_never_replaces_a_change_the_customer_is_waiting_for(make_user):

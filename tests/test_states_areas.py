@@ -125,7 +125,7 @@ def owner(make_user):
     user = make_user(email="owner@test.example", phone="+4915112345612", name="Olga Owner")
     with transaction() as db:
         row = db.get(User, user.id)
-        row.created_at = row.totp_enabled_at = utcnow() - timedelta(days=30)
+        row.created_at = utcnow() - timedelta(days=30)
         db.add(row)
     return reload_user(user.id)
 

@@ -13,8 +13,9 @@ from sqlmodel import select
 from panel_app.models import AuditEvent, LoginSession, RecoveryCode, User, VerificationCode
 from panel_app.security import sessions, totp
 from panel_app.security.crypto import decrypt
-from panel_app.services import stepup
+from panel_app.services import authenticator_setup, recovery_codes, stepup
 from panel_app.services.audit import Actor
+from panel_app.services.methods import authenticator
 from panel_app.services.validation import ValidationError
 
 TTL = 600
@@ -67,8 +68,8 @@ def verify(db, user, login, method, submitted, now):
 
 
 def enroll(db, user, now) -> tuple[str, list[str]]:
-    secret, _uri = stepup.begin_totp_enrollment(db, user, now)
-    result = stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now, actor_for(user))
+    secret, _uri = authenticator_setup.begin_totp_enrollment(db, user, now)
+    result = authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now, actor_for(user))
     db.commit()
     assert result.ok
     return secret, result.recovery_codes
@@ -82,17 +83,17 @@ def wrong_digits(code: str) -> str:
 
 
 def test_methods_follow_the_users_factors(db, user, make_user, now):
-    assert stepup.available_methods(user) == ["email", "whatsapp"]
-    assert stepup.default_method(user) == "email"
+    assert stepup.available_methods(db, user) == ["email", "whatsapp"]
+    assert stepup.default_method(db, user) == "email"
     no_phone = db.get(User, make_user(email="nophone@test.example", phone=None).id)
-    assert stepup.available_methods(no_phone) == ["email"]
+    assert stepup.available_methods(db, no_phone) == ["email"]
     enroll(db, user, now)
-    assert stepup.available_methods(user) == ["totp", "email", "whatsapp"]
-    assert stepup.default_method(user) == "totp"  # setting up the app makes it the preferred method
+    assert stepup.available_methods(db, user) == ["totp", "email", "whatsapp"]
+    assert stepup.default_method(db, user) == "totp"  # setting up the app makes it the preferred method
     stepup.set_preferred_channel(db, user, "whatsapp", actor_for(user), now)
-    assert stepup.default_method(user) == "whatsapp"
+    assert stepup.default_method(db, user) == "whatsapp"
     user.phone = None  # phone removed: fall back to the app
-    assert stepup.default_method(user) == "totp"
+    assert stepup.default_method(db, user) == "totp"
 
 
 @pytest.mark.parametrize(
@@ -233,9 +234,9 @@ def test_totp_step_up_and_replay(db, user, login, now):
 
 
 def test_enrollment_code_cannot_be_reused_for_step_up(db, user, login, now):
-    secret, _uri = stepup.begin_totp_enrollment(db, user, now)
+    secret, _uri = authenticator_setup.begin_totp_enrollment(db, user, now)
     code = totp.code_at(secret, now)
-    assert stepup.confirm_totp_enrollment(db, user, code, now, actor_for(user)).ok
+    assert authenticator_setup.confirm_totp_enrollment(db, user, code, now, actor_for(user)).ok
     db.commit()
     result = verify(db, user, login, "totp", code, now + timedelta(seconds=3))
     assert not result.ok and result.error_key == "stepup.error.totp_replayed"
@@ -392,29 +393,29 @@ def test_end_grant_is_audited_once(db, user, login, now):
 def test_enrollment_stores_secrets_encrypted_and_needs_a_correct_code(db, user, login, now):
     code = send(db, user, login, now).code
     assert verify(db, user, login, "email", code, now).ok
-    secret, uri = stepup.begin_totp_enrollment(db, user, now)
+    secret, uri = authenticator_setup.begin_totp_enrollment(db, user, now)
     db.commit()
     assert "issuer=Panel" in uri and "owner%40test.example" in uri and secret in uri
-    stored = db.get(User, user.id)
-    assert secret not in stored.totp_pending_secret_enc and decrypt(stored.totp_pending_secret_enc) == secret
-    assert stored.totp_secret_enc is None and not totp.is_enrolled(stored)
-    assert stepup.qr_data_uri(uri).startswith("data:image/svg+xml;base64,")
+    stored = authenticator.row_of(db, user.id)
+    assert secret not in stored.pending_secret_enc and decrypt(stored.pending_secret_enc) == secret
+    assert stored.secret_enc is None and not authenticator.is_enrolled(db, user)
+    assert authenticator_setup.qr_data_uri(uri).startswith("data:image/svg+xml;base64,")
 
     wrong_code = wrong_digits(totp.code_at(secret, now))
-    wrong = stepup.confirm_totp_enrollment(db, user, wrong_code, now, actor_for(user))
+    wrong = authenticator_setup.confirm_totp_enrollment(db, user, wrong_code, now, actor_for(user))
     assert not wrong.ok and wrong.error_key == "stepup.error.code_wrong" and wrong.recovery_codes == []
-    bad = stepup.confirm_totp_enrollment(db, user, "１２３４５６", now, actor_for(user))
+    bad = authenticator_setup.confirm_totp_enrollment(db, user, "１２３４５６", now, actor_for(user))
     assert not bad.ok and bad.error_key == "stepup.error.code_format"
     db.commit()
-    assert not totp.is_enrolled(db.get(User, user.id))
+    assert not authenticator.is_enrolled(db, db.get(User, user.id))
     assert sessions.grant_is_valid(db.get(LoginSession, login.id), now)  # nothing changed yet
 
-    result = stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now, actor_for(user))
+    result = authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now, actor_for(user))
     db.commit()
     assert result.ok
-    active = db.get(User, user.id)
-    assert totp.is_enrolled(active) and active.totp_pending_secret_enc is None
-    assert decrypt(active.totp_secret_enc) == secret and active.totp_enabled_at == now
+    active = authenticator.row_of(db, user.id)
+    assert authenticator.is_enrolled(db, user) and active.pending_secret_enc is None
+    assert decrypt(active.secret_enc) == secret and active.confirmed_at == now
     assert len(result.recovery_codes) == 10 and len(set(result.recovery_codes)) == 10
     for recovery_code in result.recovery_codes:
         assert re.fullmatch(r"[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}-[a-hjkmnp-z2-9]{4}", recovery_code)
@@ -423,7 +424,7 @@ def test_enrollment_stores_secrets_encrypted_and_needs_a_correct_code(db, user, 
     assert not any(c.replace("-", "") in h or c in h for c in result.recovery_codes for h in stored_hashes)
     # Factors changed: every grant of the user ended.
     assert not sessions.grant_is_valid(db.get(LoginSession, login.id), now)
-    assert stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
+    assert authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, now), now,
                                           actor_for(user)).error_key == "stepup.error.totp_no_pending"
     assert "totp_enabled" in actions(db)
 
@@ -456,12 +457,12 @@ def test_recovery_codes_of_another_user_do_not_work(db, user, make_user, now):
 
 def test_regenerate_recovery_codes(db, user, now):
     with pytest.raises(ValidationError):
-        stepup.regenerate_recovery_codes(db, user, now, actor_for(user))
+        recovery_codes.regenerate_recovery_codes(db, user, now, actor_for(user))
     _secret, old_codes = enroll(db, user, now)
-    new_codes = stepup.regenerate_recovery_codes(db, user, now, actor_for(user))
+    new_codes = recovery_codes.regenerate_recovery_codes(db, user, now, actor_for(user))
     db.commit()
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
-    assert stepup.recovery_codes_left(db, user) == 10
+    assert recovery_codes.recovery_codes_left(db, user) == 10
     login = new_login(db, user, now)
     assert verify(db, user, login, "recovery", old_codes[0], now).error_key == "stepup.error.recovery_wrong"
     assert verify(db, user, login, "recovery", new_codes[0], now).ok
@@ -471,20 +472,20 @@ def test_remove_totp(db, user, login, now):
     secret, recovery_codes = enroll(db, user, now)
     code = send(db, user, login, now).code
     assert verify(db, user, login, "email", code, now).ok
-    assert stepup.remove_totp(db, user, now, actor_for(user))
+    assert authenticator_setup.remove_totp(db, user, now, actor_for(user))
     db.commit()
     removed = db.get(User, user.id)
-    assert removed.totp_secret_enc is None and removed.totp_enabled_at is None
+    assert authenticator.row_of(db, user.id) is None  # secret and set-up instant gone
     assert removed.preferred_channel == "email"
     assert db.exec(select(RecoveryCode)).all() == []
     assert not sessions.grant_is_valid(db.get(LoginSession, login.id), now)
-    assert stepup.available_methods(removed) == ["email", "whatsapp"]
+    assert stepup.available_methods(db, removed) == ["email", "whatsapp"]
     later = now + timedelta(seconds=90)
     assert verify(db, user, login, "totp", totp.code_at(secret, later), later).error_key == \
         "stepup.error.method_unavailable"
     assert verify(db, user, login, "recovery", recovery_codes[1], later).error_key == \
         "stepup.error.method_unavailable"
-    assert not stepup.remove_totp(db, user, now, actor_for(user))  # nothing left to remove
+    assert not authenticator_setup.remove_totp(db, user, now, actor_for(user))  # nothing left to remove
     assert details(db, "totp_removed") == [
         {"grants_ended": True, "recovery_codes_deleted": 10, "was_enrolled": True}
     ]
@@ -493,7 +494,7 @@ def test_remove_totp(db, user, login, now):
 def test_remove_keeps_a_non_totp_preference(db, user, now):
     enroll(db, user, now)
     stepup.set_preferred_channel(db, user, "whatsapp", actor_for(user), now)
-    stepup.remove_totp(db, user, now, actor_for(user))
+    authenticator_setup.remove_totp(db, user, now, actor_for(user))
     db.commit()
     assert db.get(User, user.id).preferred_channel == "whatsapp"
 
@@ -505,7 +506,7 @@ def test_i18n_keys_exist_in_both_languages():
 
     assert set(verification.EN) == set(verification.DE)
     keys = {
-        value for module in (codes, totp, recovery, stepup)
+        value for module in (codes, totp, recovery, stepup, authenticator_setup)
         for name, value in vars(module).items() if name.startswith("ERROR_")
     }
     for key in keys:

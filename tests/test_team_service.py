@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from panel_app.db import transaction
-from panel_app.models import AuditEvent, Invitation, LoginSession, OutboxMessage, RecoveryCode, User
+from panel_app.models import AuditEvent, Authenticator, Invitation, LoginSession, OutboxMessage, RecoveryCode, User
 from panel_app.security import sessions
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import verify_password
@@ -376,8 +376,7 @@ def test_end_admin_sessions_signs_out_but_keeps_the_login(db, actor, now):
 
 def test_a_removed_admin_can_be_invited_again_and_starts_fresh(db, actor, now):
     admin = join(db, actor, now, areas=("domains",))
-    admin.totp_secret_enc = "old-secret"
-    db.add(admin)
+    db.add(Authenticator(user_id=admin.id, type="totp", secret_enc="old-secret", created_at=now))
     db.add(RecoveryCode(user_id=admin.id, code_hash="h" * 64))
     db.commit()
     team.revoke_admin(db, actor, admin.id, now=now)
@@ -389,7 +388,8 @@ def test_a_removed_admin_can_be_invited_again_and_starts_fresh(db, actor, now):
     db.expire_all()
     again = db.get(User, joined.user_id)
     assert again.id == admin.id and again.is_active
-    assert (again.areas, again.phone, again.totp_secret_enc) == ("support", "+4915177777777", None)
+    assert (again.areas, again.phone) == ("support", "+4915177777777")
+    assert db.exec(select(Authenticator).where(Authenticator.user_id == admin.id)).all() == []
     assert db.exec(select(RecoveryCode).where(RecoveryCode.user_id == admin.id)).all() == []
     assert verify_password("orchid lantern basalt ninety", again.password_hash)
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from panel_app.models import User
+from panel_app.models import Authenticator, User
 from panel_app.security import totp
+from panel_app.services.methods import authenticator
 from panel_app.security.crypto import decrypt, encrypt
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()  # RFC 6238 SHA1 seed
@@ -97,56 +98,58 @@ def test_provisioning_uri_and_qr():
 
 @pytest.fixture
 def enrolled(db, make_user, now):
-    """A user with an active app secret; returns (user, plaintext secret)."""
+    """A user with an active app secret; returns (the user's app row, plaintext secret)."""
     user = db.get(User, make_user().id)
     secret = totp.new_secret()
-    user.totp_secret_enc = encrypt(secret)
-    user.totp_enabled_at = now
-    db.add(user)
+    app = Authenticator(user_id=user.id, type="totp", secret_enc=encrypt(secret), created_at=now, confirmed_at=now)
+    db.add(app)
     db.commit()
-    return user, secret
+    return app, secret
 
 
 def test_secret_is_stored_encrypted(db, enrolled):
-    user, secret = enrolled
-    stored = db.get(User, user.id).totp_secret_enc
+    app, secret = enrolled
+    stored = db.get(Authenticator, app.id).secret_enc
     assert secret not in stored
     assert decrypt(stored) == secret
 
 
 def test_same_code_is_accepted_once(db, enrolled, now):
-    user, secret = enrolled
+    app, secret = enrolled
     code = totp.code_at(secret, now)
-    first = totp.check_code(db, user, code, now)
+    first = authenticator.check_code(db, app, code, now)
     db.commit()
     assert first.ok and first.step == totp.time_step(now)
-    again = totp.check_code(db, user, code, now + timedelta(seconds=5))
+    again = authenticator.check_code(db, app, code, now + timedelta(seconds=5))
     assert not again.ok and again.error_key == "stepup.error.totp_replayed"
     # Still inside the window 30 s later (previous step): still refused.
-    later = totp.check_code(db, user, code, now + timedelta(seconds=31))
+    later = authenticator.check_code(db, app, code, now + timedelta(seconds=31))
     assert not later.ok and later.reason == "replayed"
 
 
 def test_older_step_refused_after_newer_one(db, enrolled, now):
-    user, secret = enrolled
-    assert totp.check_code(db, user, totp.code_at(secret, now, step_offset=1), now).ok
+    app, secret = enrolled
+    assert authenticator.check_code(db, app, totp.code_at(secret, now, step_offset=1), now).ok
     previous = totp.code_at(secret, now)
     if previous != totp.code_at(secret, now, step_offset=1):
-        result = totp.check_code(db, user, previous, now)
+        result = authenticator.check_code(db, app, previous, now)
         assert not result.ok and result.reason == "replayed"
     # The next step's code, when it comes, is accepted.
-    assert totp.check_code(db, user, totp.code_at(secret, now, step_offset=2), now + timedelta(seconds=60)).ok
-    assert db.get(User, user.id).totp_last_step == totp.time_step(now) + 2
+    assert authenticator.check_code(db, app, totp.code_at(secret, now, step_offset=2), now + timedelta(seconds=60)).ok
+    assert db.get(Authenticator, app.id).last_step == totp.time_step(now) + 2
 
 
 def test_wrong_and_not_enrolled(db, enrolled, make_user, now):
-    user, secret = enrolled
+    app, secret = enrolled
     code = totp.code_at(secret, now)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    result = totp.check_code(db, user, wrong, now)
+    result = authenticator.check_code(db, app, wrong, now)
     assert not result.ok and result.error_key == "stepup.error.code_wrong"
     other = db.get(User, make_user(email="other@test.example").id)
-    result = totp.check_code(db, other, code, now)
+    begun = Authenticator(user_id=other.id, type="totp", pending_secret_enc=encrypt(secret), created_at=now)
+    db.add(begun)
+    db.commit()
+    result = authenticator.check_code(db, begun, code, now)  # a set-up begun is no app yet
     assert not result.ok and result.error_key == "stepup.error.totp_not_enrolled"
 
 
@@ -170,27 +173,27 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("submitted", "reason"), BAD_INPUTS)
 def test_bad_input_is_refused_without_touching_the_step(db, enrolled, now, submitted, reason):
-    user, _secret = enrolled
-    result = totp.check_code(db, user, submitted, now)
+    app, _secret = enrolled
+    result = authenticator.check_code(db, app, submitted, now)
     assert not result.ok and result.reason == reason
     expected_key = "stepup.error.code_empty" if reason == "empty" else "stepup.error.code_format"
     assert result.error_key == expected_key
     assert not result.was_guess
-    db.refresh(user)
-    assert user.totp_last_step is None
+    db.refresh(app)
+    assert app.last_step is None
 
 
 def test_spaces_and_hyphens_are_ignored(db, enrolled, now):
-    user, secret = enrolled
+    app, secret = enrolled
     code = totp.code_at(secret, now)
-    assert totp.check_code(db, user, f" {code[:3]}-{code[3:]} ", now).ok
+    assert authenticator.check_code(db, app, f" {code[:3]}-{code[3:]} ", now).ok
 
 
 def test_two_simultaneous_requests_exactly_one_wins(enrolled, now, race):
-    user, secret = enrolled
+    app, secret = enrolled
     code = totp.code_at(secret, now)
-    results = race.in_sessions(2, lambda session, mine: totp.check_code(session, mine, code, now),
-                               load=lambda session, _: session.get(User, user.id))
+    results = race.in_sessions(2, lambda session, mine: authenticator.check_code(session, mine, code, now),
+                               load=lambda session, _: session.get(Authenticator, app.id))
     assert len(results) == 2
     winners = [r for r in results if isinstance(r, totp.TotpCheck) and r.ok]
     assert len(winners) == 1

@@ -7,20 +7,35 @@ import reflex as rx
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
 from panel_app.components.ui import countdown
+from panel_app.services import methods
+from panel_app.services.methods import InputKind
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import StepUpState
 
 _STATUS_COLORS = {"queued": "gray", "sent": "blue", "delivered": "green", "read": "green", "failed": "red"}
 
+# Names, hints and input fields come from the registered methods (services/methods) when
+# the page is built; which methods a user is offered comes from the state.
 
 
-def _method_label(method) -> rx.Component:
+def method_label(method) -> rx.Component:
+    """The name of the method ``method`` (a var holding its name), in the current language."""
+    return rx.match(method, *[(m.name, tr(m.label_key)) for m in methods.registered()], method)
+
+
+def _fallback_link(method) -> rx.Component:
+    return rx.match(method, *[(m.name, tr(m.link_key)) for m in methods.registered() if m.fallback and m.link_key],
+                    method)
+
+
+def _method_hint() -> rx.Component:
+    """A method the user already has says where to find the code; one that sends a code
+    shows the send controls."""
     return rx.match(
-        method,
-        ("totp", tr("gate.method.totp")),
-        ("email", tr("gate.method.email")),
-        ("whatsapp", tr("gate.method.whatsapp")),
-        tr("gate.method.recovery"),
+        StepUpState.method,
+        *[(m.name, rx.text(tr(m.hint_key), size="2") if m.hint_key else rx.fragment())
+          for m in methods.registered() if not m.sends_code],
+        _send_controls(),
     )
 
 
@@ -63,18 +78,19 @@ def _send_controls() -> rx.Component:
 
 
 def _code_form(after_verify) -> rx.Component:
-    recovery = StepUpState.method == "recovery"
+    typed_as_text = rx.Var.create([m.name for m in methods.registered()
+                                   if m.input_kind is InputKind.TEXT]).contains(StepUpState.method)
     return rx.form(
         rx.vstack(
-            rx.el.label(rx.cond(recovery, tr("gate.recovery_label"), tr("gate.code_label")),
+            rx.el.label(rx.cond(typed_as_text, tr("gate.recovery_label"), tr("gate.code_label")),
                         html_for="verification-code", class_name="field-label"),
             rx.hstack(
                 rx.input(
                     id="verification-code",
                     name="code",
                     auto_complete="one-time-code",
-                    input_mode=rx.cond(recovery, "text", "numeric"),
-                    max_length=rx.cond(recovery, 20, 10),
+                    input_mode=rx.cond(typed_as_text, "text", "numeric"),
+                    max_length=rx.cond(typed_as_text, 20, 10),
                     size="3",
                     required=True,
                     class_name="mono",
@@ -95,7 +111,7 @@ def _help_panel() -> rx.Component:
     other_methods = rx.foreach(
         StepUpState.methods,
         lambda m: rx.cond(m != StepUpState.method,
-                          rx.button(_method_label(m), variant="outline", size="1", type="button",
+                          rx.button(method_label(m), variant="outline", size="1", type="button",
                                     on_click=StepUpState.choose_method(m))),
     )
     return rx.card(
@@ -143,7 +159,7 @@ def verification_gate(after_verify) -> rx.Component:
                 rx.radio_group.root(
                     rx.foreach(
                         StepUpState.methods,
-                        lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), _method_label(m),
+                        lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), method_label(m),
                                                         align="center", spacing="2")),
                     ),
                     value=StepUpState.method,
@@ -153,12 +169,7 @@ def verification_gate(after_verify) -> rx.Component:
                 ),
                 style={"border": "none", "padding": "0", "margin": "0"},
             ),
-            rx.match(
-                StepUpState.method,
-                ("totp", rx.text(tr("gate.totp_hint"), size="2")),
-                ("recovery", rx.text(tr("gate.recovery_hint"), size="2")),
-                _send_controls(),
-            ),
+            _method_hint(),
             rx.cond(StepUpState.info != "", rx.text(StepUpState.info, size="2", role="status", id="gate-info")),
             _code_form(after_verify),
             rx.box(
@@ -172,9 +183,10 @@ def verification_gate(after_verify) -> rx.Component:
                 rx.button(tr("gate.no_code"), variant="ghost", size="2", type="button",
                           on_click=StepUpState.toggle_help, id="no-code-toggle",
                           aria_expanded=StepUpState.help_open.to_string()),
-                rx.cond(StepUpState.recovery_available & (StepUpState.method != "recovery"),
-                        rx.button(tr("gate.use_recovery"), variant="ghost", size="2", type="button",
-                                  on_click=StepUpState.choose_method("recovery"))),
+                rx.foreach(StepUpState.fallbacks,
+                           lambda m: rx.cond(m != StepUpState.method,
+                                             rx.button(_fallback_link(m), variant="ghost", size="2", type="button",
+                                                       on_click=StepUpState.choose_method(m)))),
                 wrap="wrap",
             ),
             rx.cond(StepUpState.help_open, _help_panel()),

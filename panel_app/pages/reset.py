@@ -6,6 +6,7 @@ import reflex as rx
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.native_form import backend_path, native_form
 from panel_app.components.ui import field
+from panel_app.services import methods
 from panel_app.settings import get_settings
 from panel_app.state.reset import ForgotState, ResetState
 
@@ -89,8 +90,8 @@ def _factor() -> rx.Component:
             rx.foreach(
                 ResetState.methods,
                 lambda m: rx.radio_group.item(
-                    rx.match(m, ("totp", tr("reset.method.totp")), ("whatsapp", tr("reset.method.whatsapp")),
-                             tr("reset.method.recovery")),
+                    rx.match(m, *[(method.name, tr(method.reset_label_key or method.label_key))
+                                  for method in methods.registered() if method.proves_password_reset], m),
                     value=m, id=f"reset-method-{m}"),
             ),
             value=ResetState.method,

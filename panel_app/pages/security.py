@@ -2,17 +2,12 @@
 
 import reflex as rx
 
-from panel_app.components.gate import gated_page
+from panel_app.components.gate import gated_page, method_label
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.security import (
     RECOVERY_CODES_ELEMENT_ID, TOTP_QR_ELEMENT_ID, TOTP_SECRET_ELEMENT_ID, SecurityState,
 )
-
-
-def _method_label(method) -> rx.Component:
-    return rx.match(method, ("totp", tr("gate.method.totp")), ("email", tr("gate.method.email")),
-                    ("whatsapp", tr("gate.method.whatsapp")), method)
 
 
 def _preferred() -> rx.Component:
@@ -22,7 +17,7 @@ def _preferred() -> rx.Component:
             rx.text(tr("security.preferred_intro"), size="2"),
             rx.radio_group.root(
                 rx.foreach(SecurityState.channel_choices,
-                           lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), _method_label(m),
+                           lambda m: rx.el.label(rx.hstack(rx.radio_group.item(value=m), method_label(m),
                                                            spacing="2", align="center"))),
                 value=SecurityState.preferred_channel,
                 on_change=SecurityState.set_preferred,

@@ -1,9 +1,10 @@
 """TOTP (RFC 6238) for authenticator apps: SHA1, 6 digits, 30-second steps.
 
 A code is accepted for the current step and one step either side (clock drift).
-Each accepted step is stored in ``User.totp_last_step`` with one conditional
-UPDATE, so a step (and every earlier one) is never accepted twice, not even from
-two simultaneous requests on two workers: only one UPDATE can move the value.
+Each accepted step is stored on the row that holds the secret (a customer's
+``Authenticator.last_step``, a staff member's ``StaffUser.totp_last_step``) with one
+conditional UPDATE, so a step (and every earlier one) is never accepted twice, not
+even from two simultaneous requests on two workers: only one UPDATE can move the value.
 
 Secrets are stored encrypted (``crypto.encrypt``); the plaintext exists only in
 memory while a code is checked or while the set-up screen shows it once.
@@ -24,7 +25,6 @@ import qrcode.image.svg
 from sqlalchemy import or_, update
 from sqlmodel import Session
 
-from panel_app.models import User
 from panel_app.security.codes import (
     ERROR_CODE_EMPTY,
     ERROR_CODE_FORMAT,
@@ -109,20 +109,28 @@ def decrypt_secret(secret_enc: str) -> str:
     return decrypt(secret_enc)
 
 
-def is_enrolled(user: User) -> bool:
-    return bool(user.totp_secret_enc) and user.totp_enabled_at is not None
+def is_enrolled(staff) -> bool:
+    """A staff member's app is set up (customers: ``services/methods/authenticator.py``)."""
+    return bool(staff.totp_secret_enc) and staff.totp_enabled_at is not None
 
 
-def claim_step(db: Session, user: User, step: int) -> bool:
-    """Record ``step`` as used unless it (or a later step) already was. Atomic."""
-    model = type(user)  # a customer (User) or a staff member (StaffUser): the same columns
+STAFF_STEP_COLUMN = "totp_last_step"
+
+
+def claim_step(db: Session, holder, step: int, *, step_column: str = STAFF_STEP_COLUMN) -> bool:
+    """Record ``step`` as used unless it (or a later step) already was. Atomic.
+
+    ``holder`` is the row keeping the replay guard in its column ``step_column``: a
+    ``StaffUser`` (the default) or a customer's ``Authenticator`` (``last_step``)."""
+    model = type(holder)
+    last_step = getattr(model, step_column)
     result = db.exec(
         update(model)
-        .where(model.id == user.id, or_(model.totp_last_step.is_(None), model.totp_last_step < step))
-        .values(totp_last_step=step)
+        .where(model.id == holder.id, or_(last_step.is_(None), last_step < step))
+        .values({step_column: step})
         .execution_options(synchronize_session=False)
     )
-    db.refresh(user, attribute_names=["totp_last_step"])
+    db.refresh(holder, attribute_names=[step_column])
     return result.rowcount == 1
 
 
@@ -140,22 +148,24 @@ class TotpCheck:
 
 
 def check_code(
-    db: Session, user: User, submitted: object, now: datetime, *, secret_enc: str | None = None
+    db: Session, holder, submitted: object, now: datetime, *, secret_enc: str | None = None,
+    step_column: str = STAFF_STEP_COLUMN,
 ) -> TotpCheck:
-    """Check an app code for ``user`` and claim its time step.
+    """Check an app code against ``holder``'s secret and claim its time step (``claim_step``).
 
-    ``secret_enc`` defaults to the active secret; enrollment passes the pending one.
+    ``secret_enc`` defaults to a staff member's active secret; a customer's authenticator
+    passes its own, enrollment the pending one (``""``: none, not set up).
     """
     code, reason = normalize_digits(submitted, DIGITS)
     if code is None:
         key = ERROR_CODE_EMPTY if reason == REASON_EMPTY else ERROR_CODE_FORMAT
         return TotpCheck(ok=False, error_key=key, reason=reason or REASON_MALFORMED)
-    secret_enc = secret_enc if secret_enc is not None else user.totp_secret_enc
+    secret_enc = secret_enc if secret_enc is not None else holder.totp_secret_enc
     if not secret_enc:
         return TotpCheck(ok=False, error_key=ERROR_NOT_ENROLLED, reason=REASON_NOT_ENROLLED)
     step = matching_step(decrypt_secret(secret_enc), code, now)
     if step is None:
         return TotpCheck(ok=False, error_key=ERROR_CODE_WRONG, reason=REASON_WRONG)
-    if not claim_step(db, user, step):
+    if not claim_step(db, holder, step, step_column=step_column):
         return TotpCheck(ok=False, error_key=ERROR_TOTP_REPLAYED, reason=REASON_REPLAYED, step=step)
     return TotpCheck(ok=True, step=step)

@@ -24,7 +24,7 @@ from panel_app.models import Invitation, KnownBrowser, RecoveryCode, User
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, password_problem
 from panel_app.security.permissions import ROLE_ADMIN, ROLE_OWNER, Area, format_areas, parse_areas
-from panel_app.services import audit
+from panel_app.services import audit, authenticator_setup
 from panel_app.services.audit import Actor
 from panel_app.services.team import (
     _TOKEN_CHARS,
@@ -363,10 +363,7 @@ def accept_invitation(
         # A returning administrator starts from scratch: old factors and codes are gone.
         db.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         db.execute(delete(KnownBrowser).where(KnownBrowser.user_id == user.id))
-        user.totp_secret_enc = None
-        user.totp_enabled_at = None
-        user.totp_last_step = None
-        user.totp_pending_secret_enc = None
+        authenticator_setup.forget_all(db, user.id)
         user.stepup_failures = 0
         user.stepup_locked_until = None
         user.preferred_channel = "email"

@@ -31,11 +31,11 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from panel_app.models import PasswordReset, User
-from panel_app.security import codes, devices, recovery, sessions, throttle, totp
+from panel_app.security import codes, devices, sessions, throttle
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import hash_password, password_problem
 from panel_app.security.permissions import Area
-from panel_app.services import stepup
+from panel_app.services import methods, stepup
 from panel_app.services.audit import Actor, record
 from panel_app.services.auth import _account_key, _clean_email
 from panel_app.services.validation import ValidationError
@@ -48,8 +48,8 @@ REQUESTS_PER_IP = 10  # per hour                 must use many IPs to hold the o
 REQUEST_WINDOW_SECONDS = 3600
 _TOKEN_MAX_LENGTH = 100
 
-# The second factors a reset accepts: never the mailbox the link went to.
-METHODS = (stepup.METHOD_TOTP, stepup.METHOD_WHATSAPP, stepup.METHOD_RECOVERY)
+# The second factors a reset accepts: the methods that ``proves_password_reset``, never
+# the mailbox the link went to (services/methods).
 
 ERROR_LINK_INVALID = "reset.error.link_invalid"
 ERROR_NOT_VERIFIED = "reset.error.not_verified"
@@ -59,9 +59,9 @@ def _hash(token: str) -> str:
     return keyed_hash(token, "password-reset")
 
 
-def _purpose(reset: PasswordReset) -> str:
+def _scope(reset: PasswordReset) -> methods.CodeScope:
     """WhatsApp codes of a reset are bound to that reset (there is no login session)."""
-    return f"reset:{reset.id}"
+    return methods.CodeScope(None, f"reset:{reset.id}")
 
 
 def request_link(db: Session, *, email: object, ip: str, now: datetime) -> tuple[int, str] | None:
@@ -126,17 +126,9 @@ def methods_for(db: Session, user: User, now: datetime) -> list[str]:
     An app (with its recovery codes) or a mobile number set up less than the factor-change
     waiting period ago does not count: whoever holds the mailbox can add one with an email
     code, and must not then reset the password with it and lock the owner out."""
-    settle = timedelta(seconds=get_settings().factor_change_delay_seconds)
-    app = totp.is_enrolled(user) and not stepup.totp_is_new(user, now, int(settle.total_seconds()))
-    phone = bool(user.phone) and (user.phone_changed_at is None or user.phone_changed_at <= now - settle)
-    found = []
-    if app:
-        found.append(stepup.METHOD_TOTP)
-    if phone:
-        found.append(stepup.METHOD_WHATSAPP)
-    if app and recovery.unused_count(db, user.id) > 0:
-        found.append(stepup.METHOD_RECOVERY)
-    return found
+    settle_seconds = get_settings().factor_change_delay_seconds
+    return [method.name for method in methods.registered()
+            if method.proves_password_reset and method.is_settled(db, user, now, settle_seconds)]
 
 
 def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
@@ -145,9 +137,8 @@ def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
     for step-up codes, in the browser's budget)."""
     if stepup.METHOD_WHATSAPP not in methods_for(db, opened.user, now) or opened.verified:
         return codes.IssueOutcome(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE, reason="channel_unavailable")
-    return codes.issue_code(db, user=opened.user, session_id=None, purpose=_purpose(opened.reset),
-                            channel=codes.CHANNEL_WHATSAPP, destination=opened.user.phone, now=now,
-                            device_id=device_id)
+    return methods.get(stepup.METHOD_WHATSAPP).challenge(db, user=opened.user, scope=_scope(opened.reset),
+                                                         now=now, device_id=device_id)
 
 
 @dataclass(frozen=True)
@@ -168,30 +159,16 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
         return FactorResult(ok=True)
     if not isinstance(method, str) or method not in methods_for(db, user, now):
         return FactorResult(ok=False, error_key=stepup.ERROR_METHOD_UNAVAILABLE)
-    if method == stepup.METHOD_RECOVERY:
-        value, reason = recovery.normalize_recovery_code(submitted)
-        if value is None:
-            return FactorResult(ok=False, error_key=recovery.ERROR_RECOVERY_EMPTY if reason == recovery.REASON_EMPTY
-                                else recovery.ERROR_RECOVERY_FORMAT)
-    else:
-        value, reason = codes.normalize_digits(submitted)
-        if value is None:
-            return FactorResult(ok=False, error_key=codes.error_key_for(reason))
+    found = methods.get(method)
+    value, error_key = found.normalize(submitted)
+    if value is None:
+        return FactorResult(ok=False, error_key=error_key)
     wait = stepup.reserve_guess(db, user, now, device_id, method)
     if wait:
         return FactorResult(ok=False, error_key=stepup.ERROR_LOCKED, retry_after_seconds=wait)
-    used_recovery, left, error_key = False, None, None
-    if method == stepup.METHOD_TOTP:
-        check = totp.check_code(db, user, value, now)
-        error_key = None if check.ok else check.error_key
-    elif method == stepup.METHOD_WHATSAPP:
-        outcome = codes.check_code(db, user=user, session_id=None, purpose=_purpose(reset), submitted=value,
-                                   now=now, channel=codes.CHANNEL_WHATSAPP)
-        error_key = None if outcome.ok else outcome.error_key
-    elif recovery.consume(db, user.id, value, now):
-        used_recovery, left = True, recovery.unused_count(db, user.id)
-    else:
-        error_key = recovery.ERROR_RECOVERY_WRONG
+    check = found.verify(db, user=user, scope=_scope(reset), value=value, now=now)
+    used_recovery, left = check.used_recovery_code, check.recovery_codes_left
+    error_key = None if check.ok else check.error_key
     if error_key is not None:
         record(db, actor, Area.AUTH, "password_reset_factor_failed", now=now, method=method,
                known_device=device_id is not None)

@@ -28,7 +28,8 @@ from panel_app.models import (Account, EvidenceCheck, Invoice, InvoiceLine, Paym
                               Ticket, User)
 from panel_app.security import staff as staff_core
 from panel_app.security.permissions import Area
-from panel_app.services import audit, billing, factor_changes, stepup, support
+from panel_app.services import audit, authenticator_setup, billing, factor_changes, support
+from panel_app.services.methods import authenticator
 from panel_app.services.staff_support import (
     EVIDENCE_NEEDED,
     MAX_FAILED_CHECKS,
@@ -172,7 +173,7 @@ def request_totp_removal(db: Session, actor: StaffActor, ticket_id: object, reas
     if not _evidence_passed(db, ticket, actor, now):
         raise ValidationError("ticket", "staff.error.evidence_needed")
     user = _requester(db, ticket)
-    if not stepup.totp.is_enrolled(user):
+    if not authenticator.is_enrolled(db, user):
         raise ValidationError("ticket", "staff.error.no_app")
     if db.exec(select(StaffRequest).where(StaffRequest.user_id == user.id, StaffRequest.status == "pending")).first():
         raise ValidationError("ticket", "staff.error.request_pending")
@@ -220,7 +221,7 @@ def decide(db: Session, actor: StaffActor, admin: StaffUser, request_id: object,
     ticket = db.get(Ticket, row.ticket_id) if row.ticket_id is not None else None
     user = db.get(User, row.user_id)
     if approve and (row.requested_at <= now - REQUEST_VALID or ticket is None
-                    or ticket.status == support.STATUS_CLOSED or not stepup.totp.is_enrolled(user)):
+                    or ticket.status == support.STATUS_CLOSED or not authenticator.is_enrolled(db, user)):
         raise ValidationError("request", "staff.error.request_stale")
     claimed = db.execute(update(StaffRequest).where(StaffRequest.id == row.id, StaffRequest.status == "pending")
                          .values(status="approved" if approve else "rejected", decided_by=admin.id, decided_at=now)
@@ -231,7 +232,7 @@ def decide(db: Session, actor: StaffActor, admin: StaffUser, request_id: object,
     user = db.get(User, row.user_id)
     customer_actor = actor.for_account(user.account_id)
     if approve:
-        stepup.remove_totp(db, user, now, customer_actor)
+        authenticator_setup.remove_totp(db, user, now, customer_actor)
     action = "totp_removal_approved" if approve else "totp_removal_rejected"
     audit.record(db, customer_actor, Area.SUPPORT, action, now=now, target=f"#{row.ticket_id or ''}")
     _staff_audit(db, actor, action, now=now, account_id=user.account_id, ticket_id=row.ticket_id,

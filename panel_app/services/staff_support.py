@@ -26,8 +26,9 @@ from panel_app.models import (Account, EvidenceCheck, StaffAuditEvent, StaffRequ
                               TicketMessage, User)
 from panel_app.security import staff as staff_core
 from panel_app.security.permissions import Area
-from panel_app.services import audit, factor_changes, stepup, support
+from panel_app.services import audit, factor_changes, support
 from panel_app.services.audit import Actor
+from panel_app.services.methods import authenticator
 from panel_app.services.validation import NotFound, ValidationError
 
 EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
@@ -153,7 +154,7 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
         ticket.id, ticket.subject, ticket.kind, ticket.status, account.name,
         user.name if user is not None else "", mask_email(user.email) if user is not None else "",
         mask_phone(user.phone) if user is not None and user.phone else "",
-        bool(user is not None and stepup.totp.is_enrolled(user)), detail.messages, pending,
+        bool(user is not None and authenticator.is_enrolled(db, user)), detail.messages, pending,
         _evidence_passed(db, ticket, actor, now), request.status if request is not None else "",
     )
 

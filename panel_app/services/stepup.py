@@ -1,11 +1,13 @@
 """Step-up verification for the UI: which methods a user has, sending a code,
-checking it, starting and ending the grant, and managing the authenticator app.
+checking it, the guess budget all methods share, starting and ending the grant.
 
-Methods: ``totp`` (authenticator app, if set up), ``email``, ``whatsapp`` (if the
-user has a phone number) and ``recovery`` (a single-use recovery code, a fallback
-for ``totp``). Results carry i18n keys; plaintext codes and secrets appear only in
-results that the caller must hand on (delivery, the set-up screen) and never
-keep in Reflex state.
+Each method is a ``StepUpMethod`` in ``services/methods/`` (built in: ``totp``, the
+authenticator app if set up; ``email``; ``whatsapp`` if the user has a phone number;
+``recovery``, a single-use recovery code, a fallback for ``totp``); this module asks
+the registry and never a method's name. Setting the app up: ``authenticator_setup.py``;
+managing recovery codes: ``recovery_codes.py``. Results carry i18n keys; plaintext
+codes appear only in results that the caller must hand on (delivery) and never keep
+in Reflex state.
 
 Guess bound. Every well-formed try of any method (app code, email or WhatsApp
 code, recovery code) is counted per user *before* it is compared, with one
@@ -50,9 +52,9 @@ destination), ``code_throttled`` (channel, reason, seconds), ``verification_fail
 (method, reason, consecutive failures, seconds to wait), ``verification_throttled``
 (method, seconds), ``verification_succeeded`` + ``grant_started`` (+
 ``recovery_code_used`` with codes left) on success, ``grant_ended`` (reason),
-``preferred_channel_changed``, ``totp_enrollment_started``, ``totp_enabled``,
-``totp_removed``, ``recovery_codes_regenerated``. Not recorded: malformed input,
+``preferred_channel_changed``. Not recorded: malformed input,
 unknown methods and calls on an unusable session (nothing was checked or changed).
+Set-up and recovery codes are audited by their own modules.
 """
 
 from __future__ import annotations
@@ -60,24 +62,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session
 
+from panel_app.db import attached
 from panel_app.delivery.base import mask_destination
 from panel_app.models import LoginSession, Throttle, User
-from panel_app.security import codes, devices, recovery, sessions, throttle, totp
+from panel_app.security import codes, devices, sessions, throttle
 from panel_app.security.permissions import Area
 from panel_app.security.throttle import Policy
+from panel_app.services import methods
 from panel_app.services.audit import Actor, record
+from panel_app.services.methods import CodeScope, StepUpMethod
+from panel_app.services.methods import authenticator as authenticator_method
+from panel_app.services.methods import email as email_method
+from panel_app.services.methods import recovery as recovery_method
+from panel_app.services.methods import whatsapp as whatsapp_method
 from panel_app.services.validation import ValidationError
 
-METHOD_TOTP = "totp"
-METHOD_EMAIL = codes.CHANNEL_EMAIL  # the code methods are the channels of the same name
-METHOD_WHATSAPP = codes.CHANNEL_WHATSAPP
-METHOD_RECOVERY = "recovery"
-METHODS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP, METHOD_RECOVERY)
-CODE_METHODS = (METHOD_EMAIL, METHOD_WHATSAPP)
-PREFERABLE_CHANNELS = (METHOD_TOTP, METHOD_EMAIL, METHOD_WHATSAPP)
+# The built-in methods' names, for code that means one of them in particular.
+METHOD_TOTP = authenticator_method.METHOD.name
+METHOD_EMAIL = email_method.METHOD.name  # the code methods are the channels of the same name
+METHOD_WHATSAPP = whatsapp_method.METHOD.name
+METHOD_RECOVERY = recovery_method.METHOD.name
 
 PURPOSE = codes.PURPOSE_STEPUP
 STEPUP_POLICY = Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
@@ -87,45 +93,48 @@ WINDOW_SECONDS = 24 * 3600
 ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
 ERROR_SESSION_INVALID = "stepup.error.session_invalid"
 ERROR_LOCKED = "stepup.error.locked"
-ERROR_NO_PENDING_TOTP = "stepup.error.totp_no_pending"
-ERROR_NOT_ENROLLED = totp.ERROR_NOT_ENROLLED
 
 # --- which methods ------------------------------------------------------------------
 
 
-def available_methods(user: User) -> list[str]:
-    """Methods offered on the verification screen, app first (recovery is a fallback link)."""
-    methods = [METHOD_TOTP] if totp.is_enrolled(user) else []
-    methods.append(METHOD_EMAIL)
-    if user.phone:
-        methods.append(METHOD_WHATSAPP)
-    return methods
+def _offered(db: Session, user: User) -> list[StepUpMethod]:
+    return [method for method in methods.registered() if method.is_available(db, user)]
 
 
-def default_method(user: User) -> str:
+def available_methods(db: Session, user: User) -> list[str]:
+    """Methods offered on the verification screen, app first (fallbacks are offered apart)."""
+    return [method.name for method in _offered(db, user) if not method.fallback]
+
+
+def fallback_methods(db: Session, user: User) -> list[str]:
+    """Fallbacks the user has now (a recovery code while the app is set up and codes are left)."""
+    return [method.name for method in _offered(db, user) if method.fallback]
+
+
+def default_method(db: Session, user: User) -> str:
     """The preferred channel if it is available, else the app if set up, else email."""
-    methods = available_methods(user)
-    if user.preferred_channel in methods:
+    return preferred_among(user, available_methods(db, user))
+
+
+def preferred_among(user: User, offered: list[str]) -> str:
+    """``default_method`` for the ``available_methods`` already at hand."""
+    if user.preferred_channel in offered:
         return user.preferred_channel
-    return methods[0]
+    return offered[0]
+
+
+def sends_code(method: object) -> bool:
+    """The method sends a code (email, WhatsApp) rather than the user having it."""
+    found = methods.get(method)
+    return found is not None and found.sends_code
 
 
 def destination_for(user: User, channel: str) -> str | None:
-    if channel == METHOD_EMAIL:
-        return user.email or None
-    if channel == METHOD_WHATSAPP:
-        return user.phone or None
-    return None
+    found = methods.get(channel)
+    return found.destination(user) if found is not None else None
 
 
 # --- helpers --------------------------------------------------------------------------
-
-
-def _attached(db: Session, row):
-    """The session's own instance of ``row`` (callers may hand in a detached copy)."""
-    if row is None or row in db:
-        return row
-    return db.get(type(row), row.id)
 
 
 def _session_usable(user: User, login_session: LoginSession, now: datetime) -> bool:
@@ -155,9 +164,11 @@ def _device_key(device_id: int) -> str:
 
 def _windows(user_id: int, device_id: int | None, method: str | None) -> list[str]:
     """The 24-hour failure caps a guess counts in: its device's (or that of all unknown
-    devices of the user), and for app or recovery codes one of the user across all devices."""
+    devices of the user), and for a method ``capped_per_user`` (app or recovery codes) one
+    of the user across all devices."""
     keys = [f"stepup:device-window:{device_id}" if device_id is not None else f"stepup:unknown-window:{user_id}"]
-    if method in (METHOD_TOTP, METHOD_RECOVERY):
+    found = methods.get(method)
+    if found is not None and found.capped_per_user:
         keys.append(f"stepup:app-window:{user_id}")
     return keys
 
@@ -268,17 +279,17 @@ def request_stepup_code(
     The caller hands ``code`` to delivery and then forgets it. Refused while the
     resend cooldown or the hourly limit runs (``retry_after_seconds`` says how long).
     """
-    user = _attached(db, user)
-    login_session = _attached(db, login_session)
+    user = attached(db, user)
+    login_session = attached(db, login_session)
     channel_name = channel if isinstance(channel, str) else ""
     if not _session_usable(user, login_session, now):
         return CodeRequestResult(ok=False, channel=channel_name, error_key=ERROR_SESSION_INVALID)
-    destination = destination_for(user, channel_name) if channel_name in CODE_METHODS else None
+    method = methods.get(channel_name)
+    destination = method.destination(user) if method is not None and method.sends_code else None
     if destination is None:
         return CodeRequestResult(ok=False, channel=channel_name, error_key=ERROR_METHOD_UNAVAILABLE)
     masked = mask_destination(channel_name, destination)
-    outcome = codes.issue_code(db, user=user, session_id=login_session.id, purpose=PURPOSE,
-                               channel=channel_name, destination=destination, now=now,
+    outcome = method.challenge(db, user=user, scope=CodeScope(login_session.id, PURPOSE), now=now,
                                device_id=device_of(db, login_session))
     if not outcome.ok:
         record(db, actor, Area.AUTH, "code_throttled", now=now, channel=channel_name, reason=outcome.reason,
@@ -355,26 +366,6 @@ class VerifyResult:
     failures: int = 0
 
 
-def _normalize(method: str, submitted: object) -> tuple[str | None, str | None]:
-    """Normalized input or ``(None, error_key)``."""
-    if method == METHOD_RECOVERY:
-        value, reason = recovery.normalize_recovery_code(submitted)
-        if value is None:
-            return None, (recovery.ERROR_RECOVERY_EMPTY if reason == recovery.REASON_EMPTY
-                          else recovery.ERROR_RECOVERY_FORMAT)
-        return value, None
-    value, reason = codes.normalize_digits(submitted)
-    if value is None:
-        return None, codes.error_key_for(reason)
-    return value, None
-
-
-def _method_available(db: Session, user: User, method: str) -> bool:
-    if method == METHOD_RECOVERY:
-        return totp.is_enrolled(user) and recovery.unused_count(db, user.id) > 0
-    return method in available_methods(user)
-
-
 def verify_stepup(
     db: Session,
     *,
@@ -387,14 +378,15 @@ def verify_stepup(
     ttl_seconds: int,
 ) -> VerifyResult:
     """Check a step-up answer; on success start the grant on ``login_session``."""
-    user = _attached(db, user)
-    login_session = _attached(db, login_session)
-    method_name = method if isinstance(method, str) and method in METHODS else ""
+    user = attached(db, user)
+    login_session = attached(db, login_session)
+    found = methods.get(method)
+    method_name = found.name if found is not None else ""
     if not _session_usable(user, login_session, now):
         return VerifyResult(ok=False, method=method_name, error_key=ERROR_SESSION_INVALID)
-    if not method_name or not _method_available(db, user, method_name):
+    if found is None or not found.is_available(db, user):
         return VerifyResult(ok=False, method=method_name, error_key=ERROR_METHOD_UNAVAILABLE)
-    value, error_key = _normalize(method_name, submitted)
+    value, error_key = found.normalize(submitted)
     if value is None:
         return VerifyResult(ok=False, method=method_name, error_key=error_key)
 
@@ -420,48 +412,34 @@ def verify_stepup(
     if wait:
         return throttled(wait)
 
-    if method_name in CODE_METHODS:
-        # Nothing to compare against: say so without spending a try.
-        row = codes.live_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE,
-                              channel=method_name)
-        state = codes.code_state(row, now)
-        if state is not None:
-            return failed(state, codes.error_key_for(state))
+    scope = CodeScope(login_session.id, PURPOSE)
+    # Nothing to compare against (no live code): say so without spending a try.
+    known = found.nothing_to_compare(db, user=user, scope=scope, now=now)
+    if known is not None:
+        return failed(known.reason, known.error_key)
 
     if not _reserve_try(db, user, now, device_id, method_name):
         return throttled(max(1, guess_wait_seconds(db, user, device_id, now, method_name)))
 
-    used_recovery = False
-    codes_left = None
-    if method_name == METHOD_TOTP:
-        check = totp.check_code(db, user, value, now)
-        if not check.ok:
-            return failed(check.reason, check.error_key)
-    elif method_name in CODE_METHODS:
-        outcome = codes.check_code(db, user=user, session_id=login_session.id, purpose=PURPOSE,
-                                   submitted=value, now=now, channel=method_name)
-        if not outcome.ok:
-            return failed(outcome.reason, outcome.error_key, tries_left=outcome.tries_left)
-    else:
-        if not recovery.consume(db, user.id, value, now):
-            return failed("wrong", recovery.ERROR_RECOVERY_WRONG)
-        used_recovery = True
-        codes_left = recovery.unused_count(db, user.id)
+    check = found.verify(db, user=user, scope=scope, value=value, now=now)
+    if not check.ok:
+        return failed(check.reason, check.error_key, tries_left=check.tries_left)
 
     _reset_failures(db, user, device_id, method_name)
     sessions.start_grant(db, login_session, method=method_name, now=now, ttl_seconds=ttl_seconds)
     record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name)
-    if used_recovery:
-        record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=codes_left)
+    if check.used_recovery_code:
+        record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=check.recovery_codes_left)
     record(db, actor, Area.AUTH, "grant_started", now=now, method=method_name,
            expires_at=login_session.grant_expires_at.isoformat())
-    return VerifyResult(ok=True, method=method_name, used_recovery_code=used_recovery,
-                        recovery_codes_left=codes_left, grant_expires_at=login_session.grant_expires_at)
+    return VerifyResult(ok=True, method=method_name, used_recovery_code=check.used_recovery_code,
+                        recovery_codes_left=check.recovery_codes_left,
+                        grant_expires_at=login_session.grant_expires_at)
 
 
 def end_grant(db: Session, *, login_session: LoginSession, actor: Actor, now: datetime, reason: str) -> bool:
     """End the grant of this login session (button, expiry, logout). Audited once per grant."""
-    login_session = _attached(db, login_session)
+    login_session = attached(db, login_session)
     had_grant = login_session.grant_expires_at is not None
     sessions.end_grant(db, login_session, now=now)
     if had_grant:
@@ -471,10 +449,10 @@ def end_grant(db: Session, *, login_session: LoginSession, actor: Actor, now: da
 
 
 def set_preferred_channel(db: Session, user: User, channel: object, actor: Actor, now: datetime) -> None:
-    """Store the method offered first. ``totp`` only if set up, ``whatsapp`` only with a phone."""
-    user = _attached(db, user)
-    if (not isinstance(channel, str) or channel not in PREFERABLE_CHANNELS
-            or channel not in available_methods(user)):
+    """Store the method offered first: one the user has, never a fallback (``totp`` only if
+    set up, ``whatsapp`` only with a phone)."""
+    user = attached(db, user)
+    if not isinstance(channel, str) or channel not in available_methods(db, user):
         raise ValidationError("channel", ERROR_METHOD_UNAVAILABLE)
     if user.preferred_channel == channel:
         return
@@ -483,116 +461,3 @@ def set_preferred_channel(db: Session, user: User, channel: object, actor: Actor
     db.add(user)
     db.flush()
     record(db, actor, Area.AUTH, "preferred_channel_changed", now=now, previous=previous, channel=channel)
-
-
-# --- authenticator app ------------------------------------------------------------------
-
-
-def begin_totp_enrollment(
-    db: Session, user: User, now: datetime, actor: Actor | None = None
-) -> tuple[str, str]:
-    """Store a new pending secret; return ``(secret_base32, provisioning_uri)`` to show once.
-
-    The active secret (if any) stays in force until a code of the new one is confirmed.
-    Render the QR code with ``qr_data_uri(uri)``.
-    """
-    user = _attached(db, user)
-    secret = totp.new_secret()
-    user.totp_pending_secret_enc = totp.encrypt_secret(secret)
-    db.add(user)
-    db.flush()
-    record(db, actor or Actor.for_user(user), Area.AUTH, "totp_enrollment_started", now=now)
-    return secret, totp.provisioning_uri(secret, user.email)
-
-
-qr_data_uri = totp.qr_data_uri
-
-
-@dataclass(frozen=True)
-class EnrollmentResult:
-    ok: bool
-    error_key: str | None = None
-    # Plaintext, shown once on the confirmation screen; only hashes are stored.
-    recovery_codes: list[str] = field(default_factory=list, repr=False)
-
-
-def confirm_totp_enrollment(
-    db: Session, user: User, code: object, now: datetime, actor: Actor
-) -> EnrollmentResult:
-    """Activate the pending secret after a correct code from the app.
-
-    Then: 10 new recovery codes (returned once), the app becomes the preferred
-    method, every grant of the user ends (factors changed). A wrong code changes
-    nothing and is not recorded.
-    """
-    user = _attached(db, user)
-    pending = user.totp_pending_secret_enc
-    if not pending:
-        return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
-    value, reason = codes.normalize_digits(code, totp.DIGITS)
-    if value is None:
-        return EnrollmentResult(ok=False, error_key=codes.error_key_for(reason))
-    step = totp.matching_step(totp.decrypt_secret(pending), value, now)
-    if step is None:
-        return EnrollmentResult(ok=False, error_key=totp.ERROR_CODE_WRONG)
-    # Conditional on the pending secret: two confirmations at once activate it once.
-    # The confirming step is marked used, so the same code cannot also open a grant.
-    activated = db.exec(
-        update(User)
-        .where(User.id == user.id, User.totp_pending_secret_enc == pending)
-        .values(totp_secret_enc=pending, totp_pending_secret_enc=None, totp_enabled_at=now,
-                totp_last_step=step, preferred_channel=METHOD_TOTP)
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(user)
-    if activated.rowcount != 1:
-        return EnrollmentResult(ok=False, error_key=ERROR_NO_PENDING_TOTP)
-    recovery_codes = recovery.replace_codes(db, user.id, now)
-    sessions.end_user_grants(db, user.id, now=now)
-    record(db, actor, Area.AUTH, "totp_enabled", now=now, recovery_code_count=len(recovery_codes),
-           grants_ended=True)
-    return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
-
-
-def totp_is_new(user: User, now: datetime, settle_seconds: int) -> bool:
-    """Set up less than ``settle_seconds`` ago (any verified session may still remove it)."""
-    enabled = user.totp_enabled_at
-    return enabled is not None and (now - enabled).total_seconds() < settle_seconds
-
-
-def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:
-    """Switch the app off: secret and recovery codes go, every grant ends. False if nothing to do."""
-    user = _attached(db, user)
-    if not user.totp_secret_enc and not user.totp_pending_secret_enc:
-        return False
-    was_enrolled = totp.is_enrolled(user)
-    user.totp_secret_enc = None
-    user.totp_pending_secret_enc = None
-    user.totp_enabled_at = None
-    user.totp_last_step = None
-    if user.preferred_channel == METHOD_TOTP:
-        user.preferred_channel = METHOD_EMAIL
-    db.add(user)
-    db.flush()
-    removed_codes = recovery.delete_codes(db, user.id)
-    sessions.end_user_grants(db, user.id, now=now)
-    record(db, actor, Area.AUTH, "totp_removed", now=now, was_enrolled=was_enrolled,
-           recovery_codes_deleted=removed_codes, grants_ended=True)
-    return True
-
-
-def regenerate_recovery_codes(db: Session, user: User, now: datetime, actor: Actor) -> list[str]:
-    """Replace all recovery codes with 10 new ones (returned once). Needs the app set up.
-
-    Grants stay: old codes only become invalid, nobody gains access.
-    """
-    user = _attached(db, user)
-    if not totp.is_enrolled(user):
-        raise ValidationError("totp", ERROR_NOT_ENROLLED)
-    new_codes = recovery.replace_codes(db, user.id, now)
-    record(db, actor, Area.AUTH, "recovery_codes_regenerated", now=now, count=len(new_codes))
-    return new_codes
-
-
-def recovery_codes_left(db: Session, user: User) -> int:
-    return recovery.unused_count(db, user.id)

@@ -11,9 +11,10 @@ from panel_app.models import LoginSession
 from panel_app.security import devices as known_devices
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
-from panel_app.services import accounts, stepup
+from panel_app.services import accounts, authenticator_setup, recovery_codes, stepup
 from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
+from panel_app.services.methods import authenticator
 from panel_app.services.notifications import notify_everywhere
 from panel_app.services.user_agents import describe_user_agent
 from panel_app.services.validation import ValidationError, parse_row_id
@@ -34,7 +35,7 @@ class SecurityState(GatedPage, AuthState):
 
     totp_enabled: bool = False
     preferred_channel: str = ""
-    channel_choices: list[str] = []
+    channel_choices: list[str] = []  # the user's methods, from the registry (services/methods)
     recovery_left: int = 0
     # The set-up key, its QR code and new recovery codes are never kept here: they are
     # written into the page by the event that made them (``reveal_once``).
@@ -46,10 +47,10 @@ class SecurityState(GatedPage, AuthState):
 
     def _load(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
-        self.totp_enabled = stepup.totp.is_enrolled(user)
-        self.preferred_channel = stepup.default_method(user)
-        self.channel_choices = [m for m in stepup.available_methods(user)]
-        self.recovery_left = stepup.recovery_codes_left(ctx.db, user) if self.totp_enabled else 0
+        self.totp_enabled = authenticator.is_enrolled(ctx.db, user)
+        self.channel_choices = stepup.available_methods(ctx.db, user)
+        self.preferred_channel = stepup.preferred_among(user, self.channel_choices)
+        self.recovery_left = recovery_codes.recovery_codes_left(ctx.db, user) if self.totp_enabled else 0
         rows = sessions.active_sessions(ctx.db, user.id, now=ctx.now,
                                         idle_seconds=get_settings().session_idle_seconds)
         self.sessions = [
@@ -95,9 +96,11 @@ class SecurityState(GatedPage, AuthState):
         ago, announced on every channel) needs any verification: else whoever added one with
         a stolen mailbox could never be thrown out by the owner, who has no such app."""
         user = ctx.user
-        if not stepup.totp.is_enrolled(user) or ctx.login_session.grant_method in ("totp", "recovery"):
+        if (not authenticator.is_enrolled(ctx.db, user)
+                or ctx.login_session.grant_method in authenticator_setup.PROVES_THE_APP):
             return False
-        if removing and stepup.totp_is_new(user, ctx.now, get_settings().factor_change_delay_seconds):
+        if removing and authenticator_setup.totp_is_new(ctx.db, user, ctx.now,
+                                                        get_settings().factor_change_delay_seconds):
             return False
         self._fail("security.app_required")
         return True
@@ -107,12 +110,12 @@ class SecurityState(GatedPage, AuthState):
         ctx = guard.current()
         if self._app_itself_required(ctx):
             return
-        secret, uri = stepup.begin_totp_enrollment(ctx.db, ctx.user, ctx.now, ctx.actor)
+        secret, uri = authenticator_setup.begin_totp_enrollment(ctx.db, ctx.user, ctx.now, ctx.actor)
         self.enrolling = True
         self.recovery_codes_shown = False
         self.message = self.error = ""
         return [reveal_once(TOTP_SECRET_ELEMENT_ID, " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))),
-                reveal_once(TOTP_QR_ELEMENT_ID, stepup.qr_data_uri(uri))]
+                reveal_once(TOTP_QR_ELEMENT_ID, authenticator_setup.qr_data_uri(uri))]
 
     @guard.requires_stepup()
     def cancel_enrollment(self):
@@ -123,7 +126,7 @@ class SecurityState(GatedPage, AuthState):
         ctx = guard.current()
         code = form_data.get("code") if isinstance(form_data, dict) else None
         verified_with = ctx.login_session.grant_method
-        result = stepup.confirm_totp_enrollment(ctx.db, ctx.user, code, ctx.now, ctx.actor)
+        result = authenticator_setup.confirm_totp_enrollment(ctx.db, ctx.user, code, ctx.now, ctx.actor)
         if not result.ok:
             self._fail(result.error_key)
             return
@@ -147,7 +150,7 @@ class SecurityState(GatedPage, AuthState):
         ctx = guard.current()
         if self._app_itself_required(ctx, removing=True):
             return
-        if stepup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
+        if authenticator_setup.remove_totp(ctx.db, ctx.user, ctx.now, ctx.actor):
             spawn(notify_everywhere(ctx.user.id, "totp_removed"))
         # Every grant ended with the factor: the gate returns at the next tick.
         self._wipe()
@@ -159,7 +162,7 @@ class SecurityState(GatedPage, AuthState):
         if self._app_itself_required(ctx):
             return
         try:
-            codes = stepup.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
+            codes = recovery_codes.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
         except ValidationError as exc:
             self._fail(exc.message_key)
             return

@@ -27,7 +27,8 @@ _MAX_CODE_INPUT = 64
 
 
 class StepUpState(AuthState):
-    methods: list[str] = []
+    methods: list[str] = []  # the user's methods, from the registry (services/methods)
+    fallbacks: list[str] = []  # offered as links under the form (a recovery code)
     method: str = ""
     has_phone: bool = False
     code_sent: bool = False
@@ -41,17 +42,16 @@ class StepUpState(AuthState):
     info: str = ""
     help_open: bool = False
     ticket_message: str = ""
-    recovery_available: bool = False
 
     # --- helpers (not handlers) ---------------------------------------------------
 
     def _refresh(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
         self.resend_stamp = int(ctx.now.timestamp() * 1000)
-        self.methods = stepup.available_methods(user)
-        self.recovery_available = "totp" in self.methods and stepup.recovery_codes_left(ctx.db, user) > 0
-        if self.method not in self.methods and not (self.method == "recovery" and self.recovery_available):
-            self.method = stepup.default_method(user)
+        self.methods = stepup.available_methods(ctx.db, user)
+        self.fallbacks = stepup.fallback_methods(ctx.db, user)
+        if self.method not in self.methods and self.method not in self.fallbacks:
+            self.method = stepup.preferred_among(user, self.methods)
         self.has_phone = bool(user.phone)
         status = stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now)
         if status is not None and status.channel == self.method:
@@ -68,7 +68,7 @@ class StepUpState(AuthState):
             self.delivery_status = ""
             self.delivery_problem = ""
             self.resend_in = 0
-            if self.method in ("email", "whatsapp"):
+            if stepup.sends_code(self.method):
                 self.masked_destination = stepup.mask_destination(
                     self.method, stepup.destination_for(user, self.method) or "")
                 # A code sent from another session still holds the cooldown: say how long.
@@ -99,7 +99,7 @@ class StepUpState(AuthState):
     @guard.login_only
     def choose_method(self, method: str):
         ctx = guard.current()
-        allowed = set(stepup.available_methods(ctx.user)) | ({"recovery"} if self.recovery_available else set())
+        allowed = stepup.available_methods(ctx.db, ctx.user) + stepup.fallback_methods(ctx.db, ctx.user)
         if not isinstance(method, str) or method not in allowed:
             return
         self.method = method
@@ -110,7 +110,7 @@ class StepUpState(AuthState):
     @guard.login_only
     def send_code(self):
         ctx = guard.current()
-        if self.method not in ("email", "whatsapp"):
+        if not stepup.sends_code(self.method):
             return
         result = stepup.request_stepup_code(ctx.db, user=ctx.user, login_session=ctx.login_session,
                                             channel=self.method, now=ctx.now, actor=ctx.actor)
@@ -170,7 +170,7 @@ class StepUpState(AuthState):
         ctx = guard.current()
         try:
             request = support.create_contact_update_ticket(ctx.db, ctx.actor, ctx.user, channel=self.method
-                                                           if self.method in ("email", "whatsapp") else "email",
+                                                           if stepup.sends_code(self.method) else "email",
                                                            now=ctx.now)
         except ValidationError as exc:
             self.ticket_message = t(exc.message_key, ctx.lang)

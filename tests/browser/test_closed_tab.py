@@ -76,12 +76,12 @@ def _secrets(revealed: dict[str, object]) -> list[str]:
 
 def _remove_app(email: str) -> None:
     from panel_app.models import User
-    from panel_app.services import stepup
+    from panel_app.services import authenticator_setup
     from panel_app.services.audit import Actor
 
     with transaction() as db:
         user = db.exec(select(User).where(User.email == email)).one()
-        stepup.remove_totp(db, user, utcnow(), Actor.for_user(user, ip="127.0.0.1", user_agent="test"))
+        authenticator_setup.remove_totp(db, user, utcnow(), Actor.for_user(user, ip="127.0.0.1", user_agent="test"))
 
 
 async def _owner_session(base_url: str, token: str) -> tuple[str, list[str]]:

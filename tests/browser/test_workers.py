@@ -30,7 +30,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.models import AuditEvent, LoginSession, OutboxMessage, Ticket, User
 from panel_app.security import totp
-from panel_app.services import stepup
+from panel_app.services import authenticator_setup, stepup
 from panel_app.services.audit import Actor
 from panel_app.state.profile import ProfileState
 from panel_app.state.support import SupportState
@@ -103,8 +103,8 @@ def _user(email: str, *, app: bool = False) -> tuple[User, str | None]:
         secret = None
         if app:  # set up long ago: a settled app
             then = utcnow() - timedelta(days=10)
-            secret, _uri = stepup.begin_totp_enrollment(db, user, then)
-            assert stepup.confirm_totp_enrollment(db, user, totp.code_at(secret, then), then,
+            secret, _uri = authenticator_setup.begin_totp_enrollment(db, user, then)
+            assert authenticator_setup.confirm_totp_enrollment(db, user, totp.code_at(secret, then), then,
                                                   Actor.for_user(user)).ok
         return user, secret
 

@@ -1,0 +1,85 @@
+"""0006: the app secrets move from ``user.totp_*`` to ``authenticator`` rows and back,
+on a database of its own (SQLite here; the same SQL runs on PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from panel_app import migrate
+from panel_app.db import make_engine
+
+ENABLED = datetime(2026, 1, 2, 3, 4, 5)
+CREATED = datetime(2025, 6, 1, 0, 0, 0)
+
+
+@pytest.fixture
+def connection(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/migrate.db")
+    with engine.connect() as conn:
+        yield conn
+    engine.dispose()
+
+
+def _run(conn, action, revision: str) -> None:
+    config = migrate.alembic_config()
+    config.attributes["connection"] = conn
+    action(config, revision)
+    conn.commit()
+
+
+def _users(conn) -> None:
+    conn.execute(sa.text("INSERT INTO account (id, customer_number, name, company, street, postal_code, city, "
+                         "country, vat_id, is_demo, created_at) VALUES (1, 'K1', 'A', '', '', '', '', 'DE', '', "
+                         "FALSE, :created)"), {"created": CREATED})
+    insert = sa.text(
+        'INSERT INTO "user" (id, account_id, email, name, password_hash, role, areas, preferred_channel, language, '
+        "totp_secret_enc, totp_enabled_at, totp_last_step, totp_pending_secret_enc, stepup_failures, is_active, "
+        "created_at, password_changed_at, factor_change_pending) VALUES (:id, 1, :email, '', 'h', 'owner', '', "
+        "'email', 'en', :secret, :enabled, :step, :pending, 0, TRUE, :created, :created, FALSE)")
+    rows = [
+        dict(id=1, email="app@x.example", secret="enc-active", enabled=ENABLED, step=12345, pending=None),
+        dict(id=2, email="both@x.example", secret="enc-old", enabled=ENABLED, step=None, pending="enc-new"),
+        dict(id=3, email="begun@x.example", secret=None, enabled=None, step=None, pending="enc-pending"),
+        dict(id=4, email="none@x.example", secret=None, enabled=None, step=None, pending=None),
+    ]
+    for row in rows:
+        conn.execute(insert, {**row, "created": CREATED})
+    conn.commit()
+
+
+def _totp_columns(conn) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(sa.text(
+        'SELECT id, totp_secret_enc, totp_enabled_at, totp_last_step, totp_pending_secret_enc FROM "user" '
+        "ORDER BY id"))]
+
+
+def test_upgrade_copies_every_app_secret_and_downgrade_restores_them(connection):
+    _run(connection, command.upgrade, "0005_staff")
+    _users(connection)
+    before = _totp_columns(connection)
+
+    _run(connection, command.upgrade, "0006_authenticator")
+    user_columns = {c["name"] for c in sa.inspect(connection).get_columns("user")}
+    assert not {c for c in user_columns if c.startswith("totp_")}
+    rows = [tuple(r) for r in connection.execute(sa.text(
+        "SELECT user_id, type, secret_enc, pending_secret_enc, created_at, confirmed_at, last_step "
+        "FROM authenticator ORDER BY user_id"))]
+    enabled, created = str(ENABLED), str(CREATED)
+    assert [(r[0], r[1], r[2], r[3], str(r[4])[:19], r[5] and str(r[5])[:19], r[6]) for r in rows] == [
+        (1, "totp", "enc-active", None, enabled, enabled, 12345),
+        (2, "totp", "enc-old", "enc-new", enabled, enabled, None),
+        (3, "totp", None, "enc-pending", created, None, None),  # a set-up begun, never confirmed
+    ]
+
+    _run(connection, command.downgrade, "0005_staff")
+    assert not sa.inspect(connection).has_table("authenticator")
+    after = _totp_columns(connection)
+    assert [(r[0], r[1], r[2] and str(r[2])[:19], r[3], r[4]) for r in after] == \
+        [(r[0], r[1], r[2] and str(r[2])[:19], r[3], r[4]) for r in before]
+
+    _run(connection, command.upgrade, "head")  # and up again: the same rows
+    assert connection.execute(sa.text("SELECT count(*) FROM authenticator")).scalar() == 3
