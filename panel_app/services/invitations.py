@@ -337,6 +337,9 @@ def accept_invitation(
         and not existing.is_active
     )
     if existing is not None and not rejoining:
+        # A second accept racing the first sees the first one's user: the link is used up.
+        if db.exec(select(Invitation.accepted_at).where(Invitation.id == invitation.id)).one() is not None:
+            raise InvitationInvalid()
         # Only ever the invited address itself, and only to someone holding a live link to it.
         raise ValidationError("email", "invite.error.email_taken")
 
