@@ -259,10 +259,10 @@ async def test_load_shows_the_domain_and_its_records(dns_state):
     assert dns_state.display_name == ZONE
     assert dns_state.expires == "2027-03-01" and dns_state.status_label == "Active"
     assert dns_state.transfer_lock is True
-    assert [(r["name"], r["rtype"], r["ttl"], r["value"]) for r in dns_state.records] == [
+    assert [(r.name, r.rtype, r.ttl, r.value) for r in dns_state.records] == [
         ("@", "A", "3600", "192.0.2.1"), ("@", "MX", "3600", "10 mail.example.com."),
         ("mail", "A", "3600", "192.0.2.2")]
-    assert all(r["problem"] == "" for r in dns_state.records)
+    assert all(r.problem == "" for r in dns_state.records)
     assert dns_state.zone_error == "" and dns_state.undo_label == ""
     assert not dns_state.auth_code_shown  # never without the explicit click
     assert AUTH_CODE not in _whole_state_text(dns_state)
@@ -282,7 +282,7 @@ async def test_add_record_stores_it_and_offers_undo(dns_state):
     dns_state.save_record({"rtype": "A", "name": "www", "ttl": "600", "value": "192.0.2.7"})
     assert ("www", "A", 600, "192.0.2.7") in _zone()
     assert dns_state.message == t("dnsui.added")
-    assert any(r["name"] == "www" and r["value"] == "192.0.2.7" for r in dns_state.records)
+    assert any(r.name == "www" and r.value == "192.0.2.7" for r in dns_state.records)
     assert dns_state.form_value == "" and dns_state.value_error == ""  # the form starts afresh
     assert dns_state.undo_label.startswith(t("dns.change.add", rtype="A", name=f"www.{ZONE}"))
     assert _audit_actions()[-1] == "dns_record_added"
@@ -324,10 +324,10 @@ async def test_bad_record_shows_the_error_next_to_its_field_and_keeps_the_input(
 
 
 async def test_edit_fills_the_form_and_saves_the_change(dns_state):
-    mx = next(r for r in dns_state.records if r["rtype"] == "MX")
-    dns_state.start_edit(mx["id"])
+    mx = next(r for r in dns_state.records if r.rtype == "MX")
+    dns_state.start_edit(mx.id)
     assert (dns_state.editing_id, dns_state.form_rtype, dns_state.form_name, dns_state.form_value,
-            dns_state.form_priority) == (mx["id"], "MX", "@", "mail.example.com", "10")
+            dns_state.form_priority) == (mx.id, "MX", "@", "mail.example.com", "10")
     dns_state.save_record({"rtype": "MX", "name": "@", "ttl": "3600", "value": "mail", "priority": "20"})
     assert ("@", "MX", 3600, "20 mail.example.com.") in _zone()
     assert ("@", "MX", 3600, "10 mail.example.com.") not in _zone()
@@ -335,8 +335,8 @@ async def test_edit_fills_the_form_and_saves_the_change(dns_state):
 
 
 async def test_delete_record(dns_state):
-    www = next(r for r in dns_state.records if r["name"] == "mail")
-    dns_state.delete_record(www["id"])
+    www = next(r for r in dns_state.records if r.name == "mail")
+    dns_state.delete_record(www.id)
     assert ("mail", "A", 3600, "192.0.2.2") not in _zone()
     assert dns_state.message == t("dnsui.deleted")
     dns_state.delete_record("999999")  # gone or never there: said, nothing else
@@ -451,7 +451,7 @@ async def test_moving_to_another_domain_forgets_the_first(owner, domain_id, cloc
     _navigate(state, "/domains/second.example")
     state.load()
     assert state.display_name == "second.example"
-    assert [r["value"] for r in state.records] == ["192.0.2.200"]
+    assert [r.value for r in state.records] == ["192.0.2.200"]
     assert not state.auth_code_shown
 
 
@@ -468,7 +468,7 @@ async def test_a_zone_that_fails_to_revalidate_is_shown_with_its_problems(owner,
     state.load()
     assert state.loaded and not state.not_found
     assert state.zone_error == t("dnsui.zone_has_problems")
-    problems = {r["name"] + " " + r["rtype"]: r["problem"] for r in state.records}
+    problems = {r.name + " " + r.rtype: r.problem for r in state.records}
     assert problems["@ A"] == ""
     assert problems["www CNAME"] != "" and problems["old A"] != ""
     # A change is refused with a message instead of failing: the stored junk cannot be parsed,
@@ -477,8 +477,8 @@ async def test_a_zone_that_fails_to_revalidate_is_shown_with_its_problems(owner,
     assert state.form_error == t("dnsui.zone_blocks_change") and state.value_error == ""
     assert state.form_value == "192.0.2.5"
     # Editing the broken record shows it as stored, so it can be fixed.
-    old = next(r for r in state.records if r["name"] == "old")
-    state.start_edit(old["id"])
+    old = next(r for r in state.records if r.name == "old")
+    state.start_edit(old.id)
     assert state.form_value == "not-an-address"
     state.save_record({"rtype": "A", "name": "old", "ttl": "3600", "value": "192.0.2.3"})
     assert ("old", "A", 3600, "192.0.2.3") in _zone()
@@ -510,7 +510,7 @@ def _mailbox(local_part: str, domain: str = ZONE) -> Mailbox | None:
 async def test_mail_overview(mail_state):
     assert mail_state.domain_options == [ZONE, "second.example"]
     assert mail_state.selected_domain == ZONE
-    assert [(b["address"], b["quota"], b["usage"], b["percent"]) for b in mail_state.mailboxes] == [
+    assert [(b.address, b.quota, b.usage, b.percent) for b in mail_state.mailboxes] == [
         (f"info@{ZONE}", "1.0 GB", t("mailui.usage_of", used="300 MB", quota="1.0 GB"), "29")]
     mail_state.select_domain("second.example")
     assert mail_state.selected_domain == "second.example" and mail_state.mailboxes == []
@@ -551,13 +551,13 @@ async def test_create_mailbox_keeps_input_but_never_the_password(mail_state):
     assert box is not None and box.quota_mb == 2048 and verify_password(STRONG, box.password_hash)
     assert mail_state.message == t("mailui.created", address=f"anna@{ZONE}")
     assert mail_state.new_local_part == "" and mail_state.new_local_part_error == ""
-    assert f"anna@{ZONE}" in [b["address"] for b in mail_state.mailboxes]
+    assert f"anna@{ZONE}" in [b.address for b in mail_state.mailboxes]
     assert STRONG not in _whole_state_text(mail_state)
 
 
 async def test_change_password_and_quota(mail_state):
     info = mail_state.mailboxes[0]
-    mail_state.start_password_change(info["id"])
+    mail_state.start_password_change(info.id)
     assert mail_state.password_box_address == f"info@{ZONE}"
     mail_state.change_password({"password": "info"})
     assert mail_state.change_password_error != ""
@@ -566,7 +566,7 @@ async def test_change_password_and_quota(mail_state):
     assert verify_password(new, _mailbox("info").password_hash)
     assert mail_state.password_box_id == "" and new not in _whole_state_text(mail_state)
 
-    mail_state.start_quota_change(info["id"])
+    mail_state.start_quota_change(info.id)
     assert mail_state.quota_value == "1024"
     mail_state.change_quota({"quota_mb": "200"})
     assert mail_state.quota_error == t("mail.error.quota_below_usage", used=300)
@@ -577,7 +577,7 @@ async def test_change_password_and_quota(mail_state):
 
 async def test_delete_mailbox_needs_the_full_address(mail_state):
     info = mail_state.mailboxes[0]
-    mail_state.start_delete(info["id"])
+    mail_state.start_delete(info.id)
     assert mail_state.delete_box_address == f"info@{ZONE}"
     mail_state.delete_mailbox({"confirmation": "info"})
     assert mail_state.delete_error == t("mail.error.confirmation_mismatch", address=f"info@{ZONE}")
@@ -595,7 +595,7 @@ async def test_forwarders_and_catch_all(mail_state):
     mail_state.create_forwarder({"local_part": "info", "destination": "boss@elsewhere.example"})
     assert mail_state.fwd_local_part_error == t("mail.error.address_taken")
     mail_state.create_forwarder({"local_part": "sales", "destination": "boss@elsewhere.example"})
-    assert [(f["address"], f["destination"]) for f in mail_state.forwarders] == [
+    assert [(f.address, f.destination) for f in mail_state.forwarders] == [
         (f"sales@{ZONE}", "boss@elsewhere.example")]
     assert mail_state.fwd_local_part == ""
 
@@ -612,7 +612,7 @@ async def test_forwarders_and_catch_all(mail_state):
     mail_state.save_catch_all({"mode": "off", "destination": ""})
     assert _domain_row().catch_all == "" and mail_state.catch_all_mode == "off"
 
-    mail_state.delete_forwarder(mail_state.forwarders[0]["id"])
+    mail_state.delete_forwarder(mail_state.forwarders[0].id)
     assert mail_state.forwarders == []
     assert mail_state.message == t("mailui.forwarder.deleted", address=f"sales@{ZONE}")
 

@@ -80,17 +80,17 @@ def _domain_selector() -> rx.Component:
 
 def _mailbox_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
-        rx.table.cell(row["quota"]),
-        rx.table.cell(rx.vstack(rx.text(row["usage"], size="1"), percent_bar(row["percent"]), spacing="1",
+        rx.table.row_header_cell(rx.text(row.address, weight="medium", word_break="break-all")),
+        rx.table.cell(row.quota),
+        rx.table.cell(rx.vstack(rx.text(row.usage, size="1"), percent_bar(row.percent), spacing="1",
                                 min_width="120px")),
         rx.table.cell(rx.hstack(
             rx.button(tr("mailui.password.change"), size="1", variant="soft", type="button",
-                      on_click=MailState.start_password_change(row["id"])),
+                      on_click=MailState.start_password_change(row.id)),
             rx.button(tr("mailui.quota.change"), size="1", variant="soft", type="button",
-                      on_click=MailState.start_quota_change(row["id"])),
+                      on_click=MailState.start_quota_change(row.id)),
             rx.button(tr("common.delete"), size="1", variant="soft", color_scheme="red", type="button",
-                      on_click=MailState.start_delete(row["id"])),
+                      on_click=MailState.start_delete(row.id)),
             spacing="2",
             wrap="wrap",
         )),
@@ -276,11 +276,11 @@ def _mailboxes() -> rx.Component:
 
 def _forwarder_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row["address"], weight="medium", word_break="break-all")),
-        rx.table.cell(rx.text(row["destination"], word_break="break-all")),
+        rx.table.row_header_cell(rx.text(row.address, weight="medium", word_break="break-all")),
+        rx.table.cell(rx.text(row.destination, word_break="break-all")),
         rx.table.cell(confirm_button(
-            "common.delete", "mailui.forwarder.delete_title", MailState.delete_forwarder(row["id"]), size="1",
-            description=rx.vstack(rx.text(row["address"], " → ", row["destination"], weight="medium",
+            "common.delete", "mailui.forwarder.delete_title", MailState.delete_forwarder(row.id), size="1",
+            description=rx.vstack(rx.text(row.address, " → ", row.destination, weight="medium",
                                           word_break="break-all"),
                                   rx.text(tr("mailui.forwarder.delete_text")), spacing="2"),
         )),

@@ -13,6 +13,7 @@ never hands it out again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 from urllib.parse import unquote
@@ -82,6 +83,19 @@ def _account_owner_id(ctx: guard.GuardContext) -> int | None:
     ).first()
 
 
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One record of the zone as the page shows it."""
+
+    id: str
+    name: str
+    fqdn: str
+    rtype: str
+    ttl: str
+    value: str  # the record data as stored
+    problem: str  # why it would not be accepted today ("" when fine)
+
+
 class DnsState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.DOMAINS
 
@@ -97,7 +111,7 @@ class DnsState(GatedPage, AuthState):
     transfer_lock: bool = False
     confirm_unlock: bool = False
     # The zone.
-    records: list[dict[str, str]] = []
+    records: list[RecordRow] = []
     zone_error: str = ""
     undo_label: str = ""
     zone_text: str = ""
@@ -199,17 +213,17 @@ class DnsState(GatedPage, AuthState):
         origin = dns_rules.zone_origin(zone.domain)
         rows = []
         for record in zone.records:
-            rows.append({
-                "id": str(record.id),
-                "name": record.name,
-                "fqdn": record.fqdn,
-                "rtype": record.rtype,
-                "ttl": str(record.ttl),
-                "value": record.rdata,
-                "problem": self._record_problem(record, origin, lang),
-            })
+            rows.append(RecordRow(
+                id=str(record.id),
+                name=record.name,
+                fqdn=record.fqdn,
+                rtype=record.rtype,
+                ttl=str(record.ttl),
+                value=record.rdata,
+                problem=self._record_problem(record, origin, lang),
+            ))
         self.records = rows
-        if any(row["problem"] for row in rows):
+        if any(row.problem for row in rows):
             self.zone_error = t("dnsui.zone_has_problems", lang)
         self.undo_label = self._change_text(zone.last_change, origin, lang)
 

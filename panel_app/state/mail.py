@@ -8,6 +8,7 @@ when a change is refused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.i18n import formatting as fmt
@@ -32,13 +33,30 @@ def _typed(value: object, max_length: int = 300) -> str:
     return value[:max_length] if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxRow:
+    id: str
+    address: str
+    quota: str  # formatted
+    quota_mb: str
+    usage: str
+    percent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForwarderRow:
+    id: str
+    address: str
+    destination: str
+
+
 class MailState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.EMAIL
 
     domain_options: list[str] = []
     selected_domain: str = ""
-    mailboxes: list[dict[str, str]] = []
-    forwarders: list[dict[str, str]] = []
+    mailboxes: list[MailboxRow] = []
+    forwarders: list[ForwarderRow] = []
     catch_all: str = ""
     # Create a mailbox (no password here: it is read from the form only).
     new_local_part: str = ""
@@ -102,27 +120,27 @@ class MailState(GatedPage, AuthState):
             return
         lang = ctx.lang
         self.mailboxes = [
-            {
-                "id": str(box.id),
-                "address": box.address,
-                "quota": fmt.megabytes(box.quota_mb, lang),
-                "quota_mb": str(box.quota_mb),
-                "usage": t("mailui.usage_of", lang, used=fmt.megabytes(box.used_mb, lang),
+            MailboxRow(
+                id=str(box.id),
+                address=box.address,
+                quota=fmt.megabytes(box.quota_mb, lang),
+                quota_mb=str(box.quota_mb),
+                usage=t("mailui.usage_of", lang, used=fmt.megabytes(box.used_mb, lang),
                            quota=fmt.megabytes(box.quota_mb, lang)),
-                "percent": str(box.used_percent),
-            }
+                percent=str(box.used_percent),
+            )
             for box in overview.mailboxes
         ]
         self.forwarders = [
-            {"id": str(fwd.id), "address": fwd.address, "destination": fwd.destination}
+            ForwarderRow(id=str(fwd.id), address=fwd.address, destination=fwd.destination)
             for fwd in overview.forwarders
         ]
         self.catch_all = overview.catch_all
-        if self.password_box_id and not any(b["id"] == self.password_box_id for b in self.mailboxes):
+        if self.password_box_id and not any(b.id == self.password_box_id for b in self.mailboxes):
             self._close_editors()
-        if self.quota_box_id and not any(b["id"] == self.quota_box_id for b in self.mailboxes):
+        if self.quota_box_id and not any(b.id == self.quota_box_id for b in self.mailboxes):
             self._close_editors()
-        if self.delete_box_id and not any(b["id"] == self.delete_box_id for b in self.mailboxes):
+        if self.delete_box_id and not any(b.id == self.delete_box_id for b in self.mailboxes):
             self._close_delete()
         if switched:
             self._reset_forms()
@@ -158,9 +176,9 @@ class MailState(GatedPage, AuthState):
         self.catch_all_value = self.catch_all
         self.catch_all_key += 1
 
-    def _box(self, mailbox_id: object) -> dict[str, str] | None:
+    def _box(self, mailbox_id: object) -> MailboxRow | None:
         target = parse_row_id(mailbox_id)
-        return next((b for b in self.mailboxes if target is not None and b["id"] == str(target)), None)
+        return next((b for b in self.mailboxes if target is not None and b.id == str(target)), None)
 
     def _feedback(self, password: object) -> tuple[str, str]:
         """(message key, text) of the live strength check; the password is not kept."""
@@ -238,8 +256,8 @@ class MailState(GatedPage, AuthState):
         if box is None:
             return
         self._close_editors()
-        self.password_box_id = box["id"]
-        self.password_box_address = box["address"]
+        self.password_box_id = box.id
+        self.password_box_address = box.address
 
     @guard.requires_stepup()
     def check_changed_password(self, password: str):
@@ -272,9 +290,9 @@ class MailState(GatedPage, AuthState):
         if box is None:
             return
         self._close_editors()
-        self.quota_box_id = box["id"]
-        self.quota_box_address = box["address"]
-        self.quota_value = box["quota_mb"]
+        self.quota_box_id = box.id
+        self.quota_box_address = box.address
+        self.quota_value = box.quota_mb
 
     @guard.requires_stepup()
     def change_quota(self, form_data: dict):
@@ -306,8 +324,8 @@ class MailState(GatedPage, AuthState):
         if box is None:
             return
         self._close_delete()
-        self.delete_box_id = box["id"]
-        self.delete_box_address = box["address"]
+        self.delete_box_id = box.id
+        self.delete_box_address = box.address
 
     @guard.requires_stepup()
     def cancel_delete(self):
@@ -372,7 +390,7 @@ class MailState(GatedPage, AuthState):
         target = parse_row_id(forwarder_id)
         if target is None or not self.selected_domain:
             return
-        address = next((f["address"] for f in self.forwarders if f["id"] == str(target)), "")
+        address = next((f.address for f in self.forwarders if f.id == str(target)), "")
         try:
             mail.delete_forwarder(ctx.db, ctx.actor, self.selected_domain, target, now=ctx.now)
         except domains.NotFound as exc:
