@@ -486,6 +486,22 @@ async def test_a_zone_that_fails_to_revalidate_is_shown_with_its_problems(owner,
     assert "www\t3600\tIN\tCNAME\t@" in state.zone_text
 
 
+async def test_a_zone_the_panel_cannot_parse_is_said_so_and_changes_are_refused(owner, clock):
+    """A stored name dnspython refuses (written by another tool): the page says the zone
+    cannot be read, changes are refused with that message, nothing is written."""
+    _add_domain(owner.account_id, ZONE, records=[("@", "A", 3600, "192.0.2.1"), ("x" * 70, "A", 3600, "192.0.2.2")])
+    state = _state(DnsState, _login(owner, clock.now), f"/domains/{ZONE}")
+    state.load()
+    assert state.loaded and not state.not_found
+    assert state.zone_error == t("dnsui.zone_unreadable") and state.records == []
+    before = _zone()
+    state.save_record({"rtype": "A", "name": "new", "ttl": "3600", "value": "192.0.2.5"})
+    assert state.form_error == t("dnsui.zone_unreadable")
+    state.undo_last_change()
+    assert state.error == t("dns.error.nothing_to_undo")
+    assert _zone() == before
+
+
 # --- /email with a grant -------------------------------------------------------------------------
 
 

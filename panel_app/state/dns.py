@@ -18,18 +18,15 @@ from datetime import datetime
 from typing import ClassVar
 from urllib.parse import unquote
 
-import dns.exception
 import reflex as rx
-from sqlmodel import select
 
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
-from panel_app.models import User
-from panel_app.security.permissions import ROLE_OWNER, Area
-from panel_app.services import dns_rules, domains
+from panel_app.security.permissions import Area
+from panel_app.services import accounts, dns_rules, domains
 from panel_app.services.dns_rules import RECORD_TYPES, CleanRecord, RecordInput
 from panel_app.services.notifications import notify_user
-from panel_app.services.validation import ValidationError, parse_row_id
+from panel_app.services.validation import Unreadable, ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage, reveal_once
@@ -74,13 +71,12 @@ def _route_domain(path: object) -> str:
     return ""
 
 
-def _account_owner_id(ctx: guard.GuardContext) -> int | None:
-    if ctx.user.role == ROLE_OWNER:
-        return ctx.user.id
-    return ctx.db.exec(
-        select(User.id).where(User.account_id == ctx.user.account_id, User.role == ROLE_OWNER)
-        .order_by(User.id)
-    ).first()
+def _shown_name(name: str, origin) -> str:
+    """A record name for people; as stored when the rules cannot read it."""
+    try:
+        return dns_rules.display_name(name, origin)
+    except ValidationError:
+        return name
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +197,14 @@ class DnsState(GatedPage, AuthState):
         self.zone_error = ""
         try:
             zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError:
-            self._show_not_found()
-            return
-        except (dns.exception.DNSException, ValueError, UnicodeError):
+        except Unreadable:
             # A stored zone this panel cannot read: say so instead of failing the page.
             self.records = []
             self.undo_label = ""
             self.zone_error = t("dnsui.zone_unreadable", lang)
+            return
+        except ValidationError:
+            self._show_not_found()
             return
         origin = dns_rules.zone_origin(zone.domain)
         rows = []
@@ -232,10 +228,8 @@ class DnsState(GatedPage, AuthState):
         """Why a stored record would not be accepted as typed today ("" when fine)."""
         try:
             dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
-        except ValidationError as exc:
+        except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
             return t(exc.message_key, lang, **exc.params)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            return t("dns.error.value_invalid", lang)
         return ""
 
     @staticmethod
@@ -243,10 +237,7 @@ class DnsState(GatedPage, AuthState):
         if change is None or change.action not in (domains.CHANGE_ADD, domains.CHANGE_UPDATE,
                                                    domains.CHANGE_DELETE):
             return ""
-        try:
-            name = dns_rules.display_name(change.name, origin)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            name = change.name
+        name = _shown_name(change.name, origin)
         what = t(f"dns.change.{change.action}", lang, rtype=change.rtype, name=name)
         return t("dnsui.undo.what", lang, change=what, when=fmt.moment(change.created_at, lang))
 
@@ -322,7 +313,7 @@ class DnsState(GatedPage, AuthState):
         self._auth_code_shown_at = ctx.now
         self.auth_code_seconds_left = AUTH_CODE_VISIBLE_SECONDS
         self.auth_code_stamp = int(ctx.now.timestamp() * 1000)
-        owner_id = _account_owner_id(ctx)
+        owner_id = accounts.account_owner_id(ctx.db, ctx.user)
         if owner_id is not None:
             spawn(notify_user(owner_id, "auth_code_revealed", domain=self.display_name or self.domain_name,
                               actor=ctx.actor.label))
@@ -363,7 +354,7 @@ class DnsState(GatedPage, AuthState):
             return
         try:
             zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
-        except (ValidationError, dns.exception.DNSException, ValueError, UnicodeError):
+        except ValidationError:  # the domain is gone, or its zone unreadable
             self._reload()
             return
         record = next((r for r in zone.records if r.id == target), None)
@@ -421,15 +412,15 @@ class DnsState(GatedPage, AuthState):
                 domains.update_record(ctx.db, ctx.actor, self.domain_name, target, record, now=ctx.now)
             else:
                 domains.add_record(ctx.db, ctx.actor, self.domain_name, record, now=ctx.now)
+        except Unreadable:
+            self.form_error = t("dnsui.zone_unreadable", ctx.lang)
+            return
         except ValidationError as exc:
             if exc.message_key == "dns.error.value_invalid" and self._valid_alone(record):
                 # The new record is fine; a stored one the zone check cannot parse is not.
                 self.form_error = t("dnsui.zone_blocks_change", ctx.lang)
             else:
                 self._show_form_error(exc)
-            return
-        except (dns.exception.DNSException, UnicodeError):
-            self.form_error = t("dnsui.zone_unreadable", ctx.lang)
             return
         self._say("dnsui.updated" if self.editing_id else "dnsui.added")
         self._reset_form(self.form_rtype)
@@ -438,7 +429,7 @@ class DnsState(GatedPage, AuthState):
     def _valid_alone(self, record: RecordInput) -> bool:
         try:
             dns_rules.validate_record(record, self.domain_name)
-        except (ValidationError, dns.exception.DNSException, ValueError, UnicodeError):
+        except ValidationError:
             return False
         return True
 
@@ -461,12 +452,12 @@ class DnsState(GatedPage, AuthState):
             return
         try:
             domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
             self._reload()
-            return
-        except (dns.exception.DNSException, UnicodeError):
-            self._fail("dnsui.zone_unreadable")
             return
         if self.editing_id == str(target):
             self._reset_form()
@@ -480,18 +471,14 @@ class DnsState(GatedPage, AuthState):
             return
         try:
             change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
             self._reload()
             return
-        except (dns.exception.DNSException, UnicodeError):
-            self._fail("dns.error.undo_impossible")
-            return
-        origin = dns_rules.zone_origin(self.domain_name)
-        try:
-            name = dns_rules.display_name(change.name, origin)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            name = change.name
+        name = _shown_name(change.name, self.domain_name)
         what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
             if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
         self._say("dnsui.undo.done", change=what)
