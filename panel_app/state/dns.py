@@ -29,7 +29,7 @@ from panel_app.services.notifications import notify_user
 from panel_app.services.validation import Unreadable, ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage, reveal_once
+from panel_app.state.gated import GatedPage, PagePart, reveal_once
 from panel_app.tasks import spawn
 
 AUTH_CODE_VISIBLE_SECONDS = 60
@@ -111,34 +111,8 @@ class DnsState(GatedPage, AuthState):
     zone_error: str = ""
     undo_label: str = ""
     zone_text: str = ""
-    # The auth code itself is never here (see the module docstring), only whether it shows.
-    auth_code_shown: bool = False
-    auth_code_seconds_left: int = 0
-    auth_code_stamp: int = 0
-    auth_error: str = ""
-    _auth_code_shown_at: datetime | None = None
-    # The add/edit form: what was typed stays on error; form_key remounts it after success.
-    editing_id: str = ""
-    form_rtype: str = "A"
-    form_name: str = ""
-    form_ttl: str = str(dns_rules.DEFAULT_TTL)
-    form_value: str = ""
-    form_priority: str = ""
-    form_weight: str = ""
-    form_port: str = ""
-    form_flags: str = ""
-    form_tag: str = "issue"
-    name_error: str = ""
-    rtype_error: str = ""
-    ttl_error: str = ""
-    value_error: str = ""
-    priority_error: str = ""
-    weight_error: str = ""
-    port_error: str = ""
-    flags_error: str = ""
-    tag_error: str = ""
-    form_error: str = ""
-    form_key: int = 0
+    # The auth code and the record form are parts of the page (DnsAuthCodeState,
+    # DnsRecordFormState, below): substates guarded and wiped with it.
 
     # --- guard hooks ----------------------------------------------------------------------
 
@@ -147,24 +121,9 @@ class DnsState(GatedPage, AuthState):
         if self.loaded and _route_domain(self.router.url.path) != self._route_key:
             self._wipe()
         super()._accept(ctx)
-        self._expire_auth_code(ctx.now)
-
-    def _expire_auth_code(self, now: datetime) -> None:
-        shown_at = self._auth_code_shown_at
-        if not self.auth_code_shown or shown_at is None:
-            if self.auth_code_shown or shown_at is not None:
-                self._hide_auth_code()
-            return
-        left = AUTH_CODE_VISIBLE_SECONDS - int((now - shown_at).total_seconds())
-        if left <= 0 or left > AUTH_CODE_VISIBLE_SECONDS:  # time up (or the clock went back)
-            self._hide_auth_code()
-        else:
-            self.auth_code_seconds_left = left
-
-    def _hide_auth_code(self) -> None:
-        self.auth_code_shown = False
-        self.auth_code_seconds_left = 0
-        self._auth_code_shown_at = None
+        auth_code = self._part(DnsAuthCodeState)
+        if auth_code is not None:
+            auth_code._expire_auth_code(ctx.now)
 
     def _load(self, ctx: guard.GuardContext) -> None:
         self._route_key = self.domain_name = _route_domain(self.router.url.path)
@@ -190,7 +149,9 @@ class DnsState(GatedPage, AuthState):
         self.display_name = self.status = self.status_label = self.expires = ""
         self.undo_label = self.zone_text = ""
         self.records = []
-        self._hide_auth_code()
+        auth_code = self._part(DnsAuthCodeState)
+        if auth_code is not None:
+            auth_code._hide_auth_code()
 
     def _load_zone(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
@@ -241,22 +202,7 @@ class DnsState(GatedPage, AuthState):
         what = t(f"dns.change.{change.action}", lang, rtype=change.rtype, name=name)
         return t("dnsui.undo.what", lang, change=what, when=fmt.moment(change.created_at, lang))
 
-    # --- messages -----------------------------------------------------------------------------
-
-    def _clear_form_errors(self) -> None:
-        for field in FORM_FIELDS:
-            setattr(self, f"{field}_error", "")
-        self.form_error = ""
-
-    def _reset_form(self, rtype: str = "A") -> None:
-        self.editing_id = ""
-        self.form_rtype = rtype
-        self.form_name = self.form_value = ""
-        self.form_ttl = str(dns_rules.DEFAULT_TTL)
-        self.form_priority = self.form_weight = self.form_port = self.form_flags = ""
-        self.form_tag = "issue"
-        self._clear_form_errors()
-        self.form_key += 1
+    # --- helpers -------------------------------------------------------------------------------
 
     def _usable(self) -> bool:
         return bool(self.domain_name) and not self.not_found
@@ -295,7 +241,106 @@ class DnsState(GatedPage, AuthState):
         self.transfer_lock = summary.transfer_lock
         self._say("dnsui.lock.turned_on" if summary.transfer_lock else "dnsui.lock.turned_off")
 
-    # --- auth code ------------------------------------------------------------------------------
+    # --- delete, undo, zone file ------------------------------------------------------------
+
+    @guard.requires_stepup()
+    def delete_record(self, record_id: str):
+        ctx = guard.current()
+        target = parse_row_id(record_id)
+        if target is None or not self._usable():
+            return
+        try:
+            domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return
+        form = self._part(DnsRecordFormState)
+        if form is not None and form.editing_id == str(target):
+            form._reset_form()
+        self._say("dnsui.deleted")
+        self._reload()
+
+    @guard.requires_stepup()
+    def undo_last_change(self):
+        ctx = guard.current()
+        if not self._usable():
+            return
+        try:
+            change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return
+        name = _shown_name(change.name, self.domain_name)
+        what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
+            if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
+        self._say("dnsui.undo.done", change=what)
+        if self.zone_text:
+            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        self._reload()
+
+    @guard.requires_stepup()
+    def show_zone_file(self):
+        ctx = guard.current()
+        if not self._usable():
+            return
+        try:
+            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+
+    @guard.requires_stepup()
+    def hide_zone_file(self):
+        self.zone_text = ""
+
+    @guard.requires_stepup()
+    def download_zone_file(self):
+        ctx = guard.current()
+        if not self._usable():
+            return None
+        try:
+            text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            return None
+        return rx.download(data=text.encode("utf-8"), filename=f"{self.domain_name}.zone")
+
+
+class DnsAuthCodeState(PagePart, DnsState):
+    """The transfer auth code: reveal (audited, mailed to the owner), hide, regenerate."""
+
+    area: ClassVar[Area] = Area.DOMAINS
+
+    # The auth code itself is never here (see the module docstring), only whether it shows.
+    auth_code_shown: bool = False
+    auth_code_seconds_left: int = 0
+    auth_code_stamp: int = 0
+    auth_error: str = ""
+    _auth_code_shown_at: datetime | None = None
+
+    def _expire_auth_code(self, now: datetime) -> None:
+        shown_at = self._auth_code_shown_at
+        if not self.auth_code_shown or shown_at is None:
+            if self.auth_code_shown or shown_at is not None:
+                self._hide_auth_code()
+            return
+        left = AUTH_CODE_VISIBLE_SECONDS - int((now - shown_at).total_seconds())
+        if left <= 0 or left > AUTH_CODE_VISIBLE_SECONDS:  # time up (or the clock went back)
+            self._hide_auth_code()
+        else:
+            self.auth_code_seconds_left = left
+
+    def _hide_auth_code(self) -> None:
+        self.auth_code_shown = False
+        self.auth_code_seconds_left = 0
+        self._auth_code_shown_at = None
 
     @guard.requires_stepup()
     def reveal_auth_code(self):
@@ -340,7 +385,49 @@ class DnsState(GatedPage, AuthState):
             return
         self._say("dnsui.auth.regenerated")
 
-    # --- the record form --------------------------------------------------------------------
+
+class DnsRecordFormState(PagePart, DnsState):
+    """The add/edit form of one record."""
+
+    area: ClassVar[Area] = Area.DOMAINS
+
+    # The add/edit form: what was typed stays on error; form_key remounts it after success.
+    editing_id: str = ""
+    form_rtype: str = "A"
+    form_name: str = ""
+    form_ttl: str = str(dns_rules.DEFAULT_TTL)
+    form_value: str = ""
+    form_priority: str = ""
+    form_weight: str = ""
+    form_port: str = ""
+    form_flags: str = ""
+    form_tag: str = "issue"
+    name_error: str = ""
+    rtype_error: str = ""
+    ttl_error: str = ""
+    value_error: str = ""
+    priority_error: str = ""
+    weight_error: str = ""
+    port_error: str = ""
+    flags_error: str = ""
+    tag_error: str = ""
+    form_error: str = ""
+    form_key: int = 0
+
+    def _clear_form_errors(self) -> None:
+        for field in FORM_FIELDS:
+            setattr(self, f"{field}_error", "")
+        self.form_error = ""
+
+    def _reset_form(self, rtype: str = "A") -> None:
+        self.editing_id = ""
+        self.form_rtype = rtype
+        self.form_name = self.form_value = ""
+        self.form_ttl = str(dns_rules.DEFAULT_TTL)
+        self.form_priority = self.form_weight = self.form_port = self.form_flags = ""
+        self.form_tag = "issue"
+        self._clear_form_errors()
+        self.form_key += 1
 
     @guard.requires_stepup()
     def start_add(self):
@@ -441,73 +528,3 @@ class DnsState(GatedPage, AuthState):
             self.form_error = text
             if isinstance(exc, domains.NotFound):
                 self._reload()
-
-    # --- delete, undo, zone file ------------------------------------------------------------
-
-    @guard.requires_stepup()
-    def delete_record(self, record_id: str):
-        ctx = guard.current()
-        target = parse_row_id(record_id)
-        if target is None or not self._usable():
-            return
-        try:
-            domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
-        except Unreadable as exc:
-            self._fail(exc.message_key)
-            return
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
-            return
-        if self.editing_id == str(target):
-            self._reset_form()
-        self._say("dnsui.deleted")
-        self._reload()
-
-    @guard.requires_stepup()
-    def undo_last_change(self):
-        ctx = guard.current()
-        if not self._usable():
-            return
-        try:
-            change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
-        except Unreadable as exc:
-            self._fail(exc.message_key)
-            return
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
-            return
-        name = _shown_name(change.name, self.domain_name)
-        what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
-            if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
-        self._say("dnsui.undo.done", change=what)
-        if self.zone_text:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        self._reload()
-
-    @guard.requires_stepup()
-    def show_zone_file(self):
-        ctx = guard.current()
-        if not self._usable():
-            return
-        try:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-
-    @guard.requires_stepup()
-    def hide_zone_file(self):
-        self.zone_text = ""
-
-    @guard.requires_stepup()
-    def download_zone_file(self):
-        ctx = guard.current()
-        if not self._usable():
-            return None
-        try:
-            text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            return None
-        return rx.download(data=text.encode("utf-8"), filename=f"{self.domain_name}.zone")

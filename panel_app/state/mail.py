@@ -18,7 +18,7 @@ from panel_app.services import domains, mail
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage
+from panel_app.state.gated import GatedPage, PagePart
 
 _CREATE_FIELDS = ("local_part", "password", "quota_mb")
 _FORWARDER_FIELDS = ("local_part", "destination")
@@ -58,43 +58,8 @@ class MailState(GatedPage, AuthState):
     mailboxes: list[MailboxRow] = []
     forwarders: list[ForwarderRow] = []
     catch_all: str = ""
-    # Create a mailbox (no password here: it is read from the form only).
-    new_local_part: str = ""
-    new_quota: str = str(mail.DEFAULT_QUOTA_MB)
-    new_local_part_error: str = ""
-    new_password_error: str = ""
-    new_quota_error: str = ""
-    password_feedback_key: str = ""
-    password_feedback: str = ""
-    create_key: int = 0
-    password_key: int = 0
-    # Change one mailbox's password or size.
-    password_box_id: str = ""
-    password_box_address: str = ""
-    change_password_error: str = ""
-    change_feedback_key: str = ""
-    change_feedback: str = ""
-    quota_box_id: str = ""
-    quota_box_address: str = ""
-    quota_value: str = ""
-    quota_error: str = ""
-    edit_key: int = 0
-    # Delete a mailbox: the full address must be typed.
-    delete_box_id: str = ""
-    delete_box_address: str = ""
-    delete_typed: str = ""
-    delete_error: str = ""
-    # Forwarders.
-    fwd_local_part: str = ""
-    fwd_destination: str = ""
-    fwd_local_part_error: str = ""
-    fwd_destination_error: str = ""
-    fwd_key: int = 0
-    # Catch-all.
-    catch_all_mode: str = "off"
-    catch_all_value: str = ""
-    catch_all_error: str = ""
-    catch_all_key: int = 0
+    # The forms are parts of the page (below): MailboxCreateState, MailboxEditState and
+    # MailForwardingState, substates guarded and wiped with it.
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -136,12 +101,9 @@ class MailState(GatedPage, AuthState):
             for fwd in overview.forwarders
         ]
         self.catch_all = overview.catch_all
-        if self.password_box_id and not any(b.id == self.password_box_id for b in self.mailboxes):
-            self._close_editors()
-        if self.quota_box_id and not any(b.id == self.quota_box_id for b in self.mailboxes):
-            self._close_editors()
-        if self.delete_box_id and not any(b.id == self.delete_box_id for b in self.mailboxes):
-            self._close_delete()
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._forget_vanished_boxes()
         if switched:
             self._reset_forms()
 
@@ -151,30 +113,21 @@ class MailState(GatedPage, AuthState):
         return t(exc.message_key, self.lang, **exc.params)
 
     def _close_editors(self) -> None:
-        self.password_box_id = self.password_box_address = self.change_password_error = ""
-        self.change_feedback_key = self.change_feedback = ""
-        self.quota_box_id = self.quota_box_address = self.quota_value = self.quota_error = ""
-        self.edit_key += 1
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._close_change_forms()
 
     def _close_delete(self) -> None:
-        self.delete_box_id = self.delete_box_address = self.delete_typed = self.delete_error = ""
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._close_delete_form()
 
     def _reset_forms(self) -> None:
-        self.new_local_part = ""
-        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
-        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
-        self.password_feedback_key = self.password_feedback = ""
-        self.create_key += 1
-        self.fwd_local_part = self.fwd_destination = ""
-        self.fwd_local_part_error = self.fwd_destination_error = ""
-        self.fwd_key += 1
-        self._reset_catch_all_form()
-
-    def _reset_catch_all_form(self) -> None:
-        self.catch_all_error = ""
-        self.catch_all_mode = "on" if self.catch_all else "off"
-        self.catch_all_value = self.catch_all
-        self.catch_all_key += 1
+        """Another domain: the forms start empty."""
+        for cls in (MailboxCreateState, MailForwardingState):
+            part = self._part(cls)
+            if part is not None:
+                part._start_over()
 
     def _box(self, mailbox_id: object) -> MailboxRow | None:
         target = parse_row_id(mailbox_id)
@@ -209,7 +162,29 @@ class MailState(GatedPage, AuthState):
         self._reload()
         self._reset_forms()
 
-    # --- mailboxes -----------------------------------------------------------------------------
+
+class MailboxCreateState(PagePart, MailState):
+    """The form that creates a mailbox."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Create a mailbox (no password here: it is read from the form only).
+    new_local_part: str = ""
+    new_quota: str = str(mail.DEFAULT_QUOTA_MB)
+    new_local_part_error: str = ""
+    new_password_error: str = ""
+    new_quota_error: str = ""
+    password_feedback_key: str = ""
+    password_feedback: str = ""
+    create_key: int = 0
+    password_key: int = 0
+
+    def _start_over(self) -> None:
+        self.new_local_part = ""
+        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
+        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
+        self.password_feedback_key = self.password_feedback = ""
+        self.create_key += 1
 
     @guard.requires_stepup()
     def check_new_password(self, password: str):
@@ -249,6 +224,47 @@ class MailState(GatedPage, AuthState):
         self.create_key += 1
         self._say("mailui.created", address=box.address)
         self._reload()
+
+
+class MailboxEditState(PagePart, MailState):
+    """Changing one mailbox's password or size, and deleting one."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Change one mailbox's password or size.
+    password_box_id: str = ""
+    password_box_address: str = ""
+    change_password_error: str = ""
+    change_feedback_key: str = ""
+    change_feedback: str = ""
+    quota_box_id: str = ""
+    quota_box_address: str = ""
+    quota_value: str = ""
+    quota_error: str = ""
+    edit_key: int = 0
+    # Delete a mailbox: the full address must be typed.
+    delete_box_id: str = ""
+    delete_box_address: str = ""
+    delete_typed: str = ""
+    delete_error: str = ""
+
+    def _close_change_forms(self) -> None:
+        self.password_box_id = self.password_box_address = self.change_password_error = ""
+        self.change_feedback_key = self.change_feedback = ""
+        self.quota_box_id = self.quota_box_address = self.quota_value = self.quota_error = ""
+        self.edit_key += 1
+
+    def _close_delete_form(self) -> None:
+        self.delete_box_id = self.delete_box_address = self.delete_typed = self.delete_error = ""
+
+    def _forget_vanished_boxes(self) -> None:
+        """After a load: an editor of a mailbox that is gone closes."""
+        if self.password_box_id and not any(b.id == self.password_box_id for b in self.mailboxes):
+            self._close_change_forms()
+        if self.quota_box_id and not any(b.id == self.quota_box_id for b in self.mailboxes):
+            self._close_change_forms()
+        if self.delete_box_id and not any(b.id == self.delete_box_id for b in self.mailboxes):
+            self._close_delete_form()
 
     @guard.requires_stepup()
     def start_password_change(self, mailbox_id: str):
@@ -355,7 +371,35 @@ class MailState(GatedPage, AuthState):
         self._say("mailui.deleted", address=address)
         self._reload()
 
-    # --- forwarders and catch-all ------------------------------------------------------------
+
+class MailForwardingState(PagePart, MailState):
+    """Forwarders and the catch-all address of the selected domain."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Forwarders.
+    fwd_local_part: str = ""
+    fwd_destination: str = ""
+    fwd_local_part_error: str = ""
+    fwd_destination_error: str = ""
+    fwd_key: int = 0
+    # Catch-all.
+    catch_all_mode: str = "off"
+    catch_all_value: str = ""
+    catch_all_error: str = ""
+    catch_all_key: int = 0
+
+    def _start_over(self) -> None:
+        self.fwd_local_part = self.fwd_destination = ""
+        self.fwd_local_part_error = self.fwd_destination_error = ""
+        self.fwd_key += 1
+        self._reset_catch_all_form()
+
+    def _reset_catch_all_form(self) -> None:
+        self.catch_all_error = ""
+        self.catch_all_mode = "on" if self.catch_all else "off"
+        self.catch_all_value = self.catch_all
+        self.catch_all_key += 1
 
     @guard.requires_stepup()
     def create_forwarder(self, form_data: dict):
