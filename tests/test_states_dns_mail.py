@@ -586,6 +586,15 @@ async def test_email_preselects_the_domain_from_the_link(owner, domain_id, clock
     assert state.selected_domain == "second.example"
 
 
+async def test_the_first_event_of_a_part_does_not_remount_its_form(mail_state):
+    """A part that the page prepared on load (the create form) keeps its form key through
+    its own first event: a remount would throw away what the user is typing."""
+    create = _create(mail_state)
+    key = create.create_key
+    create.check_new_password("typing")
+    assert create.create_key == key and create.password_feedback_key
+
+
 async def test_create_mailbox_keeps_input_but_never_the_password(mail_state):
     weak = "password123"
     _create(mail_state).check_new_password(weak)

@@ -66,7 +66,10 @@ class GatedPage(rx.State, mixin=True):
 
     def _part(self, cls: type[_Part]) -> _Part | None:
         """The page's part ``cls``, when this event has it (always, unless with Redis)."""
-        return self._page().substates.get(cls.get_name())
+        part = self._page().substates.get(cls.get_name())
+        if part is not None:
+            part._join_page()
+        return part
 
     def _wipe(self) -> None:
         self._page().reset()  # with every part this event has loaded (PagePart: the others)
@@ -109,10 +112,15 @@ class PagePart(rx.State, mixin=True):
     again, it starts empty (with Redis an event loads only the parts it needs, so a wipe
     may not have reached it)."""
 
-    _part_of: str = ""
+    _part_of: str = ""  # the load of the page (GatedPage._page_id) what it holds belongs to
 
     def _accept(self, ctx: guard.GuardContext) -> None:
         super()._accept(ctx)
+        self._join_page()
+
+    def _join_page(self) -> None:
+        """Before the part is used (by its own handler or by the page): what it holds
+        from an earlier load of the page goes."""
         page_id = self._page()._page_id
         if self._part_of != page_id:
             self.reset()  # its own fields only: the page's are the page's
