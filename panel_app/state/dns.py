@@ -9,6 +9,10 @@ owner, and it is never kept in the tab's state: the reveal writes it straight
 into the page (``reveal_once``), which clears it after ``AUTH_CODE_VISIBLE_SECONDS``.
 The state only knows that it is shown, so a reconnect, another event or Redis
 never hands it out again.
+
+The page holds the header and the zone (``DnsState``); the auth code and the record
+form are its parts (``DnsAuthCodeState``, ``DnsRecordFormState``): substates with
+the same guard, wiped with the page.
 """
 
 from __future__ import annotations

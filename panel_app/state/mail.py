@@ -4,6 +4,10 @@ Passwords are read from the submitted form only and handed straight to the
 service: no password is ever kept in a state var (the live strength check keeps
 only the resulting message). Everything else the user typed stays in the form
 when a change is refused.
+
+The page holds the domain and its lists (``MailState``); each form is a part of it
+(``MailboxCreateState``, ``MailboxEditState``, ``MailForwardingState``): substates
+with the same guard, wiped with the page.
 """
 
 from __future__ import annotations
