@@ -24,7 +24,7 @@ from panel_app.security import crypto
 from panel_app.services import dns_rules, domains
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import CleanRecord, RecordInput
-from panel_app.services.validation import NotFound, ValidationError
+from panel_app.services.validation import NotFound, Unreadable, ValidationError
 
 ZONE = "example.com"
 
@@ -351,6 +351,39 @@ def test_empty_zone_file_gets_default_name_servers(actor, domain_id, db):
     zone = dns.zone.from_text(text, origin=ZONE)
     ns = zone.find_rdataset("@", dns.rdatatype.NS)
     assert sorted(r.target.to_text() for r in ns) == sorted(domains.DEFAULT_NAMESERVERS)
+
+
+# --- a stored zone the panel cannot parse ------------------------------------------------------
+
+
+def test_an_unparsable_stored_zone_raises_the_panels_own_error(actor, domain_id, now, db):
+    """A record written by another tool (a label dnspython refuses): every service call
+    says ``Unreadable``, never a dnspython exception, and changes nothing."""
+    with transaction() as session:
+        session.add(DnsRecord(domain_id=domain_id, name="x" * 70, rtype="A", ttl=3600, value="192.0.2.1"))
+    before = stored(domain_id)
+    calls = {
+        "get_zone": lambda: domains.get_zone(db, actor.account_id, ZONE),
+        "add_record": lambda: domains.add_record(db, actor, ZONE, RecordInput("www", "A", 3600, "192.0.2.9"),
+                                                 now=now),
+        "delete_record": lambda: domains.delete_record(db, actor, ZONE, 10**6, now=now),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValidationError) as raised:
+            call()
+        assert raised.type in (Unreadable, NotFound), name
+        if raised.type is Unreadable:
+            assert raised.value.message_key == "dnsui.zone_unreadable", name
+    db.rollback()
+    assert stored(domain_id) == before
+
+
+def test_the_rules_raise_the_panels_own_error_for_names_dnspython_refuses():
+    with pytest.raises(Unreadable):
+        dns_rules.display_name("x" * 70, ZONE)
+    with pytest.raises(Unreadable):
+        dns_rules.zone_origin("a" * 300 + ".example")
+    assert dns_rules.display_name("www", ZONE) == "www.example.com"
 
 
 # --- transfer lock and auth code --------------------------------------------------------------------

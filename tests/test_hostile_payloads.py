@@ -29,7 +29,8 @@ FORM_FIELDS = ["code", "name", "rtype", "ttl", "value", "priority", "weight", "p
                "confirm", "destination", "areas", "street", "postal_code", "city", "country", "vat_id", "subject",
                "body", "kind", "from", "to", "actor", "area", "current_password", "new_password", "mode",
                "company", "language"]
-PAGES = {"DnsState": "/domains/example.com", "InviteState": "/invite"}
+PAGES = {"DnsState": "/domains/example.com", "DnsAuthCodeState": "/domains/example.com",
+         "DnsRecordFormState": "/domains/example.com", "InviteState": "/invite"}
 
 huge_text = st.sampled_from(["9" * 50_000, "A" * 200_000, "€" * 30_000, "\x00" * 5_000])
 odd_text = st.text(alphabet=st.characters(codec="utf-8", categories=("Cc", "Cf", "Co", "Mn", "So", "Zl", "Zp")),

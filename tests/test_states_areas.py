@@ -11,6 +11,7 @@ resolved in the database at that moment, the grant checked there.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from datetime import date, timedelta
 
@@ -46,6 +47,7 @@ from panel_app.state import guard
 from panel_app.state.billing import InvoicesState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
+from panel_app.state.rows import Option
 from panel_app.state.support import SupportState
 
 VISA = "4242 4242 4242 4242"
@@ -189,21 +191,21 @@ def test_invoices_with_grant_list_totals_and_download_a_pdf(invoices):
     state = page(InvoicesState, login(invoices, "totp"), "/invoices")
     state.load()
     assert state.loaded is True
-    by_number = {row["number"]: row for row in state.invoices}
-    assert {n: r["status"] for n, r in by_number.items()} == {
+    by_number = {row.number: row for row in state.invoices}
+    assert {n: r.status for n, r in by_number.items()} == {
         "2026-00001": "overdue", "2026-00002": "open", "2026-00003": "paid"}
-    assert by_number["2026-00001"]["gross"] == "€11.90"
-    assert all(isinstance(v, str) for row in state.invoices for v in row.values())
-    assert state.totals[0]["total"] == "€35.70"
-    assert state.totals[0]["open"] == "€23.80"
-    assert state.totals[0]["overdue"] == "€11.90"
+    assert by_number["2026-00001"].gross == "€11.90"
+    assert all(isinstance(v, str) for row in state.invoices for v in dataclasses.astuple(row))
+    assert state.totals[0].total == "€35.70"
+    assert state.totals[0].open == "€23.80"
+    assert state.totals[0].overdue == "€11.90"
 
     filename, pdf = download_of(state.download_invoice("2026-00001"))
     assert filename == "invoice-2026-00001.pdf"
     assert pdf.startswith(b"%PDF")
     assert [a.target for a in audits("invoice_downloaded")] == ["2026-00001"]
 
-    doc_id = state.documents[0]["id"]
+    doc_id = state.documents[0].id
     filename, pdf = download_of(state.download_document(doc_id))
     assert filename.endswith(".pdf") and pdf.startswith(b"%PDF")
     assert len(audits("document_downloaded")) == 1
@@ -259,8 +261,8 @@ def test_adding_a_card_stores_only_the_last_four_and_clears_the_form(owner):
     assert state.card_form_key == key_before + 1  # the form remounts empty
     assert state.card_holder == state.card_exp_month == state.card_exp_year == ""
     assert state.message == "The payment method was added."
-    assert [m["masked"] for m in state.methods] == ["Visa •••• 4242"]
-    assert state.methods[0]["default"] == "1"
+    assert [m.masked for m in state.methods] == ["Visa •••• 4242"]
+    assert state.methods[0].default == "1"
     assert VISA_DIGITS not in frontend_json(state)
 
 
@@ -285,19 +287,19 @@ def test_sepa_add_default_and_the_last_method_rule(owner):
     state = page(PaymentsState, login(owner, "whatsapp"), "/payment-methods")
     state.add_sepa({"iban": IBAN, "holder": "Olga Owner"})
     assert IBAN_COMPACT not in frontend_json(state)
-    assert len(state.methods) == 1 and state.methods[0]["kind"] == "sepa"
-    only_id = state.methods[0]["id"]
+    assert len(state.methods) == 1 and state.methods[0].kind == "sepa"
+    only_id = state.methods[0].id
 
     state.remove(only_id)
     assert count(PaymentMethod) == 1
     assert state.error.startswith("This is your only payment method and an invoice is still open.")
 
     state.add_card(_card_form())
-    card_id = next(m["id"] for m in state.methods if m["kind"] == "card")
+    card_id = next(m.id for m in state.methods if m.kind == "card")
     state.make_default(card_id)
-    assert next(m for m in state.methods if m["id"] == card_id)["default"] == "1"
+    assert next(m for m in state.methods if m.id == card_id).default == "1"
     state.remove(only_id)
-    assert [m["id"] for m in state.methods] == [card_id]
+    assert [m.id for m in state.methods] == [card_id]
     assert state.message == "The payment method was removed."
 
 
@@ -332,7 +334,7 @@ def test_profile_without_grant_changes_nothing(owner):
 def test_profile_error_next_to_the_field_keeps_the_input(owner):
     state = page(ProfileState, login(owner, "totp"), "/profile")
     state.load()
-    assert {"value": "DE", "label": "Germany"} in state.country_options
+    assert Option(value="DE", label="Germany") in state.country_options
     state.save_profile(_profile_form(postal_code="1011", street="Neue Straße 5"))
     assert state.postal_code_error == "This postal code does not look right for country DE."
     assert state.name_error == state.street_error == state.vat_id_error == ""
@@ -443,7 +445,7 @@ async def test_a_stolen_mailbox_cannot_change_the_phone_now_only_schedule_it_lou
     owner_tab = page(ProfileState, login(owner, "totp"), "/profile")
     owner_tab.load()
     assert "phone" in owner_tab.pending_change
-    owner_tab.cancel_scheduled(owner_tab.scheduled[0]["id"])
+    owner_tab.cancel_scheduled(owner_tab.scheduled[0].id)
     await tasks.wait_all()
     assert owner_tab.scheduled == [] and not reload_user(owner.id).factor_change_pending
     assert any("cancelled" in t for t in _messages_to("+4915112345612"))
@@ -519,19 +521,19 @@ def test_support_ticket_create_errors_keep_the_input(owner):
 def test_support_create_read_reply_close(owner, make_user):
     state = page(SupportState, login(owner), "/support")
     state.load()
-    assert [o["value"] for o in state.kind_options] == list(support.KINDS)
-    assert {"value": "contact_update", "label": "Update contact details"} in state.kind_options
+    assert [o.value for o in state.kind_options] == list(support.KINDS)
+    assert Option(value="contact_update", label="Update contact details") in state.kind_options
     state.create_ticket({"kind": "contact_update", "subject": "New phone", "body": "My number changed."})
     assert state.message == "Your ticket was created. We will answer as soon as possible."
     assert state.new_subject == "" and state.open_id != ""
-    assert [m["body"] for m in state.open_messages] == ["My number changed."]
-    assert state.tickets[0]["subject"] == "New phone" and state.tickets[0]["kind"] == "Update contact details"
+    assert [m.body for m in state.open_messages] == ["My number changed."]
+    assert state.tickets[0].subject == "New phone" and state.tickets[0].kind == "Update contact details"
     ticket_id = state.open_id
 
     state.reply({"body": ""})
     assert state.reply_error == "Please fill in this field."
     state.reply({"body": "Any news?"})
-    assert [m["body"] for m in state.open_messages] == ["My number changed.", "Any news?"]
+    assert [m.body for m in state.open_messages] == ["My number changed.", "Any news?"]
 
     state.close_ticket()
     assert state.open_status == "closed"

@@ -3,18 +3,19 @@ what it empties, what it refuses, and which events extend the login session."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from reflex_base.event import Event
 from sqlmodel import select
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
-from panel_app.models import LoginSession
+from panel_app.models import DnsRecord, Domain, LoginSession
 from panel_app.security import sessions
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
+from panel_app.state.dns import DnsAuthCodeState, DnsRecordFormState, DnsState
 from panel_app.state.reset import ForgotState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import StepUpState
@@ -253,3 +254,30 @@ async def test_the_staff_countdown_reaching_zero_does_not_extend_the_staff_sessi
         await _run(page, countdown_at_zero)
     with transaction() as db:
         assert db.get(StaffSession, row.id).last_seen_at == ten_minutes_ago
+
+
+async def test_an_ended_grant_empties_a_page_and_every_part_of_it(make_user):
+    """The DNS page holds its data in parts (the record form, the auth code): when the
+    grant ends, every field of the page and of each part is back to its default."""
+    owner = make_user()
+    with transaction() as db:
+        domain = Domain(account_id=owner.account_id, name="parts.example", registered_on=date(2020, 3, 1),
+                        expires_on=date(2027, 3, 1))
+        db.add(domain)
+        db.flush()
+        db.add(DnsRecord(domain_id=domain.id, name="www", rtype="A", ttl=3600, value="192.0.2.44"))
+    token = login_token(owner, grant_method="email")
+    page = tab_state(DnsState, token, "/domains/parts.example")
+    page.load()
+    form = page.substates[DnsRecordFormState.get_name()]
+    auth_code = page.substates[DnsAuthCodeState.get_name()]
+    form.save_record({"rtype": "A", "name": "typed", "ttl": "3600", "value": "not-an-address"})
+    assert page.records and form.form_value == "not-an-address" and form.value_error
+    with transaction() as db:
+        sessions.end_grant(db, sessions.find_by_token(db, token), now=utcnow())
+    await _run(page, _event(StepUpState, "prepare"))
+    for state in (page, form, auth_code):
+        cls = type(state)
+        for name, field in cls.__fields__.items():
+            if field._owner is cls:
+                assert getattr(state, name) == field.default_value(), f"{cls.__name__}.{name} was not wiped"

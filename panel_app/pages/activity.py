@@ -14,7 +14,7 @@ def _select(name: str, label_key: str, options, value) -> rx.Component:
         rx.el.label(tr(label_key), html_for=control_id, class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id=control_id, min_width="12em"),
-            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o["label"], value=o["value"]))),
+            rx.select.content(rx.foreach(options, lambda o: rx.select.item(o.label, value=o.value))),
             name=name,
             default_value=value,
         ),
@@ -66,17 +66,17 @@ def _filters() -> rx.Component:
 
 def _row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row["time"], white_space="nowrap")),
+        rx.table.row_header_cell(rx.text(row.time, white_space="nowrap")),
         rx.table.cell(rx.vstack(
-            rx.text(row["actor"]),
-            rx.badge(row["role"], color_scheme=rx.cond(row["is_owner"] != "", "blue", "gray"), size="1"),
+            rx.text(row.actor),
+            rx.badge(row.role, color_scheme=rx.cond(row.is_owner != "", "blue", "gray"), size="1"),
             spacing="1",
         )),
-        rx.table.cell(row["area"]),
-        rx.table.cell(row["action"]),
-        rx.table.cell(rx.text(row["target"], word_break="break-all")),
-        rx.table.cell(rx.text(row["ip"], class_name="mono")),
-        rx.table.cell(row["browser"]),
+        rx.table.cell(row.area),
+        rx.table.cell(row.action),
+        rx.table.cell(rx.text(row.target, word_break="break-all")),
+        rx.table.cell(rx.text(row.ip, class_name="mono")),
+        rx.table.cell(row.browser),
     )
 
 

@@ -11,8 +11,8 @@ _STATUS_COLORS = {"paid": "green", "open": "blue", "overdue": "red"}
 
 
 def _status_badge(row) -> rx.Component:
-    return rx.badge(row["status_label"],
-                    color_scheme=rx.match(row["status"], *_STATUS_COLORS.items(), "gray"))
+    return rx.badge(row.status_label,
+                    color_scheme=rx.match(row.status, *_STATUS_COLORS.items(), "gray"))
 
 
 def _download_button(label, aria_label, on_click) -> rx.Component:
@@ -22,34 +22,34 @@ def _download_button(label, aria_label, on_click) -> rx.Component:
 
 def _invoice_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row["number"], class_name="mono")),
-        rx.table.cell(row["issued"]),
-        rx.table.cell(row["due"]),
-        rx.table.cell(rx.text(row["gross"], white_space="nowrap")),
+        rx.table.row_header_cell(rx.text(row.number, class_name="mono")),
+        rx.table.cell(row.issued),
+        rx.table.cell(row.due),
+        rx.table.cell(rx.text(row.gross, white_space="nowrap")),
         rx.table.cell(_status_badge(row)),
-        rx.table.cell(_download_button(tr("billing.download"), row["download_label"],
-                                       InvoicesState.download_invoice(row["number"]))),
+        rx.table.cell(_download_button(tr("billing.download"), row.download_label,
+                                       InvoicesState.download_invoice(row.number))),
     )
 
 
 def _document_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(row["title"]),
-        rx.table.cell(row["issued"]),
-        rx.table.cell(_download_button(tr("billing.download"), row["download_label"],
-                                       InvoicesState.download_document(row["id"]))),
+        rx.table.row_header_cell(row.title),
+        rx.table.cell(row.issued),
+        rx.table.cell(_download_button(tr("billing.download"), row.download_label,
+                                       InvoicesState.download_document(row.id))),
     )
 
 
 def _totals(total) -> rx.Component:
     return rx.flex(
-        stat("billing.totals.total", total["total"]),
-        stat("billing.totals.open", total["open"]),
+        stat("billing.totals.total", total.total),
+        stat("billing.totals.open", total.open),
         rx.card(
             rx.vstack(
                 rx.text(tr("billing.totals.overdue"), size="2", color=rx.color("gray", 11)),
-                rx.text(total["overdue"], size="6", weight="bold",
-                        color=rx.cond(total["has_overdue"] != "", rx.color("red", 11), rx.color("gray", 12))),
+                rx.text(total.overdue, size="6", weight="bold",
+                        color=rx.cond(total.has_overdue != "", rx.color("red", 11), rx.color("gray", 12))),
                 spacing="1",
             ),
             min_width="150px",

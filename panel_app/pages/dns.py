@@ -7,7 +7,7 @@ from panel_app.components.i18n import tr
 from panel_app.components.ui import confirm_button, countdown, data_table, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
 from panel_app.state.auth import AuthState
-from panel_app.state.dns import AUTH_CODE_ELEMENT_ID, DnsState
+from panel_app.state.dns import AUTH_CODE_ELEMENT_ID, DnsAuthCodeState, DnsRecordFormState, DnsState
 
 _MUTED = rx.color("gray", 11)
 
@@ -106,7 +106,7 @@ def _auth_card() -> rx.Component:
             rx.heading(tr("dnsui.auth.title"), size="4", as_="h2"),
             rx.text(tr("dnsui.auth.intro"), size="2", color=_MUTED),
             rx.cond(
-                DnsState.auth_code_shown,
+                DnsAuthCodeState.auth_code_shown,
                 rx.vstack(
                     rx.text(tr("dnsui.auth.label"), size="2", weight="medium"),
                     rx.hstack(
@@ -118,23 +118,23 @@ def _auth_card() -> rx.Component:
                                       f"navigator.clipboard.writeText(document.getElementById("
                                       f"'{AUTH_CODE_ELEMENT_ID}').textContent)")),
                         rx.button(tr("dnsui.auth.hide"), size="1", variant="soft", type="button",
-                                  on_click=DnsState.hide_auth_code, id="auth-code-hide"),
+                                  on_click=DnsAuthCodeState.hide_auth_code, id="auth-code-hide"),
                         align="center",
                         wrap="wrap",
                     ),
                     rx.text(tr("dnsui.auth.hides_in"), " ",
-                            countdown(DnsState.auth_code_seconds_left, DnsState.auth_code_stamp,
-                                      id_="auth-code-countdown", on_zero=DnsState.hide_auth_code),
+                            countdown(DnsAuthCodeState.auth_code_seconds_left, DnsAuthCodeState.auth_code_stamp,
+                                      id_="auth-code-countdown", on_zero=DnsAuthCodeState.hide_auth_code),
                             size="1", color=_MUTED, aria_live="off"),
                     spacing="2",
                     align="start",
                 ),
                 rx.button(rx.icon("eye", size=14, aria_hidden="true"), tr("dnsui.auth.show"), type="button",
-                          on_click=DnsState.reveal_auth_code, id="auth-code-show"),
+                          on_click=DnsAuthCodeState.reveal_auth_code, id="auth-code-show"),
             ),
-            rx.cond(DnsState.auth_error != "",
-                    rx.text(DnsState.auth_error, class_name="field-error", role="alert")),
-            confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title", DnsState.regenerate_auth_code,
+            rx.cond(DnsAuthCodeState.auth_error != "",
+                    rx.text(DnsAuthCodeState.auth_error, class_name="field-error", role="alert")),
+            confirm_button("dnsui.auth.regenerate", "dnsui.auth.regenerate_title", DnsAuthCodeState.regenerate_auth_code,
                            text_key="dnsui.auth.regenerate_text", size="1", trigger_id="auth-code-regenerate"),
             spacing="3",
             align="start",
@@ -149,29 +149,29 @@ def _auth_card() -> rx.Component:
 def _record_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.vstack(
-            rx.text(row["name"], class_name="mono", weight="medium"),
-            rx.text(row["fqdn"], size="1", color=_MUTED, word_break="break-all"),
+            rx.text(row.name, class_name="mono", weight="medium"),
+            rx.text(row.fqdn, size="1", color=_MUTED, word_break="break-all"),
             spacing="0",
         )),
-        rx.table.cell(rx.badge(row["rtype"], variant="outline")),
-        rx.table.cell(row["ttl"]),
+        rx.table.cell(rx.badge(row.rtype, variant="outline")),
+        rx.table.cell(row.ttl),
         rx.table.cell(rx.vstack(
-            rx.text(row["value"], class_name="mono", size="2", white_space="pre-wrap", word_break="break-all",
+            rx.text(row.value, class_name="mono", size="2", white_space="pre-wrap", word_break="break-all",
                     max_width="32em"),
-            rx.cond(row["problem"] != "",
+            rx.cond(row.problem != "",
                     rx.hstack(rx.badge(tr("dnsui.problem"), color_scheme="amber"),
-                              rx.text(row["problem"], size="1", color=rx.color("amber", 11)),
+                              rx.text(row.problem, size="1", color=rx.color("amber", 11)),
                               wrap="wrap", spacing="2")),
             spacing="1",
         )),
         rx.table.cell(rx.hstack(
             rx.button(tr("dnsui.edit"), size="1", variant="soft", type="button",
-                      on_click=DnsState.start_edit(row["id"])),
-            confirm_button("common.delete", "dnsui.delete_title", DnsState.delete_record(row["id"]), size="1",
+                      on_click=DnsRecordFormState.start_edit(row.id)),
+            confirm_button("common.delete", "dnsui.delete_title", DnsState.delete_record(row.id), size="1",
                             description=rx.vstack(
-                                rx.text(row["rtype"] + " " + row["fqdn"], weight="medium",
+                                rx.text(row.rtype + " " + row.fqdn, weight="medium",
                                         word_break="break-all"),
-                                rx.text(row["value"], class_name="mono", size="1", word_break="break-all"),
+                                rx.text(row.value, class_name="mono", size="1", word_break="break-all"),
                                 rx.text(tr("dnsui.delete_text")),
                                 spacing="2",
                             )),
@@ -220,25 +220,25 @@ def _number_field(label_key: str, name: str, default, error, hint_key: str = "dn
 
 
 def _value_label() -> rx.Component:
-    return rx.match(DnsState.form_rtype, *[(rtype, tr(f"dnsui.value.{rtype}")) for rtype in RECORD_TYPES],
+    return rx.match(DnsRecordFormState.form_rtype, *[(rtype, tr(f"dnsui.value.{rtype}")) for rtype in RECORD_TYPES],
                     tr("dnsui.col.value"))
 
 
 def _value_hint() -> rx.Component:
-    return rx.match(DnsState.form_rtype, *[(rtype, tr(f"dnsui.hint.{rtype}")) for rtype in RECORD_TYPES],
+    return rx.match(DnsRecordFormState.form_rtype, *[(rtype, tr(f"dnsui.hint.{rtype}")) for rtype in RECORD_TYPES],
                     "")
 
 
 def _value_field() -> rx.Component:
-    common = dict(id="dns-value", name="value", default_value=DnsState.form_value, width="100%",
+    common = dict(id="dns-value", name="value", default_value=DnsRecordFormState.form_value, width="100%",
                   aria_describedby="dns-value-hint", class_name="mono")
     return rx.vstack(
         rx.el.label(_value_label(), html_for="dns-value", class_name="field-label"),
-        rx.cond(DnsState.form_rtype == "TXT",
+        rx.cond(DnsRecordFormState.form_rtype == "TXT",
                 rx.text_area(rows="3", max_length=5000, **common),
                 rx.input(max_length=1000, auto_complete="off", **common)),
         rx.text(_value_hint(), size="1", color=_MUTED, id="dns-value-hint"),
-        _field_error(DnsState.value_error),
+        _field_error(DnsRecordFormState.value_error),
         spacing="1",
         width="100%",
         align="stretch",
@@ -252,10 +252,10 @@ def _type_select() -> rx.Component:
             rx.select.trigger(id="dns-type", width="100%"),
             rx.select.content(*[rx.select.item(rtype, value=rtype) for rtype in RECORD_TYPES]),
             name="rtype",
-            value=DnsState.form_rtype,
-            on_change=DnsState.set_form_type,
+            value=DnsRecordFormState.form_rtype,
+            on_change=DnsRecordFormState.set_form_type,
         ),
-        _field_error(DnsState.rtype_error),
+        _field_error(DnsRecordFormState.rtype_error),
         spacing="1",
         min_width="8em",
     )
@@ -268,9 +268,9 @@ def _tag_select() -> rx.Component:
             rx.select.trigger(id="dns-tag", width="100%"),
             rx.select.content(*[rx.select.item(tag, value=tag) for tag in CAA_TAGS]),
             name="tag",
-            default_value=DnsState.form_tag,
+            default_value=DnsRecordFormState.form_tag,
         ),
-        _field_error(DnsState.tag_error),
+        _field_error(DnsRecordFormState.tag_error),
         spacing="1",
         flex="1",
         min_width="10em",
@@ -284,8 +284,8 @@ def _row(*children) -> rx.Component:
 
 
 def _record_form() -> rx.Component:
-    rtype = DnsState.form_rtype
-    editing = DnsState.editing_id != ""
+    rtype = DnsRecordFormState.form_rtype
+    editing = DnsRecordFormState.editing_id != ""
     return rx.card(
         rx.form(
             rx.vstack(
@@ -294,58 +294,58 @@ def _record_form() -> rx.Component:
                                size="4", as_="h2", id="record-form-title"),
                     rx.spacer(),
                     rx.cond(editing, rx.button(tr("dnsui.form.new"), size="1", variant="ghost", type="button",
-                                               on_click=DnsState.start_add)),
+                                               on_click=DnsRecordFormState.start_add)),
                     width="100%",
                     align="center",
                 ),
                 _row(
                     _type_select(),
                     rx.box(
-                        field("dnsui.form.name", _text_input("name", "dns-name", DnsState.form_name,
+                        field("dnsui.form.name", _text_input("name", "dns-name", DnsRecordFormState.form_name,
                                                              max_length=300, placeholder="@"),
-                              DnsState.name_error, "dns-name"),
+                              DnsRecordFormState.name_error, "dns-name"),
                         _hint_with_id("dnsui.form.name_hint", "dns-name-hint"),
                         flex="2",
                         width="100%",
                     ),
-                    _number_field("dnsui.form.ttl", "ttl", DnsState.form_ttl, DnsState.ttl_error,
+                    _number_field("dnsui.form.ttl", "ttl", DnsRecordFormState.form_ttl, DnsRecordFormState.ttl_error,
                                   "dnsui.form.ttl_hint"),
                 ),
                 rx.cond((rtype == "MX") | (rtype == "SRV"),
                         _row(
-                            _number_field("dnsui.form.priority", "priority", DnsState.form_priority,
-                                          DnsState.priority_error),
+                            _number_field("dnsui.form.priority", "priority", DnsRecordFormState.form_priority,
+                                          DnsRecordFormState.priority_error),
                             rx.cond(rtype == "SRV",
-                                    _number_field("dnsui.form.weight", "weight", DnsState.form_weight,
-                                                  DnsState.weight_error)),
+                                    _number_field("dnsui.form.weight", "weight", DnsRecordFormState.form_weight,
+                                                  DnsRecordFormState.weight_error)),
                             rx.cond(rtype == "SRV",
-                                    _number_field("dnsui.form.port", "port", DnsState.form_port,
-                                                  DnsState.port_error)),
+                                    _number_field("dnsui.form.port", "port", DnsRecordFormState.form_port,
+                                                  DnsRecordFormState.port_error)),
                         )),
                 rx.cond(rtype == "CAA",
                         _row(
-                            _number_field("dnsui.form.flags", "flags", DnsState.form_flags,
-                                          DnsState.flags_error, "dnsui.form.flags_hint"),
+                            _number_field("dnsui.form.flags", "flags", DnsRecordFormState.form_flags,
+                                          DnsRecordFormState.flags_error, "dnsui.form.flags_hint"),
                             _tag_select(),
                         )),
                 _value_field(),
-                rx.cond(DnsState.form_error != "",
-                        rx.callout(DnsState.form_error, icon="circle-x", color_scheme="red", role="alert",
+                rx.cond(DnsRecordFormState.form_error != "",
+                        rx.callout(DnsRecordFormState.form_error, icon="circle-x", color_scheme="red", role="alert",
                                    size="1", width="100%")),
                 rx.hstack(
                     rx.button(rx.cond(editing, tr("common.save"), tr("dnsui.form.add_submit")), type="submit",
                               id="record-submit"),
                     rx.cond(editing, rx.button(tr("common.cancel"), type="button", variant="soft",
-                                               on_click=DnsState.cancel_edit)),
+                                               on_click=DnsRecordFormState.cancel_edit)),
                     wrap="wrap",
                 ),
                 spacing="3",
                 width="100%",
                 align="start",
             ),
-            on_submit=DnsState.save_record,
+            on_submit=DnsRecordFormState.save_record,
             reset_on_submit=False,
-            key=DnsState.form_key.to_string(),
+            key=DnsRecordFormState.form_key.to_string(),
             width="100%",
         ),
         width="100%",

@@ -9,10 +9,10 @@ from panel_app.state.payments import PaymentsState
 
 
 def _remove_button(row) -> rx.Component:
-    return confirm_button("payments.remove", "payments.remove_title", PaymentsState.remove(row["id"]), size="1",
-                          description=rx.vstack(rx.text(row["label"], weight="medium"),
+    return confirm_button("payments.remove", "payments.remove_title", PaymentsState.remove(row.id), size="1",
+                          description=rx.vstack(rx.text(row.label, weight="medium"),
                                                 rx.text(tr("payments.remove_confirm"))),
-                          aria_label=row["remove_label"])
+                          aria_label=row.remove_label)
 
 
 def _method_row(row) -> rx.Component:
@@ -20,24 +20,24 @@ def _method_row(row) -> rx.Component:
         rx.table.row_header_cell(
             rx.vstack(
                 rx.hstack(
-                    rx.text(row["label"], weight="medium"),
-                    rx.cond(row["default"] != "", rx.badge(tr("payments.default"), color_scheme="green")),
-                    rx.cond(row["expired"] != "", rx.badge(tr("payments.expired"), color_scheme="red")),
+                    rx.text(row.label, weight="medium"),
+                    rx.cond(row.default != "", rx.badge(tr("payments.default"), color_scheme="green")),
+                    rx.cond(row.expired != "", rx.badge(tr("payments.expired"), color_scheme="red")),
                     wrap="wrap",
                     spacing="2",
                     align="center",
                 ),
-                rx.text(row["kind_label"], size="1", color=rx.color("gray", 11)),
+                rx.text(row.kind_label, size="1", color=rx.color("gray", 11)),
                 spacing="1",
             )
         ),
-        rx.table.cell(row["holder"]),
+        rx.table.cell(row.holder),
         rx.table.cell(
             rx.hstack(
                 rx.cond(
-                    (row["default"] == "") & (row["expired"] == ""),
+                    (row.default == "") & (row.expired == ""),
                     rx.button(tr("payments.make_default"), size="1", variant="soft", type="button",
-                              aria_label=row["default_label"], on_click=PaymentsState.make_default(row["id"])),
+                              aria_label=row.default_label, on_click=PaymentsState.make_default(row.id)),
                 ),
                 _remove_button(row),
                 wrap="wrap",

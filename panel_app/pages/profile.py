@@ -56,7 +56,7 @@ def _profile_form() -> rx.Component:
                 field("profile.field.country",
                       rx.el.select(
                           rx.foreach(s.country_options,
-                                     lambda option: rx.el.option(option["label"], value=option["value"])),
+                                     lambda option: rx.el.option(option.label, value=option.value)),
                           id="profile-country",
                           name="country",
                           default_value=s.form_country,
@@ -202,11 +202,11 @@ def _scheduled_changes() -> rx.Component:
             rx.callout.icon(rx.icon("clock")),
             rx.vstack(
                 rx.foreach(ProfileState.scheduled, lambda change: rx.hstack(
-                    rx.text(tr_format("profile.scheduled.line", kind=change["kind"], value=change["value"],
-                                      effective=change["effective"]), size="2"),
+                    rx.text(tr_format("profile.scheduled.line", kind=change.kind, value=change.value,
+                                      effective=change.effective), size="2"),
                     rx.button(tr("profile.scheduled.cancel"), size="1", color_scheme="red", type="button",
-                              on_click=ProfileState.cancel_scheduled(change["id"]),
-                              id="cancel-scheduled-" + change["id"]),
+                              on_click=ProfileState.cancel_scheduled(change.id),
+                              id="cancel-scheduled-" + change.id),
                     wrap="wrap", align="center")),
                 rx.text(tr("profile.scheduled.explain"), size="1"),
                 spacing="2",

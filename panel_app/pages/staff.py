@@ -172,9 +172,9 @@ def staff_queue_page() -> rx.Component:
 
     def row(r):
         return rx.table.row(
-            rx.table.row_header_cell(rx.link(f"#{r['id']} " + r["subject"], href="/staff/tickets/" + r["id"])),
-            rx.table.cell(r["kind"]), rx.table.cell(r["status"]), rx.table.cell(r["customer"]),
-            rx.table.cell(r["updated"]),
+            rx.table.row_header_cell(rx.link(f"#{r['id']} " + r.subject, href="/staff/tickets/" + r.id)),
+            rx.table.cell(r.kind), rx.table.cell(r.status), rx.table.cell(r.customer),
+            rx.table.cell(r.updated),
         )
 
     return _shell(s, "staff.queue.title", rx.vstack(
@@ -234,8 +234,8 @@ def staff_ticket_page() -> rx.Component:
         style={"margin": "0"},
     )
     messages = rx.foreach(s.messages, lambda m: rx.card(rx.vstack(
-        rx.text(m["author"] + " · " + m["when"], size="1", weight="bold"),
-        rx.text(m["body"], white_space="pre-wrap", size="2"), spacing="1"), width="100%"))
+        rx.text(m.author + " · " + m.when, size="1", weight="bold"),
+        rx.text(m.body, white_space="pre-wrap", size="2"), spacing="1"), width="100%"))
     reply = rx.form(rx.vstack(
         field("staff.reply.body", rx.text_area(id="reply-body", name="body", max_length=10000, width="100%"),
               None, "reply-body"),
@@ -259,16 +259,16 @@ def staff_admin_page() -> rx.Component:
 
     def request_row(r):
         return rx.table.row(
-            rx.table.row_header_cell(r["customer"]), rx.table.cell("#" + r["ticket"]), rx.table.cell(r["reason"]),
-            rx.table.cell(r["by"]), rx.table.cell(r["when"]),
+            rx.table.row_header_cell(r.customer), rx.table.cell("#" + r.ticket), rx.table.cell(r.reason),
+            rx.table.cell(r.by), rx.table.cell(r.when),
             rx.table.cell(rx.hstack(
-                rx.button(tr("staff.request.approve"), size="1", on_click=s.approve(r["id"])),
-                rx.button(tr("staff.request.reject"), size="1", variant="soft", on_click=s.reject(r["id"])))),
+                rx.button(tr("staff.request.approve"), size="1", on_click=s.approve(r.id)),
+                rx.button(tr("staff.request.reject"), size="1", variant="soft", on_click=s.reject(r.id)))),
         )
 
     def audit_row(r):
-        return rx.table.row(rx.table.row_header_cell(r["when"]), rx.table.cell(r["staff"]),
-                            rx.table.cell(r["action"]), rx.table.cell(r["ticket"]), rx.table.cell(r["detail"]))
+        return rx.table.row(rx.table.row_header_cell(r.when), rx.table.cell(r.staff),
+                            rx.table.cell(r.action), rx.table.cell(r.ticket), rx.table.cell(r.detail))
 
     return _shell(s, "staff.admin.title", rx.vstack(
         rx.heading(tr("staff.admin.requests"), size="4", as_="h2"),

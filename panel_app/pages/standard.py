@@ -10,14 +10,14 @@ from panel_app.state.standard import DashboardState, DomainListState, ServicesSt
 
 def _service_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row["name"], weight="medium"), rx.text(row["plan"], size="1"),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.name, weight="medium"), rx.text(row.plan, size="1"),
                                            spacing="0")),
-        rx.table.cell(row["status"]),
-        rx.table.cell(row["renews"]),
-        rx.table.cell(row["price"]),
-        rx.table.cell(rx.vstack(rx.text(row["disk"], size="1"), percent_bar(row["disk_percent"]), spacing="1",
+        rx.table.cell(row.status),
+        rx.table.cell(row.renews),
+        rx.table.cell(row.price),
+        rx.table.cell(rx.vstack(rx.text(row.disk, size="1"), percent_bar(row.disk_percent), spacing="1",
                                 min_width="120px")),
-        rx.table.cell(rx.vstack(rx.text(row["traffic"], size="1"), percent_bar(row["traffic_percent"]),
+        rx.table.cell(rx.vstack(rx.text(row.traffic, size="1"), percent_bar(row.traffic_percent),
                                 spacing="1", min_width="120px")),
     )
 
@@ -28,13 +28,13 @@ SERVICE_HEADERS = ["common.name", "common.status", "services.renews", "services.
 
 def _domain_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.link(row["name"], href="/domains/" + row["name"])),
-        rx.table.cell(row["expires"]),
-        rx.table.cell(row["auto_renew"]),
-        rx.table.cell(row["locked"]),
+        rx.table.row_header_cell(rx.link(row.name, href="/domains/" + row.name)),
+        rx.table.cell(row.expires),
+        rx.table.cell(row.auto_renew),
+        rx.table.cell(row.locked),
         rx.table.cell(rx.link(rx.hstack(rx.icon("lock", size=14, aria_hidden="true"), tr("domainlist.manage"),
                                         spacing="1", align="center"),
-                              href="/domains/" + row["name"])),
+                              href="/domains/" + row.name)),
     )
 
 

@@ -22,14 +22,14 @@ def _status_badge(status, label) -> rx.Component:
 
 def _ticket_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row["subject"], weight="medium"),
-                                           rx.text(row["number"], size="1", color=rx.color("gray", 11)),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.subject, weight="medium"),
+                                           rx.text(row.number, size="1", color=rx.color("gray", 11)),
                                            spacing="0")),
-        rx.table.cell(row["kind"]),
-        rx.table.cell(_status_badge(row["status"], row["status_label"])),
-        rx.table.cell(rx.text(row["updated"], white_space="nowrap")),
+        rx.table.cell(row.kind),
+        rx.table.cell(_status_badge(row.status, row.status_label)),
+        rx.table.cell(rx.text(row.updated, white_space="nowrap")),
         rx.table.cell(rx.button(tr("support.view"), size="1", variant="soft", type="button",
-                                aria_label=row["view_label"], on_click=SupportState.open_ticket(row["id"]))),
+                                aria_label=row.view_label, on_click=SupportState.open_ticket(row.id))),
     )
 
 
@@ -37,18 +37,18 @@ def _message(row) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.text(row["author"], weight="medium", size="2"),
-                rx.text(row["when"], size="1", color=rx.color("gray", 11)),
+                rx.text(row.author, weight="medium", size="2"),
+                rx.text(row.when, size="1", color=rx.color("gray", 11)),
                 wrap="wrap",
                 spacing="3",
                 align="baseline",
             ),
-            rx.text(row["body"], size="2", white_space="pre-wrap", overflow_wrap="anywhere"),
+            rx.text(row.body, size="2", white_space="pre-wrap", overflow_wrap="anywhere"),
             spacing="2",
             align="start",
         ),
         width="100%",
-        background=rx.cond(row["from_support"] != "", rx.color("indigo", 2), rx.color("gray", 1)),
+        background=rx.cond(row.from_support != "", rx.color("indigo", 2), rx.color("gray", 1)),
     )
 
 
@@ -112,7 +112,7 @@ def _new_ticket_form() -> rx.Component:
                 field("support.field.kind",
                       rx.el.select(
                           rx.foreach(SupportState.kind_options,
-                                     lambda option: rx.el.option(option["label"], value=option["value"])),
+                                     lambda option: rx.el.option(option.label, value=option.value)),
                           id="ticket-kind",
                           name="kind",
                           default_value=SupportState.new_kind,

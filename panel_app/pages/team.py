@@ -16,15 +16,15 @@ def _area_checkboxes(id_prefix: str, checked=None) -> rx.Component:
             lambda option: rx.el.label(
                 rx.hstack(
                     rx.checkbox(
-                        name="area_" + option["value"],
-                        id=id_prefix + option["value"],
-                        default_checked=checked.contains(option["value"]) if checked is not None else False,
+                        name="area_" + option.value,
+                        id=id_prefix + option.value,
+                        default_checked=checked.contains(option.value) if checked is not None else False,
                     ),
-                    rx.text(option["label"], size="2"),
+                    rx.text(option.label, size="2"),
                     spacing="2",
                     align="center",
                 ),
-                html_for=id_prefix + option["value"],
+                html_for=id_prefix + option.value,
             ),
         ),
         wrap="wrap",
@@ -79,30 +79,30 @@ def _invite_form() -> rx.Component:
 
 
 def _remove_button(row) -> rx.Component:
-    return confirm_button("team.remove", "team.remove_title", TeamState.remove_admin(row["id"]), size="1",
-                          description=rx.vstack(rx.text(row["email"], weight="medium"),
+    return confirm_button("team.remove", "team.remove_title", TeamState.remove_admin(row.id), size="1",
+                          description=rx.vstack(rx.text(row.email, weight="medium"),
                                                 rx.text(tr("team.remove_confirm"))))
 
 
 def _member_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row["email"], weight="medium"),
-                                           rx.text(row["name"], size="1", color=rx.color("gray", 11)),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium"),
+                                           rx.text(row.name, size="1", color=rx.color("gray", 11)),
                                            spacing="0")),
-        rx.table.cell(row["role_label"]),
-        rx.table.cell(row["areas"]),
-        rx.table.cell(rx.badge(row["status_label"],
-                               color_scheme=rx.cond(row["status"] == "active", "green", "gray"))),
-        rx.table.cell(row["created"]),
-        rx.table.cell(row["sessions"]),
+        rx.table.cell(row.role_label),
+        rx.table.cell(row.areas),
+        rx.table.cell(rx.badge(row.status_label,
+                               color_scheme=rx.cond(row.status == "active", "green", "gray"))),
+        rx.table.cell(row.created),
+        rx.table.cell(row.sessions),
         rx.table.cell(
             rx.cond(
-                row["manageable"] != "",
+                row.manageable != "",
                 rx.hstack(
                     rx.button(tr("team.change_areas"), size="1", variant="soft",
-                              on_click=TeamState.start_edit(row["id"])),
+                              on_click=TeamState.start_edit(row.id)),
                     rx.button(tr("team.end_sessions"), size="1", variant="soft",
-                              on_click=TeamState.end_sessions(row["id"])),
+                              on_click=TeamState.end_sessions(row.id)),
                     _remove_button(row),
                     wrap="wrap",
                     spacing="2",
@@ -145,18 +145,18 @@ def _edit_card() -> rx.Component:
 
 def _invitation_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row["email"], weight="medium"),
-                                           rx.text(row["name"], size="1", color=rx.color("gray", 11)),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium"),
+                                           rx.text(row.name, size="1", color=rx.color("gray", 11)),
                                            spacing="0")),
-        rx.table.cell(row["areas"]),
-        rx.table.cell(rx.badge(row["status_label"],
-                               color_scheme=rx.cond(row["status"] == "pending", "blue", "amber"))),
-        rx.table.cell(row["expires"]),
+        rx.table.cell(row.areas),
+        rx.table.cell(rx.badge(row.status_label,
+                               color_scheme=rx.cond(row.status == "pending", "blue", "amber"))),
+        rx.table.cell(row.expires),
         rx.table.cell(rx.hstack(
             rx.button(tr("team.resend"), size="1", variant="soft",
-                      on_click=TeamState.resend_invitation(row["id"])),
+                      on_click=TeamState.resend_invitation(row.id)),
             rx.button(tr("team.revoke"), size="1", variant="soft", color_scheme="red",
-                      on_click=TeamState.revoke_invitation(row["id"])),
+                      on_click=TeamState.revoke_invitation(row.id)),
             wrap="wrap",
             spacing="2",
         )),

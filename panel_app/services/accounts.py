@@ -8,6 +8,7 @@ from sqlmodel import Session, func, select
 
 from panel_app.clock import utcnow
 from panel_app.models import Account, User
+from panel_app.security.permissions import ROLE_OWNER
 from panel_app.security.passwords import MIN_PASSWORD_LENGTH, hash_password
 from panel_app.services.validation import ValidationError, normalize_email, normalize_phone
 
@@ -15,6 +16,15 @@ from panel_app.services.validation import ValidationError, normalize_email, norm
 def _new_customer_number(db: Session) -> str:
     count = db.exec(select(func.count()).select_from(Account)).one()
     return f"K{100001 + count}-{secrets.randbelow(90) + 10}"
+
+
+def account_owner_id(db: Session, user: User) -> int | None:
+    """The id of the owner of ``user``'s account (the user when they are the owner)."""
+    if user.role == ROLE_OWNER:
+        return user.id
+    return db.exec(
+        select(User.id).where(User.account_id == user.account_id, User.role == ROLE_OWNER).order_by(User.id)
+    ).first()
 
 
 def create_account_with_owner(

@@ -32,10 +32,14 @@ relative to the zone (mail.example.com); anything with a dot is a full name
 What is stored (``CleanRecord``): the relative name ("@" or lower-case ASCII), the
 type, the TTL and the rdata in presentation format with absolute names, exactly as
 dnspython prints it ("10 mail.example.com.", '"v=spf1 -all"').
+
+Every public function raises the panel's own errors only (``ValidationError``, and
+``Unreadable`` for data dnspython or IDNA cannot parse), never a library's.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections import defaultdict
@@ -52,7 +56,7 @@ import idna
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.TXT import TXT
 
-from panel_app.services.validation import ValidationError, clean_text, normalize_email
+from panel_app.services.validation import Unreadable, ValidationError, clean_text, normalize_email
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "NS")
 APEX = "@"
@@ -106,9 +110,25 @@ class CleanRecord:
     value: str
 
 
+def _own_errors(fn):
+    """What dnspython or IDNA raise on data they cannot parse leaves as ``Unreadable``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationError:
+            raise
+        except (dns.exception.DNSException, ValueError):  # UnicodeError is a ValueError
+            raise Unreadable("value", "dns.error.value_invalid") from None
+
+    return wrapper
+
+
 # --- names ---------------------------------------------------------------------
 
 
+@_own_errors
 def zone_origin(domain_name: str | dns.name.Name) -> dns.name.Name:
     """The zone's absolute name (``Domain.name`` is stored as ASCII)."""
     if isinstance(domain_name, dns.name.Name):
@@ -157,6 +177,7 @@ def _labels(text: str, field: str, *, allow_wildcard: bool, allow_underscore: bo
     return labels
 
 
+@_own_errors
 def normalize_name(raw: object, origin: str | dns.name.Name, *, field: str = "name") -> str:
     """The record name relative to the zone: "@" for the apex, else lower-case ASCII."""
     origin = zone_origin(origin)
@@ -182,6 +203,7 @@ def normalize_name(raw: object, origin: str | dns.name.Name, *, field: str = "na
     return relative
 
 
+@_own_errors
 def absolute_name(name: str, origin: str | dns.name.Name) -> dns.name.Name:
     origin = zone_origin(origin)
     if name == APEX:
@@ -189,6 +211,7 @@ def absolute_name(name: str, origin: str | dns.name.Name) -> dns.name.Name:
     return dns.name.from_text(name, origin=origin)
 
 
+@_own_errors
 def display_name(name: str, origin: str | dns.name.Name) -> str:
     """The full name for people: Unicode where a label is punycode."""
     full = absolute_name(name, origin)
@@ -420,6 +443,7 @@ def _parse(rtype: str, text: str, origin: dns.name.Name, field: str = "value") -
         raise ValidationError(field, "dns.error.value_invalid") from None
 
 
+@_own_errors
 def validate_record(record: RecordInput, origin: str | dns.name.Name) -> CleanRecord:
     """Validate one record on its own; raise ``ValidationError(field, key, **params)``."""
     origin = zone_origin(origin)
@@ -470,6 +494,7 @@ def validate_record(record: RecordInput, origin: str | dns.name.Name) -> CleanRe
 # --- back from storage ---------------------------------------------------------------
 
 
+@_own_errors
 def record_to_input(record: CleanRecord, origin: str | dns.name.Name) -> RecordInput:
     """The form fields for a stored record (the edit form starts from these)."""
     origin = zone_origin(origin)
@@ -499,6 +524,7 @@ def record_to_input(record: CleanRecord, origin: str | dns.name.Name) -> RecordI
     raise ValidationError("rtype", "dns.error.type_unsupported")
 
 
+@_own_errors
 def revalidate(record: CleanRecord, origin: str | dns.name.Name) -> CleanRecord:
     """Prove a stored record is valid and canonical: read it back as form input,
     validate that, and expect the very same record."""
@@ -538,6 +564,7 @@ def _alias_at(relative: str, by_name: dict[str, list[CleanRecord]]) -> bool:
     return False
 
 
+@_own_errors
 def check_zone(
     records: Sequence[CleanRecord], origin: str | dns.name.Name, *, focus: CleanRecord | None = None
 ) -> None:

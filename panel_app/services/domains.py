@@ -9,15 +9,20 @@ Every change is applied as one unit: the new zone is built in memory, validated 
 a whole (``dns_rules``), and only then written, together with a ``DnsChange``
 snapshot of the zone before the change (for undo) and one audit entry. A refused
 change writes nothing. Services flush, never commit.
+
+A stored zone the panel cannot parse (written by another tool) is reported as
+``Unreadable``, never as a parsing library's exception.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import dns.exception
 import idna
 from sqlmodel import Session, col, select
 
@@ -27,7 +32,7 @@ from panel_app.security.permissions import Area
 from panel_app.services import audit, dns_rules
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import APEX, CleanRecord, RecordInput
-from panel_app.services.validation import NotFound, ValidationError
+from panel_app.services.validation import NotFound, Unreadable, ValidationError
 
 # Used in the synthesized SOA / NS lines of the zone file when the zone has no
 # apex NS records of its own (the panel's name servers answer for it then).
@@ -45,6 +50,28 @@ _AUTH_SYMBOLS = "!#$%*+-=?@^_~"
 _AUTH_CLASSES = (_AUTH_UPPER, _AUTH_LOWER, _AUTH_DIGITS, _AUTH_SYMBOLS)
 
 CHANGE_ADD, CHANGE_UPDATE, CHANGE_DELETE = "add", "update", "delete"
+ZONE_UNREADABLE = "dnsui.zone_unreadable"
+
+
+def _readable(message_key: str = ZONE_UNREADABLE):
+    """Data of the zone that cannot be parsed (by the rules or by dnspython itself) ends
+    the call as ``Unreadable(message_key)``; the panel's other errors pass unchanged."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except Unreadable:
+                raise Unreadable("zone", message_key) from None
+            except ValidationError:
+                raise
+            except (dns.exception.DNSException, ValueError):  # UnicodeError is a ValueError
+                raise Unreadable("zone", message_key) from None
+
+        return wrapper
+
+    return decorate
 
 
 # --- display records (plain data for the UI, never SQLModel rows) -----------------------
@@ -200,16 +227,19 @@ def _change_view(change: DnsChange | None) -> ChangeView | None:
 # --- reads ----------------------------------------------------------------------------
 
 
+@_readable()
 def list_domains(db: Session, account_id: int) -> list[DomainSummary]:
     """The account's domains, by name. Nothing sensitive (no DNS, no auth code)."""
     rows = db.exec(select(Domain).where(Domain.account_id == account_id).order_by(col(Domain.name))).all()
     return [_summary(d) for d in rows]
 
 
+@_readable()
 def get_domain(db: Session, account_id: int, domain_name: str) -> DomainSummary:
     return _summary(load_domain(db, account_id, domain_name))
 
 
+@_readable()
 def get_zone(db: Session, account_id: int, domain_name: str) -> ZoneView:
     domain = load_domain(db, account_id, domain_name)
     origin = dns_rules.zone_origin(domain.name)
@@ -233,6 +263,7 @@ def _serial(db: Session, domain: Domain) -> int:
     return int(latest_day.strftime("%Y%m%d")) * 100 + min(same_day, 99)
 
 
+@_readable()
 def zone_file(db: Session, account_id: int, domain_name: str) -> str:
     """The zone in RFC 1035 master-file format, with a synthesized SOA."""
     domain = load_domain(db, account_id, domain_name)
@@ -297,6 +328,7 @@ def _record_id(record_id: object) -> int:
     return record_id
 
 
+@_readable()
 def add_record(
     db: Session, actor: Actor, domain_name: str, record: RecordInput, *, now: datetime
 ) -> RecordView:
@@ -323,6 +355,7 @@ def add_record(
     return _view(new_row, origin)
 
 
+@_readable()
 def update_record(
     db: Session, actor: Actor, domain_name: str, record_id: int, record: RecordInput, *, now: datetime
 ) -> RecordView:
@@ -356,6 +389,7 @@ def update_record(
     return _view(target_row, origin)
 
 
+@_readable()
 def delete_record(db: Session, actor: Actor, domain_name: str, record_id: int, *, now: datetime) -> None:
     domain = load_domain(db, actor.account_id, domain_name, for_update=True)
     record_id = _record_id(record_id)
@@ -370,6 +404,8 @@ def delete_record(db: Session, actor: Actor, domain_name: str, record_id: int, *
     # wildcard CNAME.
     try:
         dns_rules.check_zone([_clean(r) for r in rows if r.id != record_id], origin)
+    except Unreadable:
+        raise
     except ValidationError as exc:
         raise ValidationError("record", exc.message_key, **exc.params) from None
 
@@ -381,6 +417,7 @@ def delete_record(db: Session, actor: Actor, domain_name: str, record_id: int, *
     db.flush()
 
 
+@_readable("dns.error.undo_impossible")
 def undo_last_change(db: Session, actor: Actor, domain_name: str, *, now: datetime) -> ChangeView:
     """Restore the zone as it was before the latest change not yet undone.
     Repeated calls walk further back. Returns the change that was undone."""
@@ -396,6 +433,8 @@ def undo_last_change(db: Session, actor: Actor, domain_name: str, *, now: dateti
         raise ValidationError("undo", "dns.error.undo_impossible") from None
     try:
         dns_rules.check_zone(restored, origin)
+    except Unreadable:
+        raise
     except ValidationError:
         raise ValidationError("undo", "dns.error.undo_impossible") from None
 
@@ -411,6 +450,7 @@ def undo_last_change(db: Session, actor: Actor, domain_name: str, *, now: dateti
 # --- transfer lock and auth code ---------------------------------------------------------
 
 
+@_readable()
 def set_transfer_lock(
     db: Session, actor: Actor, domain_name: str, locked: bool, *, now: datetime
 ) -> DomainSummary:

@@ -19,6 +19,12 @@ class NotFound(ValidationError):
     purpose, so nobody learns what other accounts hold."""
 
 
+class Unreadable(ValidationError):
+    """Stored data the panel cannot parse (a zone written by another tool, or before the
+    rules were strict): the request may be fine, the data it meets is not. Raised by a
+    service in place of a parsing library's own exception."""
+
+
 def clean_text(value: object, field: str, *, max_length: int, required: bool = False) -> str:
     """A single-line text: a string, trimmed, no control characters, bounded."""
     if value is None:

@@ -7,6 +7,7 @@ entries) in the query itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import reflex as rx
@@ -20,14 +21,31 @@ from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
+from panel_app.state.rows import Option
 
 _FILTER_FIELDS = ("actor", "area", "from", "to")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One entry of the activity log, formatted."""
+
+    id: str
+    time: str
+    actor: str
+    role: str
+    is_owner: str  # "1" or ""
+    area: str
+    action: str
+    target: str
+    ip: str
+    browser: str
 
 
 class ActivityState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.ACTIVITY
 
-    rows: list[dict[str, str]] = []
+    rows: list[EventRow] = []
     total: int = 0
     page: int = 1
     pages: int = 1
@@ -38,8 +56,8 @@ class ActivityState(GatedPage, AuthState):
     filter_area: str = activity.AREA_ALL
     filter_from: str = ""
     filter_to: str = ""
-    actor_options: list[dict[str, str]] = []
-    area_options: list[dict[str, str]] = []
+    actor_options: list[Option] = []
+    area_options: list[Option] = []
     filter_error: str = ""
     form_key: int = 0
 
@@ -73,29 +91,29 @@ class ActivityState(GatedPage, AuthState):
                            if rows else "")
         self.page_text = t("activity.page", lang, page=self.page, pages=pages)
         self.rows = [
-            {
-                "id": str(r.id),
-                "time": fmt.moment(r.created_at, lang),
-                "actor": r.actor_label or t("activity.role.system", lang),
-                "role": activity.role_label(r.actor_role, lang),
-                "is_owner": "1" if r.actor_role == ROLE_OWNER else "",
-                "area": activity.area_label(r.area, lang),
-                "action": activity.action_label(r.action, lang),
-                "target": r.target or "—",
-                "ip": r.ip or "—",
-                "browser": r.browser or "—",
-            }
+            EventRow(
+                id=str(r.id),
+                time=fmt.moment(r.created_at, lang),
+                actor=r.actor_label or t("activity.role.system", lang),
+                role=activity.role_label(r.actor_role, lang),
+                is_owner="1" if r.actor_role == ROLE_OWNER else "",
+                area=activity.area_label(r.area, lang),
+                action=activity.action_label(r.action, lang),
+                target=r.target or "—",
+                ip=r.ip or "—",
+                browser=r.browser or "—",
+            )
             for r in rows
         ]
-        everyone = {"value": activity.ACTOR_ALL, "label": t("activity.filter.all_people", lang)}
+        everyone = Option(value=activity.ACTOR_ALL, label=t("activity.filter.all_people", lang))
         self.actor_options = [everyone] + [
-            {"value": value,
-             "label": (f"{label} ({activity.role_label(role, lang)})" if value != activity.ACTOR_SYSTEM
-                       else t("activity.role.system", lang))}
+            Option(value=value,
+             label=(f"{label} ({activity.role_label(role, lang)})" if value != activity.ACTOR_SYSTEM
+                       else t("activity.role.system", lang)))
             for value, label, role in activity.actor_choices(ctx.db, viewer)
         ]
-        self.area_options = [{"value": activity.AREA_ALL, "label": t("activity.filter.all_areas", lang)}] + [
-            {"value": a.value, "label": activity.area_label(a.value, lang)} for a in Area
+        self.area_options = [Option(value=activity.AREA_ALL, label=t("activity.filter.all_areas", lang))] + [
+            Option(value=a.value, label=activity.area_label(a.value, lang)) for a in Area
         ]
 
     @guard.requires_stepup()

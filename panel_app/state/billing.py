@@ -7,6 +7,7 @@ be shared or guessed, and every download is audited by the billing service.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import reflex as rx
@@ -23,46 +24,76 @@ from panel_app.state.gated import GatedPage
 PDF_MIME_TYPE = "application/pdf"
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    number: str
+    issued: str
+    due: str
+    gross: str
+    status: str
+    status_label: str
+    download_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class TotalRow:
+    """One currency's total, open and overdue amounts, formatted."""
+
+    currency: str
+    total: str
+    open: str
+    overdue: str
+    has_overdue: str  # "1" or ""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    id: str
+    title: str
+    issued: str
+    download_label: str
+
+
 class InvoicesState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.INVOICES
 
-    invoices: list[dict[str, str]] = []
+    invoices: list[InvoiceRow] = []
     # One entry per currency (EUR first): total, open and overdue, formatted.
-    totals: list[dict[str, str]] = []
-    documents: list[dict[str, str]] = []
+    totals: list[TotalRow] = []
+    documents: list[DocumentRow] = []
 
     def _load(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
         listing = billing.list_invoices(ctx.db, ctx.user.account_id, ctx.now.date())
         self.invoices = [
-            {
-                "number": row.number,
-                "issued": fmt.day(row.issue_date, lang),
-                "due": fmt.day(row.due_date, lang),
-                "gross": fmt.money(row.gross_cents, row.currency, lang),
-                "status": row.status,
-                "status_label": t(f"billing.status.{row.status}", lang),
-                "download_label": t("billing.download_invoice", lang, number=row.number),
-            }
+            InvoiceRow(
+                number=row.number,
+                issued=fmt.day(row.issue_date, lang),
+                due=fmt.day(row.due_date, lang),
+                gross=fmt.money(row.gross_cents, row.currency, lang),
+                status=row.status,
+                status_label=t(f"billing.status.{row.status}", lang),
+                download_label=t("billing.download_invoice", lang, number=row.number),
+            )
             for row in listing.invoices
         ]
         self.totals = [
-            {
-                "currency": total.currency,
-                "total": fmt.money(total.total_gross_cents, total.currency, lang),
-                "open": fmt.money(total.open_cents, total.currency, lang),
-                "overdue": fmt.money(total.overdue_cents, total.currency, lang),
-                "has_overdue": "1" if total.overdue_cents else "",
-            }
+            TotalRow(
+                currency=total.currency,
+                total=fmt.money(total.total_gross_cents, total.currency, lang),
+                open=fmt.money(total.open_cents, total.currency, lang),
+                overdue=fmt.money(total.overdue_cents, total.currency, lang),
+                has_overdue="1" if total.overdue_cents else "",
+            )
             for total in listing.totals
         ]
         self.documents = [
-            {
-                "id": str(doc.id),
-                "title": doc.title,
-                "issued": fmt.day(doc.issued_on, lang),
-                "download_label": t("billing.download_document", lang, title=doc.title),
-            }
+            DocumentRow(
+                id=str(doc.id),
+                title=doc.title,
+                issued=fmt.day(doc.issued_on, lang),
+                download_label=t("billing.download_document", lang, title=doc.title),
+            )
             for doc in documents.list_documents(ctx.db, ctx.user.account_id)
         ]
 

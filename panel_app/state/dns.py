@@ -9,29 +9,31 @@ owner, and it is never kept in the tab's state: the reveal writes it straight
 into the page (``reveal_once``), which clears it after ``AUTH_CODE_VISIBLE_SECONDS``.
 The state only knows that it is shown, so a reconnect, another event or Redis
 never hands it out again.
+
+The page holds the header and the zone (``DnsState``); the auth code and the record
+form are its parts (``DnsAuthCodeState``, ``DnsRecordFormState``): substates with
+the same guard, wiped with the page.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 from urllib.parse import unquote
 
-import dns.exception
 import reflex as rx
-from sqlmodel import select
 
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
-from panel_app.models import User
-from panel_app.security.permissions import ROLE_OWNER, Area
-from panel_app.services import dns_rules, domains
+from panel_app.security.permissions import Area
+from panel_app.services import accounts, dns_rules, domains
 from panel_app.services.dns_rules import RECORD_TYPES, CleanRecord, RecordInput
 from panel_app.services.notifications import notify_user
-from panel_app.services.validation import ValidationError, parse_row_id
+from panel_app.services.validation import Unreadable, ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage, reveal_once
+from panel_app.state.gated import GatedPage, PagePart, reveal_once
 from panel_app.tasks import spawn
 
 AUTH_CODE_VISIBLE_SECONDS = 60
@@ -73,13 +75,25 @@ def _route_domain(path: object) -> str:
     return ""
 
 
-def _account_owner_id(ctx: guard.GuardContext) -> int | None:
-    if ctx.user.role == ROLE_OWNER:
-        return ctx.user.id
-    return ctx.db.exec(
-        select(User.id).where(User.account_id == ctx.user.account_id, User.role == ROLE_OWNER)
-        .order_by(User.id)
-    ).first()
+def _shown_name(name: str, origin) -> str:
+    """A record name for people; as stored when the rules cannot read it."""
+    try:
+        return dns_rules.display_name(name, origin)
+    except ValidationError:
+        return name
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    """One record of the zone as the page shows it."""
+
+    id: str
+    name: str
+    fqdn: str
+    rtype: str
+    ttl: str
+    value: str  # the record data as stored
+    problem: str  # why it would not be accepted today ("" when fine)
 
 
 class DnsState(GatedPage, AuthState):
@@ -97,38 +111,12 @@ class DnsState(GatedPage, AuthState):
     transfer_lock: bool = False
     confirm_unlock: bool = False
     # The zone.
-    records: list[dict[str, str]] = []
+    records: list[RecordRow] = []
     zone_error: str = ""
     undo_label: str = ""
     zone_text: str = ""
-    # The auth code itself is never here (see the module docstring), only whether it shows.
-    auth_code_shown: bool = False
-    auth_code_seconds_left: int = 0
-    auth_code_stamp: int = 0
-    auth_error: str = ""
-    _auth_code_shown_at: datetime | None = None
-    # The add/edit form: what was typed stays on error; form_key remounts it after success.
-    editing_id: str = ""
-    form_rtype: str = "A"
-    form_name: str = ""
-    form_ttl: str = str(dns_rules.DEFAULT_TTL)
-    form_value: str = ""
-    form_priority: str = ""
-    form_weight: str = ""
-    form_port: str = ""
-    form_flags: str = ""
-    form_tag: str = "issue"
-    name_error: str = ""
-    rtype_error: str = ""
-    ttl_error: str = ""
-    value_error: str = ""
-    priority_error: str = ""
-    weight_error: str = ""
-    port_error: str = ""
-    flags_error: str = ""
-    tag_error: str = ""
-    form_error: str = ""
-    form_key: int = 0
+    # The auth code and the record form are parts of the page (DnsAuthCodeState,
+    # DnsRecordFormState, below): substates guarded and wiped with it.
 
     # --- guard hooks ----------------------------------------------------------------------
 
@@ -137,24 +125,9 @@ class DnsState(GatedPage, AuthState):
         if self.loaded and _route_domain(self.router.url.path) != self._route_key:
             self._wipe()
         super()._accept(ctx)
-        self._expire_auth_code(ctx.now)
-
-    def _expire_auth_code(self, now: datetime) -> None:
-        shown_at = self._auth_code_shown_at
-        if not self.auth_code_shown or shown_at is None:
-            if self.auth_code_shown or shown_at is not None:
-                self._hide_auth_code()
-            return
-        left = AUTH_CODE_VISIBLE_SECONDS - int((now - shown_at).total_seconds())
-        if left <= 0 or left > AUTH_CODE_VISIBLE_SECONDS:  # time up (or the clock went back)
-            self._hide_auth_code()
-        else:
-            self.auth_code_seconds_left = left
-
-    def _hide_auth_code(self) -> None:
-        self.auth_code_shown = False
-        self.auth_code_seconds_left = 0
-        self._auth_code_shown_at = None
+        auth_code = self._part(DnsAuthCodeState)
+        if auth_code is not None:
+            auth_code._expire_auth_code(ctx.now)
 
     def _load(self, ctx: guard.GuardContext) -> None:
         self._route_key = self.domain_name = _route_domain(self.router.url.path)
@@ -180,36 +153,38 @@ class DnsState(GatedPage, AuthState):
         self.display_name = self.status = self.status_label = self.expires = ""
         self.undo_label = self.zone_text = ""
         self.records = []
-        self._hide_auth_code()
+        auth_code = self._part(DnsAuthCodeState)
+        if auth_code is not None:
+            auth_code._hide_auth_code()
 
     def _load_zone(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
         self.zone_error = ""
         try:
             zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError:
-            self._show_not_found()
-            return
-        except (dns.exception.DNSException, ValueError, UnicodeError):
+        except Unreadable:
             # A stored zone this panel cannot read: say so instead of failing the page.
             self.records = []
             self.undo_label = ""
             self.zone_error = t("dnsui.zone_unreadable", lang)
             return
+        except ValidationError:
+            self._show_not_found()
+            return
         origin = dns_rules.zone_origin(zone.domain)
         rows = []
         for record in zone.records:
-            rows.append({
-                "id": str(record.id),
-                "name": record.name,
-                "fqdn": record.fqdn,
-                "rtype": record.rtype,
-                "ttl": str(record.ttl),
-                "value": record.rdata,
-                "problem": self._record_problem(record, origin, lang),
-            })
+            rows.append(RecordRow(
+                id=str(record.id),
+                name=record.name,
+                fqdn=record.fqdn,
+                rtype=record.rtype,
+                ttl=str(record.ttl),
+                value=record.rdata,
+                problem=self._record_problem(record, origin, lang),
+            ))
         self.records = rows
-        if any(row["problem"] for row in rows):
+        if any(row.problem for row in rows):
             self.zone_error = t("dnsui.zone_has_problems", lang)
         self.undo_label = self._change_text(zone.last_change, origin, lang)
 
@@ -218,10 +193,8 @@ class DnsState(GatedPage, AuthState):
         """Why a stored record would not be accepted as typed today ("" when fine)."""
         try:
             dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
-        except ValidationError as exc:
+        except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
             return t(exc.message_key, lang, **exc.params)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            return t("dns.error.value_invalid", lang)
         return ""
 
     @staticmethod
@@ -229,29 +202,11 @@ class DnsState(GatedPage, AuthState):
         if change is None or change.action not in (domains.CHANGE_ADD, domains.CHANGE_UPDATE,
                                                    domains.CHANGE_DELETE):
             return ""
-        try:
-            name = dns_rules.display_name(change.name, origin)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            name = change.name
+        name = _shown_name(change.name, origin)
         what = t(f"dns.change.{change.action}", lang, rtype=change.rtype, name=name)
         return t("dnsui.undo.what", lang, change=what, when=fmt.moment(change.created_at, lang))
 
-    # --- messages -----------------------------------------------------------------------------
-
-    def _clear_form_errors(self) -> None:
-        for field in FORM_FIELDS:
-            setattr(self, f"{field}_error", "")
-        self.form_error = ""
-
-    def _reset_form(self, rtype: str = "A") -> None:
-        self.editing_id = ""
-        self.form_rtype = rtype
-        self.form_name = self.form_value = ""
-        self.form_ttl = str(dns_rules.DEFAULT_TTL)
-        self.form_priority = self.form_weight = self.form_port = self.form_flags = ""
-        self.form_tag = "issue"
-        self._clear_form_errors()
-        self.form_key += 1
+    # --- helpers -------------------------------------------------------------------------------
 
     def _usable(self) -> bool:
         return bool(self.domain_name) and not self.not_found
@@ -290,7 +245,106 @@ class DnsState(GatedPage, AuthState):
         self.transfer_lock = summary.transfer_lock
         self._say("dnsui.lock.turned_on" if summary.transfer_lock else "dnsui.lock.turned_off")
 
-    # --- auth code ------------------------------------------------------------------------------
+    # --- delete, undo, zone file ------------------------------------------------------------
+
+    @guard.requires_stepup()
+    def delete_record(self, record_id: str):
+        ctx = guard.current()
+        target = parse_row_id(record_id)
+        if target is None or not self._usable():
+            return
+        try:
+            domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return
+        form = self._part(DnsRecordFormState)
+        if form is not None and form.editing_id == str(target):
+            form._reset_form()
+        self._say("dnsui.deleted")
+        self._reload()
+
+    @guard.requires_stepup()
+    def undo_last_change(self):
+        ctx = guard.current()
+        if not self._usable():
+            return
+        try:
+            change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
+        except Unreadable as exc:
+            self._fail(exc.message_key)
+            return
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            self._reload()
+            return
+        name = _shown_name(change.name, self.domain_name)
+        what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
+            if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
+        self._say("dnsui.undo.done", change=what)
+        if self.zone_text:
+            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        self._reload()
+
+    @guard.requires_stepup()
+    def show_zone_file(self):
+        ctx = guard.current()
+        if not self._usable():
+            return
+        try:
+            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+
+    @guard.requires_stepup()
+    def hide_zone_file(self):
+        self.zone_text = ""
+
+    @guard.requires_stepup()
+    def download_zone_file(self):
+        ctx = guard.current()
+        if not self._usable():
+            return None
+        try:
+            text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+        except ValidationError as exc:
+            self._fail(exc.message_key, **exc.params)
+            return None
+        return rx.download(data=text.encode("utf-8"), filename=f"{self.domain_name}.zone")
+
+
+class DnsAuthCodeState(PagePart, DnsState):
+    """The transfer auth code: reveal (audited, mailed to the owner), hide, regenerate."""
+
+    area: ClassVar[Area] = Area.DOMAINS
+
+    # The auth code itself is never here (see the module docstring), only whether it shows.
+    auth_code_shown: bool = False
+    auth_code_seconds_left: int = 0
+    auth_code_stamp: int = 0
+    auth_error: str = ""
+    _auth_code_shown_at: datetime | None = None
+
+    def _expire_auth_code(self, now: datetime) -> None:
+        shown_at = self._auth_code_shown_at
+        if not self.auth_code_shown or shown_at is None:
+            if self.auth_code_shown or shown_at is not None:
+                self._hide_auth_code()
+            return
+        left = AUTH_CODE_VISIBLE_SECONDS - int((now - shown_at).total_seconds())
+        if left <= 0 or left > AUTH_CODE_VISIBLE_SECONDS:  # time up (or the clock went back)
+            self._hide_auth_code()
+        else:
+            self.auth_code_seconds_left = left
+
+    def _hide_auth_code(self) -> None:
+        self.auth_code_shown = False
+        self.auth_code_seconds_left = 0
+        self._auth_code_shown_at = None
 
     @guard.requires_stepup()
     def reveal_auth_code(self):
@@ -308,7 +362,7 @@ class DnsState(GatedPage, AuthState):
         self._auth_code_shown_at = ctx.now
         self.auth_code_seconds_left = AUTH_CODE_VISIBLE_SECONDS
         self.auth_code_stamp = int(ctx.now.timestamp() * 1000)
-        owner_id = _account_owner_id(ctx)
+        owner_id = accounts.account_owner_id(ctx.db, ctx.user)
         if owner_id is not None:
             spawn(notify_user(owner_id, "auth_code_revealed", domain=self.display_name or self.domain_name,
                               actor=ctx.actor.label))
@@ -335,7 +389,49 @@ class DnsState(GatedPage, AuthState):
             return
         self._say("dnsui.auth.regenerated")
 
-    # --- the record form --------------------------------------------------------------------
+
+class DnsRecordFormState(PagePart, DnsState):
+    """The add/edit form of one record."""
+
+    area: ClassVar[Area] = Area.DOMAINS
+
+    # The add/edit form: what was typed stays on error; form_key remounts it after success.
+    editing_id: str = ""
+    form_rtype: str = "A"
+    form_name: str = ""
+    form_ttl: str = str(dns_rules.DEFAULT_TTL)
+    form_value: str = ""
+    form_priority: str = ""
+    form_weight: str = ""
+    form_port: str = ""
+    form_flags: str = ""
+    form_tag: str = "issue"
+    name_error: str = ""
+    rtype_error: str = ""
+    ttl_error: str = ""
+    value_error: str = ""
+    priority_error: str = ""
+    weight_error: str = ""
+    port_error: str = ""
+    flags_error: str = ""
+    tag_error: str = ""
+    form_error: str = ""
+    form_key: int = 0
+
+    def _clear_form_errors(self) -> None:
+        for field in FORM_FIELDS:
+            setattr(self, f"{field}_error", "")
+        self.form_error = ""
+
+    def _reset_form(self, rtype: str = "A") -> None:
+        self.editing_id = ""
+        self.form_rtype = rtype
+        self.form_name = self.form_value = ""
+        self.form_ttl = str(dns_rules.DEFAULT_TTL)
+        self.form_priority = self.form_weight = self.form_port = self.form_flags = ""
+        self.form_tag = "issue"
+        self._clear_form_errors()
+        self.form_key += 1
 
     @guard.requires_stepup()
     def start_add(self):
@@ -349,7 +445,7 @@ class DnsState(GatedPage, AuthState):
             return
         try:
             zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
-        except (ValidationError, dns.exception.DNSException, ValueError, UnicodeError):
+        except ValidationError:  # the domain is gone, or its zone unreadable
             self._reload()
             return
         record = next((r for r in zone.records if r.id == target), None)
@@ -407,15 +503,15 @@ class DnsState(GatedPage, AuthState):
                 domains.update_record(ctx.db, ctx.actor, self.domain_name, target, record, now=ctx.now)
             else:
                 domains.add_record(ctx.db, ctx.actor, self.domain_name, record, now=ctx.now)
+        except Unreadable:
+            self.form_error = t("dnsui.zone_unreadable", ctx.lang)
+            return
         except ValidationError as exc:
             if exc.message_key == "dns.error.value_invalid" and self._valid_alone(record):
                 # The new record is fine; a stored one the zone check cannot parse is not.
                 self.form_error = t("dnsui.zone_blocks_change", ctx.lang)
             else:
                 self._show_form_error(exc)
-            return
-        except (dns.exception.DNSException, UnicodeError):
-            self.form_error = t("dnsui.zone_unreadable", ctx.lang)
             return
         self._say("dnsui.updated" if self.editing_id else "dnsui.added")
         self._reset_form(self.form_rtype)
@@ -424,7 +520,7 @@ class DnsState(GatedPage, AuthState):
     def _valid_alone(self, record: RecordInput) -> bool:
         try:
             dns_rules.validate_record(record, self.domain_name)
-        except (ValidationError, dns.exception.DNSException, ValueError, UnicodeError):
+        except ValidationError:
             return False
         return True
 
@@ -436,77 +532,3 @@ class DnsState(GatedPage, AuthState):
             self.form_error = text
             if isinstance(exc, domains.NotFound):
                 self._reload()
-
-    # --- delete, undo, zone file ------------------------------------------------------------
-
-    @guard.requires_stepup()
-    def delete_record(self, record_id: str):
-        ctx = guard.current()
-        target = parse_row_id(record_id)
-        if target is None or not self._usable():
-            return
-        try:
-            domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
-            return
-        except (dns.exception.DNSException, UnicodeError):
-            self._fail("dnsui.zone_unreadable")
-            return
-        if self.editing_id == str(target):
-            self._reset_form()
-        self._say("dnsui.deleted")
-        self._reload()
-
-    @guard.requires_stepup()
-    def undo_last_change(self):
-        ctx = guard.current()
-        if not self._usable():
-            return
-        try:
-            change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            self._reload()
-            return
-        except (dns.exception.DNSException, UnicodeError):
-            self._fail("dns.error.undo_impossible")
-            return
-        origin = dns_rules.zone_origin(self.domain_name)
-        try:
-            name = dns_rules.display_name(change.name, origin)
-        except (dns.exception.DNSException, ValueError, UnicodeError):
-            name = change.name
-        what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
-            if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
-        self._say("dnsui.undo.done", change=what)
-        if self.zone_text:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        self._reload()
-
-    @guard.requires_stepup()
-    def show_zone_file(self):
-        ctx = guard.current()
-        if not self._usable():
-            return
-        try:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-
-    @guard.requires_stepup()
-    def hide_zone_file(self):
-        self.zone_text = ""
-
-    @guard.requires_stepup()
-    def download_zone_file(self):
-        ctx = guard.current()
-        if not self._usable():
-            return None
-        try:
-            text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
-        except ValidationError as exc:
-            self._fail(exc.message_key, **exc.params)
-            return None
-        return rx.download(data=text.encode("utf-8"), filename=f"{self.domain_name}.zone")

@@ -8,12 +8,16 @@ session ends, the tab check in front of the next event and the push loop
 (``state/push.py``) wipe every loaded page of the tab and the gate takes its
 place. Every handler a page adds must carry ``@guard.requires_stepup()`` (a test
 checks them all over the websocket).
+
+A page with much to hold splits it into parts (``PagePart``): substates of the page
+state for one form or one secret, guarded the same way and wiped with the page.
 """
 
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+import secrets
+from typing import ClassVar, TypeVar
 
 import reflex as rx
 
@@ -22,10 +26,13 @@ from panel_app.security.permissions import Area
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 
+_Part = TypeVar("_Part")
+
 
 class GatedPage(rx.State, mixin=True):
     area: ClassVar[Area]
     loaded: bool = False
+    _page_id: str = ""  # new on every load of the page: what its parts belong to
     # The page's one line of feedback: what happened, or why not.
     message: str = ""
     error: str = ""
@@ -50,12 +57,27 @@ class GatedPage(rx.State, mixin=True):
             self._reload()
             return None
 
+    def _page(self) -> GatedPage:
+        """The page state: this one, or the one a part belongs to."""
+        page = self
+        while isinstance(page.parent_state, GatedPage):
+            page = page.parent_state
+        return page
+
+    def _part(self, cls: type[_Part]) -> _Part | None:
+        """The page's part ``cls``, when this event has it (always, unless with Redis)."""
+        part = self._page().substates.get(cls.get_name())
+        if part is not None:
+            part._join_page()
+        return part
+
     def _wipe(self) -> None:
-        self.reset()
+        self._page().reset()  # with every part this event has loaded (PagePart: the others)
 
     def _accept(self, ctx: guard.GuardContext) -> None:
         super()._accept(ctx)
         if ctx.grant_checked and not self.loaded:
+            self._page_id = secrets.token_hex(8)
             self._load(ctx)
             self.loaded = True
             self._holds_sensitive = True
@@ -78,6 +100,36 @@ class GatedPage(rx.State, mixin=True):
     def tick(self):
         """Sent by the browser when the countdown reaches zero: the guard wipes the page
         and the gate takes its place (the push loop does the same within a second)."""
+
+
+class PagePart(rx.State, mixin=True):
+    """A part of a sensitive page: a substate of the page state (``class
+    DnsRecordFormState(PagePart, DnsState)``) that holds one form or one secret. It has
+    the page's guard and wipe and names the page's area again (``area: ClassVar[Area]``,
+    as every gated state does); every handler it adds carries
+    ``@guard.requires_stepup()`` like the page's own (the same tests find them). What a
+    part holds belongs to one load of the page: used after the page was wiped and loaded
+    again, it starts empty (with Redis an event loads only the parts it needs, so a wipe
+    may not have reached it)."""
+
+    _part_of: str = ""  # the load of the page (GatedPage._page_id) what it holds belongs to
+
+    def _accept(self, ctx: guard.GuardContext) -> None:
+        super()._accept(ctx)
+        self._join_page()
+
+    def _join_page(self) -> None:
+        """Before the part is used (by its own handler or by the page): what it holds
+        from an earlier load of the page goes."""
+        page_id = self._page()._page_id
+        if self._part_of != page_id:
+            self.reset()  # its own fields only: the page's are the page's
+            self._part_of = page_id
+
+    @guard.requires_stepup()
+    @guard.automatic
+    def load(self):
+        """The part's data comes with its page's: the guard loads the page."""
 
 
 def gated_page_classes() -> list[type]:

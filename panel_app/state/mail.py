@@ -4,10 +4,15 @@ Passwords are read from the submitted form only and handed straight to the
 service: no password is ever kept in a state var (the live strength check keeps
 only the resulting message). Everything else the user typed stays in the form
 when a change is refused.
+
+The page holds the domain and its lists (``MailState``); each form is a part of it
+(``MailboxCreateState``, ``MailboxEditState``, ``MailForwardingState``): substates
+with the same guard, wiped with the page.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.i18n import formatting as fmt
@@ -17,7 +22,7 @@ from panel_app.services import domains, mail
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.gated import GatedPage
+from panel_app.state.gated import GatedPage, PagePart
 
 _CREATE_FIELDS = ("local_part", "password", "quota_mb")
 _FORWARDER_FIELDS = ("local_part", "destination")
@@ -32,51 +37,33 @@ def _typed(value: object, max_length: int = 300) -> str:
     return value[:max_length] if isinstance(value, str) else ""
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxRow:
+    id: str
+    address: str
+    quota: str  # formatted
+    quota_mb: str
+    usage: str
+    percent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForwarderRow:
+    id: str
+    address: str
+    destination: str
+
+
 class MailState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.EMAIL
 
     domain_options: list[str] = []
     selected_domain: str = ""
-    mailboxes: list[dict[str, str]] = []
-    forwarders: list[dict[str, str]] = []
+    mailboxes: list[MailboxRow] = []
+    forwarders: list[ForwarderRow] = []
     catch_all: str = ""
-    # Create a mailbox (no password here: it is read from the form only).
-    new_local_part: str = ""
-    new_quota: str = str(mail.DEFAULT_QUOTA_MB)
-    new_local_part_error: str = ""
-    new_password_error: str = ""
-    new_quota_error: str = ""
-    password_feedback_key: str = ""
-    password_feedback: str = ""
-    create_key: int = 0
-    password_key: int = 0
-    # Change one mailbox's password or size.
-    password_box_id: str = ""
-    password_box_address: str = ""
-    change_password_error: str = ""
-    change_feedback_key: str = ""
-    change_feedback: str = ""
-    quota_box_id: str = ""
-    quota_box_address: str = ""
-    quota_value: str = ""
-    quota_error: str = ""
-    edit_key: int = 0
-    # Delete a mailbox: the full address must be typed.
-    delete_box_id: str = ""
-    delete_box_address: str = ""
-    delete_typed: str = ""
-    delete_error: str = ""
-    # Forwarders.
-    fwd_local_part: str = ""
-    fwd_destination: str = ""
-    fwd_local_part_error: str = ""
-    fwd_destination_error: str = ""
-    fwd_key: int = 0
-    # Catch-all.
-    catch_all_mode: str = "off"
-    catch_all_value: str = ""
-    catch_all_error: str = ""
-    catch_all_key: int = 0
+    # The forms are parts of the page (below): MailboxCreateState, MailboxEditState and
+    # MailForwardingState, substates guarded and wiped with it.
 
     # --- loading ---------------------------------------------------------------------------
 
@@ -102,28 +89,25 @@ class MailState(GatedPage, AuthState):
             return
         lang = ctx.lang
         self.mailboxes = [
-            {
-                "id": str(box.id),
-                "address": box.address,
-                "quota": fmt.megabytes(box.quota_mb, lang),
-                "quota_mb": str(box.quota_mb),
-                "usage": t("mailui.usage_of", lang, used=fmt.megabytes(box.used_mb, lang),
+            MailboxRow(
+                id=str(box.id),
+                address=box.address,
+                quota=fmt.megabytes(box.quota_mb, lang),
+                quota_mb=str(box.quota_mb),
+                usage=t("mailui.usage_of", lang, used=fmt.megabytes(box.used_mb, lang),
                            quota=fmt.megabytes(box.quota_mb, lang)),
-                "percent": str(box.used_percent),
-            }
+                percent=str(box.used_percent),
+            )
             for box in overview.mailboxes
         ]
         self.forwarders = [
-            {"id": str(fwd.id), "address": fwd.address, "destination": fwd.destination}
+            ForwarderRow(id=str(fwd.id), address=fwd.address, destination=fwd.destination)
             for fwd in overview.forwarders
         ]
         self.catch_all = overview.catch_all
-        if self.password_box_id and not any(b["id"] == self.password_box_id for b in self.mailboxes):
-            self._close_editors()
-        if self.quota_box_id and not any(b["id"] == self.quota_box_id for b in self.mailboxes):
-            self._close_editors()
-        if self.delete_box_id and not any(b["id"] == self.delete_box_id for b in self.mailboxes):
-            self._close_delete()
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._forget_vanished_boxes()
         if switched:
             self._reset_forms()
 
@@ -133,34 +117,25 @@ class MailState(GatedPage, AuthState):
         return t(exc.message_key, self.lang, **exc.params)
 
     def _close_editors(self) -> None:
-        self.password_box_id = self.password_box_address = self.change_password_error = ""
-        self.change_feedback_key = self.change_feedback = ""
-        self.quota_box_id = self.quota_box_address = self.quota_value = self.quota_error = ""
-        self.edit_key += 1
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._close_change_forms()
 
     def _close_delete(self) -> None:
-        self.delete_box_id = self.delete_box_address = self.delete_typed = self.delete_error = ""
+        edit = self._part(MailboxEditState)
+        if edit is not None:
+            edit._close_delete_form()
 
     def _reset_forms(self) -> None:
-        self.new_local_part = ""
-        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
-        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
-        self.password_feedback_key = self.password_feedback = ""
-        self.create_key += 1
-        self.fwd_local_part = self.fwd_destination = ""
-        self.fwd_local_part_error = self.fwd_destination_error = ""
-        self.fwd_key += 1
-        self._reset_catch_all_form()
+        """Another domain: the forms start empty."""
+        for cls in (MailboxCreateState, MailForwardingState):
+            part = self._part(cls)
+            if part is not None:
+                part._start_over()
 
-    def _reset_catch_all_form(self) -> None:
-        self.catch_all_error = ""
-        self.catch_all_mode = "on" if self.catch_all else "off"
-        self.catch_all_value = self.catch_all
-        self.catch_all_key += 1
-
-    def _box(self, mailbox_id: object) -> dict[str, str] | None:
+    def _box(self, mailbox_id: object) -> MailboxRow | None:
         target = parse_row_id(mailbox_id)
-        return next((b for b in self.mailboxes if target is not None and b["id"] == str(target)), None)
+        return next((b for b in self.mailboxes if target is not None and b.id == str(target)), None)
 
     def _feedback(self, password: object) -> tuple[str, str]:
         """(message key, text) of the live strength check; the password is not kept."""
@@ -191,7 +166,29 @@ class MailState(GatedPage, AuthState):
         self._reload()
         self._reset_forms()
 
-    # --- mailboxes -----------------------------------------------------------------------------
+
+class MailboxCreateState(PagePart, MailState):
+    """The form that creates a mailbox."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Create a mailbox (no password here: it is read from the form only).
+    new_local_part: str = ""
+    new_quota: str = str(mail.DEFAULT_QUOTA_MB)
+    new_local_part_error: str = ""
+    new_password_error: str = ""
+    new_quota_error: str = ""
+    password_feedback_key: str = ""
+    password_feedback: str = ""
+    create_key: int = 0
+    password_key: int = 0
+
+    def _start_over(self) -> None:
+        self.new_local_part = ""
+        self.new_quota = str(mail.DEFAULT_QUOTA_MB)
+        self.new_local_part_error = self.new_password_error = self.new_quota_error = ""
+        self.password_feedback_key = self.password_feedback = ""
+        self.create_key += 1
 
     @guard.requires_stepup()
     def check_new_password(self, password: str):
@@ -232,14 +229,55 @@ class MailState(GatedPage, AuthState):
         self._say("mailui.created", address=box.address)
         self._reload()
 
+
+class MailboxEditState(PagePart, MailState):
+    """Changing one mailbox's password or size, and deleting one."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Change one mailbox's password or size.
+    password_box_id: str = ""
+    password_box_address: str = ""
+    change_password_error: str = ""
+    change_feedback_key: str = ""
+    change_feedback: str = ""
+    quota_box_id: str = ""
+    quota_box_address: str = ""
+    quota_value: str = ""
+    quota_error: str = ""
+    edit_key: int = 0
+    # Delete a mailbox: the full address must be typed.
+    delete_box_id: str = ""
+    delete_box_address: str = ""
+    delete_typed: str = ""
+    delete_error: str = ""
+
+    def _close_change_forms(self) -> None:
+        self.password_box_id = self.password_box_address = self.change_password_error = ""
+        self.change_feedback_key = self.change_feedback = ""
+        self.quota_box_id = self.quota_box_address = self.quota_value = self.quota_error = ""
+        self.edit_key += 1
+
+    def _close_delete_form(self) -> None:
+        self.delete_box_id = self.delete_box_address = self.delete_typed = self.delete_error = ""
+
+    def _forget_vanished_boxes(self) -> None:
+        """After a load: an editor of a mailbox that is gone closes."""
+        if self.password_box_id and not any(b.id == self.password_box_id for b in self.mailboxes):
+            self._close_change_forms()
+        if self.quota_box_id and not any(b.id == self.quota_box_id for b in self.mailboxes):
+            self._close_change_forms()
+        if self.delete_box_id and not any(b.id == self.delete_box_id for b in self.mailboxes):
+            self._close_delete_form()
+
     @guard.requires_stepup()
     def start_password_change(self, mailbox_id: str):
         box = self._box(mailbox_id)
         if box is None:
             return
         self._close_editors()
-        self.password_box_id = box["id"]
-        self.password_box_address = box["address"]
+        self.password_box_id = box.id
+        self.password_box_address = box.address
 
     @guard.requires_stepup()
     def check_changed_password(self, password: str):
@@ -272,9 +310,9 @@ class MailState(GatedPage, AuthState):
         if box is None:
             return
         self._close_editors()
-        self.quota_box_id = box["id"]
-        self.quota_box_address = box["address"]
-        self.quota_value = box["quota_mb"]
+        self.quota_box_id = box.id
+        self.quota_box_address = box.address
+        self.quota_value = box.quota_mb
 
     @guard.requires_stepup()
     def change_quota(self, form_data: dict):
@@ -306,8 +344,8 @@ class MailState(GatedPage, AuthState):
         if box is None:
             return
         self._close_delete()
-        self.delete_box_id = box["id"]
-        self.delete_box_address = box["address"]
+        self.delete_box_id = box.id
+        self.delete_box_address = box.address
 
     @guard.requires_stepup()
     def cancel_delete(self):
@@ -337,7 +375,35 @@ class MailState(GatedPage, AuthState):
         self._say("mailui.deleted", address=address)
         self._reload()
 
-    # --- forwarders and catch-all ------------------------------------------------------------
+
+class MailForwardingState(PagePart, MailState):
+    """Forwarders and the catch-all address of the selected domain."""
+
+    area: ClassVar[Area] = Area.EMAIL
+
+    # Forwarders.
+    fwd_local_part: str = ""
+    fwd_destination: str = ""
+    fwd_local_part_error: str = ""
+    fwd_destination_error: str = ""
+    fwd_key: int = 0
+    # Catch-all.
+    catch_all_mode: str = "off"
+    catch_all_value: str = ""
+    catch_all_error: str = ""
+    catch_all_key: int = 0
+
+    def _start_over(self) -> None:
+        self.fwd_local_part = self.fwd_destination = ""
+        self.fwd_local_part_error = self.fwd_destination_error = ""
+        self.fwd_key += 1
+        self._reset_catch_all_form()
+
+    def _reset_catch_all_form(self) -> None:
+        self.catch_all_error = ""
+        self.catch_all_mode = "on" if self.catch_all else "off"
+        self.catch_all_value = self.catch_all
+        self.catch_all_key += 1
 
     @guard.requires_stepup()
     def create_forwarder(self, form_data: dict):
@@ -372,7 +438,7 @@ class MailState(GatedPage, AuthState):
         target = parse_row_id(forwarder_id)
         if target is None or not self.selected_domain:
             return
-        address = next((f["address"] for f in self.forwarders if f["id"] == str(target)), "")
+        address = next((f.address for f in self.forwarders if f.id == str(target)), "")
         try:
             mail.delete_forwarder(ctx.db, ctx.actor, self.selected_domain, target, now=ctx.now)
         except domains.NotFound as exc:

@@ -10,6 +10,7 @@ kept from state vars while the number stays only in the browser's input field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.i18n import t
@@ -36,10 +37,26 @@ def _text(form_data: dict, name: str, limit: int = _SHORT_INPUT) -> str:
     return value[:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class MethodRow:
+    """A stored card or SEPA mandate, masked."""
+
+    id: str
+    kind: str
+    kind_label: str
+    label: str
+    masked: str
+    holder: str
+    default: str  # "1" or ""
+    expired: str  # "1" or ""
+    remove_label: str
+    default_label: str
+
+
 class PaymentsState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.PAYMENTS
 
-    methods: list[dict[str, str]] = []
+    methods: list[MethodRow] = []
     # Card form: holder and expiry are kept on error; the number never enters state.
     card_holder: str = ""
     card_exp_month: str = ""
@@ -58,18 +75,18 @@ class PaymentsState(GatedPage, AuthState):
     def _load(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
         self.methods = [
-            {
-                "id": str(row.id),
-                "kind": row.kind,
-                "kind_label": t(f"payments.kind.{row.kind}", lang),
-                "label": row.label,
-                "masked": row.masked,
-                "holder": row.holder,
-                "default": "1" if row.is_default else "",
-                "expired": "1" if row.expired else "",
-                "remove_label": t("payments.remove_named", lang, masked=row.masked),
-                "default_label": t("payments.make_default_named", lang, masked=row.masked),
-            }
+            MethodRow(
+                id=str(row.id),
+                kind=row.kind,
+                kind_label=t(f"payments.kind.{row.kind}", lang),
+                label=row.label,
+                masked=row.masked,
+                holder=row.holder,
+                default="1" if row.is_default else "",
+                expired="1" if row.expired else "",
+                remove_label=t("payments.remove_named", lang, masked=row.masked),
+                default_label=t("payments.make_default_named", lang, masked=row.masked),
+            )
             for row in payments.list_payment_methods(ctx.db, ctx.user.account_id, today=ctx.now.date(), lang=lang)
         ]
 

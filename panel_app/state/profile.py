@@ -14,6 +14,7 @@ and the gate returns; ``gate_notice`` survives the wipe to say why.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.delivery import CodeMessage
@@ -32,6 +33,7 @@ from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
+from panel_app.state.rows import Option
 from panel_app.tasks import spawn
 
 # kind -> (purpose of the code to the new value, purpose of the code to the old one, channel)
@@ -53,13 +55,24 @@ def _old_value(user, kind: str) -> str:
     return (user.email if kind == "email" else user.phone) or ""
 
 
-def country_choices(lang: str, current: str) -> list[dict[str, str]]:
+def country_choices(lang: str, current: str) -> list[Option]:
     """EU/EEA and neighbouring countries by name; the stored one is always offered."""
     codes_offered = {c for c in COUNTRY_NAMES if c in profile.COUNTRY_CODES}
     if current:
         codes_offered.add(current)
-    options = [{"value": c, "label": country_name(c, lang)} for c in codes_offered]
-    return sorted(options, key=lambda o: o["label"])
+    options = [Option(value=c, label=country_name(c, lang)) for c in codes_offered]
+    return sorted(options, key=lambda o: o.label)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledChangeRow:
+    """A change of contact details waiting for its time."""
+
+    id: str
+    kind: str
+    value: str  # masked
+    effective: str
+    by: str
 
 
 class ProfileState(GatedPage, AuthState):
@@ -81,7 +94,7 @@ class ProfileState(GatedPage, AuthState):
     country_error: str = ""
     vat_id_error: str = ""
     profile_form_key: int = 0
-    country_options: list[dict[str, str]] = []
+    country_options: list[Option] = []
     # Contact details and their change.
     email: str = ""
     phone: str = ""
@@ -97,7 +110,7 @@ class ProfileState(GatedPage, AuthState):
     code_error: str = ""
     code_form_key: int = 0
     # Changes waiting for their time (made without the old address or number).
-    scheduled: list[dict[str, str]] = []
+    scheduled: list[ScheduledChangeRow] = []
     # Shown above the gate after the grant ended on purpose (kept through _wipe).
     gate_notice: str = ""
     # The confirmed-to value: server side only, never sent to the browser.
@@ -120,9 +133,9 @@ class ProfileState(GatedPage, AuthState):
         self.phone = data.phone
         self.gate_notice = ""
         self.scheduled = [
-            {"id": str(change.id), "kind": t(f"profile.kind.{change.kind}", ctx.lang),
-             "value": change.masked,
-             "effective": fmt.moment(change.effective_at, ctx.lang), "by": change.requested_by}
+            ScheduledChangeRow(id=str(change.id), kind=t(f"profile.kind.{change.kind}", ctx.lang),
+             value=change.masked,
+             effective=fmt.moment(change.effective_at, ctx.lang), by=change.requested_by)
             for change in factor_changes.pending(ctx.db, ctx.user.id)
         ]
 

@@ -244,8 +244,45 @@ def _when(moment: datetime, lang: str) -> str:
     return fmt.moment(moment, lang)
 
 
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: str
+    subject: str
+    kind: str
+    status: str
+    customer: str
+    updated: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMessageRow:
+    author: str
+    body: str
+    when: str
+    support: str  # "1" when written by support
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequestRow:
+    id: str
+    customer: str
+    ticket: str
+    reason: str
+    by: str
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAuditRow:
+    when: str
+    staff: str
+    action: str
+    ticket: str
+    detail: str
+
+
 class StaffQueueState(StaffPage, StaffState):
-    rows: list[dict[str, str]] = []
+    rows: list[QueueRow] = []
     kind_filter: str = ""
     status_filter: str = "open"
     age_filter: str = "any"
@@ -253,9 +290,9 @@ class StaffQueueState(StaffPage, StaffState):
     def _load(self, ctx: StaffContext) -> None:
         lang = _lang(self)
         self.rows = [
-            {"id": str(r.id), "subject": r.subject, "kind": t(f"support.kind.{r.kind}", lang),
-             "status": t(f"support.status.{r.status}", lang), "customer": r.customer,
-             "updated": _when(r.updated_at, lang)}
+            QueueRow(id=str(r.id), subject=r.subject, kind=t(f"support.kind.{r.kind}", lang),
+             status=t(f"support.status.{r.status}", lang), customer=r.customer,
+             updated=_when(r.updated_at, lang))
             for r in staff_support.queue(ctx.db, kind=self.kind_filter, status=self.status_filter,
                                          age=self.age_filter, now=ctx.now)
         ]
@@ -279,7 +316,7 @@ class StaffTicketState(StaffPage, StaffState):
     requester_email: str = ""
     requester_phone: str = ""
     requester_has_app: bool = False
-    messages: list[dict[str, str]] = []
+    messages: list[StaffMessageRow] = []
     pending_changes: list[str] = []
     evidence_passed: bool = False
     evidence_result: list[str] = []
@@ -299,8 +336,8 @@ class StaffTicketState(StaffPage, StaffState):
         self.customer, self.requester = view.customer, view.requester_name
         self.requester_email, self.requester_phone = view.requester_email, view.requester_phone
         self.requester_has_app = view.requester_has_app
-        self.messages = [{"author": m.author_label, "body": m.body, "when": _when(m.created_at, lang),
-                          "support": "1" if m.from_support else ""} for m in view.messages]
+        self.messages = [StaffMessageRow(author=m.author_label, body=m.body, when=_when(m.created_at, lang),
+                          support="1" if m.from_support else "") for m in view.messages]
         self.pending_changes = list(view.pending_changes)
         self.evidence_passed = view.evidence_passed
         self.open_request = view.open_request
@@ -398,16 +435,16 @@ async def _announce_scheduled(user_id: int, change) -> None:
 
 
 class StaffAdminState(StaffPage, StaffState):
-    requests: list[dict[str, str]] = []
-    audit_rows: list[dict[str, str]] = []
+    requests: list[AccessRequestRow] = []
+    audit_rows: list[StaffAuditRow] = []
 
     def _load(self, ctx: StaffContext) -> None:
         lang = _lang(self)
-        self.requests = [{"id": str(r.id), "customer": r.customer, "ticket": str(r.ticket_id or ""),
-                          "reason": r.reason, "by": r.requested_by, "when": _when(r.requested_at, lang)}
+        self.requests = [AccessRequestRow(id=str(r.id), customer=r.customer, ticket=str(r.ticket_id or ""),
+                          reason=r.reason, by=r.requested_by, when=_when(r.requested_at, lang))
                          for r in staff_recovery.pending_requests(ctx.db)]
-        self.audit_rows = [{"when": _when(r.created_at, lang), "staff": r.staff, "action": r.action,
-                            "ticket": str(r.ticket_id or ""), "detail": r.detail[:300]}
+        self.audit_rows = [StaffAuditRow(when=_when(r.created_at, lang), staff=r.staff, action=r.action,
+                            ticket=str(r.ticket_id or ""), detail=r.detail[:300])
                            for r in staff_support.staff_audit(ctx.db)]
 
     @staff_only(admin=True)

@@ -1,10 +1,11 @@
 """States of the standard sections: a login is enough, nothing sensitive is held.
 
-Display rows are plain dicts of strings, built here from the services' records.
+Display rows are frozen dataclasses of strings, built here from the services' records.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
@@ -15,20 +16,42 @@ from panel_app.state import guard
 from panel_app.state.auth import AuthState
 
 
-def _service_rows(ctx: guard.GuardContext) -> list[dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class ServiceRow:
+    name: str
+    plan: str
+    status: str
+    renews: str
+    price: str
+    disk: str
+    disk_percent: str
+    traffic: str
+    traffic_percent: str
+
+
+@dataclass(frozen=True, slots=True)
+class DomainRow:
+    name: str
+    status: str
+    expires: str
+    auto_renew: str
+    locked: str
+
+
+def _service_rows(ctx: guard.GuardContext) -> list[ServiceRow]:
     lang = ctx.lang
     return [
-        {
-            "name": s.name,
-            "plan": s.plan,
-            "status": t(f"status.{s.status}", lang) if s.status in ("active", "suspended", "cancelled") else s.status,
-            "renews": fmt.day(s.renews_on, lang),
-            "price": fmt.money(s.price_cents, s.currency, lang),
-            "disk": f"{fmt.megabytes(s.disk_used_mb, lang)} / {fmt.megabytes(s.disk_quota_mb, lang)}",
-            "disk_percent": str(s.disk_percent),
-            "traffic": f"{s.traffic_used_gb} / {s.traffic_quota_gb} GB" if s.traffic_quota_gb else "—",
-            "traffic_percent": str(s.traffic_percent),
-        }
+        ServiceRow(
+            name=s.name,
+            plan=s.plan,
+            status=t(f"status.{s.status}", lang) if s.status in ("active", "suspended", "cancelled") else s.status,
+            renews=fmt.day(s.renews_on, lang),
+            price=fmt.money(s.price_cents, s.currency, lang),
+            disk=f"{fmt.megabytes(s.disk_used_mb, lang)} / {fmt.megabytes(s.disk_quota_mb, lang)}",
+            disk_percent=str(s.disk_percent),
+            traffic=f"{s.traffic_used_gb} / {s.traffic_quota_gb} GB" if s.traffic_quota_gb else "—",
+            traffic_percent=str(s.traffic_percent),
+        )
         for s in hosting.list_services(ctx.db, ctx.user.account_id)
     ]
 
@@ -40,8 +63,8 @@ class DashboardState(AuthState):
     domain_count: int = 0
     open_tickets: int = 0
     next_renewal: str = ""
-    services: list[dict[str, str]] = []
-    domains: list[dict[str, str]] = []
+    services: list[ServiceRow] = []
+    domains: list[DomainRow] = []
 
     @guard.requires_login(Area.DASHBOARD)
     def load(self):
@@ -60,31 +83,31 @@ class DashboardState(AuthState):
 
 
 class ServicesState(AuthState):
-    services: list[dict[str, str]] = []
+    services: list[ServiceRow] = []
 
     @guard.requires_login(Area.SERVICES)
     def load(self):
         self.services = _service_rows(guard.current())
 
 
-def _domain_rows(ctx: guard.GuardContext) -> list[dict[str, str]]:
+def _domain_rows(ctx: guard.GuardContext) -> list[DomainRow]:
     from panel_app.services import domains
 
     lang = ctx.lang
     return [
-        {
-            "name": d.name,
-            "status": d.status,
-            "expires": fmt.day(d.expires_on, lang),
-            "auto_renew": t("common.yes" if d.auto_renew else "common.no", lang),
-            "locked": t("common.yes" if d.transfer_lock else "common.no", lang),
-        }
+        DomainRow(
+            name=d.name,
+            status=d.status,
+            expires=fmt.day(d.expires_on, lang),
+            auto_renew=t("common.yes" if d.auto_renew else "common.no", lang),
+            locked=t("common.yes" if d.transfer_lock else "common.no", lang),
+        )
         for d in domains.list_domains(ctx.db, ctx.user.account_id)
     ]
 
 
 class DomainListState(AuthState):
-    domains: list[dict[str, str]] = []
+    domains: list[DomainRow] = []
 
     @guard.requires_login(Area.DOMAINS)
     def load(self):

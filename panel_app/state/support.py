@@ -7,6 +7,7 @@ ticket to the actor's account (another account's ticket is simply "not found").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
@@ -14,6 +15,7 @@ from panel_app.services import support
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
+from panel_app.state.rows import Option
 
 _KEEP_SUBJECT = support.SUBJECT_MAX
 _KEEP_BODY = support.BODY_MAX
@@ -33,9 +35,31 @@ def _problem(ctx: guard.GuardContext, rule, value: object) -> str:
     return ""
 
 
+@dataclass(frozen=True, slots=True)
+class TicketRow:
+    id: str
+    number: str
+    subject: str
+    kind: str
+    status: str
+    status_label: str
+    updated: str
+    messages: str  # how many
+    view_label: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketMessageRow:
+    id: str
+    author: str
+    body: str
+    when: str
+    from_support: str  # "1" or ""
+
+
 class SupportState(AuthState):
-    tickets: list[dict[str, str]] = []
-    kind_options: list[dict[str, str]] = []
+    tickets: list[TicketRow] = []
+    kind_options: list[Option] = []
     message: str = ""
     error: str = ""
     # The ticket being read ("" = the list is shown).
@@ -44,7 +68,7 @@ class SupportState(AuthState):
     open_status: str = ""
     open_status_label: str = ""
     open_kind_label: str = ""
-    open_messages: list[dict[str, str]] = []
+    open_messages: list[TicketMessageRow] = []
     reply_body: str = ""
     reply_error: str = ""
     reply_form_key: int = 0
@@ -65,19 +89,19 @@ class SupportState(AuthState):
 
     def _refresh(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
-        self.kind_options = [{"value": kind, "label": t(f"support.kind.{kind}", lang)} for kind in support.KINDS]
+        self.kind_options = [Option(value=kind, label=t(f"support.kind.{kind}", lang)) for kind in support.KINDS]
         self.tickets = [
-            {
-                "id": str(row.id),
-                "number": f"#{row.id}",
-                "subject": row.subject,
-                "kind": t(f"support.kind.{row.kind}", lang),
-                "status": row.status,
-                "status_label": t(f"support.status.{row.status}", lang),
-                "updated": fmt.moment(row.updated_at, lang),
-                "messages": str(row.message_count),
-                "view_label": t("support.view_named", lang, number=row.id, subject=row.subject),
-            }
+            TicketRow(
+                id=str(row.id),
+                number=f"#{row.id}",
+                subject=row.subject,
+                kind=t(f"support.kind.{row.kind}", lang),
+                status=row.status,
+                status_label=t(f"support.status.{row.status}", lang),
+                updated=fmt.moment(row.updated_at, lang),
+                messages=str(row.message_count),
+                view_label=t("support.view_named", lang, number=row.id, subject=row.subject),
+            )
             for row in support.list_tickets(ctx.db, ctx.user.account_id)
         ]
         if self.open_id:
@@ -95,13 +119,13 @@ class SupportState(AuthState):
         self.open_status_label = t(f"support.status.{ticket.status}", lang)
         self.open_kind_label = t(f"support.kind.{ticket.kind}", lang)
         self.open_messages = [
-            {
-                "id": str(m.id),
-                "author": t("support.from_support", lang) if m.from_support else m.author_label,
-                "body": m.body,
-                "when": fmt.moment(m.created_at, lang),
-                "from_support": "1" if m.from_support else "",
-            }
+            TicketMessageRow(
+                id=str(m.id),
+                author=t("support.from_support", lang) if m.from_support else m.author_label,
+                body=m.body,
+                when=fmt.moment(m.created_at, lang),
+                from_support="1" if m.from_support else "",
+            )
             for m in detail.messages
         ]
 

@@ -7,6 +7,7 @@ email only (a background task), so nobody but the invited address holds one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.i18n import formatting as fmt
@@ -18,6 +19,7 @@ from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
+from panel_app.state.rows import Option
 from panel_app.tasks import spawn
 
 _CHECKED = ("on", "true", "1", True)
@@ -31,12 +33,40 @@ def _areas_text(areas, lang: str) -> str:
     return ", ".join(t(f"activity.area.{a}", lang) for a in areas)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: str
+    email: str
+    name: str
+    role: str
+    role_label: str
+    areas: str
+    status: str
+    status_label: str
+    created: str
+    sessions: str
+    area_values: str  # the member's areas, comma-separated
+    manageable: str  # "1" or ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRow:
+    id: str
+    email: str
+    name: str
+    areas: str
+    status: str
+    status_label: str
+    created: str
+    expires: str
+
+
 class TeamState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.TEAM
 
-    members: list[dict[str, str]] = []
-    invitations: list[dict[str, str]] = []
-    area_options: list[dict[str, str]] = []
+    members: list[MemberRow] = []
+    invitations: list[InvitationRow] = []
+    area_options: list[Option] = []
     # The invite form: what was typed stays on error; form_key remounts it (empty) after success.
     invite_email: str = ""
     invite_name: str = ""
@@ -54,40 +84,40 @@ class TeamState(GatedPage, AuthState):
     def _load(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
         overview = team.list_team(ctx.db, ctx.actor, now=ctx.now)
-        self.area_options = [{"value": a.value, "label": t(f"activity.area.{a.value}", lang)}
+        self.area_options = [Option(value=a.value, label=t(f"activity.area.{a.value}", lang))
                              for a in GRANTABLE_AREAS]
         self.members = [
-            {
-                "id": str(m.id),
-                "email": m.email,
-                "name": m.name or "—",
-                "role": m.role,
-                "role_label": t("team.role.owner" if m.role == ROLE_OWNER else "team.role.admin", lang),
-                "areas": (t("team.areas_all", lang) if m.role == ROLE_OWNER
+            MemberRow(
+                id=str(m.id),
+                email=m.email,
+                name=m.name or "—",
+                role=m.role,
+                role_label=t("team.role.owner" if m.role == ROLE_OWNER else "team.role.admin", lang),
+                areas=(t("team.areas_all", lang) if m.role == ROLE_OWNER
                           else _areas_text(m.areas, lang) or "—"),
-                "status": m.status,
-                "status_label": t(f"team.status.{m.status}", lang),
-                "created": fmt.day(m.created_at, lang),
-                "sessions": str(m.active_sessions),
-                "area_values": ",".join(m.areas),
-                "manageable": "1" if m.role != ROLE_OWNER and m.status == team.STATUS_ACTIVE else "",
-            }
+                status=m.status,
+                status_label=t(f"team.status.{m.status}", lang),
+                created=fmt.day(m.created_at, lang),
+                sessions=str(m.active_sessions),
+                area_values=",".join(m.areas),
+                manageable="1" if m.role != ROLE_OWNER and m.status == team.STATUS_ACTIVE else "",
+            )
             for m in overview.members
         ]
         self.invitations = [
-            {
-                "id": str(i.id),
-                "email": i.email,
-                "name": i.name or "—",
-                "areas": _areas_text(i.areas, lang),
-                "status": i.status,
-                "status_label": t(f"team.status.{i.status}", lang),
-                "created": fmt.day(i.created_at, lang),
-                "expires": fmt.moment(i.expires_at, lang),
-            }
+            InvitationRow(
+                id=str(i.id),
+                email=i.email,
+                name=i.name or "—",
+                areas=_areas_text(i.areas, lang),
+                status=i.status,
+                status_label=t(f"team.status.{i.status}", lang),
+                created=fmt.day(i.created_at, lang),
+                expires=fmt.moment(i.expires_at, lang),
+            )
             for i in overview.invitations
         ]
-        if self.editing_id and not any(m["id"] == self.editing_id and m["manageable"] for m in self.members):
+        if self.editing_id and not any(m.id == self.editing_id and m.manageable for m in self.members):
             self._stop_editing()
 
     @guard.requires_stepup()
@@ -158,12 +188,12 @@ class TeamState(GatedPage, AuthState):
     def start_edit(self, admin_id: str):
         target = parse_row_id(admin_id)
         row = next((m for m in self.members
-                    if target is not None and m["id"] == str(target) and m["manageable"]), None)
+                    if target is not None and m.id == str(target) and m.manageable), None)
         if row is None:
             return
-        self.editing_id = row["id"]
-        self.editing_email = row["email"]
-        self.edit_areas = [a for a in row["area_values"].split(",") if a]
+        self.editing_id = row.id
+        self.editing_email = row.email
+        self.edit_areas = [a for a in row.area_values.split(",") if a]
         self.edit_error = ""
 
     @guard.requires_stepup()

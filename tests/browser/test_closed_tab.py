@@ -24,7 +24,7 @@ from panel_app.db import transaction
 from panel_app.models import OpenTab
 from panel_app.security import sessions
 from panel_app.state.billing import InvoicesState
-from panel_app.state.dns import DnsState
+from panel_app.state.dns import DnsAuthCodeState, DnsState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
 from panel_app.state.security import SecurityState
@@ -96,7 +96,7 @@ async def _owner_session(base_url: str, token: str) -> tuple[str, list[str]]:
             await tab.call(f"{ProfileState.get_full_name()}.load", {}, pathname="/profile"),
             await tab.call(f"{DnsState.get_full_name()}.load", {}, pathname=f"/domains/{DOMAIN}"),
         ]
-        await tab.call(f"{DnsState.get_full_name()}.reveal_auth_code", {}, pathname=f"/domains/{DOMAIN}")
+        await tab.call(f"{DnsAuthCodeState.get_full_name()}.reveal_auth_code", {}, pathname=f"/domains/{DOMAIN}")
         await tab.call(f"{SecurityState.get_full_name()}.load", {}, pathname="/security")
         await tab.call(f"{SecurityState.get_full_name()}.begin_enrollment", {}, pathname="/security")
         key = _revealed(tab.received)["totp-secret"].replace(" ", "")
