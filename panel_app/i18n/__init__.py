@@ -11,6 +11,7 @@ import importlib
 import pkgutil
 
 from panel_app.i18n import catalog as _catalog_pkg
+from panel_app.security.policy import POLICY
 
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
@@ -37,9 +38,29 @@ def normalize_language(lang: object) -> str:
     return lang if isinstance(lang, str) and lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+class _Values(dict):
+    """The caller's values over the policy's; an unknown ``{name}`` stays as it is."""
+
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
+
+
+def policy_values() -> dict[str, object]:
+    """The numbers of the security policy that texts state (``{stepup_minutes}``, ...),
+    read now, so a text follows the settings."""
+    return POLICY.text_values()
+
+
+def fill(text: str, params: dict[str, object]) -> str:
+    """``text`` with its placeholders filled from ``params`` and the policy's numbers."""
+    if "{" not in text:
+        return text
+    return text.format_map(_Values(policy_values(), **params))
+
+
 def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     catalog = CATALOGS[normalize_language(lang)]
     text = catalog.get(key) or CATALOGS[DEFAULT_LANGUAGE].get(key)
     if text is None:
         raise KeyError(f"missing translation key {key!r}")
-    return text.format(**params) if params else text
+    return fill(text, params)

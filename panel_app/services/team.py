@@ -18,7 +18,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy import delete, update
@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from panel_app.i18n import LANGUAGES, normalize_language, t
 from panel_app.models import Account, Invitation, KnownBrowser, RecoveryCode, User
 from panel_app.security import sessions
+from panel_app.security.policy import POLICY
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password
 from panel_app.security.permissions import (
@@ -45,7 +46,7 @@ from panel_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-INVITATION_TTL = timedelta(days=7)
+INVITATION_TTL = POLICY.invitation_valid
 TOKEN_HASH_PURPOSE = "invite"
 _TOKEN_MIN_LENGTH = 20
 _TOKEN_MAX_LENGTH = 100

@@ -12,15 +12,15 @@ EN = {
     "profile.contact.none": "Not set",
     "profile.contact.new_email": "New email address",
     "profile.contact.new_phone": "New mobile number",
-    "profile.contact.email_hint": "We will send a 6-digit code to the new address to confirm it.",
+    "profile.contact.email_hint": "We will send a {code_digits}-digit code to the new address to confirm it.",
     "profile.contact.phone_hint": (
-        "Please include the country code. We will send a 6-digit code by WhatsApp to confirm the number."
+        "Please include the country code. We will send a {code_digits}-digit code by WhatsApp to confirm the number."
     ),
     "profile.contact.send_code": "Send confirmation code",
-    "profile.contact.code_sent": "We sent a 6-digit code to {destination}. Enter it here to confirm the change.",
+    "profile.contact.code_sent": "We sent a {code_digits}-digit code to {destination}. Enter it here to confirm the change.",
     "profile.contact.confirm": "Confirm change",
     "profile.contact.codes_sent": (
-        "We sent a 6-digit code to the new {new} and one to the current {old}. Enter both to confirm the change."
+        "We sent a {code_digits}-digit code to the new {new} and one to the current {old}. Enter both to confirm the change."
     ),
     "profile.contact.no_access": "I no longer have access to the current one",
     "profile.contact.no_access_hint": (
@@ -69,18 +69,18 @@ DE = {
     "profile.contact.none": "Nicht hinterlegt",
     "profile.contact.new_email": "Neue E-Mail-Adresse",
     "profile.contact.new_phone": "Neue Mobilnummer",
-    "profile.contact.email_hint": "Wir senden einen 6-stelligen Code an die neue Adresse, um sie zu bestätigen.",
+    "profile.contact.email_hint": "Wir senden einen {code_digits}-stelligen Code an die neue Adresse, um sie zu bestätigen.",
     "profile.contact.phone_hint": (
-        "Bitte mit Ländervorwahl. Wir senden einen 6-stelligen Code per WhatsApp, um die Nummer zu bestätigen."
+        "Bitte mit Ländervorwahl. Wir senden einen {code_digits}-stelligen Code per WhatsApp, um die Nummer zu bestätigen."
     ),
     "profile.contact.send_code": "Bestätigungscode senden",
     "profile.contact.code_sent": (
-        "Wir haben einen 6-stelligen Code an {destination} gesendet. Geben Sie ihn hier ein, um die "
+        "Wir haben einen {code_digits}-stelligen Code an {destination} gesendet. Geben Sie ihn hier ein, um die "
         "Änderung zu bestätigen."
     ),
     "profile.contact.confirm": "Änderung bestätigen",
     "profile.contact.codes_sent": (
-        "Wir haben einen 6-stelligen Code an die neue {new} und einen an die bisherige {old} gesendet. "
+        "Wir haben einen {code_digits}-stelligen Code an die neue {new} und einen an die bisherige {old} gesendet. "
         "Geben Sie beide ein, um die Änderung zu bestätigen."
     ),
     "profile.contact.no_access": "Ich habe keinen Zugriff mehr auf die bisherige",

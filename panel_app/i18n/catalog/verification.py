@@ -4,7 +4,7 @@ by the UI as a countdown from ``retry_after_seconds``."""
 
 EN = {
     "stepup.error.code_empty": "Please enter the code.",
-    "stepup.error.code_format": "The code has 6 digits. Please enter just the digits.",
+    "stepup.error.code_format": "The code has {code_digits} digits. Please enter just the digits.",
     "stepup.error.code_wrong": "This code is not correct. Please check it and try again.",
     "stepup.error.code_expired": "This code has expired. Please request a new one.",
     "stepup.error.code_dead": "Too many wrong attempts for this code. Please request a new one.",
@@ -22,7 +22,7 @@ EN = {
     ),
     "stepup.error.totp_not_enrolled": "Two-factor authentication with an app is not set up.",
     "stepup.error.totp_no_pending": "Please start setting up the authenticator app again.",
-    "stepup.error.recovery_format": "A recovery code has 12 letters and digits, like abcd-efgh-jkmn.",
+    "stepup.error.recovery_format": "A recovery code has {recovery_code_length} letters and digits, like abcd-efgh-jkmn.",
     "stepup.error.recovery_wrong": "This recovery code is not valid or has already been used.",
     "verification.method.totp": "Authenticator app",
     "verification.method.email": "Email",
@@ -32,7 +32,7 @@ EN = {
 
 DE = {
     "stepup.error.code_empty": "Bitte geben Sie den Code ein.",
-    "stepup.error.code_format": "Der Code hat 6 Ziffern. Bitte geben Sie nur die Ziffern ein.",
+    "stepup.error.code_format": "Der Code hat {code_digits} Ziffern. Bitte geben Sie nur die Ziffern ein.",
     "stepup.error.code_wrong": "Dieser Code ist nicht richtig. Bitte prüfen Sie ihn und versuchen Sie es erneut.",
     "stepup.error.code_expired": "Dieser Code ist abgelaufen. Bitte fordern Sie einen neuen an.",
     "stepup.error.code_dead": "Zu viele falsche Versuche für diesen Code. Bitte fordern Sie einen neuen an.",
@@ -57,7 +57,7 @@ DE = {
     "stepup.error.totp_not_enrolled": "Die Zwei-Faktor-Authentifizierung per App ist nicht eingerichtet.",
     "stepup.error.totp_no_pending": "Bitte beginnen Sie die Einrichtung der Authenticator-App erneut.",
     "stepup.error.recovery_format": (
-        "Ein Wiederherstellungscode hat 12 Buchstaben und Ziffern, z. B. abcd-efgh-jkmn."
+        "Ein Wiederherstellungscode hat {recovery_code_length} Buchstaben und Ziffern, z. B. abcd-efgh-jkmn."
     ),
     "stepup.error.recovery_wrong": "Dieser Wiederherstellungscode ist ungültig oder wurde bereits verwendet.",
     "verification.method.totp": "Authenticator-App",
