@@ -7,8 +7,8 @@ import json
 import reflex as rx
 from reflex.vars.base import VarData
 
-from panel_app.i18n import (DEFAULT_LANGUAGE, LANGUAGES, PLURAL_COUNTS, PLURAL_EXPRESSIONS, PLURAL_FORMS, fill,
-                            t)
+from panel_app.i18n import (DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, PLURAL_COUNTS, PLURAL_EXPRESSIONS,
+                            PLURAL_FORMS, fill, t)
 from panel_app.state.auth import AuthState
 
 
@@ -50,3 +50,8 @@ def tr_format(key: str, **values) -> rx.Var:
 def page_title(key: str) -> rx.Var:
     """A route's title ("Hilfe · Panel") in the user's language."""
     return tr_format("route.suffix", title=tr(key))
+
+
+def language_items() -> list[rx.Component]:
+    """One choice per language of the catalogs, each named in its own language."""
+    return [rx.select.item(name, value=lang) for lang, name in LANGUAGE_NAMES.items()]

@@ -445,7 +445,12 @@ class StaffLoginState(rx.State):
     @rx.event
     async def open_page(self):
         params = self.router.url.query_parameters if self.router.url else {}
-        lang = normalize_language((await self.get_state(AuthState)).lang)  # the page's own language
+        from panel_app.state.login import _browser_language
+
+        auth = await self.get_state(AuthState)
+        if not auth._user_language:  # before sign-in, as on /login: the browser's language
+            auth.lang = _browser_language(self.router.headers.accept_language)
+        lang = normalize_language(auth.lang)  # the language the page's own texts are in
         error = params.get("error", "")
         if error == "throttled":
             wait = params.get("wait", "")

@@ -1,0 +1,90 @@
+"""A German user sees no English: every page of the panel, signed in and verified, and the
+pages before sign-in in a German browser, checked against the English catalog's texts."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlmodel import select
+
+from panel_app.db import transaction
+from panel_app.i18n import CATALOGS, t
+from panel_app.models import User
+from tests.browser.helpers import OWNER, pass_gate_by_email, sign_in
+
+pytestmark = pytest.mark.browser
+
+SIGNED_IN_PAGES = ["/dashboard", "/services", "/domains", "/domains/schmidt-webdesign.example", "/support", "/help",
+                   "/security", "/profile", "/invoices", "/payment-methods", "/email", "/team", "/activity"]
+PUBLIC_PAGES = ["/login", "/forgot", "/reset?token=" + "x" * 40, "/invite?token=" + "x" * 40, "/staff/login"]
+
+
+def _english_only() -> set[str]:
+    """Literal parts (between placeholders) of the English texts that differ from German."""
+    fragments = set()
+    for key, english in CATALOGS["en"].items():
+        german = t(key, "de")
+        english = t(key, "en")
+        if english == german:
+            continue
+        for part in re.split(r"\{[a-z_]+\}", english):
+            for line in part.split("\n"):
+                line = line.strip(" .,:;()")
+                if len(line) >= 12 and line not in german:
+                    fragments.add(line)
+    return fragments
+
+
+ENGLISH = _english_only()
+
+
+def _set_owner_language(lang: str) -> str:
+    with transaction() as db:
+        owner = db.exec(select(User).where(User.email == OWNER[0])).one()
+        before, owner.language = owner.language, lang
+        db.add(owner)
+    return before
+
+
+def _assert_no_english(page, path: str) -> None:
+    expect(page.locator("h1").first).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(800)  # the page's own load event fills its rows
+    text = page.locator("body").inner_text() + "\n" + page.title()
+    leaks = sorted(fragment for fragment in ENGLISH if fragment in text)
+    assert not leaks, (path, leaks)
+    assert "· Panel" in page.title() and not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), (path, page.title())
+
+
+@pytest.fixture(scope="module")
+def german_owner(browser, panel_url):
+    before = _set_owner_language("de")
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    try:
+        sign_in(page, panel_url, *OWNER, next_path="/profile")
+        pass_gate_by_email(page, panel_url, OWNER[0])
+        yield page
+    finally:
+        context.close()
+        _set_owner_language(before)
+
+
+def test_every_page_of_a_german_user_is_german(german_owner, panel_url):
+    page = german_owner
+    for path in SIGNED_IN_PAGES:
+        page.goto(panel_url + path)
+        expect(page.locator("#verification-gate")).to_be_hidden()
+        _assert_no_english(page, path)
+
+
+def test_the_pages_before_sign_in_are_german_in_a_german_browser(browser, panel_url):
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    try:
+        for path in PUBLIC_PAGES:
+            page.goto(panel_url + path)
+            _assert_no_english(page, path)
+        page.goto(panel_url + "/staff/login?error=invalid")
+        expect(page.locator("#staff-login-message")).to_have_text(t("login.error.invalid", "de"))
+    finally:
+        context.close()
