@@ -19,12 +19,14 @@ SIGNED_IN_PAGES = ["/dashboard", "/services", "/domains", "/domains/schmidt-webd
 PUBLIC_PAGES = ["/login", "/forgot", "/reset?token=" + "x" * 40, "/invite?token=" + "x" * 40, "/staff/login"]
 
 
-def _english_only() -> set[str]:
-    """Literal parts (between placeholders) of the English texts that differ from German."""
-    fragments = set()
-    for key, english in CATALOGS["en"].items():
-        german = t(key, "de")
-        english = t(key, "en")
+def _english_only() -> tuple[set[str], set[str]]:
+    """Literal parts (between placeholders) of the English texts that differ from German:
+    sentence parts (found anywhere) and short labels (found as whole words, unless German
+    uses the same word somewhere)."""
+    fragments, labels = set(), set()
+    german_texts = "\n".join(t(key, "de") for key in CATALOGS["de"])
+    for key in CATALOGS["en"]:
+        english, german = t(key, "en"), t(key, "de")
         if english == german:
             continue
         for part in re.split(r"\{[a-z_]+\}", english):
@@ -32,10 +34,16 @@ def _english_only() -> set[str]:
                 line = line.strip(" .,:;()")
                 if len(line) >= 12 and line not in german:
                     fragments.add(line)
-    return fragments
+                elif len(line) >= 4 and line not in german and not _word(line).search(german_texts):
+                    labels.add(line)
+    return fragments, labels
 
 
-ENGLISH = _english_only()
+def _word(text: str) -> re.Pattern:
+    return re.compile(r"(?<![\w-])" + re.escape(text) + r"(?![\w-])")
+
+
+ENGLISH, ENGLISH_LABELS = _english_only()
 
 
 def _set_owner_language(lang: str) -> str:
@@ -51,6 +59,7 @@ def _assert_no_english(page, path: str) -> None:
     page.wait_for_timeout(800)  # the page's own load event fills its rows
     text = page.locator("body").inner_text() + "\n" + page.title()
     leaks = sorted(fragment for fragment in ENGLISH if fragment in text)
+    leaks += sorted(label for label in ENGLISH_LABELS if _word(label).search(text))
     assert not leaks, (path, leaks)
     assert "· Panel" in page.title() and not re.search(r"\b\d{4}-\d{2}-\d{2}\b", text), (path, page.title())
 
