@@ -451,6 +451,7 @@ class StaffLoginState(rx.State):
         if not auth._user_language:  # before sign-in, as on /login: the browser's language
             auth.lang = _browser_language(self.router.headers.accept_language)
         lang = normalize_language(auth.lang)  # the language the page's own texts are in
+        (await self.get_state(StaffState)).ui_lang = lang  # and the console's, after sign-in
         error = params.get("error", "")
         if error == "throttled":
             wait = params.get("wait", "")

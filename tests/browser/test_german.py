@@ -97,3 +97,37 @@ def test_the_pages_before_sign_in_are_german_in_a_german_browser(browser, panel_
         expect(page.locator("#staff-login-message")).to_have_text(t("login.error.invalid", "de"))
     finally:
         context.close()
+
+
+def test_the_support_console_in_a_german_browser_is_german(browser, panel_url):
+    import time
+
+    import pyotp
+
+    from panel_app.seed import DEMO_STAFF
+
+    email, _name, password, _admin, secret = DEMO_STAFF[1]
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    try:
+        page.goto(panel_url + "/staff/login")
+        _assert_no_english(page, "/staff/login")
+        page.locator("#staff-email").fill(email)
+        page.locator("#staff-password").fill(password)
+        page.locator("#staff-login-submit").click()
+        expect(page).to_have_url(re.compile(r"/staff/tickets"))
+        expect(page.locator("#staff-gate")).to_be_visible()
+        _assert_no_english(page, "/staff/tickets (gate)")
+        # The previous step's code (accepted, ±1 step): the current one stays free for other tests.
+        page.locator("#staff-code").fill(pyotp.TOTP(secret).at(time.time() - 30))
+        page.locator("#staff-verify").click()
+        expect(page.locator("#staff-gate")).to_have_count(0, timeout=10_000)
+        for path in ("/staff/tickets", "/staff/admin"):
+            page.goto(panel_url + path)
+            _assert_no_english(page, path)
+        page.goto(panel_url + "/staff/tickets")
+        page.locator("table a").first.click()
+        expect(page.locator("#staff-ticket-subject")).to_be_visible()
+        _assert_no_english(page, "/staff/tickets/<ticket>")
+    finally:
+        context.close()
