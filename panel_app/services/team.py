@@ -27,7 +27,6 @@ from sqlmodel import Session, select
 from panel_app.i18n import LANGUAGES, formatting, normalize_language, t
 from panel_app.models import Account, Invitation, KnownBrowser, RecoveryCode, User
 from panel_app.security import sessions
-from panel_app.security.policy import POLICY
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password
 from panel_app.security.permissions import (
@@ -38,6 +37,7 @@ from panel_app.security.permissions import (
     format_areas,
     parse_areas,
 )
+from panel_app.security.policy import POLICY
 from panel_app.services import audit
 from panel_app.services.audit import Actor
 from panel_app.security.passwords import password_problem
