@@ -10,7 +10,7 @@ export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PANEL_ENV ?= demo
 
-.PHONY: run dev test install install-dev tools chromium migrate seed clean bench
+.PHONY: run dev test install install-dev tools chromium migrate seed clean bench translations
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ test: install-dev chromium
 bench: install-dev chromium
 	PATH=$(CURDIR)/tools/node_modules/.bin:$$PATH REFLEX_USE_SYSTEM_BUN=1 REFLEX_TELEMETRY_ENABLED=false \
 		$(VENV)/bin/python bench/run.py
+
+# After editing a catalog (README: Translations): compile the .po files; commit both.
+translations: install
+	$(VENV)/bin/pybabel compile -d panel_app/i18n/locale -D messages --statistics
 
 clean:
 	rm -rf .web .states data/panel.db

@@ -7,6 +7,7 @@ cookie from the websocket's request headers and resolve it on every event.
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -171,7 +172,7 @@ async def remember_device(request: Request) -> Response:
     found = await run_in_threadpool(_work)
     new_token = found[1] if found else None
     if found:  # on every channel: a browser the owner does not know is worth a look
-        spawn(notify_everywhere(found[0], "device_remembered", browser=describe_user_agent(user_agent),
+        spawn(notify_everywhere(found[0], "device_remembered", browser=partial(describe_user_agent, user_agent),
                                 ip=ip or "?"))
     response = Response(status_code=204, headers={"Cache-Control": "no-store"})
     if new_token:

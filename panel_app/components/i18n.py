@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
-import reflex as rx
+import json
 
-from panel_app.i18n import CATALOGS
+import reflex as rx
+from reflex.vars.base import VarData
+
+from panel_app.i18n import (DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, PLURAL_COUNTS, PLURAL_EXPRESSIONS,
+                            PLURAL_FORMS, fill, t)
 from panel_app.state.auth import AuthState
 
 
 def tr(key: str) -> rx.Var:
-    """The text for ``key`` in the current language (both are in the bundle)."""
-    english = CATALOGS["en"][key]
-    german = CATALOGS["de"].get(key, english)
-    if english == german:
-        return rx.Var.create(english)
-    return rx.cond(AuthState.lang == "de", german, english)
+    """The text for ``key`` in the user's language: every language's text is in the bundle,
+    looked up by ``AuthState.lang`` (any number of languages). The policy's numbers are filled
+    in now; other ``{name}`` placeholders are left for ``tr_format``."""
+    texts = {lang: t(key, lang) for lang in LANGUAGES}
+    if len(set(texts.values())) == 1:
+        return rx.Var.create(texts[DEFAULT_LANGUAGE])
+    return rx.Var.create(texts)[AuthState.lang].to(str)
+
+
+def _tr_plural(key: str, count) -> rx.Var:
+    """A plural entry's form for ``count`` (a var) in the user's language, chosen in the
+    browser by each language's own plural rule (the catalog's C expression, valid JS)."""
+    count_var = rx.Var.create(count)
+    choosers = []
+    for lang in LANGUAGES:
+        forms = PLURAL_FORMS[lang].get(key) or PLURAL_FORMS[DEFAULT_LANGUAGE][key]
+        forms = [fill(form, {}) for form in forms]
+        choosers.append(f"{json.dumps(lang)}: ((n) => {json.dumps(forms)}[Number({PLURAL_EXPRESSIONS[lang]})])")
+    by_language = "({" + ", ".join(choosers) + "})"
+    js = f"(({by_language}[{AuthState.lang!s}] ?? {by_language}[{json.dumps(DEFAULT_LANGUAGE)}])(Number({count_var!s})))"
+    return rx.Var(_js_expr=js, _var_type=str,
+                  _var_data=VarData.merge(count_var._get_all_var_data(), AuthState.lang._get_all_var_data())).to(str)
 
 
 def tr_format(key: str, **values) -> rx.Var:
-    """``tr(key)`` with its ``{name}`` placeholders filled from vars or plain values."""
-    text = tr(key).to(str)
+    """``tr(key)`` with its ``{name}`` placeholders filled from vars or plain values; a plural
+    entry takes the form for its count's value."""
+    count_name = PLURAL_COUNTS.get(key)
+    text = _tr_plural(key, values[count_name]) if count_name in values else tr(key).to(str)
     for name, value in values.items():
         text = text.replace("{" + name + "}", rx.Var.create(value).to(str))
     return text
+
+
+def page_title(key: str) -> rx.Var:
+    """A route's title ("Hilfe · Panel") in the user's language."""
+    return tr_format("route.suffix", title=tr(key))
+
+
+def language_items() -> list[rx.Component]:
+    """One choice per language of the catalogs, each named in its own language."""
+    return [rx.select.item(name, value=lang) for lang, name in LANGUAGE_NAMES.items()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import language_items, tr
 from panel_app.components.native_form import backend_path, native_form
 from panel_app.components.ui import countdown
 from panel_app.security.permissions import SENSITIVE_AREAS, Area
@@ -102,8 +102,7 @@ def language_switch() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
         rx.select.content(
-            rx.select.item("English", value="en"),
-            rx.select.item("Deutsch", value="de"),
+            *language_items(),
         ),
         value=AuthState.lang,
         on_change=AuthState.set_language,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import phonenumbers
 
 from panel_app.i18n import normalize_language
+from panel_app.security.policy import POLICY
 
 CHANNEL_EMAIL = "email"
 CHANNEL_WHATSAPP = "whatsapp"
@@ -34,8 +35,6 @@ STATUS_RANK = {
     STATUS_DELIVERED: 3,
     STATUS_READ: 4,
 }
-
-DEFAULT_VALID_MINUTES = 10
 
 # --- error codes -------------------------------------------------------------------------
 
@@ -112,7 +111,8 @@ class CodeMessage:
     language: str = "en"  # "en" | "de"
     purpose: str = "stepup"
     code_id: int | None = None
-    valid_minutes: int = DEFAULT_VALID_MINUTES
+    # How long the code is valid, for the text (the policy's number unless told otherwise).
+    valid_minutes: int = field(default_factory=lambda: POLICY.text_values()["code_minutes"])
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:

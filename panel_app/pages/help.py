@@ -4,7 +4,12 @@ import reflex as rx
 
 from panel_app.components.i18n import tr
 from panel_app.components.shell import shell
-from panel_app.i18n.catalog.help import FAQ_KEYS
+
+# The questions, in order: help.q.<key> and help.a.<key> in the catalogs.
+FAQ_KEYS = [
+    "when", "how", "how_long", "methods", "choose", "every_time", "disable",
+    "no_code", "no_access", "why", "shared", "tips",
+]
 
 
 def help_page() -> rx.Component:

@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from panel_app.components.i18n import tr
+from panel_app.components.i18n import language_items, tr
 from panel_app.components.ui import field
 from panel_app.state.invite import InviteState
 
@@ -10,7 +10,7 @@ from panel_app.state.invite import InviteState
 def _language_picker() -> rx.Component:
     return rx.select.root(
         rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
-        rx.select.content(rx.select.item("English", value="en"), rx.select.item("Deutsch", value="de")),
+        rx.select.content(*language_items()),
         value=InviteState.lang,
         on_change=InviteState.choose_language,
         size="1",
@@ -63,8 +63,7 @@ def _form() -> rx.Component:
                 rx.el.label(tr("invite.language"), html_for="invite-language", class_name="field-label"),
                 rx.select.root(
                     rx.select.trigger(id="invite-language"),
-                    rx.select.content(rx.select.item("English", value="en"),
-                                      rx.select.item("Deutsch", value="de")),
+                    rx.select.content(*language_items()),
                     name="language",
                     value=InviteState.lang,
                     on_change=InviteState.choose_language,

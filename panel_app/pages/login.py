@@ -4,7 +4,7 @@ import reflex as rx
 
 from panel_app.components.native_form import backend_path, native_form
 
-from panel_app.components.i18n import tr, tr_format
+from panel_app.components.i18n import language_items, tr, tr_format
 from panel_app.settings import get_settings
 from panel_app.state.login import LoginState
 
@@ -19,8 +19,7 @@ def login_page() -> rx.Component:
                     rx.spacer(),
                     rx.select.root(
                         rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
-                        rx.select.content(rx.select.item("English", value="en"),
-                                          rx.select.item("Deutsch", value="de")),
+                        rx.select.content(*language_items()),
                         value=LoginState.lang,
                         on_change=LoginState.choose_language,
                         size="1",

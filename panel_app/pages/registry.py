@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from panel_app.components.i18n import page_title
 from panel_app.pages.activity import activity_page
 from panel_app.pages.billing import invoices_page
 from panel_app.pages.dns import domain_page
@@ -41,36 +42,36 @@ from panel_app.state.standard import DashboardState, DomainListState, ServicesSt
 
 
 def add_pages(app: rx.App) -> None:
-    app.add_page(login_page, route="/login", title="Sign in · Panel", on_load=LoginState.open_login)
+    app.add_page(login_page, route="/login", title=page_title("route.login"), on_load=LoginState.open_login)
     app.add_page(lambda: rx.fragment(), route="/", title="Panel", on_load=rx.redirect("/dashboard", replace=True))
-    app.add_page(dashboard_page, route="/dashboard", title="Dashboard · Panel", on_load=DashboardState.load)
-    app.add_page(services_page, route="/services", title="Services · Panel", on_load=ServicesState.load)
-    app.add_page(domain_list_page, route="/domains", title="Domains · Panel", on_load=DomainListState.load)
-    app.add_page(support_page, route="/support", title="Support · Panel", on_load=SupportState.load)
-    app.add_page(help_page, route="/help", title="Help · Panel", on_load=AuthState.check_login)
-    app.add_page(security_page, route="/security", title="Security · Panel", on_load=SecurityState.load)
-    app.add_page(profile_page, route="/profile", title="Personal data · Panel", on_load=ProfileState.load)
-    app.add_page(invoices_page, route="/invoices", title="Invoices · Panel", on_load=InvoicesState.load)
-    app.add_page(payment_methods_page, route="/payment-methods", title="Payment methods · Panel",
+    app.add_page(dashboard_page, route="/dashboard", title=page_title("route.dashboard"), on_load=DashboardState.load)
+    app.add_page(services_page, route="/services", title=page_title("route.services"), on_load=ServicesState.load)
+    app.add_page(domain_list_page, route="/domains", title=page_title("route.domains"), on_load=DomainListState.load)
+    app.add_page(support_page, route="/support", title=page_title("route.support"), on_load=SupportState.load)
+    app.add_page(help_page, route="/help", title=page_title("route.help"), on_load=AuthState.check_login)
+    app.add_page(security_page, route="/security", title=page_title("route.security"), on_load=SecurityState.load)
+    app.add_page(profile_page, route="/profile", title=page_title("route.profile"), on_load=ProfileState.load)
+    app.add_page(invoices_page, route="/invoices", title=page_title("route.invoices"), on_load=InvoicesState.load)
+    app.add_page(payment_methods_page, route="/payment-methods", title=page_title("route.payment_methods"),
                  on_load=PaymentsState.load)
-    app.add_page(domain_page, route="/domains/[domain]", title="Domain · Panel", on_load=DnsState.load)
-    app.add_page(email_page, route="/email", title="Email · Panel", on_load=MailState.load)
-    app.add_page(team_page, route="/team", title="Team · Panel", on_load=TeamState.load)
-    app.add_page(activity_page, route="/activity", title="Activity log · Panel", on_load=ActivityState.load)
-    app.add_page(invite_page, route="/invite", title="Invitation · Panel", on_load=InviteState.open_invite)
-    app.add_page(forgot_page, route="/forgot", title="Forgot password · Panel", on_load=ForgotState.open_forgot)
-    app.add_page(reset_page, route="/reset", title="New password · Panel", on_load=ResetState.open_reset)
-    app.add_page(staff_login_page, route="/staff/login", title="Support sign-in · Panel",
+    app.add_page(domain_page, route="/domains/[domain]", title=page_title("route.domain"), on_load=DnsState.load)
+    app.add_page(email_page, route="/email", title=page_title("route.email"), on_load=MailState.load)
+    app.add_page(team_page, route="/team", title=page_title("route.team"), on_load=TeamState.load)
+    app.add_page(activity_page, route="/activity", title=page_title("route.activity"), on_load=ActivityState.load)
+    app.add_page(invite_page, route="/invite", title=page_title("route.invite"), on_load=InviteState.open_invite)
+    app.add_page(forgot_page, route="/forgot", title=page_title("route.forgot"), on_load=ForgotState.open_forgot)
+    app.add_page(reset_page, route="/reset", title=page_title("route.reset"), on_load=ResetState.open_reset)
+    app.add_page(staff_login_page, route="/staff/login", title=page_title("route.staff_login"),
                  on_load=StaffLoginState.open_page)
-    app.add_page(staff_setup_page, route="/staff/setup", title="Support set-up · Panel",
+    app.add_page(staff_setup_page, route="/staff/setup", title=page_title("route.staff_setup"),
                  on_load=StaffLoginState.open_page)
-    app.add_page(lambda: rx.fragment(), route="/staff", title="Support · Panel",
+    app.add_page(lambda: rx.fragment(), route="/staff", title=page_title("route.staff"),
                  on_load=rx.redirect("/staff/tickets", replace=True))
-    app.add_page(staff_queue_page, route="/staff/tickets", title="Tickets · Support · Panel",
+    app.add_page(staff_queue_page, route="/staff/tickets", title=page_title("route.staff_tickets"),
                  on_load=StaffQueueState.load)
-    app.add_page(staff_ticket_page, route="/staff/tickets/[ticket]", title="Ticket · Support · Panel",
+    app.add_page(staff_ticket_page, route="/staff/tickets/[ticket]", title=page_title("route.staff_ticket"),
                  on_load=StaffTicketState.load)
-    app.add_page(staff_admin_page, route="/staff/admin", title="Approvals · Support · Panel",
+    app.add_page(staff_admin_page, route="/staff/admin", title=page_title("route.staff_admin"),
                  on_load=StaffAdminState.load)
     if get_settings().is_demo:
-        app.add_page(outbox_page, route="/dev/outbox", title="Demo outbox · Panel", on_load=DemoState.load)
+        app.add_page(outbox_page, route="/dev/outbox", title=page_title("route.outbox"), on_load=DemoState.load)

@@ -3,7 +3,7 @@
 
 import reflex as rx
 
-from panel_app.components.i18n import tr, tr_format
+from panel_app.components.i18n import language_items, tr, tr_format
 from panel_app.components.native_form import backend_path, native_form
 from panel_app.components.ui import field
 from panel_app.services import methods
@@ -20,8 +20,7 @@ def _card(title_key: str, state, *body: rx.Component) -> rx.Component:
                     rx.spacer(),
                     rx.select.root(
                         rx.select.trigger(aria_label=tr("shell.language"), variant="ghost"),
-                        rx.select.content(rx.select.item("English", value="en"),
-                                          rx.select.item("Deutsch", value="de")),
+                        rx.select.content(*language_items()),
                         value=state.lang,
                         on_change=state.choose_language,
                         size="1",

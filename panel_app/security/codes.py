@@ -37,13 +37,14 @@ from sqlmodel import Session, func, select
 from panel_app.delivery.base import CHANNEL_EMAIL, CHANNEL_WHATSAPP
 from panel_app.models import User, VerificationCode
 from panel_app.security.crypto import constant_time_equal, keyed_hash
+from panel_app.security.policy import POLICY
 
-CODE_DIGITS = 6
-CODE_VALID_SECONDS = 10 * 60
-MAX_TRIES_PER_CODE = 5
-RESEND_COOLDOWN_SECONDS = 60
-MAX_SENDS_PER_HOUR = 5
-SEND_WINDOW_SECONDS = 3600
+CODE_DIGITS = POLICY.code_digits
+CODE_VALID_SECONDS = POLICY.code_valid_seconds
+MAX_TRIES_PER_CODE = POLICY.code_tries
+RESEND_COOLDOWN_SECONDS = POLICY.code_resend_cooldown_seconds
+MAX_SENDS_PER_HOUR = POLICY.code_sends_per_window
+SEND_WINDOW_SECONDS = POLICY.code_send_window_seconds
 # Longer input is refused before any processing (a 10 kB paste costs nothing).
 MAX_RAW_INPUT_LENGTH = 64
 

@@ -15,18 +15,19 @@ owner sees every known device on the Security page and can remove it.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from panel_app.models import KnownDevice, LoginSession
 from panel_app.security.crypto import keyed_hash
+from panel_app.security.policy import POLICY
 
 COOKIE_NAME = "panel_device"
-LIFETIME_SECONDS = 400 * 24 * 3600  # browsers cap cookie lifetimes at 400 days
-MAX_DEVICES_PER_USER = 20  # then no new one until the user removes one (never evicted)
-TOUCH_EVERY = timedelta(minutes=10)
+LIFETIME_SECONDS = POLICY.device_lifetime_seconds
+MAX_DEVICES_PER_USER = POLICY.devices_per_user
+TOUCH_EVERY = POLICY.device_touch_every
 _TOKEN_MAX_LENGTH = 100
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from passlib.hash import argon2
 from zxcvbn import zxcvbn
 
+from panel_app.security.policy import POLICY
+
 MAX_PASSWORD_LENGTH = 1024
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = POLICY.password_min_length
 
 _hasher = argon2.using(type="ID", memory_cost=19456, time_cost=2, parallelism=1)
 # Verified against when the email is unknown, so both paths cost the same.

@@ -16,12 +16,13 @@ from sqlmodel import Session, func, select
 
 from panel_app.models import RecoveryCode
 from panel_app.security.crypto import keyed_hash
+from panel_app.security.policy import POLICY
 
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-GROUPS = 3
-GROUP_LENGTH = 4
+GROUPS = POLICY.recovery_code_groups
+GROUP_LENGTH = POLICY.recovery_code_group_length
 CODE_LENGTH = GROUPS * GROUP_LENGTH
-CODE_COUNT = 10
+CODE_COUNT = POLICY.recovery_code_count
 MAX_RAW_INPUT_LENGTH = 64
 
 ERROR_RECOVERY_EMPTY = "stepup.error.code_empty"

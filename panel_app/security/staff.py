@@ -24,17 +24,18 @@ from sqlmodel import Session, select
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import throttle, totp
 from panel_app.security.crypto import keyed_hash
+from panel_app.security.policy import POLICY
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, password_problem, verify_password
 
 COOKIE_NAME = "panel_staff"
 ROLE_STAFF = "staff"
 ROLE_ADMIN = "staff_admin"
 ROLES = (ROLE_STAFF, ROLE_ADMIN)
-SETUP_VALID = timedelta(hours=72)
-SESSION_ABSOLUTE = timedelta(hours=10)
-GRANT_SECONDS = 10 * 60
+SETUP_VALID = POLICY.staff_setup_valid
+SESSION_ABSOLUTE = POLICY.staff_session_absolute
+GRANT_SECONDS = POLICY.staff_grant_seconds
 TOUCH_EVERY_SECONDS = 30
-STEPUP_POLICY = throttle.Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
+STEPUP_POLICY = POLICY.staff_stepup_backoff
 _TOKEN_MAX = 100
 
 

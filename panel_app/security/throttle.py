@@ -10,7 +10,6 @@ a check-then-record gap. A success then gives the reservation back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, literal, null, or_, update
@@ -19,27 +18,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from panel_app.models import Throttle
+from panel_app.security.policy import POLICY, Backoff
 
 
-@dataclass(frozen=True)
-class Policy:
-    free_failures: int
-    base_delay_seconds: int
-    max_delay_seconds: int
+Policy = Backoff  # a schedule's numbers live in security/policy.py
 
-    def delay_after(self, failures: int) -> int:
-        """Seconds to wait after ``failures`` consecutive failures (0 = none)."""
-        excess = failures - self.free_failures
-        if excess < 0:
-            return 0
-        return min(self.base_delay_seconds * (2 ** min(excess, 40)), self.max_delay_seconds)
-
-
-LOGIN_ACCOUNT_POLICY = Policy(free_failures=5, base_delay_seconds=1, max_delay_seconds=15 * 60)
-LOGIN_IP_POLICY = Policy(free_failures=20, base_delay_seconds=1, max_delay_seconds=15 * 60)
+LOGIN_ACCOUNT_POLICY = POLICY.login_account_backoff
+LOGIN_IP_POLICY = POLICY.login_ip_backoff
 # "At most once a minute" (e.g. one log line while a script hammers a lock): the first
 # reservation passes and locks the key for 60 s.
-ONCE_A_MINUTE = Policy(free_failures=0, base_delay_seconds=60, max_delay_seconds=60)
+ONCE_A_MINUTE = POLICY.once_a_minute
 
 
 def locked_until_after_one_more(failures_column, locked_column, policy: Policy, now: datetime):

@@ -35,11 +35,12 @@ from panel_app.security.codes import (
     normalize_digits,
 )
 from panel_app.security.crypto import decrypt, encrypt
+from panel_app.security.policy import POLICY
 
 ISSUER = "Panel"
-DIGITS = 6
-STEP_SECONDS = 30
-VALID_WINDOW = 1  # steps accepted before and after the current one
+DIGITS = POLICY.totp_digits
+STEP_SECONDS = POLICY.totp_step_seconds
+VALID_WINDOW = POLICY.totp_valid_window  # steps accepted before and after the current one
 SECRET_BYTES = 20  # 160 bits, as RFC 4226 recommends; 32 base32 characters
 
 ERROR_TOTP_REPLAYED = "stepup.error.totp_replayed"

@@ -7,6 +7,7 @@ import secrets
 from sqlmodel import Session, func, select
 
 from panel_app.clock import utcnow
+from panel_app.i18n import normalize_language
 from panel_app.models import Account, User
 from panel_app.security.permissions import ROLE_OWNER
 from panel_app.security.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -55,7 +56,7 @@ def create_account_with_owner(
         phone=phone,
         password_hash=hash_password(password),
         role="owner",
-        language=language if language in ("en", "de") else "en",
+        language=normalize_language(language),
         created_at=utcnow(),
     )
     db.add(user)

@@ -133,7 +133,7 @@ def _roles(db: Session, account_id: int) -> dict[int, str]:
     return {user_id: role for user_id, role in rows}
 
 
-def _row(event: AuditEvent, roles: dict[int, str]) -> ActivityRow:
+def _row(event: AuditEvent, roles: dict[int, str], lang: str = "en") -> ActivityRow:
     return ActivityRow(
         id=event.id,
         created_at=event.created_at,
@@ -144,7 +144,7 @@ def _row(event: AuditEvent, roles: dict[int, str]) -> ActivityRow:
         action=event.action,
         target=event.target,
         ip=event.ip,
-        browser=describe_user_agent(event.user_agent) if event.user_agent else "",
+        browser=describe_user_agent(event.user_agent, lang) if event.user_agent else "",
         detail=event.detail,
     )
 
@@ -156,6 +156,7 @@ def query_events(
     page: int = 1,
     *,
     page_size: int = PAGE_SIZE,
+    lang: str = "en",
 ) -> tuple[list[ActivityRow], int]:
     """One page of entries (newest first) and the total matching the filters."""
     filters = filters or ActivityFilters()
@@ -168,7 +169,7 @@ def query_events(
         .offset((page - 1) * page_size).limit(page_size)
     ).all()
     roles = _roles(db, viewer.account_id)
-    return [_row(e, roles) for e in events], int(total)
+    return [_row(e, roles, lang) for e in events], int(total)
 
 
 def page_count(total: int, page_size: int = PAGE_SIZE) -> int:
@@ -244,7 +245,7 @@ def export_csv(
                      ("time", "actor", "role", "area", "action", "action_label", "target", "ip", "browser",
                       "detail")])
     for event in events:
-        row = _row(event, roles)
+        row = _row(event, roles)  # the export names browsers in English, as before
         writer.writerow([safe_cell(v) for v in (
             row.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             row.actor_label or t("activity.role.system", lang),

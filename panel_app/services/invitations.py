@@ -19,7 +19,7 @@ from urllib.parse import quote
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from panel_app.i18n import LANGUAGES, normalize_language, t
+from panel_app.i18n import LANGUAGES, formatting, normalize_language, t
 from panel_app.models import Invitation, KnownBrowser, RecoveryCode, User
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, password_problem
@@ -246,7 +246,7 @@ def render_invitation_email(invite: SentInvitation) -> tuple[str, str]:
         t("invite.mail.intro", lang, inviter=invite.inviter_name, account=invite.account_name, areas=areas),
         t("invite.mail.action", lang),
         invite.link,
-        t("invite.mail.validity", lang, expires=invite.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
+        t("invite.mail.validity", lang, expires=formatting.moment(invite.expires_at, lang)),
         t("invite.mail.not_expected", lang),
         t("delivery.mail.signature", lang),
     ]

@@ -7,10 +7,12 @@ delays the user, and a failed notice never undoes a change (it is logged).
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 import logging
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
+from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import User
 from panel_app.services.user_agents import describe_user_agent
@@ -29,7 +31,9 @@ KINDS = (
 def render(kind: str, language: str, **params: object) -> tuple[str, str]:
     if kind not in KINDS:
         raise ValueError(f"unknown notification {kind!r}")
-    params.setdefault("when", utcnow().strftime("%Y-%m-%d %H:%M UTC"))
+    params.setdefault("when", fmt.moment(utcnow(), language))
+    # A value may depend on the reader's language (a browser's description): a function of it.
+    params = {name: value(language) if callable(value) else value for name, value in params.items()}
     subject = t(f"notice.{kind}.subject", language, **params)
     body = t(f"notice.{kind}.body", language, **params) + "\n\n" + t("notice.footer", language)
     return subject, body
@@ -57,7 +61,8 @@ async def notify_user(user_id: int, kind: str, *, to: str | None = None, **param
 
 
 async def notify_new_sign_in(user_id: int, *, ip: str, user_agent: str) -> bool:
-    return await notify_user(user_id, "new_sign_in", browser=describe_user_agent(user_agent), ip=ip or "?")
+    return await notify_user(user_id, "new_sign_in", browser=partial(describe_user_agent, user_agent),
+                             ip=ip or "?")
 
 
 def _channels(user_id: int) -> tuple[str, str | None, str] | None:

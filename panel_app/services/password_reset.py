@@ -32,6 +32,7 @@ from sqlmodel import Session, select
 
 from panel_app.models import PasswordReset, User
 from panel_app.security import codes, devices, sessions, throttle
+from panel_app.security.policy import POLICY
 from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import hash_password, password_problem
 from panel_app.security.permissions import Area
@@ -41,11 +42,11 @@ from panel_app.services.auth import _account_key, _clean_email
 from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
 
-LINK_VALID_SECONDS = 30 * 60
-REQUESTS_PER_ADDRESS_AND_IP = 3  # per hour
-REQUESTS_PER_ADDRESS = 20  # per hour from all addresses: someone who only knows the address
-REQUESTS_PER_IP = 10  # per hour                 must use many IPs to hold the owner's links up
-REQUEST_WINDOW_SECONDS = 3600
+LINK_VALID_SECONDS = POLICY.reset_link_valid_seconds
+REQUESTS_PER_ADDRESS_AND_IP = POLICY.reset_requests_per_address_and_ip
+REQUESTS_PER_ADDRESS = POLICY.reset_requests_per_address
+REQUESTS_PER_IP = POLICY.reset_requests_per_ip
+REQUEST_WINDOW_SECONDS = POLICY.reset_request_window_seconds
 _TOKEN_MAX_LENGTH = 100
 
 # The second factors a reset accepts: the methods that ``proves_password_reset``, never

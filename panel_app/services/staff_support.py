@@ -25,20 +25,21 @@ from panel_app.delivery.base import mask_email, mask_phone
 from panel_app.models import (Account, EvidenceCheck, StaffAuditEvent, StaffRequest, StaffUser, Ticket,
                               TicketMessage, User)
 from panel_app.security import staff as staff_core
+from panel_app.security.policy import POLICY
 from panel_app.security.permissions import Area
 from panel_app.services import audit, factor_changes, support
 from panel_app.services.audit import Actor
 from panel_app.services.methods import authenticator
 from panel_app.services.validation import NotFound, ValidationError
 
-EVIDENCE_ITEMS = ("customer_number", "invoice", "payment_last4", "postal_code")
-EVIDENCE_NEEDED = 3
-EVIDENCE_VALID = timedelta(minutes=30)  # a passed check authorises a change for this long
+EVIDENCE_ITEMS = POLICY.evidence_items
+EVIDENCE_NEEDED = POLICY.evidence_needed
+EVIDENCE_VALID = POLICY.evidence_valid
 # Failed checks per ticket before it is closed to checks: the form must not become a way to
 # find the stored values by trying (an agent, or a caller talking an agent through it).
-MAX_FAILED_CHECKS = 3
-MAX_FAILED_CHECKS_PER_AGENT_HOUR = 10
-REQUEST_VALID = timedelta(hours=24)  # an unapproved four-eyes request lapses
+MAX_FAILED_CHECKS = POLICY.evidence_failed_checks_per_ticket
+MAX_FAILED_CHECKS_PER_AGENT_HOUR = POLICY.evidence_failed_checks_per_agent_hour
+REQUEST_VALID = POLICY.four_eyes_request_valid
 RECENT_INVOICES = 3
 STATUSES = ("open", "answered", "closed")
 AGES = ("any", "1d", "7d", "30d")

@@ -69,8 +69,8 @@ from panel_app.delivery.base import mask_destination
 from panel_app.models import LoginSession, Throttle, User
 from panel_app.security import codes, devices, sessions, throttle
 from panel_app.security.permissions import Area
-from panel_app.security.throttle import Policy
 from panel_app.services import methods
+from panel_app.security.policy import POLICY
 from panel_app.services.audit import Actor, record
 from panel_app.services.methods import CodeScope, StepUpMethod
 from panel_app.services.methods import authenticator as authenticator_method
@@ -86,9 +86,9 @@ METHOD_WHATSAPP = whatsapp_method.METHOD.name
 METHOD_RECOVERY = recovery_method.METHOD.name
 
 PURPOSE = codes.PURPOSE_STEPUP
-STEPUP_POLICY = Policy(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
-FAILURES_PER_WINDOW = 25
-WINDOW_SECONDS = 24 * 3600
+STEPUP_POLICY = POLICY.stepup_backoff
+FAILURES_PER_WINDOW = POLICY.stepup_failures_per_window
+WINDOW_SECONDS = POLICY.stepup_window_seconds
 
 ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
 ERROR_SESSION_INVALID = "stepup.error.session_invalid"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, select
 
@@ -28,6 +28,7 @@ from panel_app.security.permissions import (
     format_areas,
     parse_areas,
 )
+from panel_app.security.policy import POLICY
 from panel_app.services import audit
 from panel_app.services.audit import Actor
 from panel_app.services.validation import NotFound, ValidationError
@@ -35,7 +36,7 @@ from panel_app.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-INVITATION_TTL = timedelta(days=7)
+INVITATION_TTL = POLICY.invitation_valid
 TOKEN_HASH_PURPOSE = "invite"
 _TOKEN_MIN_LENGTH = 20
 _TOKEN_MAX_LENGTH = 100

@@ -80,11 +80,11 @@ class ActivityState(GatedPage, AuthState):
         self.is_owner = viewer.role == ROLE_OWNER
         filters = self._filters()
         self.page = self._current_page()
-        rows, total = activity.query_events(ctx.db, viewer, filters, self.page)
+        rows, total = activity.query_events(ctx.db, viewer, filters, self.page, lang=lang)
         pages = activity.page_count(total)
         if self.page > pages:
             self.page = pages
-            rows, total = activity.query_events(ctx.db, viewer, filters, self.page)
+            rows, total = activity.query_events(ctx.db, viewer, filters, self.page, lang=lang)
         self.total, self.pages = total, pages
         first = (self.page - 1) * activity.PAGE_SIZE + 1
         self.range_text = (t("activity.range", lang, first=first, last=first + len(rows) - 1, total=total)

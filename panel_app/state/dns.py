@@ -27,6 +27,7 @@ import reflex as rx
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
+from panel_app.security.policy import POLICY
 from panel_app.services import accounts, dns_rules, domains
 from panel_app.services.dns_rules import RECORD_TYPES, CleanRecord, RecordInput
 from panel_app.services.notifications import notify_user
@@ -36,7 +37,7 @@ from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage, PagePart, reveal_once
 from panel_app.tasks import spawn
 
-AUTH_CODE_VISIBLE_SECONDS = 60
+AUTH_CODE_VISIBLE_SECONDS = POLICY.auth_code_visible_seconds
 AUTH_CODE_ELEMENT_ID = "auth-code"
 CAA_TAGS = dns_rules.CAA_TAGS
 # Form fields of a record, as the services name them (an error's ``field``).

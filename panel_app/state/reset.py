@@ -9,6 +9,8 @@ websocket's request headers) picks the guess and send budget.
 
 from __future__ import annotations
 
+from functools import partial
+
 import reflex as rx
 
 from panel_app.clock import utcnow
@@ -226,6 +228,6 @@ class ResetState(AuthState):
             when = fmt.moment(scheduled.effective_at, self.lang)
             self.result_text = t("reset.scheduled", self.lang, effective=when)
             settings = get_settings()
-            spawn(notify_everywhere(user_id, "password_reset_scheduled", effective=when,
+            spawn(notify_everywhere(user_id, "password_reset_scheduled", effective=partial(fmt.moment, scheduled.effective_at),
                                     cancel_url=f"{settings.public_url}/profile?cancel_change={scheduled.id}"))
 

@@ -56,7 +56,7 @@ class SecurityState(GatedPage, AuthState):
         self.sessions = [
             {
                 "id": str(row.id),
-                "browser": describe_user_agent(row.user_agent),
+                "browser": describe_user_agent(row.user_agent, ctx.lang),
                 "ip": row.ip or "—",
                 "started": fmt.moment(row.created_at, ctx.lang),
                 "last_seen": fmt.moment(row.last_seen_at, ctx.lang),
@@ -68,7 +68,7 @@ class SecurityState(GatedPage, AuthState):
         self.devices = [
             {
                 "id": str(row.id),
-                "browser": describe_user_agent(row.user_agent),
+                "browser": describe_user_agent(row.user_agent, ctx.lang),
                 "ip": row.ip or "—",
                 "first": fmt.moment(row.first_used_at, ctx.lang),
                 "last": fmt.moment(row.last_used_at, ctx.lang),

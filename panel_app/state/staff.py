@@ -22,7 +22,8 @@ from sqlmodel import Session
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
-from panel_app.i18n import CATALOGS, formatting as fmt, t
+from panel_app.i18n import CATALOGS, DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
+from panel_app.i18n import formatting as fmt
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
@@ -32,6 +33,7 @@ from panel_app.services.staff_support import StaffActor
 from panel_app.services.validation import NotFound, ValidationError
 from panel_app.settings import get_settings
 from panel_app.state import guard
+from panel_app.state.auth import AuthState
 from panel_app.state.gated import reveal_once
 from panel_app.tasks import spawn
 
@@ -64,7 +66,7 @@ def staff_token(state) -> str | None:
 
 
 def _lang(state) -> str:
-    return "de" if getattr(state, "ui_lang", "en") == "de" else "en"
+    return normalize_language(getattr(state, "ui_lang", DEFAULT_LANGUAGE))
 
 
 def staff_only(*, admin: bool = False, grant: bool = True):
@@ -205,7 +207,7 @@ class StaffState(rx.State):
         the page's own texts (which follow the shared language var) alike."""
         from panel_app.state.login import LoginState
 
-        if isinstance(lang, str) and lang in ("en", "de"):
+        if isinstance(lang, str) and lang in LANGUAGES:
             self.ui_lang = lang
             return LoginState.choose_language(lang)
         return None
@@ -481,9 +483,15 @@ class StaffLoginState(rx.State):
     message_is_error: bool = False
 
     @rx.event
-    def open_page(self):
+    async def open_page(self):
         params = self.router.url.query_parameters if self.router.url else {}
-        lang = "en"
+        from panel_app.state.login import _browser_language
+
+        auth = await self.get_state(AuthState)
+        if not auth._user_language:  # before sign-in, as on /login: the browser's language
+            auth.lang = _browser_language(self.router.headers.accept_language)
+        lang = normalize_language(auth.lang)  # the language the page's own texts are in
+        (await self.get_state(StaffState)).ui_lang = lang  # and the console's, after sign-in
         error = params.get("error", "")
         if error == "throttled":
             wait = params.get("wait", "")
