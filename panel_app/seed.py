@@ -18,7 +18,7 @@ from panel_app.models import (
 )
 from panel_app.security.crypto import encrypt
 from panel_app.security.passwords import hash_password
-from panel_app.services import dns_rules
+from panel_app.services import dns_names, dns_rules, dns_zone_rules
 from panel_app.services.accounts import create_account_with_owner
 from panel_app.services.dns_rules import RecordInput
 
@@ -30,7 +30,7 @@ DEMO_TECH_PASSWORD = "panel-demo-tech"
 
 def _zone(domain_id: int, domain_name: str, apex_ip: str) -> list[DnsRecord]:
     """A typical hosted zone, stored exactly as the DNS editor would store it."""
-    origin = dns_rules.zone_origin(domain_name)
+    origin = dns_names.zone_origin(domain_name)
     inputs = [
         RecordInput(name="@", rtype="A", value=apex_ip),
         RecordInput(name="@", rtype="AAAA", value="2001:db8:10::10"),
@@ -45,7 +45,7 @@ def _zone(domain_id: int, domain_name: str, apex_ip: str) -> list[DnsRecord]:
         RecordInput(name="@", rtype="NS", ttl=86400, value="ns2.panel-hosting.example"),
     ]
     clean = [dns_rules.validate_record(record, origin) for record in inputs]
-    dns_rules.check_zone(clean, origin)
+    dns_zone_rules.check_zone(clean, origin)
     return [DnsRecord(domain_id=domain_id, name=c.name, rtype=c.rtype, ttl=c.ttl, value=c.value) for c in clean]
 
 

@@ -13,8 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from panel_app.i18n import CATALOGS
-from panel_app.services import dns_rules
-from panel_app.services.dns_rules import CleanRecord, RecordInput, check_zone, normalize_name, validate_record
+from panel_app.services import dns_names, dns_rules, dns_zone_rules
+from panel_app.services.dns_names import normalize_name
+from panel_app.services.dns_rules import CleanRecord, RecordInput, validate_record
+from panel_app.services.dns_zone_rules import check_zone
 from panel_app.services.validation import ValidationError
 
 ZONE = "example.com"
@@ -312,7 +314,7 @@ def test_single_label_absolute_target_round_trips():
 def test_idn_zone():
     zone = "xn--bcher-kva.de"
     assert normalize_name("www.bücher.de", zone) == "www"
-    assert dns_rules.display_name("www", zone) == "www.bücher.de"
+    assert dns_names.display_name("www", zone) == "www.bücher.de"
     assert ok(RecordInput("@", "MX", 600, "mail", priority=5), zone).value == "5 mail.xn--bcher-kva.de."
 
 
@@ -376,7 +378,7 @@ def test_duplicates_are_refused():
 
 
 def test_zone_size_is_limited():
-    many = [rec(f"h{i}", "A", "192.0.2.1") for i in range(dns_rules.MAX_ZONE_RECORDS + 1)]
+    many = [rec(f"h{i}", "A", "192.0.2.1") for i in range(dns_zone_rules.MAX_ZONE_RECORDS + 1)]
     assert zone_error(many) == ("name", "dns.error.zone_full")
     check_zone(many[:-1], ZONE)
 
@@ -389,14 +391,15 @@ def test_garbage_in_storage_is_refused():
 def test_harmonize_ttl_sets_one_ttl_per_rrset():
     records = [rec("www", "A", "192.0.2.1", 300), rec("www", "AAAA", "::1", 300), rec("x", "A", "192.0.2.1", 300)]
     changed = rec("www", "A", "192.0.2.2", 900)
-    assert [r.ttl for r in dns_rules.harmonize_ttl(records, changed)] == [900, 300, 300]
+    assert [r.ttl for r in dns_zone_rules.harmonize_ttl(records, changed)] == [900, 300, 300]
 
 
 # --- i18n ------------------------------------------------------------------------------------
 
 
 def test_every_message_key_is_translated():
-    source = open(dns_rules.__file__, encoding="utf-8").read()
+    source = "".join(open(module.__file__, encoding="utf-8").read()
+                     for module in (dns_names, dns_rules, dns_zone_rules))
     keys = set(re.findall(r'"((?:dns|validation)\.[a-z_.]+)"', source))
     assert keys, "expected message keys in dns_rules"
     for lang in ("en", "de"):
@@ -475,8 +478,8 @@ def _assert_stored_form_is_sound(clean: CleanRecord) -> None:
     assert clean.name == "@" or re.fullmatch(r"(\*|[a-z0-9_-]{1,63})(\.[a-z0-9_-]{1,63})*", clean.name)
     assert "*" not in clean.name[1:]
     assert dns_rules.revalidate(clean, ZONE) == clean
-    full = dns_rules.absolute_name(clean.name, ZONE).to_text(omit_final_dot=True)
-    assert len(full) <= dns_rules.MAX_NAME_BYTES
+    full = dns_names.absolute_name(clean.name, ZONE).to_text(omit_final_dot=True)
+    assert len(full) <= dns_names.MAX_NAME_BYTES
     rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(clean.rtype), clean.value,
                                 origin=dns.name.from_text(ZONE))
     if clean.rtype == "TXT":

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from panel_app.db import get_engine, transaction
 from panel_app.models import AuditEvent, DnsChange, DnsRecord, Domain
 from panel_app.security import crypto
-from panel_app.services import dns_rules, domains
+from panel_app.services import dns_names, dns_rules, dns_zone, dns_zone_rules, domains
 from panel_app.services.audit import Actor
 from panel_app.services.dns_rules import CleanRecord, RecordInput
 from panel_app.services.validation import NotFound, Unreadable, ValidationError
@@ -84,7 +84,7 @@ def changes(domain_id: int) -> list[DnsChange]:
 
 def add(actor, record: RecordInput, now, zone: str = ZONE):
     with transaction() as session:
-        return domains.add_record(session, actor, zone, record, now=now)
+        return dns_zone.add_record(session, actor, zone, record, now=now)
 
 
 A_WWW = RecordInput("www", "A", 3600, "192.0.2.10")
@@ -111,11 +111,11 @@ def test_get_zone_returns_display_records(actor, domain_id, now, db):
     add(actor, A_WWW, now)
     add(actor, MX_MAIL, now)
     add(actor, RecordInput("mail", "A", 3600, "192.0.2.25"), now)
-    zone = domains.get_zone(db, actor.account_id, "Example.COM.")
+    zone = dns_zone.get_zone(db, actor.account_id, "Example.COM.")
     assert zone.domain == ZONE
     assert [(r.name, r.rtype) for r in zone.records] == [("@", "MX"), ("mail", "A"), ("www", "A")]
     mx = zone.records[0]
-    assert isinstance(mx, domains.RecordView)
+    assert isinstance(mx, dns_zone.RecordView)
     assert (mx.rdata, mx.value, mx.priority, mx.fqdn) == ("10 mail.example.com.", "mail.example.com", 10, "example.com")
     assert zone.last_change is not None and zone.last_change.action == "add"
     # the edit form starts from to_input() and saving it unchanged validates to the same record
@@ -151,7 +151,7 @@ def test_refused_add_leaves_everything_unchanged(actor, domain_id, now, db):
     before, audit_before, changes_before = stored(domain_id), len(audit_rows()), len(changes(domain_id))
     with pytest.raises(ValidationError) as info:
         # the service runs in a session we then commit: nothing may have been added to it
-        domains.add_record(db, actor, ZONE, RecordInput("www", "CNAME", 3600, "other.net"), now=now)
+        dns_zone.add_record(db, actor, ZONE, RecordInput("www", "CNAME", 3600, "other.net"), now=now)
     assert (info.value.field, info.value.message_key) == ("name", "dns.error.cname_not_alone")
     db.commit()
     assert stored(domain_id) == before
@@ -160,7 +160,7 @@ def test_refused_add_leaves_everything_unchanged(actor, domain_id, now, db):
 
 def test_refused_add_of_invalid_record(actor, domain_id, now, db):
     with pytest.raises(ValidationError) as info:
-        domains.add_record(db, actor, ZONE, RecordInput("www", "A", 3600, "999.1.1.1"), now=now)
+        dns_zone.add_record(db, actor, ZONE, RecordInput("www", "A", 3600, "999.1.1.1"), now=now)
     assert info.value.field == "value"
     db.commit()
     assert stored(domain_id) == Counter() and audit_rows() == [] and changes(domain_id) == []
@@ -172,8 +172,8 @@ def test_mx_to_alias_refused_both_ways(actor, domain_id, now):
         add(actor, MX_MAIL, now)
     assert (info.value.field, info.value.message_key) == ("value", "dns.error.target_is_alias")
     with transaction() as session:
-        alias_id = domains.get_zone(session, actor.account_id, ZONE).records[0].id
-        domains.delete_record(session, actor, ZONE, alias_id, now=now)
+        alias_id = dns_zone.get_zone(session, actor.account_id, ZONE).records[0].id
+        dns_zone.delete_record(session, actor, ZONE, alias_id, now=now)
     add(actor, MX_MAIL, now)
     with pytest.raises(ValidationError) as info:
         add(actor, RecordInput("mail", "CNAME", 3600, "mx.provider.net"), now)
@@ -184,7 +184,7 @@ def test_update_record(actor, domain_id, now, db):
     view = add(actor, A_WWW, now)
     add(actor, RecordInput("www", "A", 3600, "192.0.2.11"), now)
     with transaction() as session:
-        updated = domains.update_record(session, actor, ZONE, view.id, RecordInput("www", "A", 900, "192.0.2.99"),
+        updated = dns_zone.update_record(session, actor, ZONE, view.id, RecordInput("www", "A", 900, "192.0.2.99"),
                                         now=now)
     assert updated.id == view.id and updated.rdata == "192.0.2.99"
     assert stored(domain_id) == Counter({("www", "A", 900, "192.0.2.99"): 1, ("www", "A", 900, "192.0.2.11"): 1})
@@ -199,7 +199,7 @@ def test_refused_update_leaves_zone_unchanged(actor, domain_id, now, db):
     before, events = stored(domain_id), len(audit_rows())
     with pytest.raises(ValidationError) as info:
         # turning www into a CNAME is fine on its own, but "mail" -> CNAME next to its A is not
-        domains.update_record(db, actor, ZONE, view.id, RecordInput("mail", "CNAME", 3600, "x.net"), now=now)
+        dns_zone.update_record(db, actor, ZONE, view.id, RecordInput("mail", "CNAME", 3600, "x.net"), now=now)
     assert info.value.message_key == "dns.error.cname_not_alone"
     db.commit()
     assert stored(domain_id) == before and len(audit_rows()) == events
@@ -209,14 +209,14 @@ def test_update_to_an_identical_sibling_is_a_duplicate(actor, domain_id, now, db
     view = add(actor, A_WWW, now)
     add(actor, RecordInput("www", "A", 3600, "192.0.2.11"), now)
     with pytest.raises(ValidationError) as info:
-        domains.update_record(db, actor, ZONE, view.id, RecordInput("www", "A", 3600, "192.0.2.11"), now=now)
+        dns_zone.update_record(db, actor, ZONE, view.id, RecordInput("www", "A", 3600, "192.0.2.11"), now=now)
     assert info.value.message_key == "dns.error.duplicate"
 
 
 def test_delete_record(actor, domain_id, now):
     view = add(actor, A_WWW, now)
     with transaction() as session:
-        domains.delete_record(session, actor, ZONE, view.id, now=now)
+        dns_zone.delete_record(session, actor, ZONE, view.id, now=now)
     assert stored(domain_id) == Counter()
     assert audit_rows()[-1].action == "dns_record_deleted"
     assert json.loads(changes(domain_id)[-1].snapshot)[0]["value"] == "192.0.2.10"
@@ -228,7 +228,7 @@ def test_delete_that_exposes_a_wildcard_alias_is_refused(actor, domain_id, now, 
     add(actor, MX_MAIL, now)
     before = stored(domain_id)
     with pytest.raises(ValidationError) as info:
-        domains.delete_record(db, actor, ZONE, mail_a.id, now=now)
+        dns_zone.delete_record(db, actor, ZONE, mail_a.id, now=now)
     assert (info.value.field, info.value.message_key) == ("record", "dns.error.target_is_alias")
     db.commit()
     assert stored(domain_id) == before
@@ -237,9 +237,9 @@ def test_delete_that_exposes_a_wildcard_alias_is_refused(actor, domain_id, now, 
 @pytest.mark.parametrize("bad_id", [999999, "1", None, True, 1.0])
 def test_unknown_record_ids(actor, domain_id, now, db, bad_id):
     with pytest.raises(NotFound):
-        domains.update_record(db, actor, ZONE, bad_id, A_WWW, now=now)
+        dns_zone.update_record(db, actor, ZONE, bad_id, A_WWW, now=now)
     with pytest.raises(NotFound):
-        domains.delete_record(db, actor, ZONE, bad_id, now=now)
+        dns_zone.delete_record(db, actor, ZONE, bad_id, now=now)
 
 
 # --- undo --------------------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_unknown_record_ids(actor, domain_id, now, db, bad_id):
 
 def undo(actor, now):
     with transaction() as session:
-        return domains.undo_last_change(session, actor, ZONE, now=now)
+        return dns_zone.undo_last_change(session, actor, ZONE, now=now)
 
 
 def test_undo_walks_back_change_by_change(actor, domain_id, now):
@@ -257,10 +257,10 @@ def test_undo_walks_back_change_by_change(actor, domain_id, now):
     add(actor, MX_MAIL, now)
     states.append(stored(domain_id))
     with transaction() as session:
-        domains.update_record(session, actor, ZONE, first.id, RecordInput("web", "A", 600, "192.0.2.1"), now=now)
+        dns_zone.update_record(session, actor, ZONE, first.id, RecordInput("web", "A", 600, "192.0.2.1"), now=now)
     states.append(stored(domain_id))
     with transaction() as session:
-        domains.delete_record(session, actor, ZONE, first.id, now=now)
+        dns_zone.delete_record(session, actor, ZONE, first.id, now=now)
 
     undone = []
     for expected in reversed(states):  # each undo restores the state before that change
@@ -292,13 +292,13 @@ def test_undo_keeps_ids_of_untouched_records(actor, domain_id, now, db):
     keep = add(actor, A_WWW, now)
     add(actor, MX_MAIL, now)
     undo(actor, now)
-    assert [r.id for r in domains.get_zone(db, actor.account_id, ZONE).records] == [keep.id]
+    assert [r.id for r in dns_zone.get_zone(db, actor.account_id, ZONE).records] == [keep.id]
 
 
 def test_zone_view_names_the_change_to_undo(actor, domain_id, now, db):
-    assert domains.get_zone(db, actor.account_id, ZONE).last_change is None
+    assert dns_zone.get_zone(db, actor.account_id, ZONE).last_change is None
     add(actor, RecordInput("_sip._tcp", "SRV", 3600, "sip.x.net", priority=1, weight=2, port=5060), now)
-    change = domains.get_zone(db, actor.account_id, ZONE).last_change
+    change = dns_zone.get_zone(db, actor.account_id, ZONE).last_change
     assert (change.action, change.rtype, change.name) == ("add", "SRV", "_sip._tcp")
 
 
@@ -314,7 +314,7 @@ def test_zone_file_is_a_loadable_master_file(actor, domain_id, now, db):
     add(actor, RecordInput("@", "CAA", 3600, "letsencrypt.org", tag="issue"), now)
     add(actor, RecordInput("_sip._tcp", "SRV", 3600, "sip.provider.net", priority=1, weight=2, port=5060), now)
     add(actor, RecordInput("blog", "CNAME", 3600, "hosted.blog.net"), now)
-    text = domains.zone_file(db, actor.account_id, ZONE)
+    text = dns_zone.zone_file(db, actor.account_id, ZONE)
     assert text.startswith("; Zone file for example.com.\n$ORIGIN example.com.\n$TTL 3600\n")
     assert "\tIN\tSOA\tns1.panel.example. hostmaster.example.com. 2026112508 " in text
 
@@ -336,21 +336,21 @@ def test_zone_file_is_a_loadable_master_file(actor, domain_id, now, db):
 def test_zone_file_uses_own_apex_ns_and_serial_moves_with_changes(actor, domain_id, now, db):
     add(actor, RecordInput("@", "NS", 3600, "ns1.dns-host.net"), now)
     add(actor, RecordInput("@", "NS", 3600, "ns2.dns-host.net"), now)
-    text = domains.zone_file(db, actor.account_id, ZONE)
+    text = dns_zone.zone_file(db, actor.account_id, ZONE)
     assert "SOA\tns1.dns-host.net. hostmaster.example.com. 2026112502 " in text
     assert "panel.example" not in text
     undo(actor, now + timedelta(days=1))
-    text = domains.zone_file(db, actor.account_id, ZONE)
+    text = dns_zone.zone_file(db, actor.account_id, ZONE)
     assert " 2026112601 " in text
     dns.zone.from_text(text, origin=ZONE)
 
 
 def test_empty_zone_file_gets_default_name_servers(actor, domain_id, db):
-    text = domains.zone_file(db, actor.account_id, ZONE)
+    text = dns_zone.zone_file(db, actor.account_id, ZONE)
     assert " 2020030100 " in text  # no change yet: the registration day
     zone = dns.zone.from_text(text, origin=ZONE)
     ns = zone.find_rdataset("@", dns.rdatatype.NS)
-    assert sorted(r.target.to_text() for r in ns) == sorted(domains.DEFAULT_NAMESERVERS)
+    assert sorted(r.target.to_text() for r in ns) == sorted(dns_zone.DEFAULT_NAMESERVERS)
 
 
 # --- a stored zone the panel cannot parse ------------------------------------------------------
@@ -363,10 +363,10 @@ def test_an_unparsable_stored_zone_raises_the_panels_own_error(actor, domain_id,
         session.add(DnsRecord(domain_id=domain_id, name="x" * 70, rtype="A", ttl=3600, value="192.0.2.1"))
     before = stored(domain_id)
     calls = {
-        "get_zone": lambda: domains.get_zone(db, actor.account_id, ZONE),
-        "add_record": lambda: domains.add_record(db, actor, ZONE, RecordInput("www", "A", 3600, "192.0.2.9"),
+        "get_zone": lambda: dns_zone.get_zone(db, actor.account_id, ZONE),
+        "add_record": lambda: dns_zone.add_record(db, actor, ZONE, RecordInput("www", "A", 3600, "192.0.2.9"),
                                                  now=now),
-        "delete_record": lambda: domains.delete_record(db, actor, ZONE, 10**6, now=now),
+        "delete_record": lambda: dns_zone.delete_record(db, actor, ZONE, 10**6, now=now),
     }
     for name, call in calls.items():
         with pytest.raises(ValidationError) as raised:
@@ -380,10 +380,10 @@ def test_an_unparsable_stored_zone_raises_the_panels_own_error(actor, domain_id,
 
 def test_the_rules_raise_the_panels_own_error_for_names_dnspython_refuses():
     with pytest.raises(Unreadable):
-        dns_rules.display_name("x" * 70, ZONE)
+        dns_names.display_name("x" * 70, ZONE)
     with pytest.raises(Unreadable):
-        dns_rules.zone_origin("a" * 300 + ".example")
-    assert dns_rules.display_name("www", ZONE) == "www.example.com"
+        dns_names.zone_origin("a" * 300 + ".example")
+    assert dns_names.display_name("www", ZONE) == "www.example.com"
 
 
 # --- transfer lock and auth code --------------------------------------------------------------------
@@ -458,19 +458,19 @@ def test_other_accounts_domain_is_not_found(actor, stranger, domain_id, now, db)
     add(actor, A_WWW, now)
     foreign = "stranger.example.org"
     calls = [
-        lambda: domains.get_zone(db, actor.account_id, foreign),
+        lambda: dns_zone.get_zone(db, actor.account_id, foreign),
         lambda: domains.get_domain(db, actor.account_id, foreign),
-        lambda: domains.zone_file(db, actor.account_id, foreign),
-        lambda: domains.add_record(db, actor, foreign, A_WWW, now=now),
-        lambda: domains.update_record(db, actor, foreign, 1, A_WWW, now=now),
-        lambda: domains.delete_record(db, actor, foreign, 1, now=now),
-        lambda: domains.undo_last_change(db, actor, foreign, now=now),
+        lambda: dns_zone.zone_file(db, actor.account_id, foreign),
+        lambda: dns_zone.add_record(db, actor, foreign, A_WWW, now=now),
+        lambda: dns_zone.update_record(db, actor, foreign, 1, A_WWW, now=now),
+        lambda: dns_zone.delete_record(db, actor, foreign, 1, now=now),
+        lambda: dns_zone.undo_last_change(db, actor, foreign, now=now),
         lambda: domains.set_transfer_lock(db, actor, foreign, False, now=now),
         lambda: domains.reveal_auth_code(db, actor, foreign, now=now),
         lambda: domains.regenerate_auth_code(db, actor, foreign, now=now),
-        lambda: domains.get_zone(db, actor.account_id, "missing.example.org"),
-        lambda: domains.get_zone(db, actor.account_id, None),
-        lambda: domains.get_zone(db, actor.account_id, "\ud800"),
+        lambda: dns_zone.get_zone(db, actor.account_id, "missing.example.org"),
+        lambda: dns_zone.get_zone(db, actor.account_id, None),
+        lambda: dns_zone.get_zone(db, actor.account_id, "\ud800"),
     ]
     for call in calls:
         with pytest.raises(NotFound) as info:
@@ -483,10 +483,10 @@ def test_other_accounts_domain_is_not_found(actor, stranger, domain_id, now, db)
 def test_record_of_another_domain_cannot_be_touched(actor, stranger, domain_id, now, db):
     foreign_view = add(stranger, A_WWW, now, zone="stranger.example.org")
     with pytest.raises(NotFound) as info:
-        domains.update_record(db, actor, ZONE, foreign_view.id, RecordInput("www", "A", 3600, "192.0.2.66"), now=now)
+        dns_zone.update_record(db, actor, ZONE, foreign_view.id, RecordInput("www", "A", 3600, "192.0.2.66"), now=now)
     assert info.value.field == "record"
     with pytest.raises(NotFound):
-        domains.delete_record(db, actor, ZONE, foreign_view.id, now=now)
+        dns_zone.delete_record(db, actor, ZONE, foreign_view.id, now=now)
     db.commit()
     with Session(get_engine()) as session:
         assert session.get(DnsRecord, foreign_view.id).value == "192.0.2.10"
@@ -558,13 +558,13 @@ def test_no_sequence_of_changes_stores_an_invalid_zone(actor, domain_id, now, op
 
             try:
                 if operation[0] == "add":
-                    domains.add_record(session, actor, ZONE, operation[1], now=now)
+                    dns_zone.add_record(session, actor, ZONE, operation[1], now=now)
                 elif operation[0] == "update":
-                    domains.update_record(session, actor, ZONE, pick(operation[1]), operation[2], now=now)
+                    dns_zone.update_record(session, actor, ZONE, pick(operation[1]), operation[2], now=now)
                 elif operation[0] == "delete":
-                    domains.delete_record(session, actor, ZONE, pick(operation[1]), now=now)
+                    dns_zone.delete_record(session, actor, ZONE, pick(operation[1]), now=now)
                 else:
-                    domains.undo_last_change(session, actor, ZONE, now=now)
+                    dns_zone.undo_last_change(session, actor, ZONE, now=now)
             except ValidationError as exc:
                 event(f"{operation[0]} refused")
                 event(f"{operation[0]} {exc.field} {exc.message_key}")
@@ -582,7 +582,7 @@ def test_no_sequence_of_changes_stores_an_invalid_zone(actor, domain_id, now, op
             records = [CleanRecord(*key) for key in _zone_now(session, domain_id).elements()]
             for record in records:
                 assert dns_rules.revalidate(record, ZONE) == record
-            dns_rules.check_zone(records, ZONE)
+            dns_zone_rules.check_zone(records, ZONE)
             ttls: dict[tuple[str, str], set[int]] = {}
             for record in records:
                 ttls.setdefault((record.name, record.rtype), set()).add(record.ttl)

@@ -1,8 +1,9 @@
 """DNS record rules: turn what a customer typed into one stored record, or say why not.
 
-Pure functions, no database. The domain service (``services.domains``) calls
-``validate_record`` for the record being changed and ``check_zone`` for the whole
-zone after the change, before anything is flushed.
+Pure functions, no database. The zone service (``services.dns_zone``) calls
+``validate_record`` for the record being changed, then ``dns_zone_rules.check_zone``
+for the whole zone after the change, before anything is flushed. Names and target
+host names are read by ``dns_names``.
 
 What the form sends (``RecordInput``), one field per form field, so an error's
 ``field`` names the input that shows it:
@@ -39,11 +40,8 @@ Every public function raises the panel's own errors only (``ValidationError``, a
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -52,14 +50,24 @@ import dns.name
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import idna
 from dns.rdtypes.ANY.CAA import CAA
 from dns.rdtypes.ANY.TXT import TXT
 
-from panel_app.services.validation import Unreadable, ValidationError, clean_text, normalize_email
+from panel_app.services.dns_names import (
+    APEX,
+    MAX_INPUT_CHARS,
+    MAX_NAME_BYTES,
+    host_labels,
+    normalize_name,
+    normalize_target,
+    own_errors,
+    target_for_form,
+    zone_origin,
+    absolute_name,
+)
+from panel_app.services.validation import ValidationError, clean_text, normalize_email
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "SRV", "CAA", "NS")
-APEX = "@"
 TTL_MIN = 60
 TTL_MAX = 86400
 DEFAULT_TTL = 3600
@@ -69,17 +77,8 @@ CAA_TAGS = ("issue", "issuewild", "iodef")
 CAA_VALUE_MAX = 255
 TXT_STRING_BYTES = 255
 TXT_MAX_BYTES = 4000
-MAX_LABEL_BYTES = 63
-MAX_NAME_BYTES = 253  # the full name, without the final dot
-MAX_INPUT_CHARS = 1000  # raw name or target text, before any work is done on it
-MAX_ZONE_RECORDS = 500
-# Types whose target must be a real host, never an alias (RFC 2181 10.3, RFC 2782).
-TARGET_TYPES = ("MX", "NS", "SRV")
 
 _IN = dns.rdataclass.IN
-_LABEL_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$")
-# IDNA label separators: the full stop and its ideographic / full-width forms.
-_SEPARATORS_RE = re.compile("[.\u3002\uff0e\uff61]")
 _NUMBER_RE = re.compile(r"^[0-9]{1,10}$")
 _QUOTED_STRINGS_RE = re.compile(r'^"(?:[^"\\]|\\.)*"(?:\s+"(?:[^"\\]|\\.)*")*$', re.DOTALL)
 _CAA_PARAMETER_RE = re.compile(r"^[A-Za-z0-9]+=[\x21-\x3a\x3c-\x7e]*$")
@@ -108,153 +107,6 @@ class CleanRecord:
     rtype: str
     ttl: int
     value: str
-
-
-def _own_errors(fn):
-    """What dnspython or IDNA raise on data they cannot parse leaves as ``Unreadable``."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationError:
-            raise
-        except (dns.exception.DNSException, ValueError):  # UnicodeError is a ValueError
-            raise Unreadable("value", "dns.error.value_invalid") from None
-
-    return wrapper
-
-
-# --- names ---------------------------------------------------------------------
-
-
-@_own_errors
-def zone_origin(domain_name: str | dns.name.Name) -> dns.name.Name:
-    """The zone's absolute name (``Domain.name`` is stored as ASCII)."""
-    if isinstance(domain_name, dns.name.Name):
-        return domain_name
-    return dns.name.from_text(domain_name.strip().rstrip(".").lower() + ".")
-
-
-def _zone_text(origin: dns.name.Name) -> str:
-    return origin.to_text(omit_final_dot=True).lower()
-
-
-def _idna_label(label: str, field: str) -> str:
-    try:
-        encoded = idna.encode(label, uts46=True).decode("ascii")
-    except (UnicodeError, ValueError):  # idna.IDNAError is a UnicodeError
-        raise ValidationError(field, "dns.error.idn_invalid") from None
-    if not encoded or "." in encoded:
-        raise ValidationError(field, "dns.error.idn_invalid")
-    return encoded
-
-
-def _labels(text: str, field: str, *, allow_wildcard: bool, allow_underscore: bool) -> list[str]:
-    """Split a name into lower-case ASCII labels, converting IDN labels to punycode."""
-    labels: list[str] = []
-    for index, label in enumerate(_SEPARATORS_RE.split(text)):
-        if label == "":
-            raise ValidationError(field, "dns.error.label_empty")
-        if label == "*":
-            if index != 0 or not allow_wildcard:
-                raise ValidationError(field, "dns.error.wildcard_position")
-            labels.append(label)
-            continue
-        label = label.lower() if label.isascii() else _idna_label(label, field)
-        if len(label) > MAX_LABEL_BYTES:
-            raise ValidationError(field, "dns.error.label_too_long", max=MAX_LABEL_BYTES)
-        if not _LABEL_RE.match(label):
-            raise ValidationError(field, "dns.error.label_invalid")
-        if "_" in label and not allow_underscore:
-            raise ValidationError(field, "dns.error.hostname_invalid")
-        if label.startswith("xn--"):
-            try:
-                idna.decode(label)
-            except (UnicodeError, ValueError):
-                raise ValidationError(field, "dns.error.idn_invalid") from None
-        labels.append(label)
-    return labels
-
-
-@_own_errors
-def normalize_name(raw: object, origin: str | dns.name.Name, *, field: str = "name") -> str:
-    """The record name relative to the zone: "@" for the apex, else lower-case ASCII."""
-    origin = zone_origin(origin)
-    text = clean_text(raw, field, max_length=MAX_INPUT_CHARS)
-    if text in ("", APEX):
-        return APEX
-    zone = _zone_text(origin)
-    absolute = text.endswith(".")
-    body = text[:-1] if absolute else text
-    if not body:
-        raise ValidationError(field, "dns.error.label_empty")
-    joined = ".".join(_labels(body, field, allow_wildcard=True, allow_underscore=True))
-    if joined == zone:
-        return APEX
-    if joined.endswith("." + zone):
-        relative = joined[: -len(zone) - 1]
-    elif absolute:
-        raise ValidationError(field, "dns.error.name_outside_zone", zone=zone)
-    else:
-        relative = joined
-    if len(relative) + 1 + len(zone) > MAX_NAME_BYTES:
-        raise ValidationError(field, "dns.error.name_too_long", max=MAX_NAME_BYTES)
-    return relative
-
-
-@_own_errors
-def absolute_name(name: str, origin: str | dns.name.Name) -> dns.name.Name:
-    origin = zone_origin(origin)
-    if name == APEX:
-        return origin
-    return dns.name.from_text(name, origin=origin)
-
-
-@_own_errors
-def display_name(name: str, origin: str | dns.name.Name) -> str:
-    """The full name for people: Unicode where a label is punycode."""
-    full = absolute_name(name, origin)
-    try:
-        return full.to_unicode(omit_final_dot=True)
-    except (UnicodeError, ValueError, dns.exception.DNSException):
-        return full.to_text(omit_final_dot=True)
-
-
-def _relative_text(target: dns.name.Name, origin: dns.name.Name) -> str | None:
-    """The relative name of a target inside the zone, or None when outside."""
-    if not target.is_subdomain(origin):
-        return None
-    if target == origin:
-        return APEX
-    return target.relativize(origin).to_text().lower()
-
-
-def _normalize_target(raw: object, origin: dns.name.Name, *, allow_underscore: bool) -> dns.name.Name:
-    text = clean_text(raw, "value", max_length=MAX_INPUT_CHARS, required=True)
-    if text == APEX:
-        return origin
-    if text == ".":
-        raise ValidationError("value", "dns.error.target_root")
-    absolute = text.endswith(".")
-    body = text[:-1] if absolute else text
-    if not body:
-        raise ValidationError("value", "dns.error.label_empty")
-    labels = _labels(body, "value", allow_wildcard=False, allow_underscore=allow_underscore)
-    if not absolute and len(labels) == 1:
-        labels.append(_zone_text(origin))
-    full = ".".join(labels)
-    if len(full) > MAX_NAME_BYTES:
-        raise ValidationError("value", "dns.error.name_too_long", max=MAX_NAME_BYTES)
-    return dns.name.from_text(full + ".")
-
-
-def _target_for_form(target: dns.name.Name, origin: dns.name.Name) -> str:
-    """How a stored target reads in the form, so that validating it again gives it back."""
-    if target == origin:
-        return APEX
-    text = target.to_text(omit_final_dot=True)
-    return text if "." in text else text + "."
 
 
 # --- numbers and simple fields ----------------------------------------------------
@@ -380,7 +232,7 @@ def _caa_issuer(text: str) -> str:
         if len(domain_part) > MAX_NAME_BYTES:
             raise ValidationError("value", "dns.error.caa_issuer_invalid")
         try:
-            labels = _labels(domain_part, "value", allow_wildcard=False, allow_underscore=False)
+            labels = host_labels(domain_part, "value", allow_wildcard=False, allow_underscore=False)
         except ValidationError:
             raise ValidationError("value", "dns.error.caa_issuer_invalid") from None
         if len(labels) < 2:
@@ -435,7 +287,7 @@ def _caa(record: RecordInput) -> str:
     return CAA(_IN, dns.rdatatype.CAA, flags, tag.encode(), value.encode()).to_text()
 
 
-def _parse(rtype: str, text: str, origin: dns.name.Name, field: str = "value") -> dns.rdata.Rdata:
+def parse_rdata(rtype: str, text: str, origin: dns.name.Name, field: str = "value") -> dns.rdata.Rdata:
     """dnspython's own check of the presentation form (absolute names kept)."""
     try:
         return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), text, origin=origin, relativize=False)
@@ -443,7 +295,7 @@ def _parse(rtype: str, text: str, origin: dns.name.Name, field: str = "value") -
         raise ValidationError(field, "dns.error.value_invalid") from None
 
 
-@_own_errors
+@own_errors
 def validate_record(record: RecordInput, origin: str | dns.name.Name) -> CleanRecord:
     """Validate one record on its own; raise ``ValidationError(field, key, **params)``."""
     origin = zone_origin(origin)
@@ -468,46 +320,46 @@ def validate_record(record: RecordInput, origin: str | dns.name.Name) -> CleanRe
     elif rtype == "AAAA":
         text = _ipv6(record.value)
     elif rtype == "CNAME":
-        target = _normalize_target(record.value, origin, allow_underscore=True)
+        target = normalize_target(record.value, origin, allow_underscore=True)
         if target == absolute_name(name, origin):
             raise ValidationError("value", "dns.error.cname_self")
         text = target.to_text()
     elif rtype == "NS":
-        text = _normalize_target(record.value, origin, allow_underscore=False).to_text()
+        text = normalize_target(record.value, origin, allow_underscore=False).to_text()
     elif rtype == "MX":
         priority = _whole_number(record.priority, "priority", 0, UINT16_MAX)
-        target = _normalize_target(record.value, origin, allow_underscore=False)
+        target = normalize_target(record.value, origin, allow_underscore=False)
         text = f"{priority} {target.to_text()}"
     elif rtype == "SRV":
         priority = _whole_number(record.priority, "priority", 0, UINT16_MAX)
         weight = _whole_number(record.weight, "weight", 0, UINT16_MAX)
         port = _whole_number(record.port, "port", 0, UINT16_MAX)
-        target = _normalize_target(record.value, origin, allow_underscore=False)
+        target = normalize_target(record.value, origin, allow_underscore=False)
         text = f"{priority} {weight} {port} {target.to_text()}"
     elif rtype == "TXT":
         text = _txt(record.value)
     else:  # CAA
         text = _caa(record)
-    return CleanRecord(name=name, rtype=rtype, ttl=ttl, value=_parse(rtype, text, origin).to_text())
+    return CleanRecord(name=name, rtype=rtype, ttl=ttl, value=parse_rdata(rtype, text, origin).to_text())
 
 
 # --- back from storage ---------------------------------------------------------------
 
 
-@_own_errors
+@own_errors
 def record_to_input(record: CleanRecord, origin: str | dns.name.Name) -> RecordInput:
     """The form fields for a stored record (the edit form starts from these)."""
     origin = zone_origin(origin)
-    rdata = _parse(record.rtype, record.value, origin)
+    rdata = parse_rdata(record.rtype, record.value, origin)
     base = {"name": record.name, "rtype": record.rtype, "ttl": record.ttl}
     if record.rtype in ("A", "AAAA"):
         return RecordInput(**base, value=rdata.address)
     if record.rtype in ("CNAME", "NS"):
-        return RecordInput(**base, value=_target_for_form(rdata.target, origin))
+        return RecordInput(**base, value=target_for_form(rdata.target, origin))
     if record.rtype == "MX":
-        return RecordInput(**base, value=_target_for_form(rdata.exchange, origin), priority=rdata.preference)
+        return RecordInput(**base, value=target_for_form(rdata.exchange, origin), priority=rdata.preference)
     if record.rtype == "SRV":
-        return RecordInput(**base, value=_target_for_form(rdata.target, origin), priority=rdata.priority,
+        return RecordInput(**base, value=target_for_form(rdata.target, origin), priority=rdata.priority,
                            weight=rdata.weight, port=rdata.port)
     if record.rtype == "TXT":
         plain = b"".join(rdata.strings).decode("utf-8", errors="replace")
@@ -524,7 +376,7 @@ def record_to_input(record: CleanRecord, origin: str | dns.name.Name) -> RecordI
     raise ValidationError("rtype", "dns.error.type_unsupported")
 
 
-@_own_errors
+@own_errors
 def revalidate(record: CleanRecord, origin: str | dns.name.Name) -> CleanRecord:
     """Prove a stored record is valid and canonical: read it back as form input,
     validate that, and expect the very same record."""
@@ -532,97 +384,3 @@ def revalidate(record: CleanRecord, origin: str | dns.name.Name) -> CleanRecord:
     if again != record:
         raise ValidationError("value", "dns.error.value_invalid")
     return again
-
-
-# --- the whole zone ---------------------------------------------------------------
-
-
-def _target_of(rtype: str, rdata: dns.rdata.Rdata) -> dns.name.Name | None:
-    if rtype == "MX":
-        return rdata.exchange
-    if rtype in ("NS", "SRV"):
-        return rdata.target
-    return None
-
-
-def _alias_at(relative: str, by_name: dict[str, list[CleanRecord]]) -> bool:
-    """Does ``relative`` resolve to a CNAME in this zone, directly or by a wildcard?"""
-    if relative in by_name:
-        return any(r.rtype == "CNAME" for r in by_name[relative])
-    if relative == APEX:
-        return False
-    names = list(by_name)
-    if any(other.endswith("." + relative) for other in names):
-        return False  # an empty non-terminal: wildcards do not apply (RFC 4592)
-    labels = relative.split(".")
-    for cut in range(1, len(labels) + 1):
-        ancestor = ".".join(labels[cut:]) or APEX
-        exists = ancestor == APEX or ancestor in by_name or any(n.endswith("." + ancestor) for n in names)
-        if exists:  # the closest encloser: only its wildcard can answer
-            wildcard = "*" if ancestor == APEX else "*." + ancestor
-            return any(r.rtype == "CNAME" for r in by_name.get(wildcard, ()))
-    return False
-
-
-@_own_errors
-def check_zone(
-    records: Sequence[CleanRecord], origin: str | dns.name.Name, *, focus: CleanRecord | None = None
-) -> None:
-    """The rules between records. ``focus`` is the record being added or changed: it
-    decides which form field an error is shown next to."""
-    origin = zone_origin(origin)
-    if len(records) > MAX_ZONE_RECORDS:
-        raise ValidationError("name", "dns.error.zone_full", max=MAX_ZONE_RECORDS)
-    by_name: dict[str, list[CleanRecord]] = defaultdict(list)
-    parsed: list[tuple[CleanRecord, dns.rdata.Rdata]] = []
-    for record in records:
-        if record.rtype not in RECORD_TYPES:
-            raise ValidationError("rtype", "dns.error.type_unsupported")
-        parsed.append((record, _parse(record.rtype, record.value, origin)))
-        by_name[record.name].append(record)
-
-    for name, group in by_name.items():
-        shown = display_name(name, origin)
-        cnames = [r for r in group if r.rtype == "CNAME"]
-        if cnames and name == APEX:
-            raise ValidationError("name", "dns.error.cname_at_apex")
-        if len(cnames) > 1:
-            raise ValidationError("name", "dns.error.cname_duplicate", name=shown)
-        if cnames and len(group) > 1:
-            raise ValidationError("name", "dns.error.cname_not_alone", name=shown)
-        seen: set[tuple[str, str]] = set()
-        for record in group:
-            key = (record.rtype, record.value)
-            if key in seen:
-                raise ValidationError("value", "dns.error.duplicate")
-            seen.add(key)
-
-    for record, rdata in parsed:
-        target = _target_of(record.rtype, rdata)
-        relative = _relative_text(target, origin) if target is not None else None
-        if relative is None or not _alias_at(relative, by_name):
-            continue
-        shown = target.to_text(omit_final_dot=True)
-        if focus is not None and focus.rtype == "CNAME":
-            raise ValidationError("name", "dns.error.alias_is_target", name=shown)
-        raise ValidationError("value", "dns.error.target_is_alias", target=shown)
-
-
-def rrset_key(record: CleanRecord) -> tuple[str, str]:
-    return (record.name, record.rtype)
-
-
-def harmonize_ttl(records: Iterable[CleanRecord], changed: CleanRecord) -> list[CleanRecord]:
-    """One TTL per RRset (RFC 2181 5.2): the changed record's TTL applies to its set."""
-    out = []
-    for record in records:
-        if rrset_key(record) == rrset_key(changed) and record.ttl != changed.ttl:
-            record = CleanRecord(record.name, record.rtype, changed.ttl, record.value)
-        out.append(record)
-    return out
-
-
-def sort_key(record: CleanRecord) -> tuple:
-    """Apex first, then by name, type (in RECORD_TYPES order) and value."""
-    type_order = RECORD_TYPES.index(record.rtype) if record.rtype in RECORD_TYPES else len(RECORD_TYPES)
-    return (record.name != APEX, record.name, type_order, record.value)

@@ -28,7 +28,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.security.policy import POLICY
-from panel_app.services import accounts, dns_rules, domains
+from panel_app.services import accounts, dns_names, dns_rules, dns_zone, domains
 from panel_app.services.dns_rules import RECORD_TYPES, CleanRecord, RecordInput
 from panel_app.services.notifications import notify_user
 from panel_app.services.validation import Unreadable, ValidationError, parse_row_id
@@ -79,7 +79,7 @@ def _route_domain(path: object) -> str:
 def _shown_name(name: str, origin) -> str:
     """A record name for people; as stored when the rules cannot read it."""
     try:
-        return dns_rules.display_name(name, origin)
+        return dns_names.display_name(name, origin)
     except ValidationError:
         return name
 
@@ -162,7 +162,7 @@ class DnsState(GatedPage, AuthState):
         lang = ctx.lang
         self.zone_error = ""
         try:
-            zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
+            zone = dns_zone.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
         except Unreadable:
             # A stored zone this panel cannot read: say so instead of failing the page.
             self.records = []
@@ -172,7 +172,7 @@ class DnsState(GatedPage, AuthState):
         except ValidationError:
             self._show_not_found()
             return
-        origin = dns_rules.zone_origin(zone.domain)
+        origin = dns_names.zone_origin(zone.domain)
         rows = []
         for record in zone.records:
             rows.append(RecordRow(
@@ -190,7 +190,7 @@ class DnsState(GatedPage, AuthState):
         self.undo_label = self._change_text(zone.last_change, origin, lang)
 
     @staticmethod
-    def _record_problem(record: domains.RecordView, origin, lang: str) -> str:
+    def _record_problem(record: dns_zone.RecordView, origin, lang: str) -> str:
         """Why a stored record would not be accepted as typed today ("" when fine)."""
         try:
             dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
@@ -199,9 +199,9 @@ class DnsState(GatedPage, AuthState):
         return ""
 
     @staticmethod
-    def _change_text(change: domains.ChangeView | None, origin, lang: str) -> str:
-        if change is None or change.action not in (domains.CHANGE_ADD, domains.CHANGE_UPDATE,
-                                                   domains.CHANGE_DELETE):
+    def _change_text(change: dns_zone.ChangeView | None, origin, lang: str) -> str:
+        if change is None or change.action not in (dns_zone.CHANGE_ADD, dns_zone.CHANGE_UPDATE,
+                                                   dns_zone.CHANGE_DELETE):
             return ""
         name = _shown_name(change.name, origin)
         what = t(f"dns.change.{change.action}", lang, rtype=change.rtype, name=name)
@@ -255,7 +255,7 @@ class DnsState(GatedPage, AuthState):
         if target is None or not self._usable():
             return
         try:
-            domains.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
+            dns_zone.delete_record(ctx.db, ctx.actor, self.domain_name, target, now=ctx.now)
         except Unreadable as exc:
             self._fail(exc.message_key)
             return
@@ -275,7 +275,7 @@ class DnsState(GatedPage, AuthState):
         if not self._usable():
             return
         try:
-            change = domains.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
+            change = dns_zone.undo_last_change(ctx.db, ctx.actor, self.domain_name, now=ctx.now)
         except Unreadable as exc:
             self._fail(exc.message_key)
             return
@@ -285,10 +285,10 @@ class DnsState(GatedPage, AuthState):
             return
         name = _shown_name(change.name, self.domain_name)
         what = t(f"dns.change.{change.action}", ctx.lang, rtype=change.rtype, name=name) \
-            if change.action in (domains.CHANGE_ADD, domains.CHANGE_UPDATE, domains.CHANGE_DELETE) else ""
+            if change.action in (dns_zone.CHANGE_ADD, dns_zone.CHANGE_UPDATE, dns_zone.CHANGE_DELETE) else ""
         self._say("dnsui.undo.done", change=what)
         if self.zone_text:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+            self.zone_text = dns_zone.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
         self._reload()
 
     @guard.requires_stepup()
@@ -297,7 +297,7 @@ class DnsState(GatedPage, AuthState):
         if not self._usable():
             return
         try:
-            self.zone_text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+            self.zone_text = dns_zone.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
 
@@ -311,7 +311,7 @@ class DnsState(GatedPage, AuthState):
         if not self._usable():
             return None
         try:
-            text = domains.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
+            text = dns_zone.zone_file(ctx.db, ctx.user.account_id, self.domain_name)
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
             return None
@@ -445,7 +445,7 @@ class DnsRecordFormState(PagePart, DnsState):
         if target is None or not self._usable():
             return
         try:
-            zone = domains.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
+            zone = dns_zone.get_zone(ctx.db, ctx.user.account_id, self.domain_name)
         except ValidationError:  # the domain is gone, or its zone unreadable
             self._reload()
             return
@@ -501,9 +501,9 @@ class DnsRecordFormState(PagePart, DnsState):
         try:
             if self.editing_id:
                 target = parse_row_id(self.editing_id)
-                domains.update_record(ctx.db, ctx.actor, self.domain_name, target, record, now=ctx.now)
+                dns_zone.update_record(ctx.db, ctx.actor, self.domain_name, target, record, now=ctx.now)
             else:
-                domains.add_record(ctx.db, ctx.actor, self.domain_name, record, now=ctx.now)
+                dns_zone.add_record(ctx.db, ctx.actor, self.domain_name, record, now=ctx.now)
         except Unreadable:
             self.form_error = t("dnsui.zone_unreadable", ctx.lang)
             return
