@@ -17,6 +17,8 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+from panel_app.asgi import on_response_start
+
 log = logging.getLogger("panel.events")
 http_log = logging.getLogger("panel.http")
 FIELDS = ("event", "event_id", "user_id", "staff_id", "latency_ms", "request_id", "method", "path", "status")
@@ -88,15 +90,13 @@ class RequestLog:
         request_id = uuid.uuid4().hex[:16]
         status = {"code": 500}
 
-        async def send_logged(message):
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
-            await send(message)
+        def note_start(message) -> None:
+            status["code"] = message["status"]
+            message.setdefault("headers", [])
+            message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
 
         try:
-            await self.app(scope, receive, send_logged)
+            await self.app(scope, receive, on_response_start(send, note_start))
         finally:
             http_log.info("request", extra={"request_id": request_id, "method": scope.get("method"),
                                             "path": scope.get("path", "")[:200], "status": status["code"],

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
 
+from panel_app.asgi import on_response_start
+
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL)
 
 
@@ -84,15 +86,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in security_headers():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
+        await self.app(scope, receive, on_response_start(send, _add_security_headers))
 
-        await self.app(scope, receive, send_with_headers)
+
+def _add_security_headers(message) -> None:
+    headers = MutableHeaders(scope=message)
+    for name, value in security_headers():
+        if name not in headers:
+            headers[name] = value
 
 
 # --- health and readiness -------------------------------------------------------------
