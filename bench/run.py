@@ -226,6 +226,7 @@ def state_names():
     import panel_app.panel_app  # noqa: F401
     from panel_app.state.billing import InvoicesState
     from panel_app.state.dns import DnsState
+    from panel_app.state.dns_parts import DnsRecordFormState
     from panel_app.state.reset import ForgotState
     from panel_app.state.security import SecurityState
     from panel_app.state.standard import ServicesState
@@ -236,8 +237,8 @@ def state_names():
             "choose": f"{StepUpState.get_full_name()}.choose_method",
             "verify": f"{StepUpState.get_full_name()}.verify",
             "dns_load": f"{DnsState.get_full_name()}.load",
-            "dns_save": f"{DnsState.get_full_name()}.save_record",
-            "dns_edit": f"{DnsState.get_full_name()}.start_edit",
+            "dns_save": f"{DnsRecordFormState.get_full_name()}.save_record",
+            "dns_edit": f"{DnsRecordFormState.get_full_name()}.start_edit",
             "services": f"{ServicesState.get_full_name()}.load",
             "invoices": f"{InvoicesState.get_full_name()}.load"}
 

@@ -34,10 +34,12 @@ from panel_app.models import (
 )
 from panel_app.security import crypto
 from panel_app.security.passwords import hash_password, verify_password
-from panel_app.state.dns import AUTH_CODE_VISIBLE_SECONDS, DnsAuthCodeState, DnsRecordFormState, DnsState
+from panel_app.state.dns import DnsState
+from panel_app.state.dns_parts import AUTH_CODE_VISIBLE_SECONDS, DnsAuthCodeState, DnsRecordFormState
 from panel_app.state.guard import GUARD_MARKER
 from panel_app.state.gated import PagePart
-from panel_app.state.mail import MailboxCreateState, MailboxEditState, MailForwardingState, MailState
+from panel_app.state.mail import MailState
+from panel_app.state.mail_parts import MailboxCreateState, MailboxEditState, MailForwardingState
 
 ZONE = "example.com"
 AUTH_CODE = "Xy7#Xy7#Xy7#Xy7#"

@@ -15,7 +15,8 @@ from panel_app.security import sessions
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.billing import InvoicesState
-from panel_app.state.dns import DnsAuthCodeState, DnsRecordFormState, DnsState
+from panel_app.state.dns import DnsState
+from panel_app.state.dns_parts import DnsAuthCodeState, DnsRecordFormState
 from panel_app.state.reset import ForgotState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import StepUpState

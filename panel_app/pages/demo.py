@@ -10,10 +10,10 @@ from panel_app.state.demo import DemoState
 def _message(row) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.badge(row["channel"]), rx.text(row["to"], weight="medium", class_name="outbox-to"),
-                      rx.spacer(), rx.text(row["at"], size="1"), width="100%", wrap="wrap"),
-            rx.cond(row["subject"] != "", rx.text(row["subject"], weight="bold", size="2")),
-            rx.el.pre(row["text"], style={"white-space": "pre-wrap", "margin": 0, "font-size": "13px"},
+            rx.hstack(rx.badge(row.channel), rx.text(row.recipient, weight="medium", class_name="outbox-to"),
+                      rx.spacer(), rx.text(row.at, size="1"), width="100%", wrap="wrap"),
+            rx.cond(row.subject != "", rx.text(row.subject, weight="bold", size="2")),
+            rx.el.pre(row.text, style={"white-space": "pre-wrap", "margin": 0, "font-size": "13px"},
                       class_name="outbox-text"),
             spacing="1",
             width="100%",
@@ -30,7 +30,7 @@ def _fault_select(channel: str, choices) -> rx.Component:
             rx.select.trigger(placeholder=tr("demo.no_fault"), aria_label=tr(f"demo.fail_next_{channel}")),
             rx.select.content(
                 rx.select.item(tr("demo.no_fault"), value="none"),
-                rx.foreach(choices, lambda c: rx.select.item(c[1], value=c[0])),
+                rx.foreach(choices, lambda c: rx.select.item(c.label, value=c.value)),
             ),
             value=rx.cond(DemoState.armed[channel] != "", DemoState.armed[channel], "none"),
             on_change=lambda v: DemoState.arm_fault(channel, v),

@@ -136,27 +136,27 @@ def _password_card() -> rx.Component:
 
 def _session_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.hstack(rx.text(row["browser"]),
-                                           rx.cond(row["current"] != "", rx.badge(tr("security.this_session"))),
+        rx.table.row_header_cell(rx.hstack(rx.text(row.browser),
+                                           rx.cond(row.current != "", rx.badge(tr("security.this_session"))),
                                            wrap="wrap")),
-        rx.table.cell(row["ip"]),
-        rx.table.cell(row["started"]),
-        rx.table.cell(row["last_seen"]),
-        rx.table.cell(rx.cond(row["current"] == "", rx.button(tr("security.sign_out"), size="1", variant="soft",
-                                                             on_click=SecurityState.sign_out_session(row["id"])))),
+        rx.table.cell(row.ip),
+        rx.table.cell(row.started),
+        rx.table.cell(row.last_seen),
+        rx.table.cell(rx.cond(row.current == "", rx.button(tr("security.sign_out"), size="1", variant="soft",
+                                                             on_click=SecurityState.sign_out_session(row.id)))),
     )
 
 
 def _device_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.hstack(rx.text(row["browser"]),
-                                           rx.cond(row["current"] != "", rx.badge(tr("security.devices.this"))),
+        rx.table.row_header_cell(rx.hstack(rx.text(row.browser),
+                                           rx.cond(row.current != "", rx.badge(tr("security.devices.this"))),
                                            wrap="wrap")),
-        rx.table.cell(row["ip"]),
-        rx.table.cell(row["first"]),
-        rx.table.cell(row["last"]),
+        rx.table.cell(row.ip),
+        rx.table.cell(row.first),
+        rx.table.cell(row.last),
         rx.table.cell(rx.button(tr("security.devices.remove"), size="1", variant="soft",
-                                on_click=SecurityState.forget_device(row["id"]))),
+                                on_click=SecurityState.forget_device(row.id))),
     )
 
 

@@ -9,6 +9,7 @@ the port, gets nothing.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 import reflex as rx
 
@@ -21,14 +22,28 @@ from panel_app.services import demo, stepup
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
+from panel_app.state.rows import Option
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One message of the demo outbox, as it would have been sent."""
+
+    id: str
+    channel: str
+    recipient: str
+    subject: str
+    text: str
+    at: str
 
 
 class DemoState(AuthState):
     available: bool = False
-    messages: list[dict[str, str]] = []
-    whatsapp_faults: list[list[str]] = []
-    email_faults: list[list[str]] = []
-    armed: dict[str, str] = {}
+    messages: list[OutboxRow] = []
+    # The faults the next message of a channel can be made to fail with (value: error code).
+    whatsapp_faults: list[Option] = []
+    email_faults: list[Option] = []
+    armed: dict[str, str] = {}  # channel -> the error code armed for its next message ("" for none)
     ttl: str = ""
     demo_message: str = ""
 
@@ -46,14 +61,17 @@ class DemoState(AuthState):
         with transaction() as db:
             rows = outbox_messages(db, limit=30)
             self.messages = [
-                {"id": str(r.id), "channel": r.channel, "to": r.recipient, "subject": r.subject, "text": r.text,
-                 "at": fmt.moment(r.created_at, self.lang)}
+                OutboxRow(id=str(r.id), channel=r.channel, recipient=r.recipient, subject=r.subject, text=r.text,
+                          at=fmt.moment(r.created_at, self.lang))
                 for r in rows
             ]
             self.armed = {k: v or "" for k, v in get_demo_faults(db).items()}
             self.ttl = str(demo.effective_ttl_seconds(db))
-        self.whatsapp_faults = [[code, t(key, self.lang)] for code, key in demo_fault_choices("whatsapp")]
-        self.email_faults = [[code, t(key, self.lang)] for code, key in demo_fault_choices("email")]
+        self.whatsapp_faults = self._fault_options("whatsapp")
+        self.email_faults = self._fault_options("email")
+
+    def _fault_options(self, channel: str) -> list[Option]:
+        return [Option(value=code, label=t(key, self.lang)) for code, key in demo_fault_choices(channel)]
 
     @rx.event
     def load(self):

@@ -10,14 +10,16 @@ place. Every handler a page adds must carry ``@guard.requires_stepup()`` (a test
 checks them all over the websocket).
 
 A page with much to hold splits it into parts (``PagePart``): substates of the page
-state for one form or one secret, guarded the same way and wiped with the page.
+state for one form or one secret, guarded the same way and wiped with the page. The
+parts live in a module of their own beside the page's (``state/dns_parts.py``) and
+hear of the page's changes through hooks the page declares (``_parts``).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
 import reflex as rx
 
@@ -25,8 +27,6 @@ from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.state import guard
-
-_Part = TypeVar("_Part")
 
 
 class GatedPage(rx.State, mixin=True):
@@ -64,12 +64,15 @@ class GatedPage(rx.State, mixin=True):
             page = page.parent_state
         return page
 
-    def _part(self, cls: type[_Part]) -> _Part | None:
-        """The page's part ``cls``, when this event has it (always, unless with Redis)."""
-        part = self._page().substates.get(cls.get_name())
-        if part is not None:
+    def _parts(self) -> list[PagePart]:
+        """The page's parts this event has (all of them, unless with Redis), ready for use.
+        The page tells them what happened to it through hooks it declares and each part
+        overrides (``DnsState._on_not_found``): a page never names its parts, which live in
+        their own module and import the page."""
+        parts = [sub for sub in self._page().substates.values() if isinstance(sub, PagePart)]
+        for part in parts:
             part._join_page()
-        return part
+        return parts
 
     def _wipe(self) -> None:
         self._page().reset()  # with every part this event has loaded (PagePart: the others)

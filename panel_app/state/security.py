@@ -3,6 +3,7 @@ recovery codes) and the user's active sessions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from panel_app.i18n import formatting as fmt
@@ -30,6 +31,30 @@ TOTP_QR_ELEMENT_ID = "totp-qr"
 RECOVERY_CODES_ELEMENT_ID = "recovery-codes"
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """One active login session of the user."""
+
+    id: str
+    browser: str
+    ip: str
+    started: str
+    last_seen: str
+    current: str  # "1" for the session of this page, else ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One browser the user verified on (a known device)."""
+
+    id: str
+    browser: str
+    ip: str
+    first: str
+    last: str
+    current: str  # "1" for the device of this page's session, else ""
+
+
 class SecurityState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.SECURITY
 
@@ -41,9 +66,9 @@ class SecurityState(GatedPage, AuthState):
     # written into the page by the event that made them (``reveal_once``).
     enrolling: bool = False
     recovery_codes_shown: bool = False
-    sessions: list[dict[str, str]] = []
-    devices: list[dict[str, str]] = []
-    password_errors: dict[str, str] = {}
+    sessions: list[SessionRow] = []
+    devices: list[DeviceRow] = []
+    password_errors: dict[str, str] = {}  # form field -> why it was refused
 
     def _load(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
@@ -54,26 +79,26 @@ class SecurityState(GatedPage, AuthState):
         rows = sessions.active_sessions(ctx.db, user.id, now=ctx.now,
                                         idle_seconds=get_settings().session_idle_seconds)
         self.sessions = [
-            {
-                "id": str(row.id),
-                "browser": describe_user_agent(row.user_agent, ctx.lang),
-                "ip": row.ip or "—",
-                "started": fmt.moment(row.created_at, ctx.lang),
-                "last_seen": fmt.moment(row.last_seen_at, ctx.lang),
-                "current": "1" if row.id == ctx.login_session.id else "",
-            }
+            SessionRow(
+                id=str(row.id),
+                browser=describe_user_agent(row.user_agent, ctx.lang),
+                ip=row.ip or "—",
+                started=fmt.moment(row.created_at, ctx.lang),
+                last_seen=fmt.moment(row.last_seen_at, ctx.lang),
+                current="1" if row.id == ctx.login_session.id else "",
+            )
             for row in rows
         ]
         this_device = stepup.device_of(ctx.db, ctx.login_session)
         self.devices = [
-            {
-                "id": str(row.id),
-                "browser": describe_user_agent(row.user_agent, ctx.lang),
-                "ip": row.ip or "—",
-                "first": fmt.moment(row.first_used_at, ctx.lang),
-                "last": fmt.moment(row.last_used_at, ctx.lang),
-                "current": "1" if row.id == this_device else "",
-            }
+            DeviceRow(
+                id=str(row.id),
+                browser=describe_user_agent(row.user_agent, ctx.lang),
+                ip=row.ip or "—",
+                first=fmt.moment(row.first_used_at, ctx.lang),
+                last=fmt.moment(row.last_used_at, ctx.lang),
+                current="1" if row.id == this_device else "",
+            )
             for row in known_devices.listed(ctx.db, user.id)
         ]
 

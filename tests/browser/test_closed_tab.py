@@ -24,7 +24,8 @@ from panel_app.db import transaction
 from panel_app.models import OpenTab
 from panel_app.security import sessions
 from panel_app.state.billing import InvoicesState
-from panel_app.state.dns import DnsAuthCodeState, DnsState
+from panel_app.state.dns import DnsState
+from panel_app.state.dns_parts import DnsAuthCodeState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
 from panel_app.state.security import SecurityState
