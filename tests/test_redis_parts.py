@@ -24,6 +24,7 @@ import panel_app.panel_app as panel  # registers every state and installs TabChe
 from panel_app.db import transaction
 from panel_app.models import DnsRecord, LoginSession
 from panel_app.security import sessions
+from panel_app.state import push
 from panel_app.state.billing import InvoicesState
 from panel_app.state.dns import DnsAuthCodeState, DnsRecordFormState, DnsState
 from tests.state_harness import login_token
@@ -138,3 +139,38 @@ async def test_a_token_without_the_cookie_hydrates_an_empty_tab(owner, domain_id
         answer = await tab.send(HYDRATE)
         assert EDITED_VALUE not in answer and "mail.example.com" not in answer
         assert await tab.stored_form() == ("", "")
+
+
+class _TokenManager:
+    def __init__(self):
+        self.token_to_socket = {}
+
+
+class _Namespace:
+    def __init__(self):
+        self._token_manager = _TokenManager()
+
+
+class _App:
+    def __init__(self, manager):
+        self.event_namespace = _Namespace()
+        self.state_manager = manager
+
+
+async def test_a_closed_tab_leaves_no_part_in_redis(owner, domain_id, redis_port, clock):  # noqa: F811
+    """The socket closes while the grant still runs (the push loop's disconnect hook, as
+    another worker would run it): page and every part are empty in Redis."""
+    token = login_token(owner, clock.now, grant_method="totp")
+    manager = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
+    sock = _Socket()
+    processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
+    async with processor.configure(state_manager=manager, event_namespace=sock):
+        tab = _Tab(processor, manager, sock, f"{sessions.COOKIE_NAME}={token}", f"/domains/{ZONE}")
+        await tab.call(DnsState, "load")
+        await tab.call(DnsRecordFormState, "start_edit", {"record_id": str(_mail_record_id())})
+        assert await tab.stored_form() == (str(_mail_record_id()), EDITED_VALUE), "positive control"
+        await push._forget_on_disconnect(_App(manager), CLIENT_TOKEN, "sid-1")
+        assert await tab.stored_form() == ("", "")
+        root = await manager.get_state(BaseStateToken(ident=CLIENT_TOKEN, cls=DnsState))
+        page = root.get_substate(DnsState.get_full_name().split(".")[1:])
+        assert not page.loaded and page.records == [] and page.parent_state._bound_session_id is None
