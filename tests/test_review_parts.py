@@ -4,6 +4,10 @@ page and of each part is called directly (the guard decides from the database)."
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import json
+
 import pytest
 from sqlmodel import Session, select
 
@@ -80,3 +84,58 @@ async def test_a_tab_whose_cookie_changes_hands_keeps_nothing_and_changes_nothin
     with Session(get_engine()) as db:
         assert db.exec(select(OutboxMessage)).all() == []
         assert db.exec(select(RecoveryCode)).all() == []
+
+
+# --- raw over Reflex's event processor (tab check and guard), no grant ---------------------------
+
+
+class _Socket:
+    def __init__(self):
+        self.updates = []
+
+    async def emit_update(self, update, token):
+        self.updates.append(update)
+
+
+@pytest.mark.parametrize("cls, path, _area", PAGES)
+async def test_every_part_handler_sent_raw_without_a_grant_does_nothing(
+        cls, path, _area, owner, domain_id, clock):  # noqa: F811
+    """Each handler of the page and of every part as a websocket event with the payload a
+    script would send, from a session that never verified: no row changes, no answer carries
+    the domain's data."""
+    from reflex.istate.manager.memory import StateManagerMemory
+    from reflex_base.event import Event
+    from reflex_base.event.processor.base_state_processor import BaseStateEventProcessor
+
+    import panel_app.panel_app as panel
+    from tests.ws import handler_name, router_data
+
+    _mail_rows(domain_id)
+    cookie = f"panel_session={_login(owner, clock.now, grant=False)}"
+    before = _db_snapshot()
+    sock = _Socket()
+    processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
+    sent = 0
+    async with processor.configure(state_manager=StateManagerMemory(), event_namespace=sock):
+        for state_cls in (cls, *cls.get_substates()):
+            for name, fn in _handlers(state_cls).items():
+                params = [p.name for p in list(inspect.signature(fn).parameters.values())[1:]]
+                payload = dict(zip(params, _dummy_args(fn), strict=True))
+                router = router_data(path, headers={"cookie": cookie, "user-agent": "pytest"}, ip="192.0.2.9",
+                                     token="raw-parts-tab", sid="sid-1")
+                await processor.enqueue("raw-parts-tab", Event(name=handler_name(state_cls, name), payload=payload,
+                                                               router_data=router))
+                sent += 1
+        await asyncio.sleep(0.1)
+        await processor.join(timeout=30)
+        await asyncio.sleep(0.1)
+    await tasks.wait_all()
+    assert sent > 10
+    after = _db_snapshot()
+    assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
+    answers = json.dumps([repr(update) for update in sock.updates])
+    assert sock.updates, "positive control: the events were answered"
+    for secret in SECRETS:
+        assert secret not in answers
+    with Session(get_engine()) as db:
+        assert db.exec(select(OutboxMessage)).all() == []
