@@ -3,7 +3,7 @@ on a database of its own (SQLite here; the same SQL runs on PostgreSQL in CI).""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -83,3 +83,50 @@ def test_upgrade_copies_every_app_secret_and_downgrade_restores_them(connection)
 
     _run(connection, command.upgrade, "head")  # and up again: the same rows
     assert connection.execute(sa.text("SELECT count(*) FROM authenticator")).scalar() == 3
+
+
+def test_after_the_upgrade_every_app_still_works_and_no_step_is_accepted_again(connection):
+    """The migrated rows through the panel's own code: an app keeps working, its last
+    accepted code stays spent (no replay window opens with the move), a set-up begun before
+    is confirmed afterwards; and the step claimed after the upgrade goes back down with it."""
+    from sqlmodel import Session
+
+    from panel_app.models import User
+    from panel_app.security import totp
+    from panel_app.services import authenticator_setup, stepup
+    from panel_app.services.audit import Actor
+    from panel_app.services.methods import CodeScope, authenticator
+
+    now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+    active, pending = totp.new_secret(), totp.new_secret()
+    _run(connection, command.upgrade, "0005_staff")
+    _users(connection)
+    connection.execute(sa.text('UPDATE "user" SET totp_secret_enc = :s, totp_last_step = :step WHERE id = 1'),
+                       {"s": totp.encrypt_secret(active), "step": totp.time_step(now)})
+    connection.execute(sa.text('UPDATE "user" SET totp_pending_secret_enc = :s WHERE id = 3'),
+                       {"s": totp.encrypt_secret(pending)})
+    connection.commit()
+    _run(connection, command.upgrade, "0006_authenticator")
+
+    scope = CodeScope(None, "stepup")
+    with Session(bind=connection) as db:
+        user = db.get(User, 1)
+        assert stepup.available_methods(db, user)[0] == "totp"
+        spent = authenticator.METHOD.verify(db, user=user, scope=scope, value=totp.code_at(active, now), now=now)
+        assert not spent.ok and spent.reason == totp.REASON_REPLAYED
+        later = now + timedelta(seconds=totp.STEP_SECONDS)
+        fresh = authenticator.METHOD.verify(db, user=user, scope=scope, value=totp.code_at(active, later), now=later)
+        assert fresh.ok
+        assert not authenticator.METHOD.verify(db, user=user, scope=scope, value=totp.code_at(active, later),
+                                               now=later).ok
+
+        begun = db.get(User, 3)
+        assert not authenticator.is_enrolled(db, begun)
+        confirmed = authenticator_setup.confirm_totp_enrollment(db, begun, totp.code_at(pending, now), now,
+                                                                Actor.for_user(begun))
+        assert confirmed.ok and authenticator.is_enrolled(db, begun)
+        db.commit()
+
+    _run(connection, command.downgrade, "0005_staff")
+    steps = dict(connection.execute(sa.text('SELECT id, totp_last_step FROM "user" WHERE id IN (1, 3)')).all())
+    assert steps == {1: totp.time_step(later), 3: totp.time_step(now)}

@@ -199,3 +199,30 @@ def test_two_simultaneous_requests_exactly_one_wins(enrolled, now, race):
     assert len(winners) == 1
     loser = next(r for r in results if r is not winners[0])
     assert isinstance(loser, totp.TotpCheck) and loser.reason == "replayed"
+
+
+def test_a_code_of_the_replaced_app_checked_meanwhile_claims_nothing(db, enrolled, now):
+    """A check of the old app's code that read the row just before the owner confirmed a new
+    app (another request, another worker): the step is claimed only while the secret it was
+    compared with is still the active one, so the old app opens nothing after the swap."""
+    from sqlmodel import Session
+
+    from panel_app.db import get_engine
+    from panel_app.services import authenticator_setup
+    from panel_app.services.audit import Actor
+
+    app, old_secret = enrolled
+    db.expire_all()
+    stale = db.get(Authenticator, app.id)  # the check read the row (and the old secret) here
+    assert stale.secret_enc
+    with Session(get_engine()) as other:  # meanwhile: the owner confirms a new app
+        user = other.get(User, app.user_id)
+        new_secret, _uri = authenticator_setup.begin_totp_enrollment(other, user, now)
+        later = now + timedelta(seconds=totp.STEP_SECONDS)
+        assert authenticator_setup.confirm_totp_enrollment(other, user, totp.code_at(new_secret, now), now,
+                                                           Actor.for_user(user)).ok
+        other.commit()
+    result = authenticator.check_code(db, stale, totp.code_at(old_secret, later), later)
+    assert not result.ok
+    db.commit()
+    assert db.get(Authenticator, app.id).last_step == totp.time_step(now)

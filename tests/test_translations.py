@@ -60,6 +60,32 @@ def test_a_count_of_one_reads_as_one():
     assert nt("team.sessions_ended", 2, "en") == "Signed out everywhere (2 sessions ended)."
 
 
+# A number in a text followed by a counted noun: such a text must be a plural entry.
+_COUNTED_NOUN = re.compile(r"\{(\w+)\} (?:\w+ )?(codes|tries|minutes|seconds|hours|days|sessions|messages|"
+                           r"Codes|Versuche|Minuten|Sekunden|Stunden|Tage|Sitzungen|Wiederherstellungscodes)\b")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_counted_number_in_a_text_has_its_plural(lang):
+    """A count known only at run time ("1 recovery codes are left", the notice after a
+    recovery code was used, is what a missing plural looks like). The policy's fixed numbers
+    (``{reset_link_minutes}``, ...) are left out: they are never 1."""
+    from panel_app.security.policy import POLICY
+
+    fixed = set(POLICY.text_values())
+    counted = sorted(key for key, text in CATALOGS[lang].items()
+                     if key not in PLURAL_COUNTS
+                     and any(match.group(1) not in fixed for match in _COUNTED_NOUN.finditer(text)))
+    assert counted == []
+
+
+def test_the_last_recovery_code_notice_reads_as_one():
+    assert "1 recovery code is left." in t("notice.recovery_code_used.body", "en", when="today", remaining=1)
+    assert "0 recovery codes are left." in t("notice.recovery_code_used.body", "en", when="today", remaining=0)
+    assert "Es bleibt 1 Wiederherstellungscode." in t("notice.recovery_code_used.body", "de", when="heute",
+                                                      remaining=1)
+
+
 def test_the_stepup_lifetime_text_is_singular_for_one_minute(monkeypatch):
     from panel_app import settings
 

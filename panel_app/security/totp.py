@@ -118,16 +118,22 @@ def is_enrolled(staff) -> bool:
 STAFF_STEP_COLUMN = "totp_last_step"
 
 
-def claim_step(db: Session, holder, step: int, *, step_column: str = STAFF_STEP_COLUMN) -> bool:
+def claim_step(db: Session, holder, step: int, *, step_column: str = STAFF_STEP_COLUMN,
+               secret_column: str | None = None, secret_enc: str | None = None) -> bool:
     """Record ``step`` as used unless it (or a later step) already was. Atomic.
 
     ``holder`` is the row keeping the replay guard in its column ``step_column``: a
-    ``StaffUser`` (the default) or a customer's ``Authenticator`` (``last_step``)."""
+    ``StaffUser`` (the default) or a customer's ``Authenticator`` (``last_step``). With
+    ``secret_column``, only while that column still holds ``secret_enc``, the secret the
+    code was compared with: an app replaced meanwhile (another request) claims nothing."""
     model = type(holder)
     last_step = getattr(model, step_column)
+    conditions = [model.id == holder.id, or_(last_step.is_(None), last_step < step)]
+    if secret_column is not None:
+        conditions.append(getattr(model, secret_column) == secret_enc)
     result = db.exec(
         update(model)
-        .where(model.id == holder.id, or_(last_step.is_(None), last_step < step))
+        .where(*conditions)
         .values({step_column: step})
         .execution_options(synchronize_session=False)
     )
@@ -150,12 +156,13 @@ class TotpCheck:
 
 def check_code(
     db: Session, holder, submitted: object, now: datetime, *, secret_enc: str | None = None,
-    step_column: str = STAFF_STEP_COLUMN,
+    step_column: str = STAFF_STEP_COLUMN, secret_column: str | None = None,
 ) -> TotpCheck:
     """Check an app code against ``holder``'s secret and claim its time step (``claim_step``).
 
     ``secret_enc`` defaults to a staff member's active secret; a customer's authenticator
-    passes its own, enrollment the pending one (``""``: none, not set up).
+    passes its own, enrollment the pending one (``""``: none, not set up). ``secret_column``:
+    the column that held ``secret_enc`` (the claim needs it unchanged).
     """
     code, reason = normalize_digits(submitted, DIGITS)
     if code is None:
@@ -167,6 +174,7 @@ def check_code(
     step = matching_step(decrypt_secret(secret_enc), code, now)
     if step is None:
         return TotpCheck(ok=False, error_key=ERROR_CODE_WRONG, reason=REASON_WRONG)
-    if not claim_step(db, holder, step, step_column=step_column):
+    if not claim_step(db, holder, step, step_column=step_column, secret_column=secret_column,
+                      secret_enc=secret_enc):
         return TotpCheck(ok=False, error_key=ERROR_TOTP_REPLAYED, reason=REASON_REPLAYED, step=step)
     return TotpCheck(ok=True, step=step)

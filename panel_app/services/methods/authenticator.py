@@ -17,6 +17,7 @@ from panel_app.services.methods.base import CodeScope, MethodCheck, StepUpMethod
 
 TYPE = "totp"
 STEP_COLUMN = "last_step"
+SECRET_COLUMN = "secret_enc"
 
 
 def row_of(db: Session, user_id: int) -> Authenticator | None:
@@ -36,8 +37,10 @@ def is_enrolled(db: Session, user: User) -> bool:
 
 
 def check_code(db: Session, row: Authenticator, submitted: object, now: datetime) -> totp.TotpCheck:
-    """An app code against the active secret; claims its time step on the row."""
-    return totp.check_code(db, row, submitted, now, secret_enc=row.secret_enc or "", step_column=STEP_COLUMN)
+    """An app code against the active secret; claims its time step on the row (only while
+    that secret is still the active one: not after a replacement meanwhile)."""
+    return totp.check_code(db, row, submitted, now, secret_enc=row.secret_enc or "", step_column=STEP_COLUMN,
+                           secret_column=SECRET_COLUMN)
 
 
 class AuthenticatorApp(StepUpMethod):
