@@ -26,7 +26,8 @@ from panel_app.models import DnsRecord, LoginSession
 from panel_app.security import sessions
 from panel_app.state import push
 from panel_app.state.billing import InvoicesState
-from panel_app.state.dns import DnsAuthCodeState, DnsRecordFormState, DnsState
+from panel_app.state.dns import DnsState
+from panel_app.state.dns_parts import DnsAuthCodeState, DnsRecordFormState
 from tests.state_harness import login_token
 from tests.test_states_dns_mail import ZONE, domain_id, owner  # noqa: F401  (fixtures)
 from tests.ws import HYDRATE, event, router_data
