@@ -210,6 +210,24 @@ def test_two_concurrent_accepts_exactly_one_wins(db, actor, now, race):
     assert [e.action for e in audits(db)].count("admin_joined") == 1
 
 
+def test_two_accounts_inviting_one_address_at_once_give_it_one_login(db, actor, now, make_user, race):
+    """Both accepts pass the "address taken" check before either writes: the loser is told
+    the address is taken (the unique address, not a database error)."""
+    other_owner = db.get(User, make_user(email="second-owner@test.example").id)
+    tokens = [token_of(invite(db, actor, now)), token_of(invite(db, Actor.for_user(other_owner), now))]
+
+    def outcome(result: object) -> str:
+        if isinstance(result, ValidationError) and not isinstance(result, invitations.InvitationInvalid):
+            return result.message_key
+        return f"error: {result!r}" if isinstance(result, Exception) else "won"
+
+    outcomes = [outcome(r) for r in race.times(2, lambda i: accept(tokens[i], now, name=f"Person {i}"))]
+
+    assert sorted(outcomes) == ["invite.error.email_taken", "won"]
+    db.expire_all()
+    assert len(db.exec(select(User).where(User.email == "ada@test.example")).all()) == 1
+
+
 def test_a_revoked_invitation_is_refused(db, actor, now):
     sent = invite(db, actor, now)
     assert invitations.revoke_invitation(db, actor, sent.invitation_id, now=now) == "ada@test.example"

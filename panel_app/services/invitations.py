@@ -17,6 +17,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from panel_app.i18n import LANGUAGES, formatting, normalize_language, t
@@ -380,7 +381,10 @@ def accept_invitation(
     user.language = language
     user.areas = areas_raw
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:  # another invitation to the address was accepted meanwhile
+        raise ValidationError("email", "invite.error.email_taken") from None
 
     joined_actor = Actor.for_user(user, ip=ip, user_agent=user_agent)
     audit.record(db, joined_actor, Area.TEAM, "admin_joined", now=now, target=user.email, areas=areas_raw,

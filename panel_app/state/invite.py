@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 
 import reflex as rx
-from sqlalchemy.exc import IntegrityError
 
 from panel_app.clock import utcnow
 from panel_app.db import transaction
@@ -130,9 +129,6 @@ class InviteState(AuthState):
             target = {"name": "name_error", "password": "password_error", "phone": "phone_error",
                       "language": "language_error"}.get(exc.field, "form_error")
             setattr(self, target, text)
-            return
-        except IntegrityError:  # the address got a login in the meantime (another invitation)
-            self.form_error = t("invite.error.email_taken", self.lang)
             return
         label = f"{joined.name} <{joined.email}>"
         for owner_id, owner_lang in zip(joined.owner_ids, joined.owner_languages, strict=True):
