@@ -6,6 +6,7 @@ nothing a part held may come back with ``hydrate``. Needs ``redis-server`` (skip
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import socket
@@ -97,12 +98,11 @@ def _mail_record_id() -> int:
         return db.exec(select(DnsRecord).where(DnsRecord.name == "mail")).one().id
 
 
-@pytest.mark.parametrize("ended_by", ["other_part", "other_page", "hydrate"])
-async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, domain_id, redis_port, clock,  # noqa: F811
-                                                                      ended_by):
-    """The form holds a record being edited; the grant runs out; the next event names only
-    the auth code part (the form stays in Redis), another page, or is Reflex's hydrate."""
-    token = login_token(owner, clock.now, grant_method="totp")
+@contextlib.asynccontextmanager
+async def _editing_tab(user, clock, redis_port):
+    """The owner's tab, verified, on the DNS page with the record form holding a record
+    being edited (checked in Redis: the positive control of every test here)."""
+    token = login_token(user, clock.now, grant_method="totp")
     manager = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
     sock = _Socket()
     processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
@@ -111,6 +111,15 @@ async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, doma
         await tab.call(DnsState, "load")
         await tab.call(DnsRecordFormState, "start_edit", {"record_id": str(_mail_record_id())})
         assert await tab.stored_form() == (str(_mail_record_id()), EDITED_VALUE), "positive control"
+        yield tab
+
+
+@pytest.mark.parametrize("ended_by", ["other_part", "other_page", "hydrate"])
+async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, domain_id, redis_port, clock,  # noqa: F811
+                                                                      ended_by):
+    """The form holds a record being edited; the grant runs out; the next event names only
+    the auth code part (the form stays in Redis), another page, or is Reflex's hydrate."""
+    async with _editing_tab(owner, clock, redis_port) as tab:
 
         clock.advance(601)
         if ended_by == "other_part":
@@ -128,14 +137,7 @@ async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, doma
 async def test_a_token_without_the_cookie_hydrates_an_empty_tab(owner, domain_id, redis_port, clock):  # noqa: F811
     """Someone holding only the client token (another worker, no cookie) while the grant is
     still running: the tab check signs the tab out before Reflex answers."""
-    token = login_token(owner, clock.now, grant_method="totp")
-    manager = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
-    sock = _Socket()
-    processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
-    async with processor.configure(state_manager=manager, event_namespace=sock):
-        tab = _Tab(processor, manager, sock, f"{sessions.COOKIE_NAME}={token}", f"/domains/{ZONE}")
-        await tab.call(DnsState, "load")
-        await tab.call(DnsRecordFormState, "start_edit", {"record_id": str(_mail_record_id())})
+    async with _editing_tab(owner, clock, redis_port) as tab:
         tab.cookie = None
         answer = await tab.send(HYDRATE)
         assert EDITED_VALUE not in answer and "mail.example.com" not in answer
@@ -161,17 +163,9 @@ class _App:
 async def test_a_closed_tab_leaves_no_part_in_redis(owner, domain_id, redis_port, clock):  # noqa: F811
     """The socket closes while the grant still runs (the push loop's disconnect hook, as
     another worker would run it): page and every part are empty in Redis."""
-    token = login_token(owner, clock.now, grant_method="totp")
-    manager = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
-    sock = _Socket()
-    processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
-    async with processor.configure(state_manager=manager, event_namespace=sock):
-        tab = _Tab(processor, manager, sock, f"{sessions.COOKIE_NAME}={token}", f"/domains/{ZONE}")
-        await tab.call(DnsState, "load")
-        await tab.call(DnsRecordFormState, "start_edit", {"record_id": str(_mail_record_id())})
-        assert await tab.stored_form() == (str(_mail_record_id()), EDITED_VALUE), "positive control"
-        await push._forget_on_disconnect(_App(manager), CLIENT_TOKEN, "sid-1")
+    async with _editing_tab(owner, clock, redis_port) as tab:
+        await push._forget_on_disconnect(_App(tab.manager), CLIENT_TOKEN, "sid-1")
         assert await tab.stored_form() == ("", "")
-        root = await manager.get_state(BaseStateToken(ident=CLIENT_TOKEN, cls=DnsState))
+        root = await tab.manager.get_state(BaseStateToken(ident=CLIENT_TOKEN, cls=DnsState))
         page = root.get_substate(DnsState.get_full_name().split(".")[1:])
         assert not page.loaded and page.records == [] and page.parent_state._bound_session_id is None
