@@ -2,7 +2,7 @@
 ``components.i18n.tr`` (a reactive text that follows the user's language).
 
 The catalogs are gettext files, one per language: ``locale/<lang>/LC_MESSAGES/messages.po``
-(what translators edit) compiled to ``messages.mo`` (what is read here, through ``gettext``).
+(what translators edit) compiled to ``messages.mo`` (what is read here, once, at import).
 Message ids are keys (``gate.intro``); the English catalog holds the English text. A plural
 entry has ``msgid_plural`` = the placeholder that holds its count (``"{tries}"``), so ``t``
 picks the form with ``ngettext`` from that value. A test proves every language has the same
@@ -36,16 +36,6 @@ def _mo_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
 
 
-def _load_translations() -> dict[str, gettext.GNUTranslations]:
-    loaded: dict[str, gettext.GNUTranslations] = {}
-    for lang in LANGUAGES:
-        with _mo_path(lang).open("rb") as handle:
-            loaded[lang] = gettext.GNUTranslations(handle)
-    for lang in LANGUAGES[1:]:
-        loaded[lang].add_fallback(loaded[DEFAULT_LANGUAGE])
-    return loaded
-
-
 def _load_catalogs() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, tuple[str, ...]]], dict[str, str],
                               dict[str, str]]:
     """Per language: every id's text (the last plural form for a plural), every plural's forms,
@@ -71,8 +61,9 @@ def _load_catalogs() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, tup
     return texts, forms, expressions, counts
 
 
-_TRANSLATIONS = _load_translations()
 CATALOGS, PLURAL_FORMS, PLURAL_EXPRESSIONS, PLURAL_COUNTS = _load_catalogs()
+# Each language's plural rule (the catalog's C expression) as a function of the count.
+_PLURAL_INDEX = {lang: gettext.c2py(PLURAL_EXPRESSIONS[lang]) for lang in LANGUAGES}
 
 
 def normalize_language(lang: object) -> str:
@@ -120,13 +111,15 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, **params: object) -> str:
     lang = normalize_language(lang)
     if key not in CATALOGS[lang] and key not in CATALOGS[DEFAULT_LANGUAGE]:
         raise KeyError(f"missing translation key {key!r}")
+    if key not in CATALOGS[lang]:
+        lang = DEFAULT_LANGUAGE
     count_name = PLURAL_COUNTS.get(key)
     if count_name is None:
-        text = _TRANSLATIONS[lang].gettext(key)
+        text = CATALOGS[lang][key]
     else:
         value = params[count_name] if count_name in params else policy_values().get(count_name)
         count = _count(value)
-        text = _TRANSLATIONS[lang].ngettext(key, "{" + count_name + "}", 2 if count is None else count)
+        text = PLURAL_FORMS[lang][key][_PLURAL_INDEX[lang](2 if count is None else count)]
     return fill(text, params)
 
 
