@@ -241,8 +241,3 @@ def end_grant(db: Session, session: StaffSession) -> None:
     session.grant_expires_at = None
     db.add(session)
     db.flush()
-
-
-def active_staff(db: Session) -> list[StaffUser]:
-    return list(db.exec(select(StaffUser).where(StaffUser.is_active.is_(True)).order_by(StaffUser.name)).all())
-
