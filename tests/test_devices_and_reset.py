@@ -187,7 +187,8 @@ def test_a_device_cookie_of_another_user_counts_as_unknown(make_user):
 @pytest.fixture
 def client():
     app = Starlette(routes=session_routes.routes)
-    with TestClient(app, base_url="http://localhost:3000") as test_client:
+    # A browser sends Origin on every POST; the routes refuse a request without it.
+    with TestClient(app, base_url="http://localhost:3000", headers={"Origin": "http://localhost:3000"}) as test_client:
         yield test_client
 
 

@@ -11,7 +11,8 @@ from panel_app.settings import get_settings
 @pytest.fixture
 def client():
     app = Starlette(routes=session_routes.routes)
-    with TestClient(app, base_url="http://localhost:3000") as test_client:
+    # A browser sends Origin on every POST; the routes refuse a request without it.
+    with TestClient(app, base_url="http://localhost:3000", headers={"Origin": "http://localhost:3000"}) as test_client:
         yield test_client
 
 

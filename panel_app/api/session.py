@@ -38,10 +38,13 @@ def _frontend_url(path: str) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """Refuse cross-site form posts (login CSRF); browsers send Origin on POST."""
+    """Refuse cross-site and unattributed form posts (login CSRF and the like). Every
+    state-changing route asks this first. Browsers send ``Origin`` on every POST; a request
+    without it passes only when the browser itself vouches for it (``Sec-Fetch-Site:
+    same-origin``). ``Origin: null`` (sandboxed frames, some redirects) never passes."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
+    if origin is None:
+        return request.headers.get("sec-fetch-site") == "same-origin"
     allowed = {get_settings().public_url, f"{request.url.scheme}://{request.url.netloc}"}
     return origin.rstrip("/") in allowed
 
