@@ -387,7 +387,7 @@ def test_a_scheduled_reset_can_be_cancelled_by_a_verified_session(make_user):
         opened = password_reset.open_link(db, token, now)
         change = password_reset.schedule(db, opened, new_password="a-brand-new-password-9", now=now,
                                          actor=_actor(user), delay_seconds=60)
-        factor_changes.cancel(db, _actor(user), db.get(User, user.id), str(change.id), now=now)
+        factor_changes.cancel(db, _actor(user), db.get(User, user.id), str(change.id), now=now, by="email")
         assert factor_changes.apply_due(db, now=now + timedelta(minutes=5)) == []
         assert verify_password(PASSWORD, db.get(User, user.id).password_hash)
 

@@ -74,12 +74,12 @@ def test_a_cancelled_change_never_applies(make_user, now):
     change = _schedule(user.id, now)
     with transaction() as db:
         row = db.get(User, user.id)
-        factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now)
+        factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now, by="email")
     assert not _user(user.id).factor_change_pending
     with transaction() as db:
         assert factor_changes.apply_due(db, now=now + timedelta(days=10)) == []
         with pytest.raises(ValidationError):  # twice, or someone else's: not found
-            factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now)
+            factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now, by="email")
 
 
 def test_someone_elses_change_cannot_be_cancelled(make_user, now):
@@ -90,7 +90,7 @@ def test_someone_elses_change_cannot_be_cancelled(make_user, now):
         row = db.get(User, other.id)
         for junk in (str(change.id), "-1", "x", None, 10**30):
             with pytest.raises(ValidationError):
-                factor_changes.cancel(db, Actor.for_user(row), row, junk, now=now)
+                factor_changes.cancel(db, Actor.for_user(row), row, junk, now=now, by="email")
     assert _user(owner.id).factor_change_pending
 
 
@@ -120,5 +120,6 @@ def test_a_change_applied_meanwhile_cannot_be_cancelled(make_user, now):
     with transaction() as db:
         row = db.get(User, user.id)
         with pytest.raises(ValidationError):
-            factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now + timedelta(seconds=DELAY))
+            factor_changes.cancel(db, Actor.for_user(row), row, str(change.id), now=now + timedelta(seconds=DELAY),
+                                  by="email")
     assert _user(user.id).phone == "+4915199999999"

@@ -9,6 +9,7 @@ PARAMS = {"browser": "Firefox on Linux", "ip": "198.51.100.7", "remaining": 9, "
           "new_value": "n•••@example.com", "domain": "example.com", "actor": "tech@example.com",
           "admin": "tech@example.com", "areas": "domains", "count": 5, "hours": 72,
           "effective": "2026-12-01 10:00 UTC", "cancel_url": "http://localhost:3000/profile?cancel_change=1", "ticket": 7,
+          "cancel_how": "Sign in and verify with another method:",
           "url": "http://localhost:3000/support"}
 
 

@@ -169,7 +169,10 @@ def test_the_customer_cancels_a_change_support_scheduled(make_user):
         staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
         change, _ = staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "email", "new@test.example",
                                                            now=now, delay_seconds=3600)
-        factor_changes.cancel(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), change.id, now=now)
+        customer = db.get(User, user.id)
+        with pytest.raises(ValidationError):  # not from the mailbox the change replaces
+            factor_changes.cancel(db, Actor.for_user(customer), customer, change.id, now=now, by="email")
+        factor_changes.cancel(db, Actor.for_user(customer), customer, change.id, now=now, by="whatsapp")
         assert factor_changes.apply_due(db, now=now + timedelta(hours=2)) == []
 
 

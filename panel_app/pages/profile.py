@@ -117,8 +117,9 @@ def _enter_new_value() -> rx.Component:
                     rx.text(s.change_value_error, class_name="field-error", role="alert")),
             rx.text(rx.cond(s.change_kind == "email", tr("profile.contact.email_hint"),
                             tr("profile.contact.phone_hint")), size="1", color=rx.color("gray", 11)),
+            _waits_hint(),
             rx.cond(
-                s.change_has_old,
+                s.change_has_old & ~s.change_waits,
                 rx.vstack(
                     rx.el.label(
                         rx.hstack(rx.checkbox(checked=s.change_without_old, on_change=ProfileState.set_without_old,
@@ -147,10 +148,20 @@ def _enter_new_value() -> rx.Component:
     )
 
 
+def _waits_hint() -> rx.Component:
+    """This session's grant came through the channel being changed (and the account has another
+    settled factor): the change will wait, and how to make it at once instead."""
+    s = ProfileState
+    return rx.cond(s.change_waits & ~s.change_without_old,
+                   rx.callout(tr_format("profile.contact.waits_grant", hours=s.change_delay_hours),
+                              icon="clock", color_scheme="amber", size="1", id="waits-hint"))
+
+
 def _enter_code() -> rx.Component:
     s = ProfileState
     return rx.vstack(
         rx.text(s.change_info, size="2", role="status", id="contact-code-info"),
+        _waits_hint(),
         rx.form(
             rx.vstack(
                 rx.cond(
@@ -204,9 +215,11 @@ def _scheduled_changes() -> rx.Component:
                 rx.foreach(ProfileState.scheduled, lambda change: rx.hstack(
                     rx.text(tr_format("profile.scheduled.line", kind=change.kind, value=change.value,
                                       effective=change.effective), size="2"),
-                    rx.button(tr("profile.scheduled.cancel"), size="1", color_scheme="red", type="button",
-                              on_click=ProfileState.cancel_scheduled(change.id),
-                              id="cancel-scheduled-" + change.id),
+                    rx.cond(change.may_cancel,
+                            rx.button(tr("profile.scheduled.cancel"), size="1", color_scheme="red", type="button",
+                                      on_click=ProfileState.cancel_scheduled(change.id),
+                                      id="cancel-scheduled-" + change.id),
+                            rx.text(change.advice, size="1", id="cancel-advice-" + change.id)),
                     wrap="wrap", align="center")),
                 rx.text(tr("profile.scheduled.explain"), size="1"),
                 spacing="2",

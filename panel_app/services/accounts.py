@@ -94,5 +94,5 @@ def change_password(db: Session, actor, user: User, *, current: object, new: obj
 
     for change in factor_changes.pending(db, user.id):
         if change.kind == "password":
-            factor_changes.cancel(db, actor, user, change.id, now=now)
+            factor_changes.cancel(db, actor, user, change.id, now=now, by=factor_changes.BY_PANEL)
     return signed_out

@@ -23,8 +23,6 @@ from panel_app.services.methods import authenticator
 from panel_app.services.methods import email as email_method
 
 ERROR_NO_PENDING_TOTP = "stepup.error.totp_no_pending"
-# The grants that prove the app itself: only these may replace a settled app.
-PROVES_THE_APP = ("totp", "recovery")
 
 
 def begin_totp_enrollment(
@@ -109,12 +107,6 @@ def confirm_totp_enrollment(
     record(db, actor, Area.AUTH, "totp_enabled", now=now, recovery_code_count=len(recovery_codes),
            grants_ended=True)
     return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
-
-
-def totp_is_new(db: Session, user: User, now: datetime, settle_seconds: int) -> bool:
-    """Set up less than ``settle_seconds`` ago (any verified session may still remove it)."""
-    return authenticator.is_enrolled(db, user) and not authenticator.METHOD.is_settled(db, user, now,
-                                                                                       settle_seconds)
 
 
 def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:

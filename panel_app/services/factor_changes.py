@@ -14,17 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from panel_app.delivery.base import BULLETS, mask_email, mask_phone
+from panel_app.i18n import t
 from panel_app.models import FactorChange, User
 from panel_app.security import crypto
 from panel_app.security.permissions import Area
-from panel_app.services import audit, profile
+from panel_app.services import audit, factor_rules, profile
 from panel_app.services.audit import Actor
 from panel_app.services.validation import ValidationError, parse_row_id
+from panel_app.settings import get_settings
 
 KINDS = ("email", "phone", "password")  # password: a reset without a second factor
 # The second announcement goes out this long before the change takes effect (or at half
@@ -44,6 +47,13 @@ class PendingChange:
     def masked(self) -> str:
         """What screens and notices show of the new value (nothing of a password)."""
         return {"email": mask_email, "phone": mask_phone}.get(self.kind, lambda _v: BULLETS)(self.new_value)
+
+
+def announcement_params(change: PendingChange) -> dict:
+    """What every announcement of a waiting change carries: the cancel link, and (in the
+    reader's language) who can use it: not the channel the change replaces."""
+    return {"cancel_url": f"{get_settings().public_url}/profile?cancel_change={change.id}",
+            "cancel_how": partial(t, f"notice.cancel_how.{change.kind}")}
 
 
 def _pending_query(user_id: int):
@@ -87,16 +97,30 @@ def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object
     return _view(row)
 
 
-def cancel(db: Session, actor: Actor, user: User, change_id: object, *, now: datetime) -> PendingChange:
-    """Cancel a waiting change of ``user`` (any verified session of the user may)."""
+# ``cancel``'s ``by`` when no customer grant decides: the support console (its own staff
+# checks), or the panel itself (a new password replaces a waiting reset). Not a method name.
+BY_PANEL = "panel"
+
+
+def cancel(db: Session, actor: Actor, user: User, change_id: object, *, now: datetime, by: str) -> PendingChange:
+    """Cancel a waiting change of ``user``. ``by``: the method of the canceller's grant, which
+    must be a settled factor the change does not replace (``factor_rules.may_cancel``), or
+    ``BY_PANEL``."""
     row_id = parse_row_id(change_id)
+    row = db.get(FactorChange, row_id) if row_id is not None else None
+    if row is None or row.user_id != user.id:
+        raise ValidationError("change", "profile.scheduled.not_found")
+    if by != BY_PANEL and not factor_rules.may_cancel(db, user, kind=row.kind, grant_method=by, now=now):
+        audit.record(db, actor, Area.PROFILE, "contact_change_cancel_refused", now=now, target=str(user.id),
+                     kind=row.kind, method=by)
+        raise ValidationError("change", "profile.scheduled.cancel_needs_other", kind=row.kind)
     claimed = db.execute(
         update(FactorChange)
         .where(FactorChange.id == row_id, FactorChange.user_id == user.id, FactorChange.cancelled_at.is_(None),
                FactorChange.applied_at.is_(None))
         .values(cancelled_at=now, cancelled_by=actor.label[:200]).execution_options(synchronize_session=False)
-    ) if row_id is not None else None
-    if claimed is None or claimed.rowcount != 1:  # unknown, someone else's, or just applied: never both
+    )
+    if claimed.rowcount != 1:  # already cancelled, or just applied: never both
         raise ValidationError("change", "profile.scheduled.not_found")
     row = db.get(FactorChange, row_id, populate_existing=True)
     _refresh_flag(db, user)

@@ -23,7 +23,7 @@ from panel_app.models import VerificationCode
 from panel_app.i18n import formatting as fmt
 from panel_app.security import codes
 from panel_app.security.permissions import Area
-from panel_app.services import factor_changes, profile, stepup
+from panel_app.services import factor_changes, factor_rules, methods, profile, stepup
 from panel_app.services.audit import record
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.invoice_pdf import COUNTRY_NAMES, country_name
@@ -73,6 +73,8 @@ class ScheduledChangeRow:
     value: str  # masked
     effective: str
     by: str
+    may_cancel: bool  # this session's grant may cancel it (factor_rules.may_cancel)
+    advice: str  # else: how to cancel it instead
 
 
 class ProfileState(GatedPage, AuthState):
@@ -103,6 +105,7 @@ class ProfileState(GatedPage, AuthState):
     change_has_old: bool = False  # there is a current value to confirm (or to do without)
     change_without_old: bool = False  # "I no longer have access": scheduled, not done
     change_confirm_old: bool = False  # a code went to the current value too
+    change_waits: bool = False  # scheduled: without the current one, or this grant cannot move it at once
     change_delay_hours: int = 0
     change_value: str = ""  # what was typed, kept on error (the user's own input)
     change_value_error: str = ""
@@ -132,12 +135,20 @@ class ProfileState(GatedPage, AuthState):
         self.email = data.email
         self.phone = data.phone
         self.gate_notice = ""
-        self.scheduled = [
-            ScheduledChangeRow(id=str(change.id), kind=t(f"profile.kind.{change.kind}", ctx.lang),
-             value=change.masked,
-             effective=fmt.moment(change.effective_at, ctx.lang), by=change.requested_by)
-            for change in factor_changes.pending(ctx.db, ctx.user.id)
-        ]
+        self.scheduled = [self._scheduled_row(ctx, change) for change in factor_changes.pending(ctx.db, ctx.user.id)]
+
+    def _scheduled_row(self, ctx: guard.GuardContext, change: factor_changes.PendingChange) -> ScheduledChangeRow:
+        may_cancel = factor_rules.may_cancel(ctx.db, ctx.user, kind=change.kind,
+                                             grant_method=ctx.login_session.grant_method, now=ctx.now)
+        advice = ""
+        if not may_cancel:
+            others = [t(methods.get(name).label_key, ctx.lang)
+                      for name in factor_rules.cancelling_factors(ctx.db, ctx.user, kind=change.kind, now=ctx.now)]
+            advice = (t("profile.scheduled.cancel_with", ctx.lang, methods=", ".join(others)) if others
+                      else t("profile.scheduled.cancel_by_support", ctx.lang))
+        return ScheduledChangeRow(id=str(change.id), kind=t(f"profile.kind.{change.kind}", ctx.lang),
+                                  value=change.masked, effective=fmt.moment(change.effective_at, ctx.lang),
+                                  by=change.requested_by, may_cancel=may_cancel, advice=advice)
 
     def _clear_field_errors(self) -> None:
         for name in PROFILE_FORM_FIELDS:
@@ -146,7 +157,7 @@ class ProfileState(GatedPage, AuthState):
     def _reset_change(self) -> None:
         self.change_kind = self.change_step = ""
         self.change_value = self.change_value_error = self.change_info = self.code_error = ""
-        self.change_has_old = self.change_without_old = self.change_confirm_old = False
+        self.change_has_old = self.change_without_old = self.change_confirm_old = self.change_waits = False
         self._pending_kind = self._pending_contact = self._pending_old = ""
 
     def _end_page(self, notice: str) -> None:
@@ -269,6 +280,8 @@ class ProfileState(GatedPage, AuthState):
         self.change_kind = kind
         self.change_has_old = bool(_old_value(ctx.user, kind))
         self.change_delay_hours = max(1, get_settings().factor_change_delay_seconds // 3600)
+        # Said before anything is typed: even with a code to the current one, this grant waits.
+        self.change_waits = self._decision(ctx, kind, True) is not factor_rules.Decision.AT_ONCE
         self.change_step = "enter"
 
     @guard.requires_stepup()
@@ -298,6 +311,10 @@ class ProfileState(GatedPage, AuthState):
         old_value = _old_value(ctx.user, kind)
         self._pending_kind, self._pending_contact = kind, new_value
         self._pending_old = "" if self.change_without_old or not old_value else old_value
+        self.change_waits = self.change_without_old or self._decision(ctx, kind, bool(self._pending_old)) \
+            is not factor_rules.Decision.AT_ONCE
+        if self.change_waits:
+            self._pending_old = ""  # a code to the current one would add nothing: this grant proved it
         if not self._send_codes(ctx):
             self._pending_kind = self._pending_contact = self._pending_old = ""
             return
@@ -326,7 +343,8 @@ class ProfileState(GatedPage, AuthState):
             return
         kind_text = t(f"profile.kind.{kind}", ctx.lang)
         masked_new = stepup.mask_destination(channel, new_value)
-        if not old_value and self.change_without_old:
+        # The rule decides now, from the database (the grant may have changed since the codes went out).
+        if self.change_without_old or self._decision(ctx, kind, bool(old_value)) is not factor_rules.Decision.AT_ONCE:
             self._schedule(ctx, kind, new_value, kind_text, masked_new)
             return
         try:
@@ -342,6 +360,12 @@ class ProfileState(GatedPage, AuthState):
         # apply_contact_change ended every grant of the user: back to the gate.
         self._end_page(t("profile.contact_changed", ctx.lang, kind=kind_text))
 
+    def _decision(self, ctx: guard.GuardContext, kind: str, old_proven: bool) -> factor_rules.Decision:
+        """Whether this change may take effect at once: the grant's factor, plus the current
+        address or number when a code to it is (to be) confirmed."""
+        return factor_rules.decide(ctx.db, ctx.user, factor=kind, grant_method=ctx.login_session.grant_method,
+                                   proven=frozenset({kind}) if old_proven else frozenset(), now=ctx.now)
+
     def _schedule(self, ctx: guard.GuardContext, kind: str, new_value: str, kind_text: str, masked_new: str):
         settings = get_settings()
         try:
@@ -355,17 +379,18 @@ class ProfileState(GatedPage, AuthState):
         spawn(notify_everywhere(ctx.user.id, "contact_change_scheduled", field=kind_text, new_value=masked_new,
                                 hours=max(1, settings.factor_change_delay_seconds // 3600),
                                 effective=fmt.moment(change.effective_at, ctx.lang),
-                                cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}"))
+                                **factor_changes.announcement_params(change)))
         self._reset_change()
         self._say("profile.scheduled.done", kind=kind_text, effective=fmt.moment(change.effective_at, ctx.lang))
         self._reload()
 
     @guard.requires_stepup()
     def cancel_scheduled(self, change_id: str):
-        """One click, from any session verified with a factor the account already has."""
+        """One click, from a session verified with a settled factor the change does not replace."""
         ctx = guard.current()
         try:
-            change = factor_changes.cancel(ctx.db, ctx.actor, ctx.user, change_id, now=ctx.now)
+            change = factor_changes.cancel(ctx.db, ctx.actor, ctx.user, change_id, now=ctx.now,
+                                           by=ctx.login_session.grant_method or "")
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
             return

@@ -258,7 +258,7 @@ async def contact_changes_once() -> None:
 
     for user_id, change in reminders:
         await notify_everywhere(user_id, "contact_change_reminder", **texts(user_id, change),
-                                cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}")
+                                **factor_changes.announcement_params(change))
     for done in applied:
         kind = "password_reset_applied" if done.change.kind == "password" else "contact_change_applied"
         await notify_everywhere(done.user_id, kind, **texts(done.user_id, done.change),

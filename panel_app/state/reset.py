@@ -22,7 +22,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.security import devices
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH
 from panel_app.security.permissions import Area
-from panel_app.services import password_reset, stepup
+from panel_app.services import factor_changes, password_reset, stepup
 from panel_app.services.audit import Actor, record
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.notifications import notify_everywhere
@@ -227,7 +227,6 @@ class ResetState(AuthState):
             self.step = STEP_SCHEDULED
             when = fmt.moment(scheduled.effective_at, self.lang)
             self.result_text = t("reset.scheduled", self.lang, effective=when)
-            settings = get_settings()
             spawn(notify_everywhere(user_id, "password_reset_scheduled", effective=partial(fmt.moment, scheduled.effective_at),
-                                    cancel_url=f"{settings.public_url}/profile?cancel_change={scheduled.id}"))
+                                    **factor_changes.announcement_params(scheduled)))
 

@@ -12,7 +12,7 @@ from panel_app.models import LoginSession
 from panel_app.security import devices as known_devices
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
-from panel_app.services import accounts, authenticator_setup, recovery_codes, stepup
+from panel_app.services import accounts, authenticator_setup, factor_rules, recovery_codes, stepup
 from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.methods import authenticator
@@ -115,17 +115,11 @@ class SecurityState(GatedPage, AuthState):
 
     def _app_itself_required(self, ctx: guard.GuardContext, *, removing: bool = False) -> bool:
         """With an app set up, only the app (or one of its recovery codes) may replace it or
-        make new recovery codes: someone holding just the mailbox must not take it over.
-
-        Removing an app that is still new (set up less than the factor-change waiting period
-        ago, announced on every channel) needs any verification: else whoever added one with
-        a stolen mailbox could never be thrown out by the owner, who has no such app."""
-        user = ctx.user
-        if (not authenticator.is_enrolled(ctx.db, user)
-                or ctx.login_session.grant_method in authenticator_setup.PROVES_THE_APP):
-            return False
-        if removing and authenticator_setup.totp_is_new(ctx.db, user, ctx.now,
-                                                        get_settings().factor_change_delay_seconds):
+        make new recovery codes; an app still new may be removed by any verification
+        (``services/factor_rules.py``). Refused here with the reason on the page."""
+        decision = factor_rules.decide(ctx.db, ctx.user, factor=factor_rules.APP,
+                                       grant_method=ctx.login_session.grant_method, removing=removing, now=ctx.now)
+        if decision is factor_rules.Decision.AT_ONCE:
             return False
         self._fail("security.app_required")
         return True

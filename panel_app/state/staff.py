@@ -27,7 +27,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
-from panel_app.services import staff_recovery, staff_support, support
+from panel_app.services import factor_changes, staff_recovery, staff_support, support
 from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.staff_support import StaffActor
 from panel_app.services.validation import NotFound, ValidationError
@@ -426,14 +426,13 @@ async def _announce_scheduled(user_id: int, change) -> None:
     """The same announcement as a self-service change without the old factor."""
     from panel_app.models import User
 
-    settings = get_settings()
     with transaction() as db:
         user = db.get(User, user_id)
         lang = user.language if user is not None else "en"
     hours = max(1, round((change.effective_at - utcnow()).total_seconds() / 3600))
     await notify_everywhere(user_id, "contact_change_scheduled", field=t(f"profile.kind.{change.kind}", lang),
                             new_value=change.masked, effective=fmt.moment(change.effective_at, lang), hours=hours,
-                            cancel_url=f"{settings.public_url}/profile?cancel_change={change.id}")
+                            **factor_changes.announcement_params(change))
 
 
 class StaffAdminState(StaffPage, StaffState):

@@ -77,6 +77,14 @@ class StepUpMethod:
     # its name on the reset page (None: ``label_key``).
     proves_password_reset: ClassVar[bool] = False
     reset_label_key: ClassVar[str | None] = None
+    # The factor a grant through this method proves, when it is not the method's own name
+    # (a recovery code proves the app; a WhatsApp code the mobile number, kind "phone"):
+    # the rules of ``services/factor_rules.py`` speak of factors, not methods.
+    proves_factor: ClassVar[str | None] = None
+
+    @property
+    def factor(self) -> str:
+        return self.proves_factor or self.name
 
     def is_available(self, db: Session, user: User) -> bool:
         raise NotImplementedError

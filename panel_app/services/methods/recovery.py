@@ -21,6 +21,7 @@ class RecoveryCode(StepUpMethod):
     input_kind = InputKind.TEXT
     order = 90
     fallback = True
+    proves_factor = authenticator.TYPE
     proves_password_reset = True
     reset_label_key = "reset.method.recovery"
 

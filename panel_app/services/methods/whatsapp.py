@@ -13,6 +13,7 @@ from panel_app.services.methods.sent_code import SentCodeMethod
 
 class WhatsAppCode(SentCodeMethod):
     name = channel = codes.CHANNEL_WHATSAPP
+    proves_factor = "phone"
     label_key = "gate.method.whatsapp"
     order = 30
     proves_password_reset = True

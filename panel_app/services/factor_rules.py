@@ -1,0 +1,106 @@
+"""The one rule for moving a factor: what a grant may change at once, what waits, and who may
+cancel what waits. Every path that replaces or removes a factor asks here (the profile's email
+and phone change, the app's replacement and removal, cancelling a waiting change).
+
+Whoever holds the password and one channel a code is sent to (a mailbox, a WhatsApp account)
+can verify with that channel as often as they like. So:
+
+- A change that replaces or removes a factor takes effect **at once** only when it is proven
+  by that factor itself (a code to the current address or number, or a grant obtained with it)
+  and, when that factor is such a channel, also by another *settled* factor of the account (a
+  grant through it, or a code to it) — unless the account has no other settled factor. A device
+  that holds its own secret (the authenticator app; a passkey later) proves itself: a stolen
+  channel cannot produce it.
+- Otherwise an address or number is **scheduled** (``factor_changes``: the waiting period,
+  announced on every channel, a banner) and the app is **refused**; an app that has not settled
+  yet may be removed by any verification, so whoever added one with a stolen mailbox can be
+  thrown out by the owner.
+- A waiting change is **cancelled** only by a grant from a settled factor that the change does
+  not replace (or by support staff): a new email address cannot be cancelled by an email grant,
+  nor a new number by a WhatsApp grant, nor by a factor added since.
+
+A grant obtained through channel X therefore never moves X or any other factor at once while
+the account has another settled factor. Adding a factor the account does not have yet is not a
+move: it is announced on every channel and counts for nothing until it has settled.
+
+"Settled": set up at least the factor-change waiting period ago (``StepUpMethod.is_settled``).
+No reflex import.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session
+
+from panel_app.models import User
+from panel_app.services import methods
+from panel_app.settings import get_settings
+
+# The factors a change names (``FactorChange.kind``, the profile's contact kinds, the app).
+EMAIL, PHONE, APP = "email", "phone", "totp"
+PASSWORD = "password"  # not a second factor: never "replaced" by a waiting change of a factor
+
+
+class Decision(StrEnum):
+    AT_ONCE = "at_once"
+    SCHEDULE = "schedule"
+    REFUSE = "refuse"
+
+
+def factor_of(method_name: object) -> str | None:
+    """The factor a grant obtained with ``method_name`` proves (a recovery code: the app)."""
+    method = methods.get(method_name)
+    return method.factor if method is not None else None
+
+
+def _methods_of(factor: str) -> list[methods.StepUpMethod]:
+    return [method for method in methods.registered() if method.factor == factor]
+
+
+def is_channel(factor: str) -> bool:
+    """A factor a code is sent to: holding the channel is holding the factor, for good."""
+    return any(method.sends_code for method in _methods_of(factor))
+
+
+def has_factor(db: Session, user: User, factor: str) -> bool:
+    return any(method.is_available(db, user) for method in _methods_of(factor))
+
+
+def settled_factors(db: Session, user: User, now: datetime) -> set[str]:
+    settle_seconds = get_settings().factor_change_delay_seconds
+    return {method.factor for method in methods.registered()
+            if method.is_settled(db, user, now, settle_seconds)}
+
+
+def decide(db: Session, user: User, *, factor: str, grant_method: object, proven: frozenset[str] = frozenset(),
+           removing: bool = False, now: datetime) -> Decision:
+    """May a session verified with ``grant_method`` replace (or remove) ``factor`` at once?
+
+    ``proven``: factors this change proved on top of the grant (a code to the current address
+    or number). The caller acts on the answer; a change it schedules waits, one it refuses
+    does not happen."""
+    proofs = set(proven) | ({factor_of(grant_method)} - {None})
+    if not has_factor(db, user, factor):
+        return Decision.AT_ONCE  # an addition: nothing is replaced
+    settled = settled_factors(db, user, now)
+    if factor in proofs:
+        if not is_channel(factor) or (proofs - {factor}) & settled or not settled - {factor}:
+            return Decision.AT_ONCE
+        return Decision.SCHEDULE
+    if removing and factor not in settled:
+        return Decision.AT_ONCE
+    return Decision.SCHEDULE if is_channel(factor) else Decision.REFUSE
+
+
+def may_cancel(db: Session, user: User, *, kind: str, grant_method: object, now: datetime) -> bool:
+    """May a session verified with ``grant_method`` cancel a waiting change of ``kind``?"""
+    grant_factor = factor_of(grant_method)
+    return grant_factor is not None and grant_factor != kind and grant_factor in settled_factors(db, user, now)
+
+
+def cancelling_factors(db: Session, user: User, *, kind: str, now: datetime) -> list[str]:
+    """The method names whose grant may cancel a waiting change of ``kind`` (for the advice)."""
+    settled = settled_factors(db, user, now) - {kind}
+    return [method.name for method in methods.registered() if method.factor in settled and not method.fallback]
