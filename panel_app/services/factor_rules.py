@@ -8,7 +8,7 @@ can verify with that channel as often as they like. So:
 - A change that replaces or removes a factor takes effect **at once** only when it is proven
   by that factor itself (a code to the current address or number, or a grant obtained with it)
   and, when that factor is such a channel, also by another *settled* factor of the account (a
-  grant through it, or a code to it) — unless the account has no other settled factor. A device
+  grant through it, or a code to it) — unless the account has no other factor at all. A device
   that holds its own secret (the authenticator app; a passkey later) proves itself: a stolen
   channel cannot produce it.
 - Otherwise an address or number is **scheduled** (``factor_changes``: the waiting period,
@@ -64,6 +64,10 @@ def is_channel(factor: str) -> bool:
     return any(method.sends_code for method in _methods_of(factor))
 
 
+def _all_factors() -> set[str]:
+    return {method.factor for method in methods.registered()}
+
+
 def has_factor(db: Session, user: User, factor: str) -> bool:
     return any(method.is_available(db, user) for method in _methods_of(factor))
 
@@ -86,7 +90,10 @@ def decide(db: Session, user: User, *, factor: str, grant_method: object, proven
         return Decision.AT_ONCE  # an addition: nothing is replaced
     settled = settled_factors(db, user, now)
     if factor in proofs:
-        if not is_channel(factor) or (proofs - {factor}) & settled or not settled - {factor}:
+        # Stricter than "another settled factor": a factor still new counts as one the owner
+        # may hold (it proves nothing yet, but it must not let the channel move alone).
+        others = {other for other in _all_factors() if other != factor and has_factor(db, user, other)}
+        if not is_channel(factor) or (proofs - {factor}) & settled or not others:
             return Decision.AT_ONCE
         return Decision.SCHEDULE
     if removing and factor not in settled:
