@@ -270,3 +270,27 @@ def test_the_letter_pdf_speaks_the_customers_language(make_user):
                                        expires_at=utcnow() + timedelta(days=14), url="https://panel.example/x",
                                        lang=lang, now=utcnow())
         assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+
+
+async def test_the_agent_sends_a_letter_from_the_console_after_the_screening(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    with transaction() as db:
+        account = db.get(Account, user.account_id)
+        account.street, account.city = "Oranienstraße 1", "Berlin"
+        db.add(account)
+    console = tab_state(StaffTicketState, None, f"/staff/tickets/{ticket.id}", query={"ticket": str(ticket.id)},
+                        cookies={staff.COOKIE_NAME: _staff_token(agent)})
+    console.load()
+    console.request_letter()
+    assert console.error and not console.letters  # no screening yet
+    with transaction() as db:
+        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=utcnow())
+    console.request_letter()
+    await tasks.wait_all()
+    assert console.error == "" and console.message and console.letter_live and len(console.letters) == 1
+    console.request_letter()  # one live letter per ticket
+    assert console.error and len(console.letters) == 1
+    with transaction() as db:
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "postal_letter_requested")).one()
+        assert db.exec(select(StaffAuditEvent).where(StaffAuditEvent.action == "postal_letter_requested")).one()
