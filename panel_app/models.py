@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from panel_app.clock import utcnow
@@ -210,6 +210,9 @@ class OutboxMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
+    # A letter by post arrives as its PDF (the only place its one-time code is written).
+    attachment_name: str = Field(default="", max_length=100)
+    attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class DemoSetting(SQLModel, table=True):
@@ -490,4 +493,30 @@ class StaffRequest(SQLModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="staffuser.id")
     decided_at: datetime | None = None
     status: str = Field(default="pending", max_length=10)  # pending | approved | rejected
+    # The app the request names (``services/staff_recovery.py``): its row and a keyed hash
+    # of its active secret's ciphertext. A replaced app keeps its row, so the row alone
+    # would not tell it apart; approval after a change of either is refused as stale.
+    authenticator_id: int | None = None
+    authenticator_fingerprint: str | None = Field(default=None, max_length=64)
+
+
+class PostalLetter(SQLModel, table=True):
+    """A letter by post to the address on file, holding a one-time code (``services/
+    postal_letters.py``): the proof a stolen mailbox cannot give. Requested by an agent on a
+    "contact details update" ticket; the code is stored only as a keyed hash, valid
+    ``POLICY.letter_valid``, single use, ``POLICY.letter_tries`` tries. ``factor_change_id``:
+    the support-made change a correct code completes at once (None: the letter only proves
+    the identity on the ticket, e.g. for removing the customer's app)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    factor_change_id: int | None = Field(default=None, foreign_key="factorchange.id")
+    code_hash: str = Field(default="", max_length=64)
+    requested_by: int = Field(foreign_key="staffuser.id")
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = Field(default=0)  # well-formed tries, counted before the comparison
+    used_at: datetime | None = None
+    delivery_reference: str = Field(default="", max_length=100)
 

@@ -16,7 +16,8 @@ from panel_app.db import transaction
 from panel_app.models import (Account, AuditEvent, FactorChange, Invoice, InvoiceLine, PaymentMethod,
                               StaffAuditEvent, StaffUser, Ticket, TicketMessage, User)
 from panel_app.security import staff, totp
-from panel_app.services import authenticator_setup, factor_changes, staff_recovery, staff_support, support
+from panel_app.services import (authenticator_setup, factor_changes, postal_letters, staff_recovery, staff_support,
+                                support)
 from panel_app.services.audit import Actor
 from panel_app.services.methods import authenticator
 from panel_app.services.validation import ValidationError
@@ -98,6 +99,27 @@ def _with_app(user: User, now) -> None:
 
 def _actor(member: StaffUser) -> staff_support.StaffActor:
     return staff_support.StaffActor.of(member, "192.0.2.9")
+
+
+LETTER_CODE = "abcd-efgh-jkmn"
+
+
+def _letter_sent(db, agent: StaffUser, user: User, ticket: Ticket, now, code: str = LETTER_CODE):
+    """A passed screening by ``agent`` and a letter with ``code`` to the customer's address."""
+    account = db.get(Account, user.account_id)
+    account.street, account.city = "Oranienstraße 1", "Berlin"
+    db.add(account)
+    staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postal_letters, "_new_code", lambda: code)
+        return postal_letters.request_letter(db, _actor(agent), ticket.id, now=now)
+
+
+def _proven_by_letter(db, agent: StaffUser, user: User, ticket: Ticket, now) -> None:
+    """The customer entered the code of a letter of this ticket."""
+    _letter_sent(db, agent, user, ticket, now)
+    fresh = db.get(User, user.id)
+    assert postal_letters.redeem(db, Actor.for_user(fresh), fresh, LETTER_CODE.upper(), now=now).ok
 
 
 # --- the checklist ---------------------------------------------------------------------
@@ -199,6 +221,9 @@ def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):
         with pytest.raises(ValidationError):  # no identity check yet
             staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        with pytest.raises(ValidationError):  # the screening is no proof: a letter's code is
+            staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+        _proven_by_letter(db, agent, user, ticket, now)
         request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):  # an agent cannot decide
             staff_recovery.decide(db, _actor(agent), db.get(StaffUser, agent.id), request.id, approve=True, now=now)
@@ -219,7 +244,7 @@ def test_a_staff_admin_cannot_approve_their_own_request(make_user):
     _with_app(user, now)
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
-        staff_recovery.check_evidence(db, _actor(admin), ticket.id, _answers(db, user), now=now)
+        _proven_by_letter(db, admin, user, ticket, now)
         request = staff_recovery.request_totp_removal(db, _actor(admin), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):
             staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True, now=now)
@@ -416,7 +441,7 @@ def test_an_approval_a_day_later_is_refused(make_user):
     agent = _staff()
     admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
     with transaction() as db:
-        staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
+        _proven_by_letter(db, agent, user, ticket, now)
         request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):
             staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
@@ -454,3 +479,84 @@ async def test_a_working_agent_is_not_signed_out_after_15_minutes(make_user):
     await check_staff_tab(page, touch=True)  # a click on a staff page
     with transaction() as db:
         assert (utcnow() - db.get(StaffSession, row.id).last_seen_at).total_seconds() < 5
+
+
+# --- four-eyes bound to the app it removes (issue 20, item 4) ----------------------------------
+
+
+def _removal_requested(user: User, ticket: Ticket, now):
+    """The customer has an app; an agent (after a letter's proof) asks for its removal."""
+    _with_app(user, now)
+    agent = _staff()
+    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    with transaction() as db:
+        _proven_by_letter(db, agent, user, ticket, now)
+        request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
+    return admin, request
+
+
+def _active_secret(user: User) -> str | None:
+    with transaction() as db:
+        row = authenticator.row_of(db, user.id)
+        return row.secret_enc if row is not None else None
+
+
+def _approve(admin: StaffUser, request_id: int, now) -> str:
+    with transaction() as db:
+        try:
+            staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request_id, approve=True, now=now)
+        except ValidationError as exc:
+            return exc.message_key
+    return ""
+
+
+def test_an_approval_after_the_customer_replaced_the_app_is_refused_and_the_new_app_stays(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    admin, request = _removal_requested(user, ticket, now)
+    _with_app(user, now)  # the customer sets up a new app: the same row, a new secret, confirmed anew
+    replaced = _active_secret(user)
+    assert _approve(admin, request.id, now) == "staff.error.request_app_changed"
+    assert _active_secret(user) == replaced
+    with transaction() as db:
+        assert authenticator.is_enrolled(db, db.get(User, user.id))
+        assert db.get(staff_recovery.StaffRequest, request.id).status == "pending"  # only a rejection is left
+        assert not db.exec(select(AuditEvent).where(AuditEvent.action == "totp_removal_approved")).all()
+
+
+def test_an_approval_after_the_customer_removed_the_app_is_refused(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    admin, request = _removal_requested(user, ticket, now)
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        assert authenticator_setup.remove_totp(db, fresh, now, Actor.for_user(fresh))
+    assert _approve(admin, request.id, now) in ("staff.error.request_stale", "staff.error.request_app_changed")
+    _with_app(user, now)  # removed, then set up again (a new row): still not the app the request names
+    assert _approve(admin, request.id, now) == "staff.error.request_app_changed"
+    with transaction() as db:
+        assert authenticator.is_enrolled(db, db.get(User, user.id))
+
+
+def test_the_approved_removal_spares_an_app_set_up_after_the_check(make_user):
+    """Between the approval's check and its DELETE a new app is confirmed: the conditional
+    removal keeps it."""
+    user, _ticket = _customer(make_user)
+    now = utcnow()
+    _with_app(user, now)
+    checked = _active_secret(user)
+    _with_app(user, now)
+    with transaction() as db:
+        fresh = db.get(User, user.id)
+        assert not authenticator_setup.remove_totp(db, fresh, now, Actor.for_user(fresh), only_secret_enc=checked)
+        assert authenticator.is_enrolled(db, fresh)
+        assert not db.exec(select(AuditEvent).where(AuditEvent.action == "totp_removed")).all()
+
+
+def test_an_approval_of_the_named_app_removes_it(make_user):
+    user, ticket = _customer(make_user)
+    now = utcnow()
+    admin, request = _removal_requested(user, ticket, now)
+    assert _approve(admin, request.id, now) == ""
+    with transaction() as db:
+        assert not authenticator.is_enrolled(db, db.get(User, user.id))

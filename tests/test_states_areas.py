@@ -48,6 +48,7 @@ from panel_app.state.billing import InvoicesState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
 from panel_app.state.rows import Option
+from panel_app.state.letter import LetterState
 from panel_app.state.support import SupportState
 
 VISA = "4242 4242 4242 4242"
@@ -135,7 +136,7 @@ def owner(make_user):
 # --- every handler is guarded -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state_cls", [*GATED_STATES, SupportState])
+@pytest.mark.parametrize("state_cls", [*GATED_STATES, SupportState, LetterState])
 def test_every_public_handler_is_guarded(state_cls):
     own = {name: handler for name, handler in state_cls.event_handlers.items() if name != "setvar"}
     assert own, state_cls

@@ -117,6 +117,8 @@ def write_outbox(
     subject: str = "",
     html: str = "",
     now: datetime | None = None,
+    attachment_name: str = "",
+    attachment: bytes | None = None,
 ) -> OutboxMessage:
     if not get_settings().is_demo:  # a programming error: production never writes here
         raise RuntimeError("the outbox exists only in demo mode")
@@ -127,10 +129,20 @@ def write_outbox(
         text=text,
         html=html,
         created_at=now or utcnow(),
+        attachment_name=attachment_name[:100],
+        attachment=attachment,
     )
     db.add(message)
     db.flush()
     return message
+
+
+def outbox_attachment(db: Session, message_id: int) -> tuple[str, bytes] | None:
+    """``(file name, bytes)`` of a message's attachment (a letter's PDF), for the demo page."""
+    row = db.get(OutboxMessage, message_id)
+    if row is None or not row.attachment:
+        return None
+    return row.attachment_name or f"message-{row.id}.pdf", bytes(row.attachment)
 
 
 def outbox_messages(db: Session, recipient: str | None = None, limit: int = 50) -> list[OutboxMessage]:

@@ -11,6 +11,7 @@ from panel_app.pages.dns import domain_page
 from panel_app.pages.mail import email_page
 from panel_app.pages.payments import payment_methods_page
 from panel_app.pages.profile import profile_page
+from panel_app.pages.letter import letter_page
 from panel_app.pages.support import support_page
 from panel_app.pages.demo import outbox_page
 from panel_app.pages.invite import invite_page
@@ -30,6 +31,7 @@ from panel_app.state.dns import DnsState
 from panel_app.state.mail import MailState
 from panel_app.state.payments import PaymentsState
 from panel_app.state.profile import ProfileState
+from panel_app.state.letter import LetterState
 from panel_app.state.support import SupportState
 from panel_app.state.invite import InviteState
 from panel_app.state.reset import ForgotState, ResetState
@@ -48,6 +50,8 @@ def add_pages(app: rx.App) -> None:
     app.add_page(services_page, route="/services", title=page_title("route.services"), on_load=ServicesState.load)
     app.add_page(domain_list_page, route="/domains", title=page_title("route.domains"), on_load=DomainListState.load)
     app.add_page(support_page, route="/support", title=page_title("route.support"), on_load=SupportState.load)
+    app.add_page(letter_page, route="/support/letter", title=page_title("route.support_letter"),
+                 on_load=LetterState.load)
     app.add_page(help_page, route="/help", title=page_title("route.help"), on_load=AuthState.check_login)
     app.add_page(security_page, route="/security", title=page_title("route.security"), on_load=SecurityState.load)
     app.add_page(profile_page, route="/profile", title=page_title("route.profile"), on_load=ProfileState.load)

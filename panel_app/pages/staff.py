@@ -184,6 +184,21 @@ def staff_queue_page() -> rx.Component:
         spacing="4", width="100%"))
 
 
+def _letter_box() -> rx.Component:
+    """Letters by post of this ticket (when, until when, used or not: never the code)."""
+    s = StaffTicketState
+    return rx.vstack(
+        rx.heading(tr("staff.letter.title"), size="3", as_="h3"),
+        rx.text(tr("staff.letter.intro"), size="2"),
+        rx.foreach(s.letters, lambda line: rx.text(line, size="2", class_name="staff-letter")),
+        rx.cond(s.letter_proven, rx.callout(tr("staff.letter.proven"), color_scheme="green", id="letter-proven",
+                                            width="100%")),
+        rx.cond(s.evidence_passed & ~s.letter_live,
+                rx.button(tr("staff.letter.submit"), variant="soft", on_click=s.request_letter,
+                          id="letter-request")),
+        spacing="2", width="100%")
+
+
 def _evidence_form() -> rx.Component:
     s = StaffTicketState
     return rx.card(rx.vstack(
@@ -208,12 +223,13 @@ def _evidence_form() -> rx.Component:
                       None, "change-value"),
                 rx.button(tr("staff.change.submit"), type="submit", id="change-submit"),
                 spacing="2", width="100%"), on_submit=s.schedule_change, width="100%"),
-            rx.cond(s.requester_has_app & (s.open_request == ""), rx.form(rx.vstack(
+            rx.cond(s.requester_has_app & (s.open_request == "") & s.letter_proven, rx.form(rx.vstack(
                 field("staff.request.reason", rx.input(id="request-reason", name="reason", max_length=500,
                                                        width="100%"), None, "request-reason"),
                 rx.button(tr("staff.request.submit"), type="submit", variant="soft", id="request-submit"),
                 spacing="2", width="100%"), on_submit=s.request_app_removal, width="100%")),
             spacing="3", width="100%")),
+        _letter_box(),
         rx.heading(tr("staff.refuse.title"), size="3", as_="h3"),
         rx.form(rx.vstack(
             field("staff.refuse.reason", rx.text_area(id="refuse-reason", name="reason", max_length=500,

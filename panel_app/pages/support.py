@@ -145,6 +145,7 @@ def _new_ticket_form() -> rx.Component:
 def _ticket_list() -> rx.Component:
     return rx.vstack(
         rx.text(tr("support.intro"), size="2"),
+        rx.link(tr("letter.link"), href="/support/letter", size="2", id="letter-link"),
         rx.cond(
             SupportState.tickets.length() > 0,
             data_table(["support.field.subject", "support.field.kind", "common.status", "support.col.updated",

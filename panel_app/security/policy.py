@@ -94,6 +94,12 @@ class SecurityPolicy:
     staff_session_absolute: timedelta = timedelta(hours=10)
     staff_grant_seconds: int = 10 * 60
     staff_stepup_backoff: Backoff = Backoff(free_failures=5, base_delay_seconds=30, max_delay_seconds=3600)
+    # The identity checklist is a *screening* (what the caller says on the phone), not a proof:
+    # every item is shown by the panel to a session verified by email alone (the customer
+    # number on the dashboard, invoice numbers and totals under invoices, "•••• 4242" under
+    # payment methods, the postal code in the profile), so whoever holds the password and
+    # the mailbox can read them all. A passed screening lets the agent schedule a change
+    # (waiting period, cancellable) and send a letter by post; the letter's code is the proof.
     evidence_items: tuple[str, ...] = ("customer_number", "invoice", "payment_last4", "postal_code")
     evidence_needed: int = 3
     evidence_valid: timedelta = timedelta(minutes=30)  # a passed check authorises a change for this long
@@ -102,6 +108,13 @@ class SecurityPolicy:
     evidence_failed_checks_per_ticket: int = 3
     evidence_failed_checks_per_agent_hour: int = 10
     four_eyes_request_valid: timedelta = timedelta(hours=24)  # an unapproved request lapses
+    # Letters by post with a one-time code (services/postal_letters.py): the code has the
+    # recovery codes' format (12 characters of 31, about 59 bits), is valid this long, single
+    # use, and dies after this many tries; a used letter proves the identity on its ticket
+    # (for a four-eyes app removal) for ``letter_proof_valid``.
+    letter_valid: timedelta = timedelta(days=14)
+    letter_tries: int = 5
+    letter_proof_valid: timedelta = timedelta(days=14)
 
     # From the settings, read at call time.
     @property
@@ -144,6 +157,8 @@ class SecurityPolicy:
             "evidence_items": len(self.evidence_items),
             "evidence_minutes": round(self.evidence_valid.total_seconds() / 60),
             "four_eyes_hours": round(self.four_eyes_request_valid.total_seconds() / 3600),
+            "letter_days": self.letter_valid.days,
+            "letter_tries": self.letter_tries,
             "staff_setup_hours": round(self.staff_setup_valid.total_seconds() / 3600),
             "factor_change_hours": max(1, self.factor_change_delay_seconds // 3600),
         }

@@ -109,14 +109,23 @@ def confirm_totp_enrollment(
     return EnrollmentResult(ok=True, recovery_codes=recovery_codes)
 
 
-def remove_totp(db: Session, user: User, now: datetime, actor: Actor) -> bool:
-    """Switch the app off: secret and recovery codes go, every grant ends. False if nothing to do."""
+def remove_totp(db: Session, user: User, now: datetime, actor: Actor, *,
+                only_secret_enc: str | None = None) -> bool:
+    """Switch the app off: secret and recovery codes go, every grant ends. False if nothing to do.
+
+    ``only_secret_enc``: remove the app only while this is still its active secret (one
+    conditional DELETE): an app set up anew since the caller looked is kept (False)."""
     user = attached(db, user)
     row = authenticator.row_of(db, user.id)
     if row is None or (not row.secret_enc and not row.pending_secret_enc):
         return False
     was_enrolled = authenticator.is_enrolled(db, user)
-    db.execute(delete(Authenticator).where(Authenticator.id == row.id))  # twice at once: no error
+    condition = [Authenticator.id == row.id]
+    if only_secret_enc is not None:
+        condition.append(Authenticator.secret_enc == only_secret_enc)
+    removed = db.execute(delete(Authenticator).where(*condition))  # twice at once: no error
+    if only_secret_enc is not None and removed.rowcount != 1:
+        return False
     if user.preferred_channel == authenticator.TYPE:
         user.preferred_channel = email_method.METHOD.name
     db.add(user)

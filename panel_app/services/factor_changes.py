@@ -187,3 +187,38 @@ def remind_due(db: Session, *, now: datetime, delay_seconds: int) -> list[tuple[
         if claimed.rowcount == 1:
             found.append((row.user_id, _view(row)))
     return found
+
+
+def apply_now(db: Session, change_id: int, *, user_id: int, now: datetime, label: str) -> AppliedChange | None:
+    """Apply one waiting change of ``user_id`` at once, before its waiting period is over (a
+    support-made change completed with the code of a letter by post, ``services/postal_letters.py``).
+    The same conditional claim and the same per-row steps as ``apply_due``; None when the
+    change is no longer waiting (cancelled, applied, someone else's) or no longer valid.
+    ``label``: who completed it, for the activity log."""
+    claimed = db.execute(update(FactorChange).where(FactorChange.id == change_id, FactorChange.user_id == user_id,
+                                                    FactorChange.applied_at.is_(None),
+                                                    FactorChange.cancelled_at.is_(None))
+                         .values(applied_at=now).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        return None
+    row = db.get(FactorChange, change_id, populate_existing=True)
+    user = db.get(User, row.user_id)
+    change = _view(row)
+    actor = Actor(None, user.account_id, label[:200])
+    try:  # set_contact checks everything before it writes anything
+        if row.kind == "password":
+            from panel_app.services.password_reset import set_new_password
+
+            set_new_password(db, actor, user, change.new_value, now=now, reason="password_reset")
+            old_value = ""
+        else:
+            old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
+    except ValidationError:  # meanwhile taken by someone else, or no longer valid
+        row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
+        db.add(row)
+        audit.record(db, actor, Area.PROFILE, "contact_change_failed", now=now, target=str(user.id), kind=row.kind)
+        _refresh_flag(db, user)
+        return None
+    _refresh_flag(db, user)
+    db.flush()
+    return AppliedChange(change, user.id, old_value)

@@ -24,7 +24,7 @@ KINDS = (
     "auth_code_revealed", "admin_added", "admin_removed", "verification_failures",
     "contact_change_scheduled", "contact_change_reminder", "contact_change_cancelled", "contact_change_applied",
     "password_changed", "password_suspected", "password_reset_done", "password_reset_scheduled",
-    "password_reset_applied", "device_remembered", "support_answered",
+    "password_reset_applied", "device_remembered", "support_answered", "contact_change_confirmed",
 )
 
 

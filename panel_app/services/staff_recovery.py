@@ -3,13 +3,17 @@
 The agent asks the customer for evidence they can give without the lost factor and
 types what they said; ``check_evidence`` compares it with the account (customer number,
 the number and gross amount of a recent invoice, the last four digits of a payment
-method, the postal code on file) and answers only *which items matched*. With
-``EVIDENCE_NEEDED`` matches the agent may schedule the new address or number through
-``factor_changes`` (the waiting period and announcements of a self-service change
-without the old factor; the customer cancels it from any verified session), or refuse
-with a reason the customer reads. Removing a customer's authenticator app needs a
-second person: an agent requests it, a staff admin other than the requester approves
-(four-eyes).
+method, the postal code on file) and answers only *which items matched*. That is a
+screening, not a proof: the panel shows every one of these items to a session verified
+by email alone, so whoever stole the password and the mailbox can read them all
+(``POLICY.evidence_items``). With ``EVIDENCE_NEEDED`` matches the agent may schedule the
+new address or number through ``factor_changes`` (the waiting period and announcements
+of a self-service change without the old factor; cancellable by the customer), send a
+letter by post with a one-time code (``postal_letters``: its code completes the change at
+once and proves the identity on the ticket), or refuse with a reason the customer reads.
+Removing a customer's authenticator app needs the letter's proof and a second person: an
+agent requests it, naming the app; a staff admin other than the requester approves
+(four-eyes), and the approval removes that app only, never one set up since.
 
 The tickets themselves, the staff actor and both logs are ``services/staff_support.py``.
 """
@@ -27,8 +31,9 @@ from sqlmodel import Session, func, select
 from panel_app.models import (Account, EvidenceCheck, Invoice, InvoiceLine, PaymentMethod, StaffRequest, StaffUser,
                               Ticket, User)
 from panel_app.security import staff as staff_core
+from panel_app.security.crypto import keyed_hash
 from panel_app.security.permissions import Area
-from panel_app.services import audit, authenticator_setup, billing, factor_changes, support
+from panel_app.services import audit, authenticator_setup, billing, factor_changes, postal_letters, support
 from panel_app.services.methods import authenticator
 from panel_app.services.staff_support import (
     EVIDENCE_NEEDED,
@@ -165,21 +170,40 @@ def refuse(db: Session, actor: StaffActor, ticket_id: object, reason: object, *,
 # --- four-eyes: removing a customer's authenticator app -----------------------------------
 
 
+def _app_binding(db: Session, user: User) -> tuple[int, str, str] | None:
+    """``(row id, fingerprint, active secret ciphertext)`` of the user's confirmed app.
+
+    Replacing the app keeps its row (the new secret moves into ``secret_enc``), so the row
+    id alone cannot tell the old app from the new one. The fingerprint is a keyed hash of
+    the active secret's ciphertext: every confirmation writes a new ciphertext (a new
+    secret, and Fernet's random IV), so unlike ``confirmed_at`` it differs even for two
+    set-ups within the same clock tick, and it reveals nothing of the secret."""
+    row = authenticator.row_of(db, user.id)
+    if row is None or not row.secret_enc or row.confirmed_at is None:
+        return None
+    return row.id, keyed_hash(row.secret_enc, f"staff-request-app:{row.id}"), row.secret_enc
+
+
 def request_totp_removal(db: Session, actor: StaffActor, ticket_id: object, reason: object, *,
                          now: datetime) -> StaffRequest:
+    """Ask for the removal of the customer's app: only after the customer entered the code
+    of a letter by post of this ticket (a screening alone proves nothing a stolen mailbox
+    could not read). The request names the app it removes."""
     ticket = _ticket(db, ticket_id)
     if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
         raise ValidationError("ticket", "staff.error.not_contact_update")
-    if not _evidence_passed(db, ticket, actor, now):
-        raise ValidationError("ticket", "staff.error.evidence_needed")
+    if not postal_letters.identity_proven(db, ticket.id, now):
+        raise ValidationError("ticket", "staff.error.letter_needed")
     user = _requester(db, ticket)
-    if not authenticator.is_enrolled(db, user):
+    binding = _app_binding(db, user)
+    if binding is None:
         raise ValidationError("ticket", "staff.error.no_app")
     if db.exec(select(StaffRequest).where(StaffRequest.user_id == user.id, StaffRequest.status == "pending")).first():
         raise ValidationError("ticket", "staff.error.request_pending")
     row = StaffRequest(kind="remove_totp", user_id=user.id, ticket_id=ticket.id,
                        reason=clean_text(reason, "reason", max_length=REASON_MAX, required=True),
-                       requested_by=actor.staff_id, requested_at=now)
+                       requested_by=actor.staff_id, requested_at=now, authenticator_id=binding[0],
+                       authenticator_fingerprint=binding[1])
     db.add(row)
     db.flush()
     _both_logs(db, actor, ticket, "totp_removal_requested", now=now)
@@ -223,16 +247,25 @@ def decide(db: Session, actor: StaffActor, admin: StaffUser, request_id: object,
     if approve and (row.requested_at <= now - REQUEST_VALID or ticket is None
                     or ticket.status == support.STATUS_CLOSED or not authenticator.is_enrolled(db, user)):
         raise ValidationError("request", "staff.error.request_stale")
-    claimed = db.execute(update(StaffRequest).where(StaffRequest.id == row.id, StaffRequest.status == "pending")
-                         .values(status="approved" if approve else "rejected", decided_by=admin.id, decided_at=now)
-                         .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        raise ValidationError("request", "staff.error.request_gone")
-    db.refresh(row)
-    user = db.get(User, row.user_id)
+    binding = _app_binding(db, user) if approve else None
+    if approve and (binding is None or row.authenticator_id is None
+                    or (binding[0], binding[1]) != (row.authenticator_id, row.authenticator_fingerprint)):
+        # The app was replaced or removed (and perhaps set up again) since the request.
+        raise ValidationError("request", "staff.error.request_app_changed")
     customer_actor = actor.for_account(user.account_id)
-    if approve:
-        authenticator_setup.remove_totp(db, user, now, customer_actor)
+    with db.begin_nested():  # the claim stands only together with the removal it approves
+        claimed = db.execute(update(StaffRequest).where(StaffRequest.id == row.id, StaffRequest.status == "pending")
+                             .values(status="approved" if approve else "rejected", decided_by=admin.id,
+                                     decided_at=now)
+                             .execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            raise ValidationError("request", "staff.error.request_gone")
+        # Conditional on the secret read above: an app set up between that check and this
+        # removal is not the one the request names, and stays.
+        if approve and not authenticator_setup.remove_totp(db, user, now, customer_actor,
+                                                           only_secret_enc=binding[2]):
+            raise ValidationError("request", "staff.error.request_app_changed")
+    db.refresh(row)
     action = "totp_removal_approved" if approve else "totp_removal_rejected"
     audit.record(db, customer_actor, Area.SUPPORT, action, now=now, target=f"#{row.ticket_id or ''}")
     _staff_audit(db, actor, action, now=now, account_id=user.account_id, ticket_id=row.ticket_id,

@@ -16,9 +16,11 @@ import reflex as rx
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.delivery import demo_fault_choices, get_demo_faults, outbox_messages, set_demo_fault
+from panel_app.delivery.outbox import outbox_attachment
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.services import demo, stepup
+from panel_app.services.validation import parse_row_id
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
@@ -35,6 +37,7 @@ class OutboxRow:
     subject: str
     text: str
     at: str
+    attachment: str  # the file name of a letter's PDF, "" for none
 
 
 class DemoState(AuthState):
@@ -62,7 +65,7 @@ class DemoState(AuthState):
             rows = outbox_messages(db, limit=30)
             self.messages = [
                 OutboxRow(id=str(r.id), channel=r.channel, recipient=r.recipient, subject=r.subject, text=r.text,
-                          at=fmt.moment(r.created_at, self.lang))
+                          at=fmt.moment(r.created_at, self.lang), attachment=r.attachment_name or "")
                 for r in rows
             ]
             self.armed = {k: v or "" for k, v in get_demo_faults(db).items()}
@@ -84,6 +87,19 @@ class DemoState(AuthState):
     def refresh(self):
         if self._allowed():
             self._read()
+
+    @rx.event
+    def download_attachment(self, message_id: str):
+        """A letter's PDF, as the print service would have received it (demo, this machine only)."""
+        target = parse_row_id(message_id)
+        if not self._allowed() or target is None:
+            return None
+        with transaction() as db:
+            found = outbox_attachment(db, target)
+        if found is None:
+            return None
+        name, data = found
+        return rx.download(data=data, filename=name)
 
     @rx.event
     def arm_fault(self, channel: str, error_code: str):

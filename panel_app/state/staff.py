@@ -27,7 +27,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
-from panel_app.services import factor_changes, staff_recovery, staff_support, support
+from panel_app.services import factor_changes, postal_letters, staff_recovery, staff_support, support
 from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.staff_support import StaffActor
 from panel_app.services.validation import NotFound, ValidationError
@@ -324,6 +324,9 @@ class StaffTicketState(StaffPage, StaffState):
     evidence_result: list[str] = []
     open_request: str = ""
     is_contact_update: bool = False
+    letters: list[str] = []  # "Letter sent …, valid until …: waiting for the code" (never the code)
+    letter_live: bool = False
+    letter_proven: bool = False
 
     def _ticket_param(self) -> str:
         value = self.router.page.params.get("ticket") if self.router.page else None
@@ -343,6 +346,11 @@ class StaffTicketState(StaffPage, StaffState):
         self.pending_changes = list(view.pending_changes)
         self.evidence_passed = view.evidence_passed
         self.open_request = view.open_request
+        letters = postal_letters.letters_of_ticket(ctx.db, view.id, ctx.now)
+        self.letters = [t("staff.letter.row", lang, sent=_when(row.created_at, lang), until=_when(row.expires_at, lang),
+                          state=t(f"staff.letter.state.{row.state}", lang)) for row in letters]
+        self.letter_live = any(row.state == postal_letters.STATE_LIVE for row in letters)
+        self.letter_proven = postal_letters.identity_proven(ctx.db, view.id, ctx.now)
 
     @staff_only()
     @guard.automatic
@@ -413,6 +421,15 @@ class StaffTicketState(StaffPage, StaffState):
                          success="staff.refused")
         if done is not None and done.user_id is not None:
             spawn(notify_user(done.user_id, "support_answered", ticket=done.id,
+                              url=f"{get_settings().public_url}/support"))
+
+    @staff_only()
+    def request_letter(self):
+        """A letter by post with a one-time code to the customer's address on file."""
+        done = self._act(lambda ctx: postal_letters.request_letter(ctx.db, ctx.actor, self.ticket_id, now=ctx.now),
+                         success="staff.letter.sent")
+        if done is not None:
+            spawn(notify_user(done.user_id, "support_answered", ticket=done.ticket_id,
                               url=f"{get_settings().public_url}/support"))
 
     @staff_only()
