@@ -104,11 +104,13 @@ class LoginSession(SQLModel, table=True):
 
 
 class FactorChange(SQLModel, table=True):
-    """A new email address or mobile number set without access to the old one.
+    """A new email address, mobile number (or password) that waits: set without the proof that
+    would move it at once (``services/factor_rules.py``), or by support.
 
     It is scheduled, not done: it takes effect at ``effective_at``, is announced at once
-    and again before then on every channel the account has, and any verified session can
-    cancel it. Until then the new value authorises nothing (it is not on the user).
+    and again before then on every channel the account has, and a session verified with a
+    settled factor it does not replace can cancel it. Until then the new value authorises
+    nothing (it is not on the user).
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -117,6 +119,8 @@ class FactorChange(SQLModel, table=True):
     new_value_enc: str = Field(max_length=600)
     requested_at: datetime
     requested_by: str = Field(default="", max_length=200)
+    # The support ticket it was scheduled from (a letter by post on that ticket completes it).
+    ticket_id: int | None = None
     effective_at: datetime = Field(index=True)
     reminded_at: datetime | None = None
     cancelled_at: datetime | None = None

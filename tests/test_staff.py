@@ -560,3 +560,43 @@ def test_an_approval_of_the_named_app_removes_it(make_user):
     assert _approve(admin, request.id, now) == ""
     with transaction() as db:
         assert not authenticator.is_enrolled(db, db.get(User, user.id))
+
+
+def test_support_cancels_a_change_the_customer_did_not_ask_for(make_user):
+    """Issue 20: the waiting change was made with only the mailbox; the owner, who cannot cancel
+    it from that mailbox and has no other factor at hand, asks support. The reason lands in the
+    ticket and both logs; a closed ticket, junk ids and another customer's change are refused."""
+    user, ticket = _customer(make_user)
+    other = make_user(email="other@test.example", phone="+4915100000009")
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        customer = db.get(User, user.id)
+        change = factor_changes.schedule(db, Actor.for_user(customer), customer, "email", "thief@evil.example",
+                                         now=now, delay_seconds=3600, requested_by=customer.email)
+        stranger = db.get(User, other.id)
+        foreign = factor_changes.schedule(db, Actor.for_user(stranger), stranger, "phone", "+4915100000010",
+                                          now=now, delay_seconds=3600, requested_by=stranger.email)
+    with transaction() as db:
+        for junk in (None, "x", -1, 10**30, {"id": change.id}, str(foreign.id)):
+            with pytest.raises(ValidationError):
+                staff_recovery.cancel_change(db, _actor(agent), ticket.id, junk, "Not requested", now=now)
+        with pytest.raises(ValidationError):  # a reason is required
+            staff_recovery.cancel_change(db, _actor(agent), ticket.id, change.id, "  ", now=now)
+    with transaction() as db:
+        staff_recovery.cancel_change(db, _actor(agent), ticket.id, change.id, "You told us on the phone.", now=now)
+    with transaction() as db:
+        assert factor_changes.pending(db, user.id) == []
+        assert [p.id for p in factor_changes.pending(db, other.id)] == [foreign.id]
+        assert db.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket.id,
+                                                   TicketMessage.body == "You told us on the phone.")).first()
+        assert db.exec(select(StaffAuditEvent).where(StaffAuditEvent.action == "contact_change_cancelled")).first()
+        assert db.exec(select(AuditEvent).where(AuditEvent.action == "contact_change_cancelled",
+                                                AuditEvent.account_id == user.account_id)).first()
+        again = factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "email",
+                                        "thief@evil.example", now=now, delay_seconds=3600, requested_by="x")
+        staff_support.close(db, _actor(agent), ticket.id, now=now)
+    with transaction() as db:
+        with pytest.raises(ValidationError):
+            staff_recovery.cancel_change(db, _actor(agent), ticket.id, again.id, "Not requested", now=now)
+        assert [p.id for p in factor_changes.pending(db, user.id)] == [again.id]

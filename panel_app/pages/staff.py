@@ -240,6 +240,20 @@ def _evidence_form() -> rx.Component:
         spacing="3", width="100%"), width="100%")
 
 
+def _pending_change(change) -> rx.Component:
+    """A waiting change of the customer, and cancelling it when they did not ask for it."""
+    s = StaffTicketState
+    form = rx.form(rx.hstack(
+        rx.el.input(type="hidden", name="change", value=change.id),
+        rx.input(name="reason", max_length=500, required=True, placeholder=tr("staff.change.cancel_reason"),
+                 aria_label=tr("staff.change.cancel_reason"), id="cancel-change-reason-" + change.id),
+        rx.button(tr("staff.change.cancel"), type="submit", color_scheme="red", variant="soft", size="1",
+                  id="cancel-change-" + change.id),
+        wrap="wrap", align="center"), on_submit=s.cancel_change, width="100%")
+    return rx.callout.root(rx.vstack(rx.text(change.text, size="2"), rx.cond(s.status != "closed", form),
+                                     spacing="2", width="100%"), color_scheme="amber", width="100%")
+
+
 def staff_ticket_page() -> rx.Component:
     s = StaffTicketState
     facts = rx.el.dl(
@@ -262,7 +276,7 @@ def staff_ticket_page() -> rx.Component:
     return _shell(s, "staff.ticket.title", rx.cond(s.loaded, rx.vstack(
         rx.heading(s.subject, size="4", as_="h2", id="staff-ticket-subject"),
         facts,
-        rx.foreach(s.pending_changes, lambda line: rx.callout(line, color_scheme="amber", width="100%")),
+        rx.foreach(s.pending_changes, _pending_change),
         messages,
         rx.cond(s.is_contact_update & (s.status != "closed"), _evidence_form()),
         rx.cond(s.status != "closed", reply),

@@ -77,9 +77,10 @@ def _refresh_flag(db: Session, user: User) -> None:
 
 
 def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object, *, now: datetime,
-             delay_seconds: int, requested_by: str) -> PendingChange:
+             delay_seconds: int, requested_by: str, ticket_id: int | None = None) -> PendingChange:
     """Schedule ``kind`` to become ``new_value`` after ``delay_seconds``. A change of the
-    same kind that was still waiting is replaced (and that is audited too)."""
+    same kind that was still waiting is replaced (and that is audited too). ``ticket_id``:
+    the support ticket it comes from."""
     if kind not in KINDS:
         raise ValidationError("kind", "validation.invalid")
     # A password arrives hashed (services/password_reset.py), an address or number is checked.
@@ -88,7 +89,8 @@ def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object
         earlier.cancelled_at, earlier.cancelled_by = now, "replaced"
         db.add(earlier)
     row = FactorChange(user_id=user.id, kind=kind, new_value_enc=crypto.encrypt(value), requested_at=now,
-                       requested_by=requested_by[:200], effective_at=now + timedelta(seconds=delay_seconds))
+                       requested_by=requested_by[:200], ticket_id=ticket_id,
+                       effective_at=now + timedelta(seconds=delay_seconds))
     db.add(row)
     db.flush()
     _refresh_flag(db, user)
@@ -135,6 +137,38 @@ class AppliedChange:
     old_value: str
 
 
+def _apply_claimed(db: Session, row: FactorChange, *, now: datetime, label: str) -> AppliedChange | None:
+    """Set what a change claimed for applying holds (``applied_at`` already set by the caller's
+    conditional update); None, and the change marked invalid, when it no longer fits."""
+    user = db.get(User, row.user_id)
+    change = _view(row)
+    actor = Actor(None, user.account_id, label[:200])
+    try:  # set_contact checks everything before it writes anything
+        if row.kind == "password":
+            from panel_app.services.password_reset import set_new_password
+
+            set_new_password(db, actor, user, change.new_value, now=now, reason="password_reset")
+            old_value = ""
+        else:
+            old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
+    except ValidationError:  # meanwhile taken by someone else, or no longer valid
+        row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
+        db.add(row)
+        audit.record(db, actor, Area.PROFILE, "contact_change_failed", now=now, target=str(user.id), kind=row.kind)
+        _refresh_flag(db, user)
+        return None
+    _refresh_flag(db, user)
+    return AppliedChange(change, user.id, old_value)
+
+
+def _claim(db: Session, now: datetime, *conditions) -> bool:
+    """Claim a waiting change for applying: once, whatever runs at the same time."""
+    claimed = db.execute(update(FactorChange).where(FactorChange.applied_at.is_(None),
+                                                    FactorChange.cancelled_at.is_(None), *conditions)
+                         .values(applied_at=now).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
+
+
 def apply_due(db: Session, *, now: datetime, limit: int = 100) -> list[AppliedChange]:
     """Apply the changes whose waiting period is over. Each is claimed with a conditional
     update, so with several workers every change is applied exactly once."""
@@ -142,31 +176,11 @@ def apply_due(db: Session, *, now: datetime, limit: int = 100) -> list[AppliedCh
                                              FactorChange.applied_at.is_(None)).limit(limit)).all()
     applied = []
     for row in due:
-        claimed = db.execute(update(FactorChange).where(FactorChange.id == row.id, FactorChange.applied_at.is_(None),
-                                                        FactorChange.cancelled_at.is_(None))
-                             .values(applied_at=now).execution_options(synchronize_session=False))
-        if claimed.rowcount != 1:
+        if not _claim(db, now, FactorChange.id == row.id):
             continue
-        user = db.get(User, row.user_id)
-        change = _view(row)
-        actor = Actor(None, user.account_id, f"Scheduled change ({row.requested_by or 'panel'})")
-        try:  # set_contact checks everything before it writes anything
-            if row.kind == "password":
-                from panel_app.services.password_reset import set_new_password
-
-                set_new_password(db, actor, user, change.new_value, now=now, reason="password_reset")
-                old_value = ""
-            else:
-                old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
-        except ValidationError:  # meanwhile taken by someone else, or no longer valid
-            row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
-            db.add(row)
-            audit.record(db, actor, Area.PROFILE, "contact_change_failed", now=now, target=str(user.id),
-                         kind=row.kind)
-            _refresh_flag(db, user)
-            continue
-        _refresh_flag(db, user)
-        applied.append(AppliedChange(change, user.id, old_value))
+        done = _apply_claimed(db, row, now=now, label=f"Scheduled change ({row.requested_by or 'panel'})")
+        if done is not None:
+            applied.append(done)
     db.flush()
     return applied
 
@@ -192,33 +206,11 @@ def remind_due(db: Session, *, now: datetime, delay_seconds: int) -> list[tuple[
 def apply_now(db: Session, change_id: int, *, user_id: int, now: datetime, label: str) -> AppliedChange | None:
     """Apply one waiting change of ``user_id`` at once, before its waiting period is over (a
     support-made change completed with the code of a letter by post, ``services/postal_letters.py``).
-    The same conditional claim and the same per-row steps as ``apply_due``; None when the
-    change is no longer waiting (cancelled, applied, someone else's) or no longer valid.
-    ``label``: who completed it, for the activity log."""
-    claimed = db.execute(update(FactorChange).where(FactorChange.id == change_id, FactorChange.user_id == user_id,
-                                                    FactorChange.applied_at.is_(None),
-                                                    FactorChange.cancelled_at.is_(None))
-                         .values(applied_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    None when the change is no longer waiting (cancelled, applied, someone else's) or no longer
+    valid. ``label``: who completed it, for the activity log."""
+    if not _claim(db, now, FactorChange.id == change_id, FactorChange.user_id == user_id):
         return None
     row = db.get(FactorChange, change_id, populate_existing=True)
-    user = db.get(User, row.user_id)
-    change = _view(row)
-    actor = Actor(None, user.account_id, label[:200])
-    try:  # set_contact checks everything before it writes anything
-        if row.kind == "password":
-            from panel_app.services.password_reset import set_new_password
-
-            set_new_password(db, actor, user, change.new_value, now=now, reason="password_reset")
-            old_value = ""
-        else:
-            old_value = profile.set_contact(db, actor, user, row.kind, change.new_value, now)
-    except ValidationError:  # meanwhile taken by someone else, or no longer valid
-        row.applied_at, row.cancelled_at, row.cancelled_by = None, now, "invalid"
-        db.add(row)
-        audit.record(db, actor, Area.PROFILE, "contact_change_failed", now=now, target=str(user.id), kind=row.kind)
-        _refresh_flag(db, user)
-        return None
-    _refresh_flag(db, user)
+    done = _apply_claimed(db, row, now=now, label=label)
     db.flush()
-    return AppliedChange(change, user.id, old_value)
+    return done

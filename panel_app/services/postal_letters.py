@@ -53,8 +53,6 @@ LETTER_VALID = POLICY.letter_valid
 MAX_TRIES = POLICY.letter_tries
 PROOF_VALID = POLICY.letter_proof_valid
 LETTER_PATH = "/support/letter"
-# Changes scheduled from the support console carry the agent's label (``staff.label``).
-SUPPORT_LABEL_PREFIX = "Support ("
 CHANGE_LABEL = "Letter by post"  # who completed a change, in the activity log
 
 STATE_LIVE, STATE_USED, STATE_EXPIRED, STATE_SPENT, STATE_CLOSED = "live", "used", "expired", "spent", "closed"
@@ -89,12 +87,12 @@ def _state(db: Session, row: PostalLetter, now: datetime) -> str:
     return STATE_LIVE
 
 
-def _support_change(db: Session, user_id: int) -> FactorChange | None:
-    """The newest support-made change of an address or number that still waits."""
-    rows = db.exec(select(FactorChange).where(
-        FactorChange.user_id == user_id, FactorChange.cancelled_at.is_(None), FactorChange.applied_at.is_(None),
-        FactorChange.kind.in_(("email", "phone"))).order_by(FactorChange.id.desc())).all()
-    return next((row for row in rows if row.requested_by.startswith(SUPPORT_LABEL_PREFIX)), None)
+def _support_change(db: Session, ticket: Ticket) -> FactorChange | None:
+    """The newest change of an address or number support scheduled from ``ticket`` that still waits."""
+    return db.exec(select(FactorChange).where(
+        FactorChange.ticket_id == ticket.id, FactorChange.user_id == ticket.user_id,
+        FactorChange.cancelled_at.is_(None), FactorChange.applied_at.is_(None),
+        FactorChange.kind.in_(("email", "phone"))).order_by(FactorChange.id.desc())).first()
 
 
 def address_of(account: Account) -> PostalAddress:
@@ -137,7 +135,7 @@ def request_letter(db: Session, actor: StaffActor, ticket_id: object, *, now: da
     for earlier in db.exec(select(PostalLetter).where(PostalLetter.ticket_id == ticket.id)).all():
         if _state(db, earlier, now) == STATE_LIVE:
             raise ValidationError("ticket", "staff.error.letter_live")
-    change = _support_change(db, user.id)
+    change = _support_change(db, ticket)
     lang = normalize_language(user.language)
     url = f"{get_settings().public_url}{LETTER_PATH}"
     with db.begin_nested():  # a letter that could not be posted leaves nothing behind
@@ -274,13 +272,15 @@ def redeem(db: Session, actor: Actor, user: User, submitted: object, *, now: dat
                          .values(used_at=now).execution_options(synchronize_session=False))
     if claimed.rowcount != 1:
         return RedeemOutcome(False, ERROR_KEYS[STATE_USED])
+    # The change the letter was asked for; else one support scheduled from its ticket since.
+    later = _support_change(db, ticket) if row.factor_change_id is None and ticket is not None else None
+    change_id = row.factor_change_id or (later.id if later is not None else None)
     applied = None
-    if row.factor_change_id is not None:
-        applied = factor_changes.apply_now(db, row.factor_change_id, user_id=user.id, now=now,
-                                           label=CHANGE_LABEL)
+    if change_id is not None:
+        applied = factor_changes.apply_now(db, change_id, user_id=user.id, now=now, label=CHANGE_LABEL)
     audit.record(db, actor, Area.SUPPORT, "postal_letter_used", now=now, target=f"#{row.ticket_id}",
                  change=applied.change.kind if applied else "")
     _staff_log(db, row, ticket, "postal_letter_used", now, letter=row.id,
                change=applied.change.kind if applied else "")
     db.flush()
-    return RedeemOutcome(True, applied=applied, change_missed=row.factor_change_id is not None and applied is None)
+    return RedeemOutcome(True, applied=applied, change_missed=change_id is not None and applied is None)

@@ -150,9 +150,26 @@ def schedule_contact_change(db: Session, actor: StaffActor, ticket_id: object, k
         # The customer's own waiting change (or another agent's) is not replaced from here.
         raise ValidationError("kind", "staff.error.change_pending")
     change = factor_changes.schedule(db, actor.for_account(user.account_id), user, kind, new_value, now=now,
-                                     delay_seconds=delay_seconds, requested_by=actor.label)
+                                     delay_seconds=delay_seconds, requested_by=actor.label, ticket_id=ticket.id)
     _staff_audit(db, actor, "contact_change_scheduled", now=now, account_id=ticket.account_id, ticket_id=ticket.id,
                  kind=kind, effective_at=change.effective_at.isoformat(timespec="minutes"))
+    return change, user
+
+
+def cancel_change(db: Session, actor: StaffActor, ticket_id: object, change_id: object, reason: object, *,
+                  now: datetime) -> tuple[factor_changes.PendingChange, User]:
+    """A waiting change of the ticket's customer that they say they did not ask for: support
+    cancels it (the one canceller besides a settled factor the change does not replace). The
+    reason is posted in the ticket and both logs; the caller announces it on every channel."""
+    text = support.clean_body(reason, "reason", max_length=REASON_MAX)
+    ticket = _ticket(db, ticket_id)
+    if ticket.status == support.STATUS_CLOSED:
+        raise ValidationError("ticket", "support.error.ticket_closed")
+    user = _requester(db, ticket)
+    change = factor_changes.cancel(db, actor.for_account(user.account_id), user, change_id, now=now,
+                                   by=factor_changes.BY_PANEL)
+    reply(db, actor, ticket.id, text, now=now)
+    _both_logs(db, actor, ticket, "contact_change_cancelled", now=now, kind=change.kind)
     return change, user
 
 

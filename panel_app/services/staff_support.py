@@ -117,7 +117,7 @@ class TicketView:
     requester_phone: str  # masked
     requester_has_app: bool
     messages: tuple[support.MessageRow, ...]
-    pending_changes: tuple[str, ...]  # "mobile number → +49 ••• ••• 99, effective …" (masked)
+    pending_changes: tuple[tuple[int, str], ...]  # (id, "phone: +49 ••• ••• 99, 2026-12-07 10:00 UTC"), masked
     evidence_passed: bool  # a check of the last EVIDENCE_VALID passed
     open_request: str  # "" or the status of a four-eyes request for this ticket
 
@@ -147,7 +147,7 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
     account = db.get(Account, ticket.account_id)
     user = db.get(User, ticket.user_id) if ticket.user_id is not None else None
     detail = support._detail(db, ticket)
-    pending = tuple(f"{change.kind}: {change.masked}, {change.effective_at:%Y-%m-%d %H:%M} UTC"
+    pending = tuple((change.id, f"{change.kind}: {change.masked}, {change.effective_at:%Y-%m-%d %H:%M} UTC")
                     for change in factor_changes.pending(db, user.id)) if user is not None else ()
     request = db.exec(select(StaffRequest).where(StaffRequest.ticket_id == ticket.id)
                       .order_by(StaffRequest.id.desc())).first()

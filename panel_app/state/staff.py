@@ -257,6 +257,12 @@ class QueueRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingChangeRow:
+    id: str
+    text: str  # kind, masked new value, when it takes effect
+
+
+@dataclass(frozen=True, slots=True)
 class StaffMessageRow:
     author: str
     body: str
@@ -319,7 +325,7 @@ class StaffTicketState(StaffPage, StaffState):
     requester_phone: str = ""
     requester_has_app: bool = False
     messages: list[StaffMessageRow] = []
-    pending_changes: list[str] = []
+    pending_changes: list[PendingChangeRow] = []
     evidence_passed: bool = False
     evidence_result: list[str] = []
     open_request: str = ""
@@ -343,7 +349,8 @@ class StaffTicketState(StaffPage, StaffState):
         self.requester_has_app = view.requester_has_app
         self.messages = [StaffMessageRow(author=m.author_label, body=m.body, when=_when(m.created_at, lang),
                           support="1" if m.from_support else "") for m in view.messages]
-        self.pending_changes = list(view.pending_changes)
+        self.pending_changes = [PendingChangeRow(id=str(change_id), text=text)
+                                for change_id, text in view.pending_changes]
         self.evidence_passed = view.evidence_passed
         self.open_request = view.open_request
         letters = postal_letters.letters_of_ticket(ctx.db, view.id, ctx.now)
@@ -413,6 +420,19 @@ class StaffTicketState(StaffPage, StaffState):
         if result is not None:
             change, user = result
             spawn(_announce_scheduled(user.id, change))
+
+    @staff_only()
+    def cancel_change(self, form_data: dict):
+        """The customer did not ask for this waiting change (told on the phone or in the ticket)."""
+        form = form_data if isinstance(form_data, dict) else {}
+        result = self._act(lambda ctx: staff_recovery.cancel_change(ctx.db, ctx.actor, self.ticket_id,
+                                                                    form.get("change"), form.get("reason"),
+                                                                    now=ctx.now), success="staff.change.cancelled")
+        if result is not None:
+            change, user = result
+            lang = user.language
+            spawn(notify_everywhere(user.id, "contact_change_cancelled", field=t(f"profile.kind.{change.kind}", lang),
+                                    actor=current().actor.label, new_value=change.masked))
 
     @staff_only()
     def refuse(self, form_data: dict):

@@ -6,6 +6,8 @@ Revises: 0006_authenticator
 - ``postalletter``: a one-time code by post (keyed hash only) bound to a user, a ticket and
   the support-made change it completes (``services/postal_letters.py``).
 - ``outboxmessage.attachment_name`` / ``attachment``: the demo outbox holds the letter's PDF.
+- ``factorchange.ticket_id``: the support ticket a change was scheduled from (its letter
+  completes it).
 - ``staffrequest.authenticator_id`` / ``authenticator_fingerprint``: the app a removal
   request names. Requests still pending at the upgrade have none and can only be rejected
   (``decide`` refuses them as stale): they name no app, so no app may be removed by them.
@@ -55,6 +57,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attachment_name", _str(length=100), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("attachment", sa.LargeBinary(), nullable=True))
 
+    with op.batch_alter_table("factorchange", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("ticket_id", sa.Integer(), nullable=True))
+
     with op.batch_alter_table("staffrequest", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("authenticator_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("authenticator_fingerprint", _str(length=64), nullable=True))
@@ -64,6 +69,9 @@ def downgrade() -> None:
     with op.batch_alter_table("staffrequest", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("authenticator_fingerprint")
         batch_op.drop_column("authenticator_id")
+
+    with op.batch_alter_table("factorchange", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("ticket_id")
 
     with op.batch_alter_table("outboxmessage", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("attachment")
