@@ -17,7 +17,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.delivery import outbox_messages
 from panel_app.delivery.outbox import outbox_attachment
-from panel_app.models import (Account, AuditEvent, FactorChange, PostalLetter, StaffAuditEvent, StaffUser,
+from panel_app.models import (AuditEvent, FactorChange, PostalLetter, StaffAuditEvent, StaffUser,
                               TicketMessage, User)
 from panel_app.security import staff
 from panel_app.security.passwords import hash_password
@@ -51,9 +51,6 @@ def _scheduled_with_letter(make_user, now):
     user, ticket = _customer(make_user)
     agent = _staff()
     with transaction() as db:
-        account = db.get(Account, user.account_id)
-        account.street, account.city = "Oranienstraße 1", "Berlin"
-        db.add(account)
         staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
         change, _ = staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", NEW_PHONE,
                                                            now=now, delay_seconds=72 * 3600)
@@ -275,10 +272,6 @@ def test_the_letter_pdf_speaks_the_customers_language(make_user):
 async def test_the_agent_sends_a_letter_from_the_console_after_the_screening(make_user):
     user, ticket = _customer(make_user)
     agent = _staff()
-    with transaction() as db:
-        account = db.get(Account, user.account_id)
-        account.street, account.city = "Oranienstraße 1", "Berlin"
-        db.add(account)
     console = tab_state(StaffTicketState, None, f"/staff/tickets/{ticket.id}", query={"ticket": str(ticket.id)},
                         cookies={staff.COOKIE_NAME: _staff_token(agent)})
     console.load()

@@ -61,7 +61,8 @@ def _customer(make_user) -> tuple[User, Ticket]:
     now = utcnow()
     with transaction() as db:
         account = db.get(Account, user.account_id)
-        account.postal_code = "10969"
+        # A whole postal address: a letter by post can go there.
+        account.street, account.postal_code, account.city = "Oranienstraße 1", "10969", "Berlin"
         db.add(account)
         invoice = Invoice(account_id=account.id, number=f"2026-{777 + account.id - 1:06d}", issue_date=date(2026, 11, 1),
                           supply_date=date(2026, 10, 31), due_date=date(2026, 11, 15))
@@ -106,9 +107,6 @@ LETTER_CODE = "abcd-efgh-jkmn"
 
 def _letter_sent(db, agent: StaffUser, user: User, ticket: Ticket, now, code: str = LETTER_CODE):
     """A passed screening by ``agent`` and a letter with ``code`` to the customer's address."""
-    account = db.get(Account, user.account_id)
-    account.street, account.city = "Oranienstraße 1", "Berlin"
-    db.add(account)
     staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(postal_letters, "_new_code", lambda: code)

@@ -1,5 +1,7 @@
-"""0006: the app secrets move from ``user.totp_*`` to ``authenticator`` rows and back,
-on a database of its own (SQLite here; the same SQL runs on PostgreSQL in CI)."""
+"""Migrations up, down and up again on a database of their own (SQLite here; the same SQL runs
+on PostgreSQL in CI). 0006: the app secrets move from ``user.totp_*`` to ``authenticator`` rows
+and back. 0007: letters by post, the ticket of a support-made change, the app a four-eyes
+request names."""
 
 from __future__ import annotations
 
@@ -130,3 +132,32 @@ def test_after_the_upgrade_every_app_still_works_and_no_step_is_accepted_again(c
     _run(connection, command.downgrade, "0005_staff")
     steps = dict(connection.execute(sa.text('SELECT id, totp_last_step FROM "user" WHERE id IN (1, 3)')).all())
     assert steps == {1: totp.time_step(later), 3: totp.time_step(now)}
+
+
+def _columns(conn, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(conn).get_columns(table)}
+
+
+def test_upgrade_adds_letters_and_the_named_app_and_downgrade_removes_them(connection):
+    _run(connection, command.upgrade, "0006_authenticator")
+    connection.execute(sa.text("INSERT INTO outboxmessage (channel, recipient, subject, text, html, created_at) "
+                               "VALUES ('email', 'a@x.example', 's', 't', '', :at)"), {"at": ENABLED})
+    connection.commit()
+
+    _run(connection, command.upgrade, "0007_letters")
+    assert sa.inspect(connection).has_table("postalletter")
+    assert {"authenticator_id", "authenticator_fingerprint"} <= _columns(connection, "staffrequest")
+    assert {"attachment_name", "attachment"} <= _columns(connection, "outboxmessage")
+    assert "ticket_id" in _columns(connection, "factorchange")
+    # An older message keeps working: no attachment.
+    assert connection.execute(sa.text("SELECT attachment_name, attachment FROM outboxmessage")).one() == ("", None)
+
+    _run(connection, command.downgrade, "0006_authenticator")
+    assert not sa.inspect(connection).has_table("postalletter")
+    assert not {"authenticator_id", "authenticator_fingerprint"} & _columns(connection, "staffrequest")
+    assert not {"attachment_name", "attachment"} & _columns(connection, "outboxmessage")
+    assert "ticket_id" not in _columns(connection, "factorchange")
+    assert connection.execute(sa.text("SELECT count(*) FROM outboxmessage")).scalar() == 1
+
+    _run(connection, command.upgrade, "head")
+    assert sa.inspect(connection).has_table("postalletter")
