@@ -52,6 +52,10 @@ class User(SQLModel, table=True):
     # When each contact factor last changed (None: since created_at).
     email_changed_at: datetime | None = None
     phone_changed_at: datetime | None = None
+    # When a second factor (the app) was last removed: for the waiting period after, the
+    # account counts as still having it (services/factor_rules.py), so that removing a new
+    # factor never leaves a channel free to move itself at once.
+    factor_removed_at: datetime | None = None
     # A scheduled contact change waits (services/factor_changes.py): the panel shows a banner.
     factor_change_pending: bool = Field(default=False)
 

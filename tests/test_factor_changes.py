@@ -22,7 +22,7 @@ def _schedule(user_id: int, now, kind="phone", value="+4915199999999"):
     with transaction() as db:
         user = db.get(User, user_id)
         return factor_changes.schedule(db, Actor.for_user(user), user, kind, value, now=now, delay_seconds=DELAY,
-                                       requested_by=user.email)
+                                       requested_by=user.email, by=factor_changes.BY_PANEL)
 
 
 def _user(user_id: int) -> User:

@@ -77,7 +77,12 @@ MOVES = [
     ("epa", "totp", "phone", True, False, AT_ONCE),
     ("ep", "email", "phone", False, False, SCHEDULE),
     ("ep", "totp", "phone", True, False, SCHEDULE),  # an app grant without an app proves nothing
-    ("e", "email", "phone", False, False, AT_ONCE),  # a first number: an addition, not a move
+    ("e", "email", "phone", False, False, AT_ONCE),  # a first number, nothing else to guard
+    # A first number through a channel alone, while an app guards the account: it would settle
+    # into a factor the owner never had, so it waits; the settled app vouches for it at once.
+    ("ea", "email", "phone", False, False, SCHEDULE),
+    ("ea", "totp", "phone", False, False, AT_ONCE),
+    ("ea+", "totp", "phone", False, False, SCHEDULE),
     # The app proves itself; no channel moves it; one still new may be thrown out by anyone.
     ("ea", "totp", "totp", False, False, AT_ONCE),
     ("ea", "recovery", "totp", False, True, AT_ONCE),
@@ -100,6 +105,23 @@ def test_what_a_grant_may_move_at_once(make_user, shape, grant, factor, old_prov
                                        proven=frozenset({factor}) if old_proven else frozenset(),
                                        removing=removing, now=utcnow())
     assert decision is expected
+
+
+def test_a_factor_removed_lately_still_guards_the_mailbox(make_user):
+    """An app still new may be removed by any verification (so an owner can throw out a thief's);
+    for the waiting period after, the account counts as still having it: the mailbox that
+    removed it cannot then move itself at once."""
+    user = _account(make_user, "ea+")
+    now = utcnow()
+    with transaction() as db:
+        row = db.get(User, user.id)
+        assert factor_rules.decide(db, row, factor="totp", grant_method="email", removing=True,
+                                   now=now) is AT_ONCE
+        assert authenticator_setup.remove_totp(db, row, now, Actor.for_user(row))
+    for later, expected in ((timedelta(hours=71), SCHEDULE), (timedelta(hours=73), AT_ONCE)):
+        with transaction() as db:
+            assert factor_rules.decide(db, db.get(User, user.id), factor="email", grant_method="email",
+                                       proven=frozenset({"email"}), now=now + later) is expected
 
 
 # (account, grant method, kind of the waiting change) → may cancel
@@ -127,7 +149,7 @@ def test_who_may_cancel_a_waiting_change(make_user, shape, grant, kind, expected
         row = db.get(User, user.id)
         value = {"email": "new@test.example", "phone": "+4915199999999", "password": "x-hash"}[kind]
         change = factor_changes.schedule(db, Actor.for_user(row), row, kind, value, now=now, delay_seconds=3600,
-                                         requested_by="test")
+                                         requested_by="test", by=factor_changes.BY_PANEL)
     with transaction() as db:
         row = db.get(User, user.id)
         if expected:
@@ -145,7 +167,7 @@ def test_support_cancels_any_waiting_change(make_user):
     with transaction() as db:
         row = db.get(User, user.id)
         change = factor_changes.schedule(db, Actor.for_user(row), row, "email", "new@test.example", now=now,
-                                         delay_seconds=3600, requested_by="Support (Maria)")
+                                         delay_seconds=3600, requested_by="Support (Maria)", by=factor_changes.BY_PANEL)
         factor_changes.cancel(db, Actor(None, row.account_id, "Support (Maria)"), row, change.id, now=now,
                               by=factor_changes.BY_PANEL)
         assert factor_changes.pending(db, user.id) == []

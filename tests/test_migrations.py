@@ -108,7 +108,7 @@ def test_after_the_upgrade_every_app_still_works_and_no_step_is_accepted_again(c
     connection.execute(sa.text('UPDATE "user" SET totp_pending_secret_enc = :s WHERE id = 3'),
                        {"s": totp.encrypt_secret(pending)})
     connection.commit()
-    _run(connection, command.upgrade, "0006_authenticator")
+    _run(connection, command.upgrade, "head")  # the panel's code below expects today's schema
 
     scope = CodeScope(None, "stepup")
     with Session(bind=connection) as db:

@@ -453,7 +453,7 @@ def test_support_never_replaces_a_change_the_customer_is_waiting_for(make_user):
     now = utcnow()
     with transaction() as db:
         factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "phone",
-                                "+4917611111111", now=now, delay_seconds=3600, requested_by="owner")
+                                "+4917611111111", now=now, delay_seconds=3600, requested_by="owner", by=factor_changes.BY_PANEL)
         staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)
         with pytest.raises(ValidationError):
             staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434",
@@ -571,10 +571,10 @@ def test_support_cancels_a_change_the_customer_did_not_ask_for(make_user):
     with transaction() as db:
         customer = db.get(User, user.id)
         change = factor_changes.schedule(db, Actor.for_user(customer), customer, "email", "thief@evil.example",
-                                         now=now, delay_seconds=3600, requested_by=customer.email)
+                                         now=now, delay_seconds=3600, requested_by=customer.email, by=factor_changes.BY_PANEL)
         stranger = db.get(User, other.id)
         foreign = factor_changes.schedule(db, Actor.for_user(stranger), stranger, "phone", "+4915100000010",
-                                          now=now, delay_seconds=3600, requested_by=stranger.email)
+                                          now=now, delay_seconds=3600, requested_by=stranger.email, by=factor_changes.BY_PANEL)
     with transaction() as db:
         for junk in (None, "x", -1, 10**30, {"id": change.id}, str(foreign.id)):
             with pytest.raises(ValidationError):
@@ -592,7 +592,7 @@ def test_support_cancels_a_change_the_customer_did_not_ask_for(make_user):
         assert db.exec(select(AuditEvent).where(AuditEvent.action == "contact_change_cancelled",
                                                 AuditEvent.account_id == user.account_id)).first()
         again = factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "email",
-                                        "thief@evil.example", now=now, delay_seconds=3600, requested_by="x")
+                                        "thief@evil.example", now=now, delay_seconds=3600, requested_by="x", by=factor_changes.BY_PANEL)
         staff_support.close(db, _actor(agent), ticket.id, now=now)
     with transaction() as db:
         with pytest.raises(ValidationError):

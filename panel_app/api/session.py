@@ -45,8 +45,9 @@ def _same_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return request.headers.get("sec-fetch-site") == "same-origin"
-    allowed = {get_settings().public_url, f"{request.url.scheme}://{request.url.netloc}"}
-    return origin.rstrip("/") in allowed
+    # Only the configured address: the request's own Host is the client's to choose (a page
+    # on a rebinding domain would name itself in both).
+    return origin.rstrip("/") == get_settings().public_url
 
 
 def _param_from_referer(request: Request, name: str) -> str | None:

@@ -128,6 +128,8 @@ def remove_totp(db: Session, user: User, now: datetime, actor: Actor, *,
         return False
     if user.preferred_channel == authenticator.TYPE:
         user.preferred_channel = email_method.METHOD.name
+    if was_enrolled:
+        user.factor_removed_at = now
     db.add(user)
     db.flush()
     removed_codes = recovery.delete_codes(db, user.id)

@@ -30,6 +30,10 @@ from panel_app.services.validation import ValidationError, parse_row_id
 from panel_app.settings import get_settings
 
 KINDS = ("email", "phone", "password")  # password: a reset without a second factor
+# ``cancel``'s and ``schedule``'s ``by`` when no customer grant decides: the support console
+# (its own staff checks), or the panel itself (a new password replaces a waiting reset, a
+# reset link replaces an earlier one). Not a method name.
+BY_PANEL = "panel"
 # The second announcement goes out this long before the change takes effect (or at half
 # the waiting period when that is shorter).
 REMINDER_BEFORE = timedelta(hours=24)
@@ -76,15 +80,25 @@ def _refresh_flag(db: Session, user: User) -> None:
     db.flush()
 
 
+def waiting_blocks(db: Session, user: User, kind: str, *, by: str, now: datetime) -> bool:
+    """A change of ``kind`` waits that ``by`` may not cancel, so it may not replace it either."""
+    if by == BY_PANEL or db.exec(_pending_query(user.id).where(FactorChange.kind == kind)).first() is None:
+        return False
+    return not factor_rules.may_cancel(db, user, kind=kind, grant_method=by, now=now)
+
+
 def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object, *, now: datetime,
-             delay_seconds: int, requested_by: str, ticket_id: int | None = None) -> PendingChange:
+             delay_seconds: int, requested_by: str, by: str, ticket_id: int | None = None) -> PendingChange:
     """Schedule ``kind`` to become ``new_value`` after ``delay_seconds``. A change of the
-    same kind that was still waiting is replaced (and that is audited too). ``ticket_id``:
-    the support ticket it comes from."""
+    same kind that was still waiting is replaced (and that is audited too) — only when ``by``
+    (as in ``cancel``) may cancel it: replacing is cancelling. ``ticket_id``: the support
+    ticket it comes from."""
     if kind not in KINDS:
         raise ValidationError("kind", "validation.invalid")
     # A password arrives hashed (services/password_reset.py), an address or number is checked.
     value = new_value if kind == "password" else profile.normalized_contact(db, user, kind, new_value)
+    if waiting_blocks(db, user, kind, by=by, now=now):
+        raise ValidationError("change", "profile.scheduled.already_waiting")
     for earlier in db.exec(_pending_query(user.id).where(FactorChange.kind == kind)).all():
         earlier.cancelled_at, earlier.cancelled_by = now, "replaced"
         db.add(earlier)
@@ -97,11 +111,6 @@ def schedule(db: Session, actor: Actor, user: User, kind: str, new_value: object
     audit.record(db, actor, Area.PROFILE, "contact_change_scheduled", now=now, target=str(user.id), kind=kind,
                  effective_at=row.effective_at.isoformat(timespec="minutes"), requested_by=requested_by[:200])
     return _view(row)
-
-
-# ``cancel``'s ``by`` when no customer grant decides: the support console (its own staff
-# checks), or the panel itself (a new password replaces a waiting reset). Not a method name.
-BY_PANEL = "panel"
 
 
 def cancel(db: Session, actor: Actor, user: User, change_id: object, *, now: datetime, by: str) -> PendingChange:

@@ -78,22 +78,35 @@ def settled_factors(db: Session, user: User, now: datetime) -> set[str]:
             if method.is_settled(db, user, now, settle_seconds)}
 
 
+def _recently_removed(user: User, now: datetime) -> bool:
+    removed = user.factor_removed_at
+    return removed is not None and (now - removed).total_seconds() < get_settings().factor_change_delay_seconds
+
+
 def decide(db: Session, user: User, *, factor: str, grant_method: object, proven: frozenset[str] = frozenset(),
            removing: bool = False, now: datetime) -> Decision:
-    """May a session verified with ``grant_method`` replace (or remove) ``factor`` at once?
+    """May a session verified with ``grant_method`` add, replace (or remove) ``factor`` at once?
 
     ``proven``: factors this change proved on top of the grant (a code to the current address
     or number). The caller acts on the answer; a change it schedules waits, one it refuses
     does not happen."""
     proofs = set(proven) | ({factor_of(grant_method)} - {None})
-    if not has_factor(db, user, factor):
-        return Decision.AT_ONCE  # an addition: nothing is replaced
     settled = settled_factors(db, user, now)
+    # Stricter than "another settled factor": a factor still new counts as one the owner may
+    # hold, and so does one removed within the waiting period (it proves nothing, but its
+    # removal must not leave a channel free to move itself).
+    others = {other for other in _all_factors() if other != factor and has_factor(db, user, other)}
+    recently_removed = _recently_removed(user, now)
+    if not has_factor(db, user, factor):
+        # An addition. A device (app, passkey) is new and settles later; any verification may
+        # remove it meanwhile. A channel added through another channel alone would settle into
+        # a factor the owner never had: it waits, unless a settled device vouches for it or the
+        # account has nothing else.
+        if not is_channel(factor) or any(p in settled and not is_channel(p) for p in proofs):
+            return Decision.AT_ONCE
+        return Decision.AT_ONCE if not others - proofs and not recently_removed else Decision.SCHEDULE
     if factor in proofs:
-        # Stricter than "another settled factor": a factor still new counts as one the owner
-        # may hold (it proves nothing yet, but it must not let the channel move alone).
-        others = {other for other in _all_factors() if other != factor and has_factor(db, user, other)}
-        if not is_channel(factor) or (proofs - {factor}) & settled or not others:
+        if not is_channel(factor) or (proofs - {factor}) & settled or not (others or recently_removed):
             return Decision.AT_ONCE
         return Decision.SCHEDULE
     if removing and factor not in settled:

@@ -238,6 +238,7 @@ def schedule(db: Session, opened: OpenReset, *, new_password: object, now: datet
     password = _checked_password(opened.user, new_password)
     _claim(db, opened.reset, now)
     change = factor_changes.schedule(db, actor, opened.user, "password", hash_password(password), now=now,
+                                     by=factor_changes.BY_PANEL,
                                      delay_seconds=delay_seconds, requested_by="password reset")
     record(db, actor, Area.AUTH, "password_reset_scheduled", now=now,
            effective_at=change.effective_at.isoformat(timespec="minutes"))

@@ -150,7 +150,8 @@ def schedule_contact_change(db: Session, actor: StaffActor, ticket_id: object, k
         # The customer's own waiting change (or another agent's) is not replaced from here.
         raise ValidationError("kind", "staff.error.change_pending")
     change = factor_changes.schedule(db, actor.for_account(user.account_id), user, kind, new_value, now=now,
-                                     delay_seconds=delay_seconds, requested_by=actor.label, ticket_id=ticket.id)
+                                     delay_seconds=delay_seconds, requested_by=actor.label, ticket_id=ticket.id,
+                                     by=factor_changes.BY_PANEL)
     _staff_audit(db, actor, "contact_change_scheduled", now=now, account_id=ticket.account_id, ticket_id=ticket.id,
                  kind=kind, effective_at=change.effective_at.isoformat(timespec="minutes"))
     return change, user

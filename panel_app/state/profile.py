@@ -277,6 +277,10 @@ class ProfileState(GatedPage, AuthState):
             return
         self._reset_change()
         self.message = self.error = ""
+        if factor_changes.waiting_blocks(ctx.db, ctx.user, kind, by=ctx.login_session.grant_method or "",
+                                         now=ctx.now):
+            self._fail("profile.scheduled.already_waiting")  # before any code is sent
+            return
         self.change_kind = kind
         self.change_has_old = bool(_old_value(ctx.user, kind))
         self.change_delay_hours = max(1, get_settings().factor_change_delay_seconds // 3600)
@@ -371,7 +375,8 @@ class ProfileState(GatedPage, AuthState):
         try:
             change = factor_changes.schedule(ctx.db, ctx.actor, ctx.user, kind, new_value, now=ctx.now,
                                              delay_seconds=settings.factor_change_delay_seconds,
-                                             requested_by=ctx.actor.label)
+                                             requested_by=ctx.actor.label,
+                                             by=ctx.login_session.grant_method or "")
         except ValidationError as exc:
             self._reset_change()
             self._fail(exc.message_key, **exc.params)

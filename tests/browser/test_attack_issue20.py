@@ -145,7 +145,7 @@ def test_mailbox_cancels_supports_waiting_address_by_scheduling_its_own(panel_ur
         row = db.get(User, user_id)
         change = factor_changes.schedule(db, Actor(None, row.account_id, "Support (Maria)"), row, "email",
                                          f"owner-new-{stamp}@example.net", now=utcnow(),
-                                         delay_seconds=72 * 3600, requested_by="Support (Maria)")
+                                         delay_seconds=72 * 3600, requested_by="Support (Maria)", by=factor_changes.BY_PANEL)
 
     async def attack() -> None:
         cookie = login_token(panel_url, owner, password)

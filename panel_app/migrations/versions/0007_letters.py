@@ -6,6 +6,7 @@ Revises: 0006_authenticator
 - ``postalletter``: a one-time code by post (keyed hash only) bound to a user, a ticket and
   the support-made change it completes (``services/postal_letters.py``).
 - ``outboxmessage.attachment_name`` / ``attachment``: the demo outbox holds the letter's PDF.
+- ``user.factor_removed_at``: when a second factor was last removed (``factor_rules``).
 - ``factorchange.ticket_id``: the support ticket a change was scheduled from (its letter
   completes it).
 - ``staffrequest.authenticator_id`` / ``authenticator_fingerprint``: the app a removal
@@ -60,6 +61,9 @@ def upgrade() -> None:
     with op.batch_alter_table("factorchange", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("ticket_id", sa.Integer(), nullable=True))
 
+    with op.batch_alter_table("user", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("factor_removed_at", _dt(), nullable=True))
+
     with op.batch_alter_table("staffrequest", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("authenticator_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("authenticator_fingerprint", _str(length=64), nullable=True))
@@ -69,6 +73,9 @@ def downgrade() -> None:
     with op.batch_alter_table("staffrequest", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("authenticator_fingerprint")
         batch_op.drop_column("authenticator_id")
+
+    with op.batch_alter_table("user", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("factor_removed_at")
 
     with op.batch_alter_table("factorchange", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("ticket_id")
