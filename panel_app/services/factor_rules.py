@@ -8,7 +8,8 @@ can verify with that channel as often as they like. So:
 - A change that replaces or removes a factor takes effect **at once** only when it is proven
   by that factor itself (a code to the current address or number, or a grant obtained with it)
   and, when that factor is such a channel, also by another *settled* factor of the account (a
-  grant through it, or a code to it) — unless the account has no other factor at all. A device
+  grant through it, or a code to it) — unless the account has no other factor at all (one still
+  new counts, and so does one removed within the waiting period). A device
   that holds its own secret (the authenticator app; a passkey later) proves itself: a stolen
   channel cannot produce it.
 - Otherwise an address or number is **scheduled** (``factor_changes``: the waiting period,
@@ -20,8 +21,10 @@ can verify with that channel as often as they like. So:
   nor a new number by a WhatsApp grant, nor by a factor added since.
 
 A grant obtained through channel X therefore never moves X or any other factor at once while
-the account has another settled factor. Adding a factor the account does not have yet is not a
-move: it is announced on every channel and counts for nothing until it has settled.
+the account has another factor. Adding a device the account does not have yet is not a move: it
+is announced on every channel and counts for nothing until it has settled. Adding a channel
+through a channel alone, while another factor guards the account, waits like a move (it would
+settle into a factor the owner never had). Replacing a waiting change is cancelling it.
 
 "Settled": set up at least the factor-change waiting period ago (``StepUpMethod.is_settled``).
 No reflex import.
