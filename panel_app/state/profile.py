@@ -1,12 +1,13 @@
 """/profile: the contract holder's name, company, address and VAT ID, and
 changing the user's email address or mobile number.
 
-A factor is changed only with that factor, or slowly and loudly. With access to the
-current address or number, a change needs a code to it *and* a code to the new one
-(purposes ``confirm_old_*`` and ``confirm_*``, bound to this login session), and takes
-effect at once. Without access, a code to the new one schedules the change
-(``services/factor_changes.py``): it waits, is announced on every channel, and any
-verified session can cancel it. The values codes were sent to are kept in backend
+A factor is changed only with that factor, or slowly and loudly (``services/factor_rules.py``
+decides, at the preview and again at the confirmation). With access to the current address or
+number, a change needs a code to it *and* a code to the new one (purposes ``confirm_old_*`` and
+``confirm_*``, bound to this login session), and takes effect at once when the grant came from
+another settled factor. Without access, or under a grant from the very channel it moves, a code
+to the new one schedules the change (``services/factor_changes.py``): it waits, is announced on
+every channel, and only a settled factor it does not replace (or support) cancels it. The values codes were sent to are kept in backend
 vars only, and each code row's destination is compared with them before anything
 changes. After a change every grant of the user has ended, so the page wipes itself
 and the gate returns; ``gate_notice`` survives the wipe to say why.
