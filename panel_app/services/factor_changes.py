@@ -1,13 +1,14 @@
-"""Changing an email address or mobile number without access to the old one: slowly and loudly.
+"""Changes of an email address, mobile number (or password) that wait: slowly and loudly.
 
-Whoever holds the password and one stolen channel must not be able to move another
-channel. With the old address or number a change needs a code to it and one to the
-new one (``state/profile.py``). Without it, the change is *scheduled*: it takes
-effect after ``PANEL_FACTOR_CHANGE_DELAY_SECONDS`` (72 h), is announced at once and
-again before it takes effect on every channel the account has (the old email, the old
-number by WhatsApp, a banner in the panel), and any verified session of the user can
-cancel it with one click. Until then the new value is stored encrypted here and
-authorises nothing. The support console schedules through the same functions.
+Whoever holds the password and one stolen channel must not be able to move a factor
+(``services/factor_rules.py`` decides which changes wait). A waiting change takes effect
+after ``PANEL_FACTOR_CHANGE_DELAY_SECONDS`` (72 h), is announced at once and again before
+it takes effect on every channel the account has (the old email, the old number by
+WhatsApp, a banner in the panel), and a session verified with a settled factor it does
+not replace, or support, can cancel it with one click; replacing it with another change
+needs the same. Until then the new value is stored encrypted here and authorises nothing.
+The support console schedules through the same functions, and a letter by post completes
+its change at once (``apply_now``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@
    every known device is forgotten, the login throttles of the address are cleared.
    With no second factor at all, the reset is *scheduled* like a contact change
    without the old factor (``factor_changes``: waiting period, announced on every
-   channel, cancellable by any verified session) and the link is used up.
+   channel, cancellable by a session verified with a settled factor) and the link is used up.
 
 The caller notifies the user on every channel after the commit. Audit (area ``auth``,
 never a token, code or password): ``password_reset_requested``,
