@@ -435,12 +435,8 @@ def test_a_closed_ticket_drives_no_check_and_no_app_removal(make_user):
 def test_an_approval_a_day_later_is_refused(make_user):
     user, ticket = _customer(make_user)
     now = utcnow()
-    _with_app(user, now)
-    agent = _staff()
-    admin = _staff(email="admin@test.example", name="Stefan Wolf", admin=True, secret=ADMIN_SECRET)
+    admin, request = _removal_requested(user, ticket, now)
     with transaction() as db:
-        _proven_by_letter(db, agent, user, ticket, now)
-        request = staff_recovery.request_totp_removal(db, _actor(agent), ticket.id, "Lost phone", now=now)
         with pytest.raises(ValidationError):
             staff_recovery.decide(db, _actor(admin), db.get(StaffUser, admin.id), request.id, approve=True,
                                   now=now + timedelta(hours=25))
