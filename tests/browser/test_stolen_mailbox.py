@@ -17,6 +17,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlmodel import select
 
 from panel_app.clock import utcnow
@@ -30,7 +31,7 @@ from panel_app.state.profile import ProfileState
 from panel_app.state.reset import ResetState
 from panel_app.state.security import SecurityState
 from panel_app.state.stepup import StepUpState
-from tests.browser.helpers import create_user
+from tests.browser.helpers import create_user, latest_code, pass_gate_by_email, sign_in
 from tests.ws import HYDRATE_AND_LOAD, RawClient, login_token, run_async
 
 pytestmark = pytest.mark.browser
@@ -150,6 +151,32 @@ def test_password_and_mailbox_cannot_take_the_account(panel_url):
                                                                "password": "the-thiefs-new-password"},
                        headers={"Origin": panel_url}, follow_redirects=False, timeout=30)
     assert "panel_session" not in thief.headers.get("set-cookie", "")
+
+
+def test_an_owner_verified_by_email_is_told_before_typing_that_a_new_address_waits(page, panel_url):
+    """The same rule as a person meets it: the page says so before the new address is typed
+    (no code to the current mailbox is asked for: the verification came from it), the change
+    is scheduled, and its row says which method cancels it instead of offering a button that
+    this verification could not use."""
+    stamp = int(time.time() * 1000)
+    email, phone = f"waits-{stamp}@example.net", f"+49151{(stamp + 3) % 10**8:08d}"
+    create_user(email, "a-long-test-password", phone=phone)
+    sign_in(page, panel_url, email, "a-long-test-password", next_path="/profile")
+    pass_gate_by_email(page, panel_url, email)
+    page.locator("#change-email").click()
+    expect(page.locator("#waits-hint")).to_contain_text("only after 72 hours")
+    expect(page.locator("#no-access-to-old")).to_have_count(0)
+    new_address = f"new-{stamp}@example.net"
+    page.locator("#new-contact").fill(new_address)
+    page.locator("#send-contact-code").click()
+    expect(page.locator("#contact-old-code")).to_have_count(0)
+    page.locator("#contact-code").fill(latest_code(page, panel_url, new_address))
+    page.locator("#confirm-contact").click()
+    scheduled = page.locator("#scheduled-changes")
+    expect(scheduled).to_contain_text("n•••@example.net")
+    expect(scheduled.locator("[id^=cancel-advice-]")).to_contain_text("WhatsApp")
+    expect(scheduled.locator("[id^=cancel-scheduled-]")).to_have_count(0)
+    assert _user(email).email == email
 
 
 # --- the outside review's attacks (issue 20): each asserts the secure behaviour --------------
