@@ -122,7 +122,10 @@ async def _what_a_stranger_gets(base_url: str, client_token: str, cookie: str | 
 
 
 def _leaks(answer: str, seen: list[str]) -> list[str]:
-    return [s for s in seen if s in answer]
+    """The markers that stand in ``answer`` as values, not inside another token: "4242" inside
+    a client token (a uuid4's third group starts with 4: "…-4242-…" one time in 4,096) or a
+    timestamp is a coincidence, not the card's last digits ("Visa •••• 4242")."""
+    return [s for s in seen if re.search(rf"(?<![0-9A-Za-z]){re.escape(s)}(?![0-9A-Za-z-])", answer)]
 
 
 def _other_customer_cookie(base_url: str) -> str:
