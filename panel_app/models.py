@@ -528,3 +528,47 @@ class PostalLetter(SQLModel, table=True):
     used_at: datetime | None = None
     delivery_reference: str = Field(default="", max_length=100)
 
+
+
+class WebAuthnCredential(SQLModel, table=True):
+    """A passkey or security key (``services/passkeys.py``) of a customer (``user_id``) or of a
+    support agent (``staff_id``); exactly one of the two is set.
+
+    ``credential_id`` is the authenticator's id (base64url); ``public_key`` the COSE key it
+    signs with. ``sign_count`` is the newest counter seen (claimed with a conditional UPDATE;
+    one that goes back means a cloned authenticator). ``synced``: a multi-device (synced)
+    passkey rather than one bound to its device, from the authenticator data.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    staff_id: int | None = Field(default=None, foreign_key="staffuser.id", index=True)
+    credential_id: str = Field(unique=True, index=True, max_length=1400)
+    public_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sign_count: int = Field(default=0)
+    transports: str = Field(default="", max_length=200)  # comma-separated hints for the browser
+    aaguid: str = Field(default="", max_length=36)
+    synced: bool = Field(default=False)
+    backed_up: bool = Field(default=False)
+    name: str = Field(max_length=60)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class WebAuthnChallenge(SQLModel, table=True):
+    """A WebAuthn challenge: random, single use (``used_at``, claimed with a conditional
+    UPDATE), 2 minutes, bound to its purpose and to a login session (``session_id``), a staff
+    session (``staff_session_id``) or, before sign-in, a keyed hash of this browser's
+    pre-login cookie or of the password reset (``binding_hash``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    challenge: str = Field(unique=True, index=True, max_length=100)  # base64url
+    purpose: str = Field(max_length=12)
+    user_id: int | None = Field(default=None, index=True)
+    staff_id: int | None = Field(default=None)
+    session_id: int | None = Field(default=None)
+    staff_session_id: int | None = Field(default=None)
+    binding_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

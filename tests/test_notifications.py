@@ -10,7 +10,7 @@ PARAMS = {"browser": "Firefox on Linux", "ip": "198.51.100.7", "remaining": 9, "
           "admin": "tech@example.com", "areas": "domains", "count": 5, "hours": 72,
           "effective": "2026-12-01 10:00 UTC", "cancel_url": "http://localhost:3000/profile?cancel_change=1", "ticket": 7,
           "cancel_how": "Sign in and verify with another method:",
-          "url": "http://localhost:3000/support"}
+          "url": "http://localhost:3000/support", "name": "Laptop"}
 
 
 def test_every_notice_renders_in_both_languages():

@@ -42,7 +42,7 @@ from panel_app.services import methods
 from panel_app.settings import get_settings
 
 # The factors a change names (``FactorChange.kind``, the profile's contact kinds, the app).
-EMAIL, PHONE, APP = "email", "phone", "totp"
+EMAIL, PHONE, APP, PASSKEY = "email", "phone", "totp", "passkey"
 PASSWORD = "password"  # not a second factor: never "replaced" by a waiting change of a factor
 
 

@@ -25,6 +25,7 @@ KINDS = (
     "contact_change_scheduled", "contact_change_reminder", "contact_change_cancelled", "contact_change_applied",
     "password_changed", "password_suspected", "password_reset_done", "password_reset_scheduled",
     "password_reset_applied", "device_remembered", "support_answered", "contact_change_confirmed",
+    "passkey_added", "passkey_removed", "passkey_cloned",
 )
 
 

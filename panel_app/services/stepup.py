@@ -3,7 +3,8 @@ checking it, the guess budget all methods share, starting and ending the grant.
 
 Each method is a ``StepUpMethod`` in ``services/methods/`` (built in: ``totp``, the
 authenticator app if set up; ``email``; ``whatsapp`` if the user has a phone number;
-``recovery``, a single-use recovery code, a fallback for ``totp``); this module asks
+``recovery``, a single-use recovery code, a fallback for ``totp``; ``passkey``, the
+browser's passkey prompt instead of a code); this module asks
 the registry and never a method's name. Setting the app up: ``authenticator_setup.py``;
 managing recovery codes: ``recovery_codes.py``. Results carry i18n keys; plaintext
 codes appear only in results that the caller must hand on (delivery) and never keep
@@ -59,7 +60,7 @@ Set-up and recovery codes are audited by their own modules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -93,6 +94,8 @@ WINDOW_SECONDS = POLICY.stepup_window_seconds
 ERROR_METHOD_UNAVAILABLE = "stepup.error.method_unavailable"
 ERROR_SESSION_INVALID = "stepup.error.session_invalid"
 ERROR_LOCKED = "stepup.error.locked"
+# The notice of a passkey whose counter went back (a cloned authenticator answered).
+ALERT_CLONED = "passkey_cloned"
 
 # --- which methods ------------------------------------------------------------------
 
@@ -423,11 +426,16 @@ def verify_stepup(
 
     check = found.verify(db, user=user, scope=scope, value=value, now=now)
     if not check.ok:
-        return failed(check.reason, check.error_key, tries_left=check.tries_left)
+        result = failed(check.reason, check.error_key, tries_left=check.tries_left)
+        if check.cloned:  # a copy of the user's passkey answered: on every channel, whatever the budget
+            record(db, actor, Area.AUTH, "passkey_cloned", now=now, passkey=check.credential_name or "")
+            return replace(result, alert=ALERT_CLONED)
+        return result
 
     _reset_failures(db, user, device_id, method_name)
     sessions.start_grant(db, login_session, method=method_name, now=now, ttl_seconds=ttl_seconds)
-    record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name)
+    record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=method_name,
+           **({"passkey": check.credential_name} if check.credential_name else {}))
     if check.used_recovery_code:
         record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=check.recovery_codes_left)
     record(db, actor, Area.AUTH, "grant_started", now=now, method=method_name,

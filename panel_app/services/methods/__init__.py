@@ -7,11 +7,11 @@ stay in ``services/stepup.py``. No reflex import.
 
 from __future__ import annotations
 
-from panel_app.services.methods import authenticator, email, recovery, whatsapp
+from panel_app.services.methods import authenticator, email, passkey, recovery, whatsapp
 from panel_app.services.methods.base import CodeScope, InputKind, MethodCheck, StepUpMethod
 from panel_app.services.methods.registry import get, register, registered, unregister
 
-_BUILT_IN = (authenticator.METHOD, email.METHOD, whatsapp.METHOD, recovery.METHOD)
+_BUILT_IN = (passkey.METHOD, authenticator.METHOD, email.METHOD, whatsapp.METHOD, recovery.METHOD)
 for _method in _BUILT_IN:
     register(_method)
 

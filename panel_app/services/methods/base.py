@@ -26,6 +26,7 @@ class InputKind(StrEnum):
 
     DIGITS = "digits"  # a six-digit code: numeric keyboard
     TEXT = "text"  # a longer code typed as text (a recovery code)
+    PASSKEY = "passkey"  # no code: the browser's passkey prompt answers
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class MethodCheck:
     tries_left: int | None = None  # a sent code after a wrong try
     used_recovery_code: bool = False  # the user is told on every channel
     recovery_codes_left: int | None = None
+    cloned: bool = False  # a passkey's counter went back: the user is told on every channel
+    credential_name: str | None = None  # the passkey that answered (audit)
 
 
 class StepUpMethod:
