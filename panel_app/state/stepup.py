@@ -14,7 +14,7 @@ import reflex as rx
 from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.delivery import CodeMessage, error_key_for
 from panel_app.i18n import t
-from panel_app.services import methods, stepup, support
+from panel_app.services import methods, passkeys, stepup, support
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.methods import CodeScope
@@ -29,6 +29,8 @@ _MAX_CODE_INPUT = 64
 # A browser's passkey answer is 1-2 KB; the service refuses more than this too.
 _MAX_PASSKEY_RESPONSE = 16_000
 PASSKEY = passkey_method.NAME
+# Refusals before the passkey's answer was checked: its challenge is still unused.
+_CHALLENGE_KEPT = frozenset({passkeys.ERROR_MALFORMED, stepup.ERROR_LOCKED})
 # What the passkey button may report (components/passkey.py): shown as passkey.error.<code>.
 PASSKEY_ERROR_CODES = frozenset({"cancelled", "no_passkey", "timeout", "not_allowed", "unsupported", "failed",
                                  "already_registered"})
@@ -129,8 +131,8 @@ class StepUpState(AuthState):
                 spawn(notify_everywhere(ctx.user.id, result.alert))
             elif result.alert:
                 spawn(notify_everywhere(ctx.user.id, result.alert, count=result.failures))
-            if self.method == PASSKEY:  # a challenge answers once: the next try needs new options
-                self.passkey_options = ""
+            if self.method == PASSKEY and result.error_key not in _CHALLENGE_KEPT:
+                self.passkey_options = ""  # a challenge answers once: the next try needs new options
                 self._refresh(ctx)
             return None
         if result.used_recovery_code:
