@@ -488,3 +488,21 @@ async def test_the_security_pages_passkey_handlers_refuse_without_a_grant(make_u
     assert state.passkeys == [] and state.passkey_options == "" and state.passkey_name == ""
     with transaction() as db:
         assert len(db.exec(select(WebAuthnChallenge)).all()) == 1  # the arrange step's only
+
+
+# --- demo data ------------------------------------------------------------------------------
+
+
+def test_the_demo_owners_activity_tells_of_a_passkey_without_a_real_one():
+    from panel_app.seed import DEMO_OWNER_EMAIL, seed_demo
+
+    with transaction() as db:
+        assert seed_demo(db)
+    with transaction() as db:
+        owner = db.exec(select(User).where(User.email == DEMO_OWNER_EMAIL)).one()
+        events = db.exec(select(AuditEvent).where(AuditEvent.actor_user_id == owner.id)
+                         .order_by(AuditEvent.created_at)).all()
+        assert db.exec(select(WebAuthnCredential)).all() == []
+    story = [(e.action, json.loads(e.detail).get("method")) for e in events if "passkey" in e.detail]
+    assert story == [("passkey_added", "email"), ("verification_succeeded", "passkey"),
+                     ("verification_succeeded", "passkey"), ("passkey_removed", None)]
