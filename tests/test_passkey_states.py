@@ -450,7 +450,7 @@ async def test_hostile_arguments_to_the_security_pages_passkey_handlers(make_use
     state.begin_passkey()
     before = db_fingerprint(VOLATILE)
     victim_id = str(credentials(victim)[0].id)
-    for junk in [*HOSTILE, victim_id, "1 OR 1=1", "-1"]:
+    for junk in [*HOSTILE, victim_id, "1 OR 1=1", "-1", 2**63, "99999999999999999999"]:
         state.finish_passkey(junk)
         state.passkey_failed(junk)
         state.begin_rename_passkey(junk)
