@@ -111,6 +111,18 @@ async def test_the_gate_offers_the_passkey_first_and_makes_options_bound_to_the_
     assert [c["id"] for c in options["allowCredentials"]] == [credentials(user)[0].credential_id]
 
 
+async def test_asking_again_and_again_keeps_one_live_challenge(make_user):
+    user = make_user()
+    add_passkey(user)
+    gate = gate_for(user)
+    for _ in range(5):
+        gate.choose_method("email")
+        gate.choose_method("passkey")
+    with transaction() as db:
+        live = db.exec(select(WebAuthnChallenge).where(WebAuthnChallenge.used_at.is_(None))).all()
+    assert [row.challenge for row in live] == [json.loads(gate.passkey_options)["challenge"]]
+
+
 async def test_a_user_without_a_passkey_is_not_offered_one(make_user):
     user = make_user()
     gate = gate_for(user)
@@ -327,6 +339,7 @@ async def test_the_first_passkey_is_added_under_an_email_grant_and_waits(make_us
     assert row.name == "My laptop" and row.synced == "" and row.last_used
     assert row.new_until  # a new factor: counts only after the waiting period
     assert "passkey" in state.channel_choices
+    assert state.preferred_channel == "passkey"  # the first passkey is what the gate offers first
     with transaction() as db:
         notices = db.exec(select(OutboxMessage).where(OutboxMessage.text.contains("My laptop"))).all()
     assert {m.channel for m in notices} == {"email", "whatsapp"}

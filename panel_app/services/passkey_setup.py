@@ -98,6 +98,13 @@ def finish_add(db: Session, user: User, login_session: LoginSession, *, response
         return Outcome(ok=False, error_key=made.error_key)
     record(db, actor, Area.AUTH, "passkey_added", now=now, passkey=clean, synced=made.credential.synced,
            method=login_session.grant_method or "")
+    if len(passkeys.credentials_of(db, owner_of(user))) == 1 and user.preferred_channel != passkey_method.NAME:
+        # The first passkey becomes what the gate offers first (the Security page changes it back).
+        record(db, actor, Area.AUTH, "preferred_channel_changed", now=now, previous=user.preferred_channel,
+               channel=passkey_method.NAME)
+        user.preferred_channel = passkey_method.NAME
+        db.add(user)
+        db.flush()
     return Outcome(ok=True, name=clean)
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
 from panel_app.models import WebAuthnChallenge, WebAuthnCredential
@@ -131,14 +131,26 @@ def _descriptors(rows: list[WebAuthnCredential]):
         for row in rows]
 
 
+def _equals(column, value):
+    return column.is_(None) if value is None else column == value
+
+
 def _new_challenge(db: Session, *, purpose: str, binding: Binding, now: datetime, user_id: int | None = None,
                    staff_id: int | None = None) -> bytes:
     from webauthn.helpers import bytes_to_base64url
 
     raw = secrets.token_bytes(32)
+    # A new challenge replaces the unspent ones of the same purpose and binding: asking again
+    # and again keeps one row, not a row per ask.
+    binding_hash = binding.hash()
+    db.execute(delete(WebAuthnChallenge).where(
+        WebAuthnChallenge.purpose == purpose, WebAuthnChallenge.used_at.is_(None),
+        _equals(WebAuthnChallenge.session_id, binding.session_id),
+        _equals(WebAuthnChallenge.staff_session_id, binding.staff_session_id),
+        _equals(WebAuthnChallenge.binding_hash, binding_hash)))
     db.add(WebAuthnChallenge(challenge=bytes_to_base64url(raw), purpose=purpose, user_id=user_id,
                              staff_id=staff_id, session_id=binding.session_id,
-                             staff_session_id=binding.staff_session_id, binding_hash=binding.hash(),
+                             staff_session_id=binding.staff_session_id, binding_hash=binding_hash,
                              created_at=now, expires_at=now + timedelta(seconds=CHALLENGE_SECONDS)))
     db.flush()
     return raw
@@ -226,13 +238,9 @@ def _claim_challenge(db: Session, *, challenge: str | None, purposes: frozenset[
         return None
     conditions = [WebAuthnChallenge.challenge == challenge, WebAuthnChallenge.purpose.in_(purposes),
                   WebAuthnChallenge.used_at.is_(None), WebAuthnChallenge.expires_at > now,
-                  WebAuthnChallenge.session_id.is_(None) if binding.session_id is None
-                  else WebAuthnChallenge.session_id == binding.session_id,
-                  WebAuthnChallenge.staff_session_id.is_(None) if binding.staff_session_id is None
-                  else WebAuthnChallenge.staff_session_id == binding.staff_session_id]
-    binding_hash = binding.hash()
-    conditions.append(WebAuthnChallenge.binding_hash.is_(None) if binding_hash is None
-                      else WebAuthnChallenge.binding_hash == binding_hash)
+                  _equals(WebAuthnChallenge.session_id, binding.session_id),
+                  _equals(WebAuthnChallenge.staff_session_id, binding.staff_session_id),
+                  _equals(WebAuthnChallenge.binding_hash, binding.hash())]
     if user_id is not None:
         conditions.append(WebAuthnChallenge.user_id == user_id)
     if staff_id is not None:
@@ -256,8 +264,6 @@ def has_live_challenge(db: Session, *, purpose: str, binding: Binding, now: date
 
 def clean_up(db: Session, now: datetime) -> int:
     """Challenges are worth nothing once expired: delete them (a periodic task)."""
-    from sqlalchemy import delete
-
     return db.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.expires_at < now)).rowcount
 
 
@@ -421,12 +427,8 @@ def rename(db: Session, row: WebAuthnCredential, name: str) -> None:
 
 def delete_credential(db: Session, row: WebAuthnCredential) -> bool:
     """Delete one credential (one conditional DELETE: twice at once removes it once)."""
-    from sqlalchemy import delete
-
     return db.execute(delete(WebAuthnCredential).where(WebAuthnCredential.id == row.id)).rowcount == 1
 
 
 def forget_all(db: Session, owner: Owner) -> None:
-    from sqlalchemy import delete
-
     db.execute(delete(WebAuthnCredential).where(owner.condition()))

@@ -39,7 +39,7 @@ def _lock_and_choose_the_passkey(page) -> None:
     page.locator("#lock-now").click()
     gate = page.locator("#verification-gate")
     expect(gate).to_be_visible()
-    page.get_by_role("radio", name="Passkey").click()
+    # The first passkey became the preferred method: the gate offers it without a click.
     expect(page.get_by_role("radio", name="Passkey")).to_be_checked()
     expect(page.locator("#verification-code")).to_have_count(0)  # nothing to type
     expect(page.locator("#passkey-verify")).to_be_enabled()
