@@ -12,6 +12,7 @@ import base64
 import os
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -25,7 +26,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.i18n import t
 from panel_app.models import LoginSession, User, WebAuthnCredential
-from panel_app.services import passkeys
+from panel_app.services import passkeys, password_reset
 from tests.browser.helpers import create_user, sign_in, sign_out, virtual_authenticator
 
 pytestmark = pytest.mark.browser
@@ -39,14 +40,15 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _new_user() -> tuple[str, int]:
+def _new_user(phone: str | None = "+4915112345678") -> tuple[str, int]:
     email = f"passkey-{uuid.uuid4().hex[:8]}@example.com"
-    create_user(email, PASSWORD)
+    create_user(email, PASSWORD, phone=phone)
     with transaction() as db:
         return email, db.exec(select(User.id).where(User.email == email)).one()
 
 
-def _put_passkey(cdp, authenticator_id: str, *, user_id: int | None, store: bool = True) -> bytes:
+def _put_passkey(cdp, authenticator_id: str, *, user_id: int | None, store: bool = True,
+                 age: timedelta = timedelta(0)) -> bytes:
     """A discoverable credential for rp "localhost" in the virtual authenticator, of
     ``user_id`` (its user handle), and (``store``) registered for that user in the database."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -63,7 +65,7 @@ def _put_passkey(cdp, authenticator_id: str, *, user_id: int | None, store: bool
         with transaction() as db:
             db.add(WebAuthnCredential(user_id=user_id, credential_id=bytes_to_base64url(credential_id),
                                       public_key=cose, sign_count=0, transports="internal", aaguid="",
-                                      synced=False, backed_up=False, name="Test laptop", created_at=utcnow()))
+                                      synced=False, backed_up=False, name="Test laptop", created_at=utcnow() - age))
     return credential_id
 
 
@@ -150,4 +152,29 @@ def test_a_removed_passkey_no_longer_signs_in(browser, panel_url):
     page.locator("#login-passkey").click()
     expect(page.locator("#login-message")).to_have_text(t("passkey.error.sign_in_unknown", "en"), timeout=15_000)
     assert _newest_session(user_id) is None
+    context.close()
+
+
+def test_a_settled_passkey_proves_a_password_reset(browser, panel_url):
+    email, user_id = _new_user(phone=None)
+    context = browser.new_context()
+    page = context.new_page()
+    cdp, authenticator_id = virtual_authenticator(page)
+    _put_passkey(cdp, authenticator_id, user_id=user_id, age=timedelta(days=30))
+    with transaction() as db:
+        _user_id, token = password_reset.request_link(db, email=email, ip="203.0.113.77", now=utcnow())
+    page.goto(panel_url + "/reset?token=" + token)
+    expect(page.get_by_role("radio", name=t("reset.method.passkey", "en"))).to_be_checked(timeout=15_000)
+    expect(page.locator("#reset-code")).to_have_count(0)  # no code field for a passkey
+    button = page.locator("#reset-passkey")
+    expect(button).to_be_enabled()  # the options are ready before the click
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator_id, "isUserVerified": False})
+    button.click()
+    expect(page.locator("#reset-error")).to_be_visible(timeout=15_000)  # no user verification: refused
+    cdp.send("WebAuthn.setUserVerified", {"authenticatorId": authenticator_id, "isUserVerified": True})
+    expect(button).to_be_enabled()  # new options after the failed try
+    button.click()
+    page.get_by_label("New password").fill("the-new-passkey-password-3")
+    page.locator("#reset-submit").click()
+    expect(page.locator("#reset-result")).to_contain_text("Every session was signed out")
     context.close()
