@@ -351,6 +351,18 @@ def test_hostile_bodies_get_a_clear_error_and_store_nothing(client, make_user, b
     assert live_sessions() == [] and count(WebAuthnChallenge) == challenges
 
 
+def test_the_response_must_be_an_object_not_a_string(client, make_user):
+    """The route takes the browser library's object only; the same answer as a JSON string is
+    refused before anything is checked (its challenge stays unspent)."""
+    user = make_user()
+    credential = add_passkey(user.id)
+    response = credential.assert_(options(client), origin=ORIGIN)
+    refused = client.post(VERIFY, json={"response": response, "next": "/"})
+    assert refused.status_code == 400 and refused.json() == {"error": "passkey.error.failed"}
+    assert live_sessions() == []
+    assert verify(client, response).status_code == 200
+
+
 def test_a_body_larger_than_it_says_or_unannounced_is_not_read(client, make_user):
     make_user()
     options(client)
@@ -474,7 +486,7 @@ def test_the_reset_page_verifies_with_a_passkey(make_user):
     assert page.step == "factor" and page.method == "passkey" and page.passkey_options
     made = page.passkey_options
     page.verify({"code": "123456"})  # the code form is not the passkey's way
-    assert page.step == "factor" and page.passkey_options == made
+    assert page.step == "factor" and page.passkey_options == made and page.error == ""
     page.verify_passkey(credential.assert_(made, origin=ORIGIN))
     assert page.step == "password" and page.error == "" and page.passkey_options == ""
     assert "password_reset_factor_verified" in actions(user.id)
