@@ -55,7 +55,7 @@ from typing import Any
 import reflex as rx
 from reflex_base.event import EventHandler, passthrough_event_spec
 from reflex_base.utils.imports import ImportVar
-from reflex_components_radix.themes.components.button import Button as RadixButton
+from reflex.components.radix.themes.base import RadixThemesComponent
 
 # Pinned: the version is part of the import's library name, so Reflex installs exactly it.
 SIMPLEWEBAUTHN = "@simplewebauthn/browser@14.0.0"
@@ -302,9 +302,9 @@ def _library_imports(*names: str) -> dict[str, Any]:
         SIMPLEWEBAUTHN: list(names),
         "react": ["Fragment", "useCallback", "useEffect", "useRef", "useState"],
         "@emotion/react": "jsx",
-        # The same library spec as rx.button's (a bare "@radix-ui/themes" next to it in one
-        # memo module makes Reflex refuse to compile: one tag from two libraries).
-        RadixButton.library: [ImportVar(tag="Button", alias="RadixThemesButton")],
+        # The library name exactly as Reflex's own Radix components import it (with its
+        # version): two spellings of one package fail the compile where both meet (a memo).
+        RadixThemesComponent.library: [ImportVar(tag="Button", alias="RadixThemesButton")],
     }
 
 
