@@ -5,6 +5,7 @@ import reflex as rx
 
 from panel_app.components.i18n import language_items, tr, tr_format
 from panel_app.components.native_form import backend_path, native_form
+from panel_app.components.passkey import passkey_ceremony
 from panel_app.components.ui import field
 from panel_app.services import methods
 from panel_app.settings import get_settings
@@ -102,21 +103,37 @@ def _factor() -> rx.Component:
             rx.button(tr_format("reset.send_code", destination=ResetState.masked_phone), variant="soft",
                       on_click=ResetState.send_code, id="reset-send-code", width="100%"),
         ),
-        rx.form(
+        rx.cond(
+            ResetState.method == "passkey",
             rx.vstack(
-                field("reset.code",
-                      rx.input(id="reset-code", name="code", auto_complete="one-time-code", max_length=64,
-                               required=True, width="100%", size="3"),
-                      None, "reset-code"),
-                rx.button(tr("reset.verify"), type="submit", size="3", width="100%", id="reset-verify"),
+                rx.text(tr("gate.passkey_hint"), size="2"),
+                # The options are made when the method is chosen: the prompt starts in the click.
+                passkey_ceremony(mode="authenticate", options=ResetState.passkey_options,
+                                 label=tr("reset.passkey_button"), on_response=ResetState.verify_passkey,
+                                 on_error=ResetState.passkey_failed, id="reset-passkey", size="3", width="100%"),
                 spacing="2",
                 width="100%",
             ),
-            on_submit=ResetState.verify,
-            reset_on_submit=True,
-            width="100%",
+            _code_form(),
         ),
         spacing="3",
+        width="100%",
+    )
+
+
+def _code_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            field("reset.code",
+                  rx.input(id="reset-code", name="code", auto_complete="one-time-code", max_length=64,
+                           required=True, width="100%", size="3"),
+                  None, "reset-code"),
+            rx.button(tr("reset.verify"), type="submit", size="3", width="100%", id="reset-verify"),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=ResetState.verify,
+        reset_on_submit=True,
         width="100%",
     )
 

@@ -54,6 +54,13 @@ class SecurityPolicy:
     # Sign-in throttles (security/throttle.py, services/auth.py, security/staff.py).
     login_account_backoff: Backoff = Backoff(free_failures=5, base_delay_seconds=1, max_delay_seconds=15 * 60)
     login_ip_backoff: Backoff = Backoff(free_failures=20, base_delay_seconds=1, max_delay_seconds=15 * 60)
+    # Passkey sign-in (api/passkey.py): options (a challenge row each) per client IP and
+    # window; challenges live 2 minutes and are deleted once expired.
+    passkey_options_per_ip: int = 60
+    passkey_options_window_seconds: int = 5 * 60
+    # Passkey options of one password reset, per window (services/password_reset.py).
+    passkey_reset_options: int = 30
+    passkey_reset_options_window_seconds: int = 3600
     # "At most once a minute" (e.g. one log line while a script hammers a lock).
     once_a_minute: Backoff = Backoff(free_failures=0, base_delay_seconds=60, max_delay_seconds=60)
 

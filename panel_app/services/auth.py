@@ -1,4 +1,4 @@
-"""Signing in and out: password check, throttles, session creation, audit.
+"""Signing in and out: password check (or a passkey), throttles, session creation, audit.
 
 The answer for an unknown email and for a wrong password is the same, and costs
 the same (the password hasher runs either way).
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlmodel import Session, select
 
-from panel_app.models import KnownBrowser, User
+from panel_app.models import KnownBrowser, LoginSession, User, WebAuthnCredential
 from panel_app.security import devices, sessions, throttle
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from panel_app.security.permissions import Area
@@ -40,6 +40,7 @@ class LoginResult:
     retry_after_seconds: int = 0
     user_id: int | None = None
     new_browser: bool = False
+    login_session: LoginSession | None = field(default=None, repr=False, compare=False)
 
 
 def _account_key(email: str) -> str:
@@ -104,6 +105,14 @@ def login(
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         db.add(user)
+    return _start_session(db, user, device, ip=ip, user_agent=user_agent, now=now,
+                          absolute_seconds=absolute_seconds)
+
+
+def _start_session(db: Session, user: User, device, *, ip: str, user_agent: str, now: datetime,
+                   absolute_seconds: int, **audit: object) -> LoginResult:
+    """A new login session for ``user`` (on its known ``device``, if any), the browser noted,
+    ``login`` audited (with ``audit`` besides)."""
     login_session, token = sessions.create_session(
         db, user, ip=ip, user_agent=user_agent, now=now, absolute_seconds=absolute_seconds
     )
@@ -118,8 +127,9 @@ def login(
     if known is None:
         db.add(KnownBrowser(user_id=user.id, fingerprint=fingerprint, first_seen_at=now))
     record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=login_session.id),
-           Area.AUTH, "login", now=now, target=user.email, new_browser=known is None)
-    return LoginResult(LoginOutcome.OK, token=token, user_id=user.id, new_browser=known is None)
+           Area.AUTH, "login", now=now, target=user.email, new_browser=known is None, **audit)
+    return LoginResult(LoginOutcome.OK, token=token, user_id=user.id, new_browser=known is None,
+                       login_session=login_session)
 
 
 def check_current_password(db: Session, actor: Actor, user: User, password: object, *, now: datetime,
@@ -158,3 +168,118 @@ def logout(db: Session, token: object, *, now: datetime, ip: str = "", user_agen
         record(db, Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=row.id), Area.AUTH,
                "logout", now=now, target=user.email)
     return True
+
+
+# --- signing in with a passkey ----------------------------------------------------------
+#
+# A discoverable passkey with user verification is two factors in one (the device, and the
+# fingerprint, face or PIN that unlocked it): the login session starts with a grant, as
+# after a verification. Failed answers count per client IP (the sign-in budget passwords
+# use too) and, once the credential names its user, in that user's step-up guess budget
+# (of this browser if it is a known device of the user, else of the unknown ones), reserved
+# before anything is compared.
+
+PASSKEY_METHOD = "passkey"
+ERROR_PASSKEY_THROTTLED = "passkey.error.throttled"
+ERROR_PASSKEY_UNKNOWN = "passkey.error.sign_in_unknown"
+ALERT_PASSKEY_CLONED = "passkey_cloned"
+
+
+@dataclass(frozen=True)
+class PasskeyLoginResult:
+    ok: bool
+    token: str | None = None
+    user_id: int | None = None  # also on a failure whose credential is known (for the alert)
+    new_browser: bool = False
+    error_key: str | None = None
+    status: int = 400  # the HTTP status of a failure (429: throttled)
+    retry_after_seconds: int = 0
+    alert: str | None = None  # "passkey_cloned": the caller notifies the user on every channel
+
+
+def login_with_passkey(db: Session, *, user_id: int, ip: str, user_agent: str, now: datetime,
+                       absolute_seconds: int, device_token: object, ttl_seconds: int,
+                       passkey_name: str = "") -> LoginResult:
+    """The login session of a user whose passkey (with user verification) just answered:
+    created like ``login`` does (known device, known browser, audit ``login`` with
+    ``method="passkey"``), and its grant started (``verification_succeeded`` and
+    ``grant_started``, as ``services/stepup.py`` records them). The user must be active."""
+    user = db.get(User, user_id)
+    if user is None or not user.is_active:
+        return LoginResult(LoginOutcome.INVALID)
+    device = devices.find(db, device_token, user_id=user.id)
+    result = _start_session(db, user, device, ip=ip, user_agent=user_agent, now=now,
+                            absolute_seconds=absolute_seconds, method=PASSKEY_METHOD)
+    login_session = result.login_session
+    sessions.start_grant(db, login_session, method=PASSKEY_METHOD, now=now, ttl_seconds=ttl_seconds)
+    actor = Actor.for_user(user, ip=ip, user_agent=user_agent, session_id=login_session.id)
+    record(db, actor, Area.AUTH, "verification_succeeded", now=now, method=PASSKEY_METHOD,
+           **({"passkey": passkey_name} if passkey_name else {}))
+    record(db, actor, Area.AUTH, "grant_started", now=now, method=PASSKEY_METHOD,
+           expires_at=login_session.grant_expires_at.isoformat())
+    return result
+
+
+def sign_in_with_passkey(db: Session, *, binding_key: str | None, response: object, ip: str, user_agent: str,
+                         now: datetime, absolute_seconds: int, device_token: object,
+                         ttl_seconds: int) -> PasskeyLoginResult:
+    """Check the browser's answer to sign-in options bound to this browser's pre-login
+    cookie (``binding_key``) and, if it holds, sign its owner in (``login_with_passkey``).
+    A malformed answer is refused before anything is counted or stored."""
+    from panel_app.services import passkeys, stepup
+
+    parsed = passkeys.parse_response(response)
+    if parsed is None:
+        return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_MALFORMED)
+    if not binding_key:
+        return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_EXPIRED)
+    ip_key = _ip_key(ip)
+    wait = throttle.reserve(db, ip_key, throttle.LOGIN_IP_POLICY, now)
+    if wait:
+        return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_THROTTLED, status=429, retry_after_seconds=wait)
+
+    # Whose passkey the answer says it is (not yet proven): their guess budget is reserved
+    # before the signature is checked, so parallel answers cannot slip past it.
+    named = db.exec(select(WebAuthnCredential.user_id).where(WebAuthnCredential.credential_id == parsed["id"],
+                                                             WebAuthnCredential.user_id.is_not(None))).first()
+    user = db.get(User, named) if named is not None else None
+    device = devices.find(db, device_token, user_id=user.id) if user is not None else None
+    device_id = device.id if device is not None else None
+    actor = Actor(user.id, user.account_id, user.email, ip, user_agent) if user is not None else None
+    if user is not None:
+        wait = stepup.reserve_guess(db, user, now, device_id, PASSKEY_METHOD)
+        if wait:
+            throttle.give_back(db, ip_key)
+            # Once a minute (atomic): a script hammering a lock must not flood the log.
+            if not throttle.reserve(db, f"log:passkey_throttled:{user.id}", throttle.ONCE_A_MINUTE, now):
+                record(db, actor, Area.AUTH, "verification_throttled", now=now, method=PASSKEY_METHOD,
+                       retry_after_seconds=wait, sign_in=True)
+            return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_THROTTLED, status=429,
+                                      retry_after_seconds=wait)
+
+    asserted = passkeys.check_assertion(db, purpose=passkeys.PURPOSE_LOGIN,
+                                        binding=passkeys.Binding(binding_key=binding_key), response=parsed, now=now)
+    if asserted.ok and (user is None or asserted.user_id != user.id):  # cannot happen: ids are unique
+        return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_MALFORMED)
+    if not asserted.ok or not user.is_active:
+        reason = asserted.reason if not asserted.ok else "user_inactive"
+        if user is not None:
+            record(db, actor, Area.AUTH, "login_failed", now=now, target=user.email, method=PASSKEY_METHOD,
+                   reason=reason, known_device=device_id is not None)
+            if asserted.cloned:  # a copy of the user's passkey answered: on every channel
+                record(db, actor, Area.AUTH, "passkey_cloned", now=now, passkey=asserted.credential.name,
+                       sign_in=True)
+        # An unknown passkey and one of an inactive user: the same answer.
+        unknown = asserted.ok or asserted.reason == passkeys.REASON_UNKNOWN_CREDENTIAL
+        return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_UNKNOWN if unknown else asserted.error_key,
+                                  user_id=user.id if user is not None else None,
+                                  alert=ALERT_PASSKEY_CLONED if asserted.cloned else None)
+
+    throttle.give_back(db, ip_key)
+    stepup.guess_succeeded(db, user, device_id, PASSKEY_METHOD)
+    result = login_with_passkey(db, user_id=user.id, ip=ip, user_agent=user_agent, now=now,
+                                absolute_seconds=absolute_seconds, device_token=device_token,
+                                ttl_seconds=ttl_seconds, passkey_name=asserted.credential.name)
+    if result.outcome is not LoginOutcome.OK:
+        return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_UNKNOWN)
+    return PasskeyLoginResult(ok=True, token=result.token, user_id=user.id, new_browser=result.new_browser)

@@ -6,8 +6,8 @@
    in the background), throttled per address and per client IP.
 2. The link alone proves only the mailbox, the factor most often stolen together with
    the password. So before a new password is set the user proves a *second* factor that
-   is not that mailbox: the authenticator app, a code by WhatsApp or a recovery code
-   (``verify_factor``). Each try counts in the step-up guess budget of the browser
+   is not that mailbox: the authenticator app, a code by WhatsApp, a recovery code or a
+   passkey (``verify_factor``; its options from ``passkey_options``). Each try counts in the step-up guess budget of the browser
    (``stepup.reserve_guess``), so the README's bound holds here too.
 3. ``complete``: the new password is set, every session and grant of the user ends,
    every known device is forgotten, the login throttles of the address are cleared.
@@ -38,6 +38,7 @@ from panel_app.security.passwords import hash_password, password_problem
 from panel_app.security.permissions import Area
 from panel_app.services import methods, stepup
 from panel_app.services.audit import Actor, record
+from panel_app.services.methods import passkey as passkey_method
 from panel_app.services.auth import _account_key, _clean_email
 from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
@@ -51,6 +52,8 @@ _TOKEN_MAX_LENGTH = 100
 
 # The second factors a reset accepts: the methods that ``proves_password_reset``, never
 # the mailbox the link went to (services/methods).
+
+METHOD_PASSKEY = passkey_method.NAME
 
 ERROR_LINK_INVALID = "reset.error.link_invalid"
 ERROR_NOT_VERIFIED = "reset.error.not_verified"
@@ -142,6 +145,18 @@ def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
                                                          now=now, device_id=device_id)
 
 
+def passkey_options(db: Session, opened: OpenReset, *, now: datetime) -> str | None:
+    """Options (JSON) for the browser's passkey prompt, bound to this reset; None when a
+    passkey is not a settled factor of the user, the factor is already proven, or this reset
+    asked for too many (each is a challenge row)."""
+    if opened.verified or METHOD_PASSKEY not in methods_for(db, opened.user, now):
+        return None
+    if throttle.reserve_in_window(db, f"passkey:reset-options:{opened.reset.id}", POLICY.passkey_reset_options,
+                                  POLICY.passkey_reset_options_window_seconds, now):
+        return None
+    return methods.get(METHOD_PASSKEY).options_for(db, user=opened.user, scope=_scope(opened.reset), now=now)
+
+
 @dataclass(frozen=True)
 class FactorResult:
     ok: bool
@@ -149,6 +164,7 @@ class FactorResult:
     retry_after_seconds: int = 0
     used_recovery_code: bool = False
     recovery_codes_left: int | None = None
+    alert: str | None = None  # "passkey_cloned": the caller tells the user on every channel
 
 
 def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: object, now: datetime,
@@ -172,14 +188,19 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
     error_key = None if check.ok else check.error_key
     if error_key is not None:
         record(db, actor, Area.AUTH, "password_reset_factor_failed", now=now, method=method,
-               known_device=device_id is not None)
+               known_device=device_id is not None, **({"reason": check.reason} if check.reason else {}))
+        if check.cloned:  # a copy of the user's passkey answered
+            record(db, actor, Area.AUTH, "passkey_cloned", now=now, passkey=check.credential_name or "",
+                   purpose="reset")
         return FactorResult(ok=False, error_key=error_key,
-                            retry_after_seconds=stepup.guess_wait_seconds(db, user, device_id, now, method))
+                            retry_after_seconds=stepup.guess_wait_seconds(db, user, device_id, now, method),
+                            alert=stepup.ALERT_CLONED if check.cloned else None)
     stepup.guess_succeeded(db, user, device_id, method)
     db.execute(update(PasswordReset).where(PasswordReset.id == reset.id, PasswordReset.factor_verified_at.is_(None))
                .values(factor_verified_at=now, factor_method=method).execution_options(synchronize_session=False))
     db.refresh(reset)
-    record(db, actor, Area.AUTH, "password_reset_factor_verified", now=now, method=method)
+    record(db, actor, Area.AUTH, "password_reset_factor_verified", now=now, method=method,
+           **({"passkey": check.credential_name} if check.credential_name else {}))
     if used_recovery:
         record(db, actor, Area.AUTH, "recovery_code_used", now=now, codes_left=left)
     return FactorResult(ok=True, used_recovery_code=used_recovery, recovery_codes_left=left)

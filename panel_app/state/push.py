@@ -225,6 +225,7 @@ async def _push_loop(app) -> None:
             await sweep_once(app)
             if passes % CONTACT_CHANGES_EVERY_PASSES == 0:
                 await contact_changes_once()
+                await asyncio.to_thread(expired_challenges_once)
         except Exception:  # the database was away for a moment: try again next pass
             log.exception("push loop pass failed")
         passes += 1
@@ -232,6 +233,15 @@ async def _push_loop(app) -> None:
 
 
 CONTACT_CHANGES_EVERY_PASSES = 30
+
+
+def expired_challenges_once() -> int:
+    """Delete the passkey challenges that expired (anyone may ask for sign-in options: the
+    table holds only the live ones). Returns how many went."""
+    from panel_app.services import passkeys
+
+    with transaction() as db:
+        return passkeys.clean_up(db, utcnow())
 
 
 async def contact_changes_once() -> None:

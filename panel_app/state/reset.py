@@ -22,7 +22,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.security import devices
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH
 from panel_app.security.permissions import Area
-from panel_app.services import factor_changes, password_reset, stepup
+from panel_app.services import factor_changes, passkeys, password_reset, stepup
 from panel_app.services.audit import Actor, record
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.notifications import notify_everywhere
@@ -30,7 +30,7 @@ from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.login import _browser_language
+from panel_app.state.login import PASSKEY_ERROR_CODES, _browser_language, passkey_error_key
 from panel_app.tasks import spawn
 
 STEP_LOADING = "loading"
@@ -64,6 +64,9 @@ class ResetState(AuthState):
     method: str = ""
     masked_phone: str = ""
     code_sent: bool = False
+    # Options for the passkey prompt (JSON; the challenge in it is no secret): made when the
+    # passkey method is chosen, so the prompt starts in the click itself; "" = not ready.
+    passkey_options: str = ""
     error: str = ""
     info: str = ""
     password_error: str = ""
@@ -94,6 +97,7 @@ class ResetState(AuthState):
     def _invalid(self) -> None:
         self.step = STEP_INVALID
         self.methods, self.method, self.masked_phone, self.code_sent = [], "", "", False
+        self.passkey_options = ""
         self.error = self.info = self.password_error = ""
 
     def _show(self, db, opened) -> None:
@@ -107,6 +111,10 @@ class ResetState(AuthState):
             self.step = STEP_FACTOR
             if self.method not in self.methods:
                 self.method = self.methods[0]
+        if self.step != STEP_FACTOR or self.method != password_reset.METHOD_PASSKEY:
+            self.passkey_options = ""
+        elif not self.passkey_options:
+            self.passkey_options = password_reset.passkey_options(db, opened, now=utcnow()) or ""
 
     def _fail(self, key: str, wait: int = 0) -> None:
         self.error = t(key, self.lang) + (" " + t("gate.wait_seconds", self.lang, seconds=wait) if wait else "")
@@ -122,6 +130,7 @@ class ResetState(AuthState):
         self.error = self.info = self.password_error = self.result_text = ""
         self.code_sent = False
         self.method = ""
+        self.passkey_options = ""
         with transaction() as db:
             found = self._context(db)
             if found is not None:
@@ -140,6 +149,11 @@ class ResetState(AuthState):
         self.method = method
         self.error = self.info = ""
         self.code_sent = False
+        if method == password_reset.METHOD_PASSKEY and not self.passkey_options:
+            with transaction() as db:
+                found = self._context(db)
+                if found is not None:
+                    self._show(db, found[0])
 
     @rx.event
     def send_code(self):
@@ -169,7 +183,7 @@ class ResetState(AuthState):
 
     @rx.event
     def verify(self, form_data: dict):
-        if self.step != STEP_FACTOR:
+        if self.step != STEP_FACTOR or self.method == password_reset.METHOD_PASSKEY:
             return
         submitted = form_data.get("code") if isinstance(form_data, dict) else None
         if isinstance(submitted, str) and len(submitted) > _MAX_INPUT:
@@ -189,6 +203,45 @@ class ResetState(AuthState):
         self.error = self.info = ""
         if result.used_recovery_code:
             spawn(notify_everywhere(user_id, "recovery_code_used", remaining=result.recovery_codes_left))
+
+    @rx.event
+    def verify_passkey(self, response: str):
+        """The browser's answer to ``passkey_options`` (components/passkey.py). Spent either
+        way: a failed try shows why and makes new options."""
+        if self.step != STEP_FACTOR or self.method != password_reset.METHOD_PASSKEY:
+            return
+        if not isinstance(response, str) or len(response) > passkeys.MAX_RESPONSE_CHARS:
+            response = None  # refused below as malformed, without a guess
+        self.passkey_options = ""
+        with transaction() as db:
+            found = self._context(db)
+            if found is None:
+                return
+            opened, actor, device_id, now = found
+            result = password_reset.verify_factor(db, opened, method=password_reset.METHOD_PASSKEY,
+                                                  submitted=response, now=now, actor=actor, device_id=device_id)
+            user_id = opened.user.id
+            if result.ok:
+                self.error = self.info = ""
+            else:
+                self._fail(result.error_key, result.retry_after_seconds)
+            self._show(db, opened)
+        if result.alert:
+            spawn(notify_everywhere(user_id, result.alert))
+
+    @rx.event
+    def passkey_failed(self, code: str):
+        """The browser's prompt failed (cancelled, timed out, ...): say so, with new options
+        (the old challenge may have expired meanwhile)."""
+        if self.step != STEP_FACTOR or self.method != password_reset.METHOD_PASSKEY:
+            return
+        key = passkey_error_key(code) if isinstance(code, str) and code in PASSKEY_ERROR_CODES else None
+        self._fail(key or passkeys.ERROR_MALFORMED)
+        self.passkey_options = ""
+        with transaction() as db:
+            found = self._context(db)
+            if found is not None:
+                self._show(db, found[0])
 
     @rx.event
     def set_password(self, form_data: dict):

@@ -1,10 +1,10 @@
 """The passkey component (components/passkey.py) in Chromium's own WebAuthn stack, on the
 login page, under the app's Content-Security-Policy.
 
-The passkey routes of the server are not part of this branch: one test meets them missing
-(the person is told the passkey could not be used), the others answer them in the browser
-(``page.route``) with options made by py_webauthn and check the signed assertion the
-button posts with py_webauthn too, as the real route will."""
+These tests answer the passkey routes in the browser (``page.route``): one fails them (the
+person is told the passkey could not be used), the others answer with options made by
+py_webauthn and check the signed assertion the button posts with py_webauthn too. The real
+routes, end to end: tests/browser/test_passkey_sign_in.py."""
 
 from __future__ import annotations
 
@@ -139,11 +139,12 @@ def test_without_webauthn_there_is_no_passkey_choice(browser, panel_url):
     context.close()
 
 
-def test_with_the_routes_missing_the_person_is_told_in_their_language(browser, panel_url):
+def test_with_the_server_unreachable_the_person_is_told_in_their_language(browser, panel_url):
     context = browser.new_context(locale="de-DE")
     page = context.new_page()
     virtual_authenticator(page)
     seen = _watch(page)
+    page.route(OPTIONS_ROUTE, lambda route: route.abort())  # the network failed
     page.goto(panel_url + "/login")
     _hydrated(page)
     page.locator("#login-passkey").click()
