@@ -14,6 +14,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from panel_app.api import passkey as passkey_routes
+from panel_app.api.paths import DEVICE_ROUTE
+from panel_app.api import session as session_routes
 from panel_app.api import routes as all_routes
 from panel_app.clock import utcnow
 from panel_app.db import transaction
@@ -50,7 +52,8 @@ def add_passkey(user_id: int | None = None, *, staff_id: int | None = None, name
 
 
 def _client() -> TestClient:
-    return TestClient(Starlette(routes=passkey_routes.routes), base_url=ORIGIN, headers={"Origin": ORIGIN})
+    return TestClient(Starlette(routes=passkey_routes.routes + session_routes.routes), base_url=ORIGIN,
+                      headers={"Origin": ORIGIN})
 
 
 @pytest.fixture
@@ -129,7 +132,7 @@ def test_sign_in_with_a_passkey_starts_the_session_with_a_grant(client, make_use
     assert "Max-Age=300" in pre_login and answer.headers["cache-control"] == "no-store"
     response = verify(client, credential.assert_(answer.text, origin=ORIGIN))
     assert response.status_code == 200, response.text
-    assert response.json() == {"redirect": "/invoices"}
+    assert response.json() == {"redirect": "/invoices", "device": DEVICE_ROUTE}
     assert response.headers["cache-control"] == "no-store"
     cookies = response.headers.get_list("set-cookie")
     session_cookie = next(c for c in cookies if c.startswith("panel_session="))
@@ -164,7 +167,21 @@ def test_an_unsafe_next_is_replaced(client, make_user):
     user = make_user()
     credential = add_passkey(user.id)
     answer = verify(client, credential.assert_(options(client), origin=ORIGIN), next_path="//evil.example/x")
-    assert answer.json() == {"redirect": "/dashboard"}
+    assert answer.json()["redirect"] == "/dashboard"
+
+
+def test_the_browser_becomes_a_known_device_as_after_a_verification(client, make_user):
+    from panel_app.security import devices
+
+    user = make_user()
+    credential = add_passkey(user.id)
+    first = sign_in(client, credential)
+    assert first.json()["device"] == DEVICE_ROUTE
+    assert client.post(DEVICE_ROUTE, headers={"Origin": ORIGIN}).status_code == 204  # what the page does
+    assert client.cookies.get(devices.COOKIE_NAME)
+    again = sign_in(client, credential)
+    assert again.status_code == 200 and "device" not in again.json()
+    assert live_sessions()[0].device_id is not None
 
 
 def test_a_replayed_response_is_refused(client, make_user):
@@ -392,7 +409,6 @@ def test_failed_answers_are_throttled_per_ip(client, make_user):
 def test_the_ip_budget_is_the_password_logins_budget(client, make_user):
     """Passkey failures and password failures from one IP count together: switching does not
     buy more guesses."""
-    from panel_app.api import session as session_routes
 
     user = make_user()
     credential = add_passkey(user.id)

@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.api.session import _client, _same_origin
 from panel_app.clock import utcnow
 from panel_app.db import transaction
@@ -162,8 +163,10 @@ async def login_verify(request: Request) -> Response:
         return _error(result.error_key or passkeys.ERROR_MALFORMED, result.status, result.retry_after_seconds)
     if result.new_browser:
         spawn(notify_new_sign_in(result.user_id, ip=ip, user_agent=user_agent))
-    response = JSONResponse({"redirect": safe_next_path(next_path or "/dashboard")},
-                            headers={"Cache-Control": "no-store"})
+    answer = {"redirect": safe_next_path(next_path or "/dashboard")}
+    if not result.known_device:  # as after a verification: the page asks for its known-device cookie
+        answer["device"] = backend_path(DEVICE_ROUTE)
+    response = JSONResponse(answer, headers={"Cache-Control": "no-store"})
     response.set_cookie(
         COOKIE_NAME, result.token, max_age=settings.session_absolute_seconds, path="/",
         httponly=True, samesite="strict", secure=settings.cookie_secure,

@@ -144,6 +144,10 @@ async function panelPasskeyVerify(verifyUrl, result) {
     return "failed";
   }
   if (answer && panelPasskeyIsLocalPath(answer.redirect)) {
+    if (panelPasskeyIsLocalPath(answer.device)) {
+      // The sign-in was a verification: this browser asks for its known-device cookie first.
+      try { await panelPasskeyPost(answer.device, "{}"); } catch (_ignored) { /* not needed to go on */ }
+    }
     window.location.assign(answer.redirect);
     return null;
   }

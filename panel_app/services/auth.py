@@ -195,6 +195,7 @@ class PasskeyLoginResult:
     status: int = 400  # the HTTP status of a failure (429: throttled)
     retry_after_seconds: int = 0
     alert: str | None = None  # "passkey_cloned": the caller notifies the user on every channel
+    known_device: bool = False  # the browser is a known device of the user already
 
 
 def login_with_passkey(db: Session, *, user_id: int, ip: str, user_agent: str, now: datetime,
@@ -282,4 +283,5 @@ def sign_in_with_passkey(db: Session, *, binding_key: str | None, response: obje
                                 ttl_seconds=ttl_seconds, passkey_name=asserted.credential.name)
     if result.outcome is not LoginOutcome.OK:
         return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_UNKNOWN)
-    return PasskeyLoginResult(ok=True, token=result.token, user_id=user.id, new_browser=result.new_browser)
+    return PasskeyLoginResult(ok=True, token=result.token, user_id=user.id, new_browser=result.new_browser,
+                              known_device=device_id is not None)
