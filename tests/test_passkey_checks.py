@@ -582,11 +582,14 @@ def test_five_failed_answers_then_the_budget_says_wait(db, user, login, now):
     assert failures_of(db, user) == stepup.STEPUP_POLICY.free_failures
 
 
-@pytest.mark.parametrize("when", ["never-asked", "expired", "spent"])
+@pytest.mark.parametrize("when", ["never-asked", "expired", "spent", "only-a-registration-challenge"])
 def test_no_live_challenge_spends_no_try(db, user, login, now, when):
     cred = register(db, user, login, now)
     at = now
-    if when == "never-asked":
+    if when == "only-a-registration-challenge":  # the "add a passkey" form is open, no step-up prompt
+        reg_options(db, user, login, now)
+        response = cred.assert_(step_options(db, user, new_login(db, user, now), now))
+    elif when == "never-asked":
         response = cred.assert_(step_options(db, user, new_login(db, user, now), now))  # another session's
     else:
         response = cred.assert_(method_options(db, user, login, now))
@@ -632,7 +635,9 @@ def test_the_passkey_method_is_offered_only_with_a_passkey(db, user, login, now)
 def test_two_answers_racing_with_one_challenge_one_wins(db, user, login, now, race):
     cred = register(db, user, login, now)
     options = step_options(db, user, login, now)
-    answers = [cred.assert_(options), cred.assert_(options)]  # counters 1 and 2, both signed
+    # Two signed answers of an authenticator that does not count (a synced passkey): only the
+    # challenge's single use tells them apart.
+    answers = [cred.assert_(options, count=0), cred.assert_(options, count=0)]
 
     def attempt(session, index):
         return passkeys.check_assertion(session, purpose=passkeys.PURPOSE_STEPUP,
@@ -646,7 +651,7 @@ def test_two_answers_racing_with_one_challenge_one_wins(db, user, login, now, ra
 
 def test_the_same_answer_racing_twice_through_step_up_one_grant(db, user, login, now, race):
     cred = register(db, user, login, now)
-    response = cred.assert_(method_options(db, user, login, now))
+    response = cred.assert_(method_options(db, user, login, now), count=0)
 
     def attempt(session, loaded):
         mine, their_login = loaded
@@ -717,6 +722,8 @@ NOT_RESPONSES = [
                  id="client-data-without-challenge"),
     pytest.param({"id": "AAAA", "response": {"clientDataJSON": b64('{"challenge": "!!"}')}},
                  id="client-data-challenge-not-base64url"),
+    pytest.param({"id": "AAAA", "response": {"clientDataJSON": b64('{"challenge": "AAAA!!"}')}},
+                 id="client-data-challenge-with-foreign-characters"),
     pytest.param({"id": "AAAA", "response": {"clientDataJSON": b64("[" * 50_00 + "]" * 50_00)}},
                  id="client-data-deeply-nested"),
 ]
@@ -744,6 +751,25 @@ def test_hostile_input_is_refused_before_any_challenge_is_spent(db, user, login,
     assert failures_of(db, user) == 0
     assert "verification_failed" not in actions(db)
     assert check(db, user, login, cred.assert_(step), now).ok  # the challenge still answers
+
+
+@pytest.mark.parametrize("bent", [
+    pytest.param(lambda v: v.update(padding="x" * 1_000_000), id="1-MB-padding"),
+    pytest.param(lambda v: v.update(padding="x" * passkeys.MAX_RESPONSE_CHARS), id="just-over-the-size-bound"),
+    pytest.param(lambda v: v.update(id="A" * 1401), id="huge-id"),
+])
+def test_an_oversized_answer_to_a_live_challenge_is_refused_before_the_claim(db, user, login, now, bent):
+    """Valid in every other way (py_webauthn ignores extra fields): only the bounds refuse it."""
+    cred = register(db, user, login, now)
+    step = step_options(db, user, login, now)
+    response = bend(cred.assert_(step), bent)
+    assert check(db, user, login, response, now).error_key == passkeys.ERROR_MALFORMED
+    assert verify(db, user, login, response, now).error_key == passkeys.ERROR_MALFORMED
+    registering = reg_options(db, user, login, now)
+    made = finish(db, user, login, bend(SoftCredential().register(registering), bent), now)
+    assert made.error_key == passkeys.ERROR_MALFORMED
+    assert challenge_row(db, step).used_at is None and challenge_row(db, registering).used_at is None
+    assert len(stored(db)) == 1 and failures_of(db, user) == 0
 
 
 def _bent_field(field: str, value="!!!"):
@@ -1032,3 +1058,38 @@ def test_the_user_handle_is_stable_distinct_and_opaque(db, user, other, login, n
     for address in (user.email, other.email):
         assert address.encode() not in mine and address.split("@")[0].encode() not in mine
     assert b"user" not in mine and str(user.id).encode() * 2 not in mine
+
+
+def test_staff_challenges_are_bound_to_the_staff_session_and_member(db, now):
+    first, second = make_staff(db, now), make_staff(db, now, email="second@test.example")
+    binding = Binding(staff_session_id=1)
+
+    def staff_register(member, options_for=None, binding_used=binding):
+        owner_of_options = options_for or member
+        options = passkeys.registration_options(db, owner=Owner(staff_id=owner_of_options.id), binding=binding,
+                                                user_name=owner_of_options.email, display_name="", now=now)
+        cred = SoftCredential()
+        made = passkeys.finish_registration(db, owner=Owner(staff_id=member.id), binding=binding_used,
+                                            response=cred.register(options), name="Key", now=now)
+        db.commit()
+        return cred, made
+
+    cred, made = staff_register(first)
+    assert made.ok
+    # Another member's registration challenge; another staff session's.
+    assert staff_register(first, options_for=second)[1].reason == passkeys.REASON_NO_CHALLENGE
+    assert staff_register(first, binding_used=Binding(staff_session_id=2))[1].reason == passkeys.REASON_NO_CHALLENGE
+
+    def staff_step(answer_binding, answer_owner=first):
+        options = passkeys.authentication_options(db, purpose=passkeys.PURPOSE_STAFF_STEPUP, binding=binding,
+                                                  now=now, owner=Owner(staff_id=first.id))
+        result = passkeys.check_assertion(db, purpose=passkeys.PURPOSE_STAFF_STEPUP, binding=answer_binding,
+                                          response=cred.assert_(options), now=now,
+                                          owner=Owner(staff_id=answer_owner.id))
+        db.commit()
+        return result
+
+    assert staff_step(Binding(staff_session_id=2)).reason == passkeys.REASON_NO_CHALLENGE
+    assert staff_step(binding, answer_owner=second).reason == passkeys.REASON_NO_CHALLENGE
+    assert staff_step(binding).ok
+    assert [row.staff_id for row in stored(db)] == [first.id]
