@@ -649,6 +649,23 @@ def test_two_answers_racing_with_one_challenge_one_wins(db, user, login, now, ra
     assert all(isinstance(r, passkeys.Asserted) or isinstance(r, Exception) for r in results)
 
 
+def test_a_cloned_authenticator_racing_in_two_sessions_wins_once(db, user, login, now, race):
+    """Two copies of one authenticator, each answering its own challenge with the same counter,
+    at the same time: the counter is claimed with one conditional UPDATE, so one is a clone."""
+    cred = register(db, user, login, now)
+    logins = [login, new_login(db, user, now)]
+    answers = [cred.assert_(step_options(db, user, row, now), count=1) for row in logins]
+
+    def attempt(session, index):
+        return passkeys.check_assertion(session, purpose=passkeys.PURPOSE_STEPUP,
+                                        binding=Binding(session_id=logins[index].id), response=answers[index],
+                                        now=now, owner=Owner(user_id=user.id))
+
+    results = race.in_sessions(2, attempt, load=lambda session, index: index)
+    assert sorted((r.ok, r.cloned) for r in results) == [(False, True), (True, False)], results
+    assert stored(db)[0].sign_count == 1
+
+
 def test_the_same_answer_racing_twice_through_step_up_one_grant(db, user, login, now, race):
     cred = register(db, user, login, now)
     response = cred.assert_(method_options(db, user, login, now), count=0)
@@ -1093,3 +1110,14 @@ def test_staff_challenges_are_bound_to_the_staff_session_and_member(db, now):
     assert staff_step(binding, answer_owner=second).reason == passkeys.REASON_NO_CHALLENGE
     assert staff_step(binding).ok
     assert [row.staff_id for row in stored(db)] == [first.id]
+
+
+def test_a_reset_challenge_is_bound_to_its_reset(db, user, login, now):
+    cred = register(db, user, login, now)
+    method = passkey_method.METHOD
+    options = method.options_for(db, user=user, scope=CodeScope(None, "reset:5"), now=now)
+    db.commit()
+    response = cred.assert_(options)
+    for scope in (CodeScope(None, "reset:6"), CodeScope(login.id, "stepup")):
+        assert not method.verify(db, user=user, scope=scope, value=response, now=now).ok
+    assert method.verify(db, user=user, scope=CodeScope(None, "reset:5"), value=response, now=now).ok
