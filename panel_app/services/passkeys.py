@@ -20,6 +20,7 @@ Attestation: "none" (the panel does not restrict authenticator models).
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,8 @@ from panel_app.services.validation import parse_row_id
 CHALLENGE_SECONDS = 120
 MAX_RESPONSE_CHARS = 16_000  # a real response is about 1-2 KB
 MAX_CREDENTIALS = 10  # per person
+MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn: a credential id is at most 1023 bytes
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
 NAME_MAX_LENGTH = 60
 
 PURPOSE_REGISTER = "register"
@@ -201,7 +204,7 @@ def parse_response(submitted: object) -> dict | None:
     if isinstance(submitted, dict):
         try:
             submitted = json.dumps(submitted)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return None
     if not isinstance(submitted, str) or not submitted or len(submitted) > MAX_RESPONSE_CHARS:
         return None
@@ -214,6 +217,10 @@ def parse_response(submitted: object) -> dict | None:
         return None
     if not isinstance(value["response"].get("clientDataJSON"), str) or len(value["id"]) > 1400:
         return None
+    # The id is looked up as it is (base64url only: no NUL or other text a database refuses),
+    # and client data without a challenge is malformed, not a try at one.
+    if not _BASE64URL.fullmatch(value["id"]) or _challenge_of(value) is None:
+        return None
     return value
 
 
@@ -224,9 +231,17 @@ def _challenge_of(response: dict) -> str | None:
     try:
         client_data = json.loads(base64url_to_bytes(response["response"]["clientDataJSON"]))
         challenge = client_data.get("challenge") if isinstance(client_data, dict) else None
-        return bytes_to_base64url(base64url_to_bytes(challenge)) if isinstance(challenge, str) else None
+        if not isinstance(challenge, str) or not _BASE64URL.fullmatch(challenge):
+            return None  # (the decoder would skip characters outside the alphabet)
+        return bytes_to_base64url(base64url_to_bytes(challenge)) or None
     except Exception:  # noqa: BLE001 - any malformed client data is "no challenge"
         return None
+
+
+def _reason_of(error: Exception) -> str:
+    """The audit reason of py_webauthn's refusal (only its missing-UV message says so: "Could
+    not verify authentication signature" is a bad signature, not a missing verification)."""
+    return REASON_NO_USER_VERIFICATION if "user verification is required" in str(error).lower() else REASON_INVALID
 
 
 def _claim_challenge(db: Session, *, challenge: str | None, purposes: frozenset[str], binding: Binding,
@@ -311,9 +326,12 @@ def finish_registration(db: Session, *, owner: Owner, binding: Binding, response
         verified = verify_registration_response(credential=parsed, expected_challenge=expected, expected_rp_id=rp_id,
                                                 expected_origin=origin, require_user_verification=True)
     except Exception as error:  # noqa: BLE001 - py_webauthn raises several types for a bad answer
-        reason = REASON_NO_USER_VERIFICATION if "verif" in str(error).lower() else REASON_INVALID
-        return Registered(ok=False, reason=reason, error_key=ERROR_INVALID)
+        return Registered(ok=False, reason=_reason_of(error), error_key=ERROR_INVALID)
     credential_id = bytes_to_base64url(verified.credential_id)
+    # The id stored is the one in the signed authenticator data: it must be the response's (the
+    # one assertions name) and no longer than WebAuthn allows (py_webauthn checks neither).
+    if credential_id != parsed["id"] or len(verified.credential_id) > MAX_CREDENTIAL_ID_BYTES:
+        return Registered(ok=False, reason=REASON_INVALID, error_key=ERROR_INVALID)
     if db.exec(select(WebAuthnCredential.id).where(WebAuthnCredential.credential_id == credential_id)).first():
         return Registered(ok=False, reason="duplicate", error_key=ERROR_DUPLICATE)
     transports = parsed["response"].get("transports")
@@ -394,8 +412,7 @@ def check_assertion(db: Session, *, purpose: str, binding: Binding, response: ob
             credential=parsed, expected_challenge=expected, expected_rp_id=rp_id, expected_origin=origin,
             credential_public_key=row.public_key, credential_current_sign_count=0, require_user_verification=True)
     except Exception as error:  # noqa: BLE001 - py_webauthn raises several types for a bad answer
-        reason = REASON_NO_USER_VERIFICATION if "verif" in str(error).lower() else REASON_INVALID
-        return Asserted(ok=False, credential=row, reason=reason, error_key=ERROR_INVALID)
+        return Asserted(ok=False, credential=row, reason=_reason_of(error), error_key=ERROR_INVALID)
     new_count = verified.new_sign_count
     if (new_count > 0 or stored_count > 0) and new_count <= stored_count:
         return Asserted(ok=False, credential=row, reason=REASON_COUNTER, error_key=ERROR_COUNTER, cloned=True)

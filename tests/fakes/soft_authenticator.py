@@ -49,17 +49,21 @@ class SoftCredential:
         return json.dumps({"type": kind, "challenge": challenge, "origin": origin, "crossOrigin": False}).encode()
 
     def register(self, options_json: str, *, origin: str = "http://localhost:3000", rp_id: str | None = None,
-                 user_verified: bool = True) -> str:
-        """The answer to registration options (a JSON string)."""
+                 user_verified: bool = True, challenge: str | None = None, kind: str = "webauthn.create",
+                 attested_id: bytes | None = None) -> str:
+        """The answer to registration options (a JSON string). ``challenge`` answers another
+        challenge than the options'; ``kind`` is the client data's type; ``attested_id`` puts
+        another credential id into the signed authenticator data than the response's ``id``."""
         options = json.loads(options_json)
         self.user_handle = base64url_to_bytes(options["user"]["id"])
         rp = rp_id or options["rp"]["id"]
         self.rp_id = rp
+        inner_id = self.credential_id if attested_id is None else attested_id
         auth_data = (hashlib.sha256(rp.encode()).digest() + bytes([self._flags(user_verified, attested=True)])
                      + struct.pack(">I", self.sign_count) + bytes(16)
-                     + struct.pack(">H", len(self.credential_id)) + self.credential_id + self.cose_public_key())
+                     + struct.pack(">H", len(inner_id)) + inner_id + self.cose_public_key())
         attestation = encode_cbor({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        client_data = self.client_data("webauthn.create", options["challenge"], origin)
+        client_data = self.client_data(kind, challenge or options["challenge"], origin)
         return json.dumps({
             "id": _b64(self.credential_id), "rawId": _b64(self.credential_id), "type": "public-key",
             "response": {"clientDataJSON": _b64(client_data), "attestationObject": _b64(attestation),
@@ -68,15 +72,15 @@ class SoftCredential:
 
     def assert_(self, options_json: str, *, origin: str = "http://localhost:3000", rp_id: str | None = None,
                 user_verified: bool = True, count: int | None = None, challenge: str | None = None,
-                user_handle: bytes | None = None) -> str:
+                user_handle: bytes | None = None, kind: str = "webauthn.get") -> str:
         """The answer to authentication options (a JSON string); the counter goes up by one
-        unless ``count`` says what to send."""
+        unless ``count`` says what to send. ``kind`` is the client data's type."""
         options = json.loads(options_json)
         self.sign_count = self.sign_count + 1 if count is None else count
         rp = rp_id or options.get("rpId") or self.rp_id
         auth_data = (hashlib.sha256(rp.encode()).digest() + bytes([self._flags(user_verified)])
                      + struct.pack(">I", self.sign_count))
-        client_data = self.client_data("webauthn.get", challenge or options["challenge"], origin)
+        client_data = self.client_data(kind, challenge or options["challenge"], origin)
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         handle = self.user_handle if user_handle is None else user_handle
         return json.dumps({

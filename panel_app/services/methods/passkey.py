@@ -9,6 +9,7 @@ there for the waiting period. No reflex import.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlmodel import Session
@@ -56,9 +57,9 @@ class Passkey(StepUpMethod):
                                                owner=passkeys.Owner(user_id=user.id))
 
     def normalize(self, submitted: object) -> tuple[str | None, str | None]:
+        # A dict (Reflex passes the object through) is checked as its JSON.
         parsed = passkeys.parse_response(submitted)
-        return (submitted if isinstance(submitted, str) else None, None) if parsed is not None \
-            else (None, passkeys.ERROR_MALFORMED)
+        return (json.dumps(parsed), None) if parsed is not None else (None, passkeys.ERROR_MALFORMED)
 
     def nothing_to_compare(self, db: Session, *, user: User, scope: CodeScope, now: datetime) -> MethodCheck | None:
         found = _challenge_of(scope)
