@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
 
-from panel_app.models import WebAuthnChallenge, WebAuthnCredential
+from panel_app.models import StaffUser, User, WebAuthnChallenge, WebAuthnCredential
 from panel_app.security import crypto
 from panel_app.settings import get_settings
 from panel_app.services.validation import parse_row_id
@@ -319,6 +319,9 @@ def finish_registration(db: Session, *, owner: Owner, binding: Binding, response
                                 now=now, user_id=owner.user_id, staff_id=owner.staff_id)
     if expected is None:
         return Registered(ok=False, reason=REASON_NO_CHALLENGE, error_key=ERROR_EXPIRED)
+    # The owner's row is locked (PostgreSQL) so that two registrations at once count each other.
+    owner_table = User if owner.user_id is not None else StaffUser
+    db.exec(select(owner_table.id).where(owner_table.id == (owner.user_id or owner.staff_id)).with_for_update())
     if len(credentials_of(db, owner)) >= MAX_CREDENTIALS:
         return Registered(ok=False, reason="too_many", error_key=ERROR_TOO_MANY)
     rp_id, origin = relying_party()
