@@ -5,6 +5,7 @@ import reflex as rx
 from panel_app.components.native_form import backend_path, native_form
 
 from panel_app.components.i18n import language_items, tr, tr_format
+from panel_app.components.passkey import passkey_sign_in
 from panel_app.settings import get_settings
 from panel_app.state.login import LoginState
 
@@ -42,7 +43,8 @@ def login_page() -> rx.Component:
                 native_form(
                     rx.vstack(
                         rx.el.label(tr("login.email"), html_for="login-email", class_name="field-label"),
-                        rx.input(id="login-email", name="email", type="email", auto_complete="username",
+                        # "webauthn": the browser also offers this site's passkeys here.
+                        rx.input(id="login-email", name="email", type="email", auto_complete="username webauthn",
                                  required=True, max_length=254, width="100%", size="3"),
                         rx.el.label(tr("login.password"), html_for="login-password", class_name="field-label"),
                         rx.input(id="login-password", name="password", type="password",
@@ -57,6 +59,12 @@ def login_page() -> rx.Component:
                     method="post",
                     style={"width": "100%"},
                 ),
+                # Only where the browser has WebAuthn (the separator included).
+                passkey_sign_in(options_url=backend_path("/api/passkey/login/options"),
+                                verify_url=backend_path("/api/passkey/login/verify"),
+                                label=tr("login.passkey"), separator=tr("login.or"),
+                                on_error=LoginState.passkey_failed, id="login-passkey",
+                                variant="soft", width="100%"),
                 rx.link(tr("login.forgot_link"), href="/forgot", size="2", id="login-forgot"),
                 rx.text(tr_format("login.forgot", email=settings.support_email), size="1",
                         color=rx.color("gray", 11)),

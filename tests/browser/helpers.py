@@ -72,3 +72,16 @@ def pass_gate_by_email(page: Page, base_url: str, email: str) -> None:
     page.get_by_label(re.compile("^(Verification code|Bestätigungscode)$")).fill(code)
     page.locator("#verify-button").click()
     expect(gate).to_be_hidden(timeout=10_000)
+
+
+def virtual_authenticator(page: Page, **options) -> tuple:
+    """Chromium's own WebAuthn stack with a virtual platform authenticator (resident keys,
+    user verification, presence given automatically) for ``page``: returns the CDP session
+    and the authenticator's id (for ``WebAuthn.addCredential``, ``WebAuthn.getCredentials``,
+    ``WebAuthn.setUserVerified``, ...). ``options`` override the authenticator's options."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    answer = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True, **options}})
+    return cdp, answer["authenticatorId"]
