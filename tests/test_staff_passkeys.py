@@ -400,6 +400,31 @@ def test_without_a_passkey_the_app_code_opens_only_the_adding_of_one(make_user, 
     assert queue.rows
 
 
+def test_the_service_refuses_a_second_passkey_on_the_apps_grant(make_user, require_passkey):
+    """Below the guard too: with passkeys required, the app's grant adds one passkey, no more
+    (two registrations begun at once, the second answered after the first)."""
+    member = _staff()
+    token = _staff_token(member)
+    now = utcnow()
+    with transaction() as db:
+        fresh, session = db.get(StaffUser, member.id), _session_of(token)
+        first = staff_passkeys.begin_add(db, fresh, session, "One", now=now)
+        second = staff_passkeys.begin_add(db, fresh, session, "Two", now=now)
+        assert first.ok and second.ok
+    actor = staff_support.StaffActor.of(member, "192.0.2.9")
+    with transaction() as db:
+        fresh, session = db.get(StaffUser, member.id), _session_of(token)
+        assert staff_passkeys.finish_add(db, actor, fresh, session, response=SoftCredential().register(first.options),
+                                         name="One", now=now).ok
+    with transaction() as db:
+        fresh, session = db.get(StaffUser, member.id), _session_of(token)
+        refused = staff_passkeys.finish_add(db, actor, fresh, session, name="Two", now=now,
+                                            response=SoftCredential().register(second.options))
+        assert not refused.ok and refused.error_key == staff_passkeys.ERROR_NOT_ALLOWED
+        assert not staff_passkeys.begin_add(db, fresh, session, "Three", now=now).ok
+    assert [r.name for r in _credentials(member)] == ["One"]
+
+
 def test_with_passkeys_required_the_last_one_stays(make_user, require_passkey):
     member, token, credential = _member_with_passkey()
     # The app code opened the page to add the first (added with an app grant, setting on): confirm with it.
