@@ -18,8 +18,10 @@ from panel_app.models import (
 )
 from panel_app.security.crypto import encrypt
 from panel_app.security.passwords import hash_password
+from panel_app.security.permissions import Area
 from panel_app.services import dns_names, dns_rules, dns_zone_rules
 from panel_app.services.accounts import create_account_with_owner
+from panel_app.services.audit import Actor, record
 from panel_app.services.dns_rules import RecordInput
 
 DEMO_OWNER_EMAIL = "owner@example.com"
@@ -49,6 +51,26 @@ def _zone(domain_id: int, domain_name: str, apex_ip: str) -> list[DnsRecord]:
     return [DnsRecord(domain_id=domain_id, name=c.name, rtype=c.rtype, ttl=c.ttl, value=c.value) for c in clean]
 
 
+_DEMO_PHONE_BROWSER = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 "
+                       "(KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1")
+
+
+def _passkey_history(db: Session, owner: User) -> None:
+    """The activity log's story of a passkey: added under an email code, used at the gate,
+    removed again (the demo owner holds no real credential)."""
+    actor = Actor.for_user(owner, ip="198.51.100.23", user_agent=_DEMO_PHONE_BROWSER)
+    name = "Jana's iPhone"
+    now = utcnow()
+    added = now - timedelta(days=30)
+    record(db, actor, Area.AUTH, "verification_succeeded", now=added - timedelta(minutes=2), method="email")
+    record(db, actor, Area.AUTH, "passkey_added", now=added, passkey=name, synced=True, method="email")
+    for days_ago in (21, 12):
+        record(db, actor, Area.AUTH, "verification_succeeded", now=now - timedelta(days=days_ago), method="passkey",
+               passkey=name)
+    record(db, actor, Area.AUTH, "passkey_removed", now=now - timedelta(days=12) + timedelta(minutes=3),
+           passkey=name, grants_ended=True)
+
+
 def seed_demo(db: Session) -> bool:
     if db.exec(select(User).where(User.email == DEMO_OWNER_EMAIL)).first() is not None:
         return False
@@ -58,6 +80,8 @@ def seed_demo(db: Session) -> bool:
         phone="+4915112345612", company="Schmidt Webdesign", is_demo=True,
     )
     owner.created_at = utcnow() - timedelta(days=700)  # a customer of long standing: factors have settled
+    db.flush()
+    _passkey_history(db, owner)
     account = db.get(Account, owner.account_id)
     account.street, account.postal_code, account.city, account.country = "Lindenstraße 12", "10969", "Berlin", "DE"
     account.vat_id = "DE123456789"

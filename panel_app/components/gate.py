@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from panel_app.components.i18n import tr, tr_format
+from panel_app.components.passkey import passkey_ceremony, passkey_support
 from panel_app.components.shell import shell
 from panel_app.components.ui import countdown
 from panel_app.services import methods
@@ -74,6 +75,26 @@ def _send_controls() -> rx.Component:
                            role="alert", id="delivery-problem")),
         spacing="2",
         width="100%",
+    )
+
+
+def _answer_form(after_verify) -> rx.Component:
+    """The code field, or for a method the browser answers (a passkey) its one button."""
+    answered_by_browser = rx.Var.create([m.name for m in methods.registered()
+                                         if m.input_kind is InputKind.PASSKEY]).contains(StepUpState.method)
+    return rx.cond(answered_by_browser, _passkey_button(after_verify), _code_form(after_verify))
+
+
+def _passkey_button(after_verify) -> rx.Component:
+    return passkey_ceremony(
+        mode="authenticate",
+        options=StepUpState.passkey_options,
+        label=tr("gate.passkey_verify"),
+        on_response=[StepUpState.verify_passkey, after_verify],
+        on_error=StepUpState.passkey_failed,
+        id="passkey-verify",
+        size="3",
+        aria_describedby="gate-error",
     )
 
 
@@ -171,7 +192,7 @@ def verification_gate(after_verify) -> rx.Component:
             ),
             _method_hint(),
             rx.cond(StepUpState.info != "", rx.text(StepUpState.info, size="2", role="status", id="gate-info")),
-            _code_form(after_verify),
+            _answer_form(after_verify),
             rx.box(
                 rx.cond(StepUpState.error != "",
                         rx.callout(StepUpState.error, icon="circle-x", color_scheme="red", size="1")),
@@ -190,6 +211,7 @@ def verification_gate(after_verify) -> rx.Component:
                 wrap="wrap",
             ),
             rx.cond(StepUpState.help_open, _help_panel()),
+            passkey_support(on_support=StepUpState.set_passkey_supported),
             spacing="3",
             width="100%",
             align="start",

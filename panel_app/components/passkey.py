@@ -55,6 +55,7 @@ from typing import Any
 import reflex as rx
 from reflex_base.event import EventHandler, passthrough_event_spec
 from reflex_base.utils.imports import ImportVar
+from reflex.components.radix.themes.base import RadixThemesComponent
 
 # Pinned: the version is part of the import's library name, so Reflex installs exactly it.
 SIMPLEWEBAUTHN = "@simplewebauthn/browser@14.0.0"
@@ -301,7 +302,9 @@ def _library_imports(*names: str) -> dict[str, Any]:
         SIMPLEWEBAUTHN: list(names),
         "react": ["Fragment", "useCallback", "useEffect", "useRef", "useState"],
         "@emotion/react": "jsx",
-        "@radix-ui/themes": [ImportVar(tag="Button", alias="RadixThemesButton")],
+        # The library name exactly as Reflex's own Radix components import it (with its
+        # version): two spellings of one package fail the compile where both meet (a memo).
+        RadixThemesComponent.library: [ImportVar(tag="Button", alias="RadixThemesButton")],
     }
 
 

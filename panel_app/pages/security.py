@@ -4,6 +4,7 @@ import reflex as rx
 
 from panel_app.components.gate import gated_page, method_label
 from panel_app.components.i18n import tr, tr_format
+from panel_app.components.passkey import passkey_ceremony
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
 from panel_app.state.security import (
     RECOVERY_CODES_ELEMENT_ID, TOTP_QR_ELEMENT_ID, TOTP_SECRET_ELEMENT_ID, SecurityState,
@@ -107,6 +108,98 @@ def _totp_card() -> rx.Component:
     )
 
 
+def _passkey_name_cell(row) -> rx.Component:
+    return rx.cond(
+        SecurityState.renaming_passkey == row.id,
+        rx.form(
+            rx.hstack(
+                rx.input(name="name", default_value=row.name, max_length=60, required=True, size="1",
+                         aria_label=tr("security.passkey.name_label"), id="passkey-rename-input"),
+                rx.button(tr("common.save"), type="submit", size="1", id="passkey-rename-save"),
+                rx.button(tr("common.cancel"), type="button", size="1", variant="soft",
+                          on_click=SecurityState.cancel_rename_passkey),
+                wrap="wrap",
+                align="center",
+            ),
+            on_submit=SecurityState.rename_passkey,
+        ),
+        rx.vstack(
+            rx.text(row.name, weight="medium", class_name="passkey-name"),
+            rx.cond(row.new_until != "",
+                    rx.text(tr_format("security.passkey.new_until", when=row.new_until), size="1",
+                            color=rx.color("amber", 11), class_name="passkey-new")),
+            spacing="1",
+        ),
+    )
+
+
+def _passkey_row(row) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(_passkey_name_cell(row)),
+        rx.table.cell(rx.cond(row.synced != "", rx.badge(tr("security.passkey.synced"), color_scheme="blue"),
+                              rx.badge(tr("security.passkey.device_only"), color_scheme="gray")),
+                      class_name="passkey-kind"),
+        rx.table.cell(row.created),
+        rx.table.cell(row.last_used, class_name="passkey-last-used"),
+        rx.table.cell(rx.hstack(
+            rx.button(tr("security.passkey.rename"), size="1", variant="soft", type="button",
+                      on_click=SecurityState.begin_rename_passkey(row.id), class_name="passkey-rename"),
+            confirm_button("security.passkey.remove", "security.passkey.remove_title",
+                           SecurityState.remove_passkey(row.id), text_key="security.passkey.remove_confirm",
+                           size="1", class_name="passkey-remove"),
+            wrap="wrap",
+        )),
+        class_name="passkey-row",
+    )
+
+
+def _passkey_add_form() -> rx.Component:
+    return rx.vstack(
+        rx.el.label(tr("security.passkey.name_label"), html_for="passkey-name", class_name="field-label"),
+        rx.input(id="passkey-name", default_value=SecurityState.passkey_name, max_length=60, required=True,
+                 on_blur=SecurityState.set_passkey_name, width="20em", aria_describedby="passkey-name-error"),
+        rx.cond(SecurityState.passkey_name_error != "",
+                rx.text(SecurityState.passkey_name_error, size="1", color=rx.color("red", 11),
+                        id="passkey-name-error")),
+        rx.text(tr("security.passkey.create_hint"), size="1", color=rx.color("gray", 11)),
+        rx.hstack(
+            passkey_ceremony(mode="register", options=SecurityState.passkey_options,
+                             label=tr("security.passkey.create"), on_response=SecurityState.finish_passkey,
+                             on_error=SecurityState.passkey_failed, id="passkey-create",
+                             disabled=SecurityState.passkey_name == ""),
+            rx.button(tr("common.cancel"), type="button", variant="soft", on_click=SecurityState.cancel_passkey,
+                      id="passkey-cancel"),
+            wrap="wrap",
+        ),
+        spacing="2",
+        align="start",
+        id="passkey-add-form",
+    )
+
+
+def _passkey_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("security.passkey.title"), size="4", as_="h2"),
+            rx.text(tr("security.passkey.intro"), size="2"),
+            rx.cond(SecurityState.passkeys.length() > 0,
+                    data_table(["common.name", "security.passkey.kind_col", "security.passkey.created_col",
+                                "security.passkey.last_used_col", "common.actions"], SecurityState.passkeys,
+                               _passkey_row),
+                    rx.text(tr("security.passkey.none"), size="2", id="passkeys-none")),
+            rx.cond(SecurityState.passkey_options != "",
+                    _passkey_add_form(),
+                    rx.button(tr("security.passkey.add"), on_click=SecurityState.begin_passkey, id="passkey-add",
+                              type="button")),
+            spacing="3",
+            align="start",
+            width="100%",
+        ),
+        width="100%",
+        id="passkeys-card",
+    )
+
+
 def _password_card() -> rx.Component:
     errors = SecurityState.password_errors
     return rx.card(
@@ -170,6 +263,7 @@ def security_page() -> rx.Component:
             rx.cond(SecurityState.error != "", rx.callout(SecurityState.error, icon="circle-x", color_scheme="red",
                                                           role="alert")),
             _preferred(),
+            _passkey_card(),
             _totp_card(),
             _password_card(),
             rx.heading(tr("security.sessions_title"), size="4", as_="h2"),

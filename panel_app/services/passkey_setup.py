@@ -75,7 +75,7 @@ def begin_add(db: Session, user: User, login_session: LoginSession, now: datetim
     add one (refusal audited)."""
     user = attached(db, user)
     if not may_add(db, user, login_session.grant_method, now):
-        record(db, actor, Area.AUTH, "passkey_refused", now=now, action="add",
+        record(db, actor, Area.AUTH, "passkey_refused", now=now, operation="add",
                method=login_session.grant_method or "")
         return None
     return passkeys.registration_options(db, owner=owner_of(user), binding=passkeys.Binding(session_id=login_session.id),
@@ -94,7 +94,7 @@ def finish_add(db: Session, user: User, login_session: LoginSession, *, response
     made = passkeys.finish_registration(db, owner=owner_of(user), binding=passkeys.Binding(session_id=login_session.id),
                                         response=response, name=clean, now=now)
     if not made.ok:
-        record(db, actor, Area.AUTH, "passkey_refused", now=now, action="add", reason=made.reason or "")
+        record(db, actor, Area.AUTH, "passkey_refused", now=now, operation="add", reason=made.reason or "")
         return Outcome(ok=False, error_key=made.error_key)
     record(db, actor, Area.AUTH, "passkey_added", now=now, passkey=clean, synced=made.credential.synced,
            method=login_session.grant_method or "")
@@ -122,7 +122,7 @@ def remove(db: Session, user: User, login_session: LoginSession, credential_pk: 
     if row is None:
         return Outcome(ok=False, error_key=ERROR_NOT_FOUND)
     if not may_remove(db, user, row, login_session.grant_method, now):
-        record(db, actor, Area.AUTH, "passkey_refused", now=now, action="remove", passkey=row.name,
+        record(db, actor, Area.AUTH, "passkey_refused", now=now, operation="remove", passkey=row.name,
                method=login_session.grant_method or "")
         return Outcome(ok=False, error_key=ERROR_DEVICE_REQUIRED)
     name = row.name

@@ -31,6 +31,7 @@ from sqlmodel import Session, select
 from panel_app.models import WebAuthnChallenge, WebAuthnCredential
 from panel_app.security import crypto
 from panel_app.settings import get_settings
+from panel_app.services.validation import parse_row_id
 
 CHALLENGE_SECONDS = 120
 MAX_RESPONSE_CHARS = 16_000  # a real response is about 1-2 KB
@@ -406,9 +407,8 @@ def check_assertion(db: Session, *, purpose: str, binding: Binding, response: ob
 
 def find(db: Session, owner: Owner, credential_pk: object) -> WebAuthnCredential | None:
     """The owner's credential with this row id (any client input), or None."""
-    if isinstance(credential_pk, str) and credential_pk.isascii() and credential_pk.isdigit() and len(credential_pk) < 12:
-        credential_pk = int(credential_pk)
-    if not isinstance(credential_pk, int) or isinstance(credential_pk, bool):
+    credential_pk = parse_row_id(credential_pk)  # bounded: a huge int would crash the query
+    if credential_pk is None:
         return None
     return db.exec(select(WebAuthnCredential).where(WebAuthnCredential.id == credential_pk, owner.condition())).first()
 

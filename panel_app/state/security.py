@@ -4,6 +4,7 @@ recovery codes) and the user's active sessions."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar
 
 from panel_app.i18n import formatting as fmt
@@ -12,7 +13,8 @@ from panel_app.models import LoginSession
 from panel_app.security import devices as known_devices
 from panel_app.security import sessions
 from panel_app.security.permissions import Area
-from panel_app.services import accounts, authenticator_setup, factor_rules, recovery_codes, stepup
+from panel_app.services import (accounts, authenticator_setup, factor_rules, passkey_setup, passkeys,
+                                recovery_codes, stepup)
 from panel_app.services.audit import record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.methods import authenticator
@@ -29,6 +31,11 @@ from panel_app.tasks import spawn
 TOTP_SECRET_ELEMENT_ID = "totp-secret"
 TOTP_QR_ELEMENT_ID = "totp-qr"
 RECOVERY_CODES_ELEMENT_ID = "recovery-codes"
+# A browser's answer to the "create a passkey" prompt is a few KB at most.
+_MAX_PASSKEY_RESPONSE = passkeys.MAX_RESPONSE_CHARS
+# What the passkey button may report (components/passkey.py): shown as passkey.error.<code>.
+PASSKEY_ERROR_CODES = frozenset({"cancelled", "no_passkey", "timeout", "not_allowed", "unsupported", "failed",
+                                 "already_registered"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,18 @@ class DeviceRow:
     current: str  # "1" for the device of this page's session, else ""
 
 
+@dataclass(frozen=True, slots=True)
+class PasskeyRow:
+    """One passkey of the user."""
+
+    id: str
+    name: str
+    created: str
+    last_used: str  # a moment, or "never" in the user's language
+    synced: str  # "1" for a synced passkey, else "" (this device only)
+    new_until: str  # while new (not yet counting as a factor): when it settles, else ""
+
+
 class SecurityState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.SECURITY
 
@@ -69,9 +88,31 @@ class SecurityState(GatedPage, AuthState):
     sessions: list[SessionRow] = []
     devices: list[DeviceRow] = []
     password_errors: dict[str, str] = {}  # form field -> why it was refused
+    passkeys: list[PasskeyRow] = []
+    # While "add a passkey" is open: the options (JSON) of the browser's prompt, made before
+    # the click so the prompt opens in its gesture (the challenge is no secret: single use,
+    # bound to this login session), and the name the new passkey will get.
+    passkey_options: str = ""
+    passkey_name: str = ""
+    passkey_name_error: str = ""
+    renaming_passkey: str = ""  # the id of the passkey whose name is being edited
 
     def _load(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
+        delay = timedelta(seconds=get_settings().factor_change_delay_seconds)
+        self.passkeys = [
+            PasskeyRow(
+                id=str(row.id),
+                name=row.name,
+                created=fmt.moment(row.created_at, ctx.lang),
+                last_used=fmt.moment(row.last_used_at, ctx.lang) if row.last_used_at else t("security.passkey.never",
+                                                                                           ctx.lang),
+                synced="1" if row.synced else "",
+                new_until="" if passkey_setup.is_settled(row, ctx.now) else fmt.moment(row.created_at + delay,
+                                                                                       ctx.lang),
+            )
+            for row in passkeys.credentials_of(ctx.db, passkey_setup.owner_of(user))
+        ]
         self.totp_enabled = authenticator.is_enrolled(ctx.db, user)
         self.channel_choices = stepup.available_methods(ctx.db, user)
         self.preferred_channel = stepup.preferred_among(user, self.channel_choices)
@@ -244,3 +285,110 @@ class SecurityState(GatedPage, AuthState):
         record(ctx.db, ctx.actor, Area.SECURITY, "other_sessions_revoked", now=ctx.now, count=count)
         self._say("security.others_ended", count=count)
         self._reload()
+
+    # --- passkeys -----------------------------------------------------------------
+
+    def _close_passkey_form(self) -> None:
+        self.passkey_options = self.passkey_name = self.passkey_name_error = ""
+
+    @guard.requires_stepup()
+    def begin_passkey(self):
+        """Open "add a passkey": options for the browser's prompt (a second click replaces
+        them), or why this verification may not add one."""
+        ctx = guard.current()
+        options = passkey_setup.begin_add(ctx.db, ctx.user, ctx.login_session, ctx.now, ctx.actor)
+        if options is None:
+            self._close_passkey_form()
+            self._fail(passkey_setup.ERROR_DEVICE_REQUIRED)
+            return
+        self.passkey_options = options
+        self.passkey_name = passkeys.clean_name(describe_user_agent(self.router.headers.user_agent or "",
+                                                                    ctx.lang)) or "Passkey"
+        self.passkey_name_error = ""
+        self.message = self.error = ""
+
+    @guard.requires_stepup()
+    def cancel_passkey(self):
+        self._close_passkey_form()
+
+    @guard.requires_stepup()
+    def set_passkey_name(self, name: str):
+        """The name field of the new passkey (checked again when it is stored)."""
+        ctx = guard.current()
+        clean = passkeys.clean_name(name) if isinstance(name, str) and len(name) <= 200 else None
+        if clean is None:
+            self.passkey_name = ""
+            self.passkey_name_error = t(passkeys.ERROR_NAME, ctx.lang)
+            return
+        self.passkey_name, self.passkey_name_error = clean, ""
+
+    @guard.requires_stepup()
+    def finish_passkey(self, response: str):
+        """The browser's answer to the "create a passkey" prompt."""
+        ctx = guard.current()
+        if not self.passkey_options:
+            return
+        if not isinstance(response, str) or not response or len(response) > _MAX_PASSKEY_RESPONSE:
+            self._fail("passkey.error.failed")
+            return
+        outcome = passkey_setup.finish_add(ctx.db, ctx.user, ctx.login_session, response=response,
+                                           name=self.passkey_name, now=ctx.now, actor=ctx.actor)
+        self._close_passkey_form()  # its challenge is used up either way
+        if not outcome.ok:
+            self._fail(outcome.error_key or "passkey.error.failed")
+            self._reload()
+            return
+        spawn(notify_everywhere(ctx.user.id, "passkey_added", name=outcome.name))
+        self._say("security.passkey.added", name=outcome.name)
+        self._reload()
+
+    @guard.requires_stepup()
+    def passkey_failed(self, code: str):
+        """The "create a passkey" prompt ended without an answer."""
+        if not isinstance(code, str) or code not in PASSKEY_ERROR_CODES:
+            return
+        if code == "timeout":  # its challenge ran out with it
+            self._close_passkey_form()
+        self._fail(f"passkey.error.{code}")
+
+    @guard.requires_stepup()
+    def begin_rename_passkey(self, passkey_id: str):
+        if not isinstance(passkey_id, str) or passkey_id not in {row.id for row in self.passkeys}:
+            return
+        self.renaming_passkey = passkey_id
+
+    @guard.requires_stepup()
+    def cancel_rename_passkey(self):
+        self.renaming_passkey = ""
+
+    @guard.requires_stepup()
+    def rename_passkey(self, form_data: dict):
+        ctx = guard.current()
+        name = form_data.get("name") if isinstance(form_data, dict) else None
+        if not self.renaming_passkey:
+            return
+        if isinstance(name, str) and len(name) > 200:
+            name = None
+        outcome = passkey_setup.rename(ctx.db, ctx.user, self.renaming_passkey, name, now=ctx.now, actor=ctx.actor)
+        if not outcome.ok:
+            self._fail(outcome.error_key or passkeys.ERROR_NAME)
+            if outcome.error_key == passkey_setup.ERROR_NOT_FOUND:
+                self.renaming_passkey = ""
+                self._reload()
+            return
+        self.renaming_passkey = ""
+        self._say("security.passkey.renamed", name=outcome.name)
+        self._reload()
+
+    @guard.requires_stepup()
+    def remove_passkey(self, passkey_id: str):
+        """Every grant of the user ends with it (the gate returns)."""
+        ctx = guard.current()
+        outcome = passkey_setup.remove(ctx.db, ctx.user, ctx.login_session, passkey_id, now=ctx.now, actor=ctx.actor)
+        if not outcome.ok:
+            self._fail(outcome.error_key or passkey_setup.ERROR_NOT_FOUND)
+            self._reload()
+            return
+        spawn(notify_everywhere(ctx.user.id, "passkey_removed", name=outcome.name))
+        self._wipe()
+        self.grant_active = False

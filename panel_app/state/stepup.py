@@ -14,9 +14,11 @@ import reflex as rx
 from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.delivery import CodeMessage, error_key_for
 from panel_app.i18n import t
-from panel_app.services import stepup, support
+from panel_app.services import methods, passkeys, stepup, support
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.demo import effective_ttl_seconds
+from panel_app.services.methods import CodeScope
+from panel_app.services.methods import passkey as passkey_method
 from panel_app.services.notifications import notify_everywhere
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
@@ -24,6 +26,14 @@ from panel_app.state.auth import AuthState
 from panel_app.tasks import spawn
 
 _MAX_CODE_INPUT = 64
+# A browser's passkey answer is 1-2 KB; the service refuses more than this too.
+_MAX_PASSKEY_RESPONSE = 16_000
+PASSKEY = passkey_method.NAME
+# Refusals before the passkey's answer was checked: its challenge is still unused.
+_CHALLENGE_KEPT = frozenset({passkeys.ERROR_MALFORMED, stepup.ERROR_LOCKED})
+# What the passkey button may report (components/passkey.py): shown as passkey.error.<code>.
+PASSKEY_ERROR_CODES = frozenset({"cancelled", "no_passkey", "timeout", "not_allowed", "unsupported", "failed",
+                                 "already_registered"})
 
 
 class StepUpState(AuthState):
@@ -42,16 +52,32 @@ class StepUpState(AuthState):
     info: str = ""
     help_open: bool = False
     ticket_message: str = ""
+    # The options (JSON) of the browser's passkey prompt while the passkey is the chosen
+    # method: made before the click, so the prompt opens in the click's own gesture. The
+    # challenge in them is no secret (single use, bound to this login session, 2 minutes).
+    passkey_options: str = ""
+    # Whether this browser can use passkeys (it says so when the gate appears); without,
+    # the passkey is not offered.
+    passkey_supported: bool = False
+    _method_picked: bool = False  # the user picked the method (else the default is followed)
 
     # --- helpers (not handlers) ---------------------------------------------------
+
+    def _offered(self, ctx: guard.GuardContext) -> list[str]:
+        """The user's methods this browser can use."""
+        offered = stepup.available_methods(ctx.db, ctx.user)
+        if not self.passkey_supported:
+            offered = [m for m in offered if m != PASSKEY]
+        return offered
 
     def _refresh(self, ctx: guard.GuardContext) -> None:
         user = ctx.user
         self.resend_stamp = int(ctx.now.timestamp() * 1000)
-        self.methods = stepup.available_methods(ctx.db, user)
+        self.methods = self._offered(ctx)
         self.fallbacks = stepup.fallback_methods(ctx.db, user)
         if self.method not in self.methods and self.method not in self.fallbacks:
             self.method = stepup.preferred_among(user, self.methods)
+        self._prepare_passkey(ctx)
         self.has_phone = bool(user.phone)
         status = stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now)
         if status is not None and status.channel == self.method:
@@ -75,6 +101,53 @@ class StepUpState(AuthState):
                 self.resend_in = stepup.send_wait_seconds(ctx.db, user=user, channel=self.method, now=ctx.now,
                                                           device_id=stepup.device_of(ctx.db, ctx.login_session))
 
+    def _prepare_passkey(self, ctx: guard.GuardContext) -> None:
+        """Options for the passkey prompt while the passkey is the method (kept while they
+        are there: a new challenge each refresh would break a prompt already open)."""
+        if self.method != PASSKEY:
+            self.passkey_options = ""
+            return
+        if not self.passkey_options:
+            self.passkey_options = methods.get(PASSKEY).options_for(
+                ctx.db, user=ctx.user, scope=CodeScope(ctx.login_session.id, stepup.PURPOSE), now=ctx.now) or ""
+
+    def _wipe(self) -> None:
+        self.passkey_options = ""
+
+    def _answer(self, ctx: guard.GuardContext, submitted: object):
+        """Check an answer of the chosen method (a code, a passkey's response): the grant, or
+        why not."""
+        result = stepup.verify_stepup(
+            ctx.db, user=ctx.user, login_session=ctx.login_session, method=self.method, submitted=submitted,
+            now=ctx.now, actor=ctx.actor, ttl_seconds=effective_ttl_seconds(ctx.db),
+        )
+        if not result.ok:
+            self.error = t(result.error_key, ctx.lang)
+            if result.retry_after_seconds:
+                self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
+            elif result.tries_left is not None:
+                self.error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
+            if result.alert == stepup.ALERT_CLONED:  # on every channel: the mailbox may be the attacker's
+                spawn(notify_everywhere(ctx.user.id, result.alert))
+            elif result.alert:
+                spawn(notify_everywhere(ctx.user.id, result.alert, count=result.failures))
+            if self.method == PASSKEY and result.error_key not in _CHALLENGE_KEPT:
+                self.passkey_options = ""  # a challenge answers once: the next try needs new options
+                self._refresh(ctx)
+            return None
+        if result.used_recovery_code:
+            spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
+        self.error = ""
+        self.info = ""
+        self.help_open = False
+        self.passkey_options = ""
+        self._show_grant(ctx.login_session, ctx.now)
+        if ctx.login_session.device_id is None:
+            # The browser asks for its known-device cookie (HttpOnly: only an HTTP
+            # response can set it); the route checks the session and its fresh grant.
+            return rx.call_script(f"window.panelRememberDevice({json.dumps(backend_path(DEVICE_ROUTE))})")
+        return None
+
     # --- handlers -------------------------------------------------------------------
 
     @guard.login_only
@@ -84,6 +157,19 @@ class StepUpState(AuthState):
         self.error = ""
         self.info = ""
         self.method = ""
+        self.passkey_options = ""
+        self._method_picked = False
+        self._refresh(guard.current())
+
+    @guard.login_only
+    @guard.automatic
+    def set_passkey_supported(self, supported: bool):
+        """The browser says whether it can use passkeys (on the gate's mount)."""
+        if not isinstance(supported, bool) or supported == self.passkey_supported:
+            return
+        self.passkey_supported = supported
+        if not self._method_picked or (not supported and self.method == PASSKEY):
+            self.method = ""  # the default among what this browser can use
         self._refresh(guard.current())
 
     @guard.login_only
@@ -102,9 +188,13 @@ class StepUpState(AuthState):
         allowed = stepup.available_methods(ctx.db, ctx.user) + stepup.fallback_methods(ctx.db, ctx.user)
         if not isinstance(method, str) or method not in allowed:
             return
+        if method == PASSKEY and not self.passkey_supported:
+            return
         self.method = method
+        self._method_picked = True
         self.error = ""
         self.info = ""
+        self.passkey_options = ""  # fresh options for a passkey chosen (again)
         self._refresh(ctx)
 
     @guard.login_only
@@ -132,32 +222,34 @@ class StepUpState(AuthState):
     @guard.login_only
     def verify(self, form_data: dict):
         ctx = guard.current()
+        if self.method == PASSKEY:  # a passkey answers through verify_passkey, never a typed code
+            return None
         submitted = form_data.get("code") if isinstance(form_data, dict) else None
         if isinstance(submitted, str) and len(submitted) > _MAX_CODE_INPUT:
             submitted = submitted[:_MAX_CODE_INPUT + 1]  # still refused as too long, without echoing it
-        result = stepup.verify_stepup(
-            ctx.db, user=ctx.user, login_session=ctx.login_session, method=self.method, submitted=submitted,
-            now=ctx.now, actor=ctx.actor, ttl_seconds=effective_ttl_seconds(ctx.db),
-        )
-        if not result.ok:
-            self.error = t(result.error_key, ctx.lang)
-            if result.retry_after_seconds:
-                self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
-            elif result.tries_left is not None:
-                self.error += " " + t("gate.tries_left", ctx.lang, tries=result.tries_left)
-            if result.alert:  # on every channel: the mailbox may be the attacker's
-                spawn(notify_everywhere(ctx.user.id, result.alert, count=result.failures))
+        return self._answer(ctx, submitted)
+
+    @guard.login_only
+    def verify_passkey(self, response: str):
+        """The browser's answer to the passkey prompt (a JSON string)."""
+        ctx = guard.current()
+        if self.method != PASSKEY:
+            return None
+        if not isinstance(response, str) or not response or len(response) > _MAX_PASSKEY_RESPONSE:
+            self.error = t("passkey.error.failed", ctx.lang)
+            return None
+        return self._answer(ctx, response)
+
+    @guard.login_only
+    def passkey_failed(self, code: str):
+        """The passkey prompt ended without an answer (closed, timed out, ...)."""
+        if not isinstance(code, str) or code not in PASSKEY_ERROR_CODES:
             return
-        if result.used_recovery_code:
-            spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
-        self.error = ""
-        self.info = ""
-        self.help_open = False
-        self._show_grant(ctx.login_session, ctx.now)
-        if ctx.login_session.device_id is None:
-            # The browser asks for its known-device cookie (HttpOnly: only an HTTP
-            # response can set it); the route checks the session and its fresh grant.
-            return rx.call_script(f"window.panelRememberDevice({json.dumps(backend_path(DEVICE_ROUTE))})")
+        ctx = guard.current()
+        self.error = t(f"passkey.error.{code}", ctx.lang)
+        if code == "timeout" and self.method == PASSKEY:  # its challenge may have run out with it
+            self.passkey_options = ""
+            self._refresh(ctx)
 
     @guard.login_only
     def toggle_help(self):
