@@ -180,15 +180,6 @@ def _lock(db: Session, staff: StaffUser) -> None:
     db.exec(select(StaffUser.id).where(StaffUser.id == staff.id).with_for_update()).first()
 
 
-def _row_id(value: object) -> int | None:
-    """A credential's row id from client input ("12" or 12, within a database integer)."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2 ** 31:
-        return None
-    return value
-
-
 def rows(db: Session, staff: StaffUser) -> list[PasskeyRow]:
     return [PasskeyRow(r.id, r.name, r.created_at, r.last_used_at, r.synced)
             for r in passkeys.credentials_of(db, owner_of(staff))]
@@ -236,7 +227,7 @@ def finish_add(db: Session, actor: StaffActor, staff: StaffUser, session: StaffS
 
 def rename(db: Session, actor: StaffActor, staff: StaffUser, credential_pk: object, name: object, *,
            now: datetime) -> Outcome:
-    row = passkeys.find(db, owner_of(staff), _row_id(credential_pk))
+    row = passkeys.find(db, owner_of(staff), credential_pk)
     if row is None:
         return Outcome(False, ERROR_NOT_FOUND)
     clean = passkeys.clean_name(name)
@@ -250,7 +241,7 @@ def rename(db: Session, actor: StaffActor, staff: StaffUser, credential_pk: obje
 
 def remove(db: Session, actor: StaffActor, staff: StaffUser, credential_pk: object, *, now: datetime) -> Outcome:
     _lock(db, staff)  # two removals at once must not both pass the "not the last one" check
-    row = passkeys.find(db, owner_of(staff), _row_id(credential_pk))
+    row = passkeys.find(db, owner_of(staff), credential_pk)
     if row is None:
         return Outcome(False, ERROR_NOT_FOUND)
     if not may_remove_any(db, staff):
