@@ -550,3 +550,24 @@ def test_new_handlers_refuse_hostile_arguments_cleanly(make_user, cls, name):
     assert not _audit("staff_passkey_added")[1:] and not _audit("staff_verified")[1:]
     if name == "passkey_failed":
         assert page.gate_error == "The passkey could not be used. Try again or choose another method."
+
+
+def test_removing_the_demo_takes_the_demo_staffs_passkeys_along():
+    from panel_app.seed import _remove_demo_staff, seed_demo_staff
+
+    with transaction() as db:
+        seed_demo_staff(db)
+        agent = db.exec(select(StaffUser).where(StaffUser.email == "agent@example.com")).one()
+        options = passkeys.registration_options(db, owner=passkeys.Owner(staff_id=agent.id),
+                                                binding=passkeys.Binding(staff_session_id=None), user_name=agent.email,
+                                                display_name=agent.name, now=utcnow())
+        assert passkeys.finish_registration(db, owner=passkeys.Owner(staff_id=agent.id), binding=passkeys.Binding(),
+                                            response=SoftCredential().register(options), name="Demo key",
+                                            now=utcnow()).ok
+        passkeys.authentication_options(db, purpose=passkeys.PURPOSE_STAFF_STEPUP, binding=passkeys.Binding(),
+                                        now=utcnow(), owner=passkeys.Owner(staff_id=agent.id))
+    with transaction() as db:
+        _remove_demo_staff(db)
+    with transaction() as db:
+        assert db.exec(select(StaffUser)).all() == []
+        assert db.exec(select(WebAuthnCredential)).all() == [] and db.exec(select(WebAuthnChallenge)).all() == []
