@@ -457,6 +457,7 @@ class StaffSession(SQLModel, table=True):
     expires_at: datetime
     revoked_at: datetime | None = None
     grant_expires_at: datetime | None = None
+    grant_method: str | None = Field(default=None, max_length=12)  # totp | passkey (security/staff.py)
     ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=300)
 

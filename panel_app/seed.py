@@ -230,12 +230,14 @@ def remove_demo(db: Session) -> int:
 
 
 def _remove_demo_staff(db: Session) -> None:
-    from panel_app.models import EvidenceCheck, StaffAuditEvent, StaffRequest, StaffSession, StaffUser
+    from panel_app.models import (EvidenceCheck, StaffAuditEvent, StaffRequest, StaffSession, StaffUser,
+                                  WebAuthnChallenge, WebAuthnCredential)
 
     ids = [s.id for s in db.exec(select(StaffUser).where(StaffUser.email.in_([s[0] for s in DEMO_STAFF]))).all()]
     if not ids:
         return
-    for model, columns in ((StaffSession, ("staff_id",)), (StaffAuditEvent, ("staff_id",)),
+    for model, columns in ((WebAuthnCredential, ("staff_id",)), (WebAuthnChallenge, ("staff_id",)),
+                           (StaffSession, ("staff_id",)), (StaffAuditEvent, ("staff_id",)),
                            (EvidenceCheck, ("staff_id",)), (StaffRequest, ("requested_by", "decided_by"))):
         for column in columns:
             db.execute(model.__table__.delete().where(model.__table__.c[column].in_(ids)))

@@ -2,6 +2,11 @@
 
 Every variable has an embedded default so that ``make run`` works on a fresh
 machine with no configuration: SQLite under ``data/``, the demo outbox, no Redis.
+
+``PANEL_STAFF_REQUIRE_PASSKEY`` (``1``/``true``/``yes``; default off): the support console
+accepts only passkeys and security keys at its gate (phishing-resistant staff). The app code
+is then refused by the server; a staff member without a passkey enters the app code one last
+time, which opens nothing but the "add a passkey" step (``security/staff.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +42,17 @@ def _int(environ, name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _flag(environ, name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}.")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str
@@ -60,6 +76,7 @@ class Settings:
     factor_change_delay_seconds: int
     support_email: str
     staff_idle_seconds: int = 15 * 60
+    staff_require_passkey: bool = False
     log_events: bool = False
     trusted_proxies: str = ""
 
@@ -111,6 +128,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         factor_change_delay_seconds=_int(environ, "PANEL_FACTOR_CHANGE_DELAY_SECONDS", 72 * 3600),
         support_email=environ.get("PANEL_SUPPORT_EMAIL") or "support@panel.example",
         staff_idle_seconds=_int(environ, "PANEL_STAFF_IDLE_SECONDS", 15 * 60),
+        staff_require_passkey=_flag(environ, "PANEL_STAFF_REQUIRE_PASSKEY", False),
         trusted_proxies=(environ.get("PANEL_TRUSTED_PROXIES") or "").strip(),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )

@@ -23,8 +23,8 @@ from panel_app.services.methods import authenticator
 from panel_app.services.validation import ValidationError
 from panel_app.state import guard
 from panel_app.state.gated import gated_page_classes
-from panel_app.state.staff import (STAFF_GUARD_MARKER, StaffAdminState, StaffQueueState, StaffState,
-                                   StaffTicketState)
+from panel_app.state.staff import (STAFF_GUARD_MARKER, StaffAdminState, StaffQueueState, StaffSecurityState,
+                                   StaffState, StaffTicketState)
 from tests.state_harness import login_token, tab_state
 
 import panel_app.pages.registry  # noqa: F401,E402  (every page state exists, as in the app)
@@ -318,7 +318,7 @@ def test_without_an_app_no_staff_page_opens_until_it_is_set_up(make_user):
 
 def _staff_handlers() -> list[tuple[type, str]]:
     found = []
-    for cls in (StaffState, StaffQueueState, StaffTicketState, StaffAdminState):
+    for cls in (StaffState, StaffQueueState, StaffTicketState, StaffAdminState, StaffSecurityState):
         for name, handler in cls.event_handlers.items():
             if getattr(handler.fn, STAFF_GUARD_MARKER, None) is not None:
                 found.append((cls, name))

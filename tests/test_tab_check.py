@@ -237,7 +237,7 @@ async def test_the_staff_countdown_reaching_zero_does_not_extend_the_staff_sessi
     load is every staff page's on_load): automatic, so the 15 idle minutes hold."""
     from panel_app.models import StaffSession
     from panel_app.security import staff
-    from panel_app.state.staff import StaffAdminState, StaffQueueState, StaffTicketState
+    from panel_app.state.staff import StaffAdminState, StaffQueueState, StaffSecurityState, StaffTicketState
     from tests.test_staff import _customer, _staff, _staff_token
 
     _customer(make_user)
@@ -249,7 +249,7 @@ async def test_the_staff_countdown_reaching_zero_does_not_extend_the_staff_sessi
         row = staff.resolve(db, token, now=utcnow(), idle_seconds=900).session
         row.last_seen_at = ten_minutes_ago
         db.add(row)
-    for cls in (StaffQueueState, StaffTicketState, StaffAdminState):
+    for cls in (StaffQueueState, StaffTicketState, StaffAdminState, StaffSecurityState):
         countdown_at_zero = _event(cls, "load")
         assert not is_user_action(countdown_at_zero), cls.__name__
         await _run(page, countdown_at_zero)

@@ -16,8 +16,8 @@ from panel_app.pages.support import support_page
 from panel_app.pages.demo import outbox_page
 from panel_app.pages.invite import invite_page
 from panel_app.pages.reset import forgot_page, reset_page
-from panel_app.pages.staff import (staff_admin_page, staff_login_page, staff_queue_page, staff_setup_page,
-                                   staff_ticket_page)
+from panel_app.pages.staff import (staff_admin_page, staff_login_page, staff_queue_page, staff_security_page,
+                                   staff_setup_page, staff_ticket_page)
 from panel_app.pages.team import team_page
 from panel_app.pages.help import help_page
 from panel_app.pages.login import login_page
@@ -35,7 +35,8 @@ from panel_app.state.letter import LetterState
 from panel_app.state.support import SupportState
 from panel_app.state.invite import InviteState
 from panel_app.state.reset import ForgotState, ResetState
-from panel_app.state.staff import StaffAdminState, StaffLoginState, StaffQueueState, StaffTicketState
+from panel_app.state.staff import (StaffAdminState, StaffLoginState, StaffQueueState, StaffSecurityState,
+                                   StaffTicketState)
 from panel_app.state.team import TeamState
 from panel_app.state.demo import DemoState
 from panel_app.state.login import LoginState
@@ -77,5 +78,7 @@ def add_pages(app: rx.App) -> None:
                  on_load=StaffTicketState.load)
     app.add_page(staff_admin_page, route="/staff/admin", title=page_title("route.staff_admin"),
                  on_load=StaffAdminState.load)
+    app.add_page(staff_security_page, route="/staff/security", title=page_title("route.staff_security"),
+                 on_load=StaffSecurityState.load)
     if get_settings().is_demo:
         app.add_page(outbox_page, route="/dev/outbox", title=page_title("route.outbox"), on_load=DemoState.load)

@@ -1,13 +1,15 @@
-"""The staff console: /staff/login, /staff/setup, /staff/tickets, /staff/tickets/[ticket], /staff/admin."""
+"""The staff console: /staff/login, /staff/setup, /staff/tickets, /staff/tickets/[ticket], /staff/admin,
+/staff/security ("My sign-in methods")."""
 
 import reflex as rx
 
 from panel_app.components.i18n import tr
 from panel_app.components.native_form import backend_path, native_form
+from panel_app.components.passkey import passkey_ceremony, passkey_support
 from panel_app.components.ui import countdown, data_table, field
 from panel_app.services import support
 from panel_app.state.staff import (QR_ELEMENT_ID, SECRET_ELEMENT_ID, StaffAdminState, StaffLoginState, StaffPage,
-                                   StaffQueueState, StaffState, StaffTicketState)
+                                   StaffQueueState, StaffSecurityState, StaffState, StaffTicketState)
 
 
 def _language_picker() -> rx.Component:
@@ -76,45 +78,89 @@ def staff_setup_page() -> rx.Component:
     )
 
 
+def _gate_passkey() -> rx.Component:
+    """A passkey or security key answers the gate: one click, the browser's prompt."""
+    return rx.vstack(
+        rx.text(tr("staff.gate.passkey_intro"), size="2"),
+        rx.cond(StaffState.webauthn,
+                passkey_ceremony(mode="authenticate", options=StaffState.passkey_options,
+                                 label=tr("staff.gate.passkey_button"), on_response=StaffState.verify_passkey,
+                                 on_error=StaffState.passkey_failed, id="staff-passkey"),
+                rx.text(tr("passkey.error.unsupported"), size="2", id="staff-passkey-unsupported")),
+        spacing="2",
+    )
+
+
+def _gate_app() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            StaffState.needs_app,
+            rx.vstack(
+                rx.text(tr("staff.gate.setup_intro"), size="2"),
+                rx.button(tr("staff.gate.setup_start"), on_click=StaffState.begin_setup, variant="soft",
+                          id="staff-setup-app"),
+                rx.image(id=QR_ELEMENT_ID, alt=tr("security.qr_alt"), width="180px"),
+                rx.code(id=SECRET_ELEMENT_ID),
+                spacing="2",
+            ),
+            rx.text(rx.cond(StaffState.has_passkey, tr("staff.gate.app_instead"), tr("staff.gate.intro")), size="2"),
+        ),
+        rx.form(
+            rx.hstack(
+                rx.input(id="staff-code", name="code", auto_complete="one-time-code", max_length=64,
+                         aria_label=tr("staff.gate.code"), placeholder="123456"),
+                rx.button(tr("reset.verify"), type="submit", id="staff-verify"),
+            ),
+            on_submit=StaffState.verify, reset_on_submit=True,
+        ),
+        spacing="2",
+    )
+
+
 def _gate() -> rx.Component:
+    passkey_ready = StaffState.has_passkey & ~StaffState.needs_app
     return rx.card(
         rx.vstack(
             rx.heading(tr("staff.gate.title"), size="4", as_="h2"),
+            rx.cond(StaffState.gate_notice != "", rx.callout(StaffState.gate_notice, icon="check", color_scheme="green",
+                                                             role="status", id="staff-gate-notice")),
             rx.cond(
-                StaffState.needs_app,
+                StaffState.passkey_setup_only,
+                # Passkeys required, none yet: the app's grant opens only the page to add one.
                 rx.vstack(
-                    rx.text(tr("staff.gate.setup_intro"), size="2"),
-                    rx.button(tr("staff.gate.setup_start"), on_click=StaffState.begin_setup, variant="soft",
-                              id="staff-setup-app"),
-                    rx.image(id=QR_ELEMENT_ID, alt=tr("security.qr_alt"), width="180px"),
-                    rx.code(id=SECRET_ELEMENT_ID),
+                    rx.text(tr("staff.gate.must_add_passkey"), size="2"),
+                    rx.link(tr("staff.gate.add_passkey"), href="/staff/security", id="staff-go-add-passkey",
+                            weight="bold"),
                     spacing="2",
                 ),
-                rx.text(tr("staff.gate.intro"), size="2"),
-            ),
-            rx.form(
-                rx.hstack(
-                    rx.input(id="staff-code", name="code", auto_complete="one-time-code", max_length=64,
-                             aria_label=tr("staff.gate.code"), placeholder="123456"),
-                    rx.button(tr("reset.verify"), type="submit", id="staff-verify"),
+                rx.vstack(
+                    rx.cond(StaffState.require_passkey & ~StaffState.has_passkey,
+                            rx.callout(tr("staff.gate.passkey_required_intro"), color_scheme="amber",
+                                       id="staff-passkey-required")),
+                    rx.cond(passkey_ready, _gate_passkey()),
+                    rx.cond(~(StaffState.require_passkey & StaffState.has_passkey), _gate_app()),
+                    spacing="3",
                 ),
-                on_submit=StaffState.verify, reset_on_submit=True,
             ),
             rx.cond(StaffState.gate_error != "", rx.text(StaffState.gate_error, class_name="field-error",
                                                          role="alert", id="staff-gate-error")),
+            passkey_support(StaffState.passkey_support),
             spacing="3",
         ),
         id="staff-gate",
     )
 
 
-def _shell(state: type[StaffPage], title_key: str, content: rx.Component) -> rx.Component:
+def _shell(state: type[StaffPage], title_key: str, content: rx.Component, *, setup_page: bool = False) -> rx.Component:
+    """``setup_page``: also shown while the grant opens only the adding of a passkey."""
+    open_here = StaffState.gate_open | StaffState.passkey_setup_only if setup_page else StaffState.gate_open
     return rx.box(
         rx.el.header(
             rx.hstack(
                 rx.heading(tr("staff.console"), size="4"),
                 rx.link(tr("staff.nav.tickets"), href="/staff/tickets"),
                 rx.cond(StaffState.staff_role == "staff_admin", rx.link(tr("staff.nav.admin"), href="/staff/admin")),
+                rx.link(tr("staff.nav.security"), href="/staff/security"),
                 rx.spacer(),
                 rx.cond(StaffState.gate_open,
                         rx.hstack(rx.text(tr("staff.grant_left"), size="1"),
@@ -139,7 +185,7 @@ def _shell(state: type[StaffPage], title_key: str, content: rx.Component) -> rx.
                 rx.cond(state.error != "", rx.callout(state.error, icon="circle-x", color_scheme="red",
                                                       role="alert", id="staff-error")),
                 rx.cond(StaffState.forbidden, rx.callout(tr("staff.forbidden"), color_scheme="red", role="alert")),
-                rx.cond(StaffState.gate_open, content, _gate()),
+                rx.cond(open_here, content, _gate()),
                 spacing="4", width="100%", align="start",
             ),
             id="main", style={"padding": "1em", "maxWidth": "1100px"},
@@ -308,3 +354,66 @@ def staff_admin_page() -> rx.Component:
         data_table(["staff.when", "staff.member", "staff.action", "staff.ticket", "staff.detail"], s.audit_rows,
                    audit_row),
         spacing="4", width="100%"))
+
+
+def _passkey_row(row) -> rx.Component:
+    s = StaffSecurityState
+    rename = rx.form(rx.hstack(
+        rx.el.input(type="hidden", name="id", value=row.id),
+        rx.input(name="name", default_value=row.name, max_length=60, required=True, size="1",
+                 aria_label=tr("staff.passkey.name"), id="passkey-name-" + row.id),
+        rx.button(tr("staff.passkey.rename"), type="submit", size="1", variant="soft", id="passkey-rename-" + row.id),
+        align="center"), on_submit=s.rename)
+    return rx.table.row(
+        rx.table.row_header_cell(row.name, class_name="staff-passkey-name"),
+        rx.table.cell(row.kind), rx.table.cell(row.created), rx.table.cell(row.last_used),
+        rx.table.cell(rx.hstack(
+            rename,
+            rx.cond(s.can_remove, rx.button(tr("staff.passkey.remove"), size="1", color_scheme="red", variant="soft",
+                                            on_click=s.remove(row.id), id="passkey-remove-" + row.id)),
+            align="center", wrap="wrap")),
+    )
+
+
+def _add_passkey() -> rx.Component:
+    """Name it, then the browser's prompt (the options are made when the name is given, so
+    the prompt opens in the click's own gesture)."""
+    s = StaffSecurityState
+    return rx.card(rx.vstack(
+        rx.heading(tr("staff.passkey.add_title"), size="4", as_="h2"),
+        rx.text(tr("staff.passkey.add_intro"), size="2"),
+        rx.cond(
+            s.adding,
+            rx.hstack(
+                rx.cond(StaffState.webauthn,
+                        passkey_ceremony(mode="register", options=s.register_options,
+                                         label=tr("staff.passkey.create"), on_response=s.finish_add,
+                                         on_error=s.add_failed, id="passkey-create"),
+                        rx.text(tr("passkey.error.unsupported"), size="2")),
+                rx.button(tr("staff.passkey.cancel"), variant="soft", on_click=s.cancel_add, id="passkey-cancel"),
+                align="center", wrap="wrap"),
+            rx.form(rx.hstack(
+                rx.vstack(
+                    rx.el.label(tr("staff.passkey.name"), html_for="passkey-new-name", class_name="field-label"),
+                    rx.input(id="passkey-new-name", name="name", max_length=60, required=True,
+                             placeholder=tr("staff.passkey.name_example")),
+                    spacing="1"),
+                rx.button(tr("staff.passkey.continue"), type="submit", id="passkey-continue"),
+                align="end", wrap="wrap"), on_submit=s.begin_add, reset_on_submit=True),
+        ),
+        spacing="3", width="100%"), width="100%")
+
+
+def staff_security_page() -> rx.Component:
+    s = StaffSecurityState
+    return _shell(s, "staff.security.title", rx.cond(s.loaded, rx.vstack(
+        rx.text(rx.cond(StaffState.require_passkey, tr("staff.security.intro_required"), tr("staff.security.intro")),
+                size="2"),
+        rx.heading(tr("staff.passkey.list_title"), size="4", as_="h2"),
+        rx.cond(s.passkeys.length() > 0,
+                data_table(["staff.passkey.name", "staff.passkey.kind", "staff.passkey.created",
+                            "staff.passkey.last_used", "common.actions"], s.passkeys, _passkey_row),
+                rx.text(tr("staff.passkey.none"), size="2", id="passkey-none")),
+        _add_passkey(),
+        passkey_support(StaffState.passkey_support),
+        spacing="4", width="100%"), rx.text(tr("grant.loading"))), setup_page=True)

@@ -3,8 +3,9 @@
 Staff are not customers: their own table (``StaffUser``), their own sessions
 (``StaffSession``) behind their own HttpOnly cookie (``panel_staff``), a shorter idle
 timeout (``PANEL_STAFF_IDLE_SECONDS``, 15 min) and no email or WhatsApp codes: every
-staff page needs a live grant from the authenticator app, set up at the first
-sign-in. A customer cookie never resolves here and a staff cookie never resolves in
+staff page needs a live grant from the authenticator app (set up at the first sign-in) or
+from a passkey or security key (``services/staff_passkeys.py``, which also decides what a
+grant opens under ``PANEL_STAFF_REQUIRE_PASSKEY``). A customer cookie never resolves here and a staff cookie never resolves in
 ``security/sessions.py``, so neither side can open the other's pages.
 
 An account is created by the CLI with a one-time setup link (keyed hash, 72 h) on
@@ -166,6 +167,7 @@ def revoke(db: Session, row: StaffSession, *, now: datetime) -> None:
     if row.revoked_at is None:
         row.revoked_at = now
     row.grant_expires_at = None
+    row.grant_method = None
     db.add(row)
     db.flush()
 
@@ -195,8 +197,22 @@ def begin_enrollment(db: Session, staff: StaffUser) -> tuple[str, str]:
     return secret, totp.provisioning_uri(secret, f"staff:{staff.email}")
 
 
-def _key(staff: StaffUser) -> str:
+def stepup_key(staff: StaffUser) -> str:
+    """The guess budget of the console's gate: app codes and passkeys alike."""
     return f"staff:stepup:{staff.id}"
+
+
+GRANT_TOTP = "totp"
+GRANT_PASSKEY = "passkey"
+
+
+def start_grant(db: Session, session: StaffSession, method: str, *, now: datetime) -> None:
+    """Open the console for ``GRANT_SECONDS``; ``method`` says what proved it (with
+    ``PANEL_STAFF_REQUIRE_PASSKEY`` only a passkey's grant opens the pages)."""
+    session.grant_expires_at = now + timedelta(seconds=GRANT_SECONDS)
+    session.grant_method = method
+    db.add(session)
+    db.flush()
 
 
 @dataclass(frozen=True)
@@ -215,14 +231,14 @@ def verify(db: Session, resolved: ResolvedStaff, submitted: object, *, now: date
     value, reason = normalize_digits(submitted, totp.DIGITS)
     if value is None:
         return StaffVerify(False, error_key_for(reason))
-    wait = throttle.reserve(db, _key(staff), STEPUP_POLICY, now)
+    wait = throttle.reserve(db, stepup_key(staff), STEPUP_POLICY, now)
     if wait:
         return StaffVerify(False, "stepup.error.locked", wait)
     pending = staff.totp_pending_secret_enc if not totp.is_enrolled(staff) else None
     check = totp.check_code(db, staff, value, now, secret_enc=pending)
     if not check.ok:
-        return StaffVerify(False, check.error_key, throttle.seconds_locked(db, _key(staff), now))
-    throttle.clear(db, _key(staff))
+        return StaffVerify(False, check.error_key, throttle.seconds_locked(db, stepup_key(staff), now))
+    throttle.clear(db, stepup_key(staff))
     if pending is not None:
         activated = db.execute(update(StaffUser).where(StaffUser.id == staff.id,
                                                        StaffUser.totp_pending_secret_enc == pending)
@@ -231,13 +247,12 @@ def verify(db: Session, resolved: ResolvedStaff, submitted: object, *, now: date
         if activated.rowcount != 1:
             return StaffVerify(False, "stepup.error.totp_no_pending")
         db.refresh(staff)
-    session.grant_expires_at = now + timedelta(seconds=GRANT_SECONDS)
-    db.add(session)
-    db.flush()
+    start_grant(db, session, GRANT_TOTP, now=now)
     return StaffVerify(True)
 
 
 def end_grant(db: Session, session: StaffSession) -> None:
     session.grant_expires_at = None
+    session.grant_method = None
     db.add(session)
     db.flush()

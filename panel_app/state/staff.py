@@ -3,7 +3,9 @@
 Every staff handler goes through ``staff_only``: the ``panel_staff`` cookie from the
 websocket's request headers is resolved in the database at the moment of the event
 (a customer's ``panel_session`` cookie means nothing here), the authenticator app must
-be set up and a grant from it live; otherwise the page is emptied and the gate
+be set up and a grant live (from the app or a passkey; with ``PANEL_STAFF_REQUIRE_PASSKEY``
+from a passkey, and an app grant of someone without one opens only "My sign-in methods" to
+add one: ``services/staff_passkeys.access``); otherwise the page is emptied and the gate
 shows. Staff pages hold no customer secret (``services/staff_support.py``); what they
 hold goes when the staff session or grant ends (``check_staff_tab`` in front of every
 event of a staff page and of Reflex's own events).
@@ -27,7 +29,8 @@ from panel_app.i18n import formatting as fmt
 from panel_app.models import StaffSession, StaffUser
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
-from panel_app.services import factor_changes, postal_letters, staff_recovery, staff_support, support
+from panel_app.components.passkey import ERROR_CODES as PASSKEY_ERROR_CODES
+from panel_app.services import factor_changes, postal_letters, staff_passkeys, staff_recovery, staff_support, support
 from panel_app.services.notifications import notify_everywhere, notify_user
 from panel_app.services.staff_support import StaffActor
 from panel_app.services.validation import NotFound, ValidationError
@@ -40,6 +43,8 @@ from panel_app.tasks import spawn
 STAFF_GUARD_MARKER = "_panel_staff_guard"
 QR_ELEMENT_ID = "staff-totp-qr"
 SECRET_ELEMENT_ID = "staff-totp-secret"
+# Gate options older than this are made anew at the next event (a challenge lives 120 s).
+PASSKEY_OPTIONS_FRESH_SECONDS = 90
 
 
 @dataclass
@@ -69,9 +74,11 @@ def _lang(state) -> str:
     return normalize_language(getattr(state, "ui_lang", DEFAULT_LANGUAGE))
 
 
-def staff_only(*, admin: bool = False, grant: bool = True):
+def staff_only(*, admin: bool = False, grant: bool = True, setup: bool = False):
     """Signed in as staff (and ``admin``: a staff admin); ``grant``: app set up and a
-    live grant from it. Decided from the database at the event."""
+    grant that opens the console (``staff_passkeys.ACCESS_FULL``), or with ``setup`` also one
+    that only lets its holder add a passkey (``ACCESS_SETUP``). Decided from the database at
+    the event."""
 
     def decorate(fn):
         if inspect.iscoroutinefunction(fn):
@@ -87,8 +94,10 @@ def staff_only(*, admin: bool = False, grant: bool = True):
                 if resolved is None:
                     base._signed_out()
                     return rx.redirect("/staff/login", replace=True)
-                base._show_staff(resolved, now)
-                if grant and not (totp.is_enrolled(resolved.staff) and staff_core.grant_valid(resolved.session, now)):
+                level = staff_passkeys.access(db, resolved.staff, resolved.session, now)
+                base._show_staff(db, resolved, now, level)
+                allowed = level == staff_passkeys.ACCESS_FULL or (setup and level == staff_passkeys.ACCESS_SETUP)
+                if grant and not allowed:
                     base._wipe_pages()
                     return None
                 if admin and resolved.staff.role != staff_core.ROLE_ADMIN:
@@ -102,7 +111,7 @@ def staff_only(*, admin: bool = False, grant: bool = True):
                 finally:
                     _current.reset(token)
 
-        setattr(wrapper, STAFF_GUARD_MARKER, (admin, grant))
+        setattr(wrapper, STAFF_GUARD_MARKER, (admin, grant, setup))
         return wrapper
 
     return decorate
@@ -119,29 +128,62 @@ class StaffState(rx.State):
     grant_seconds_left: int = 0
     grant_stamp: int = 0
     gate_error: str = ""
+    gate_notice: str = ""
     forbidden: bool = False
     ui_lang: str = "en"
+    # Passkeys at the gate: the staff member has one; only passkeys open the console; the
+    # grant (the app's, no passkey yet) opens only "My sign-in methods"; the options for the
+    # browser's prompt (made while the gate shows: the challenge is no secret, single use).
+    has_passkey: bool = False
+    require_passkey: bool = False
+    passkey_setup_only: bool = False
+    passkey_options: str = ""
+    webauthn: bool = False  # the browser has WebAuthn (told by the page on mount)
+    _passkey_options_at: float = 0.0
     _staff_session_id: int | None = None
     _staff_id: int | None = None  # for the event log only
 
-    def _show_staff(self, resolved: staff_core.ResolvedStaff, now: datetime) -> None:
+    def _show_staff(self, db: Session, resolved: staff_core.ResolvedStaff, now: datetime,
+                    level: str | None = None) -> None:
         if self._staff_session_id not in (None, resolved.session.id):
             self._wipe_pages()
+            self.passkey_options, self._passkey_options_at = "", 0.0
+        if level is None:
+            level = staff_passkeys.access(db, resolved.staff, resolved.session, now)
         self._staff_session_id = resolved.session.id
         self._staff_id = resolved.staff.id
         self.staff_name = resolved.staff.name
         self.staff_role = resolved.staff.role
         self.staff_signed_in = True
         self.needs_app = not totp.is_enrolled(resolved.staff)
-        live = staff_core.grant_valid(resolved.session, now) and not self.needs_app
+        self.require_passkey = staff_passkeys.required()
+        self.has_passkey = staff_passkeys.has_passkey(db, resolved.staff)
+        self.passkey_setup_only = level == staff_passkeys.ACCESS_SETUP
+        live = level == staff_passkeys.ACCESS_FULL
         self.gate_open = live
-        self.grant_seconds_left = int((resolved.session.grant_expires_at - now).total_seconds()) if live else 0
+        self.grant_seconds_left = int((resolved.session.grant_expires_at - now).total_seconds()) \
+            if live or self.passkey_setup_only else 0
         self.grant_stamp = int(now.timestamp() * 1000)
+        self._prepare_passkey_options(db, resolved, now, live)
+
+    def _prepare_passkey_options(self, db: Session, resolved: staff_core.ResolvedStaff, now: datetime, live: bool,
+                                 *, fresh: bool = False) -> None:
+        """While the gate shows and a passkey can answer it: options for the browser's
+        prompt, ready before the click (made anew when old, or after one was used)."""
+        if live or self.needs_app or not self.has_passkey:
+            self.passkey_options, self._passkey_options_at = "", 0.0
+            return
+        stale = now.timestamp() - self._passkey_options_at > PASSKEY_OPTIONS_FRESH_SECONDS
+        if fresh or stale or not self.passkey_options:
+            self.passkey_options = staff_passkeys.gate_options(db, resolved.staff, resolved.session, now=now)
+            self._passkey_options_at = now.timestamp()
 
     def _signed_out(self) -> None:
         self._wipe_pages()
-        self.staff_name = self.staff_role = ""
+        self.staff_name = self.staff_role = self.passkey_options = self.gate_notice = ""
         self.staff_signed_in = self.gate_open = self.needs_app = False
+        self.has_passkey = self.passkey_setup_only = False
+        self._passkey_options_at = 0.0
         self._staff_session_id = self._staff_id = None
 
     def _root(self) -> StaffState:
@@ -170,25 +212,20 @@ class StaffState(rx.State):
         return [reveal_once(SECRET_ELEMENT_ID, " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))),
                 reveal_once(QR_ELEMENT_ID, totp.qr_data_uri(uri))]
 
-    @staff_only(grant=False)
-    def verify(self, form_data: dict):
-        ctx = current()
-        submitted = form_data.get("code") if isinstance(form_data, dict) else None
-        was_setup = not totp.is_enrolled(ctx.staff)
-        result = staff_core.verify(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), submitted, now=ctx.now)
+    def _gate_failed(self, result: staff_passkeys.GateResult) -> None:
         lang = _lang(self)
-        if not result.ok:
-            self.gate_error = t(result.error_key, lang) + (
-                " " + t("gate.wait_seconds", lang, seconds=result.retry_after_seconds)
-                if result.retry_after_seconds else "")
-            staff_support._staff_audit(ctx.db, ctx.actor, "staff_verification_failed", now=ctx.now)
-            return None
-        self.gate_error = ""
-        staff_support._staff_audit(ctx.db, ctx.actor, "staff_totp_enabled" if was_setup else "staff_verified",
-                                   now=ctx.now)
-        self._show_staff(staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
-        # The gate opened: load the page the tab shows (through its own guarded load).
+        self.gate_error = t(result.error_key, lang) + (
+            " " + t("gate.wait_seconds", lang, seconds=result.retry_after_seconds)
+            if result.retry_after_seconds else "")
+
+    def _gate_passed(self, ctx: StaffContext):
+        """The gate opened (or, the app's grant of someone who must add a passkey, only
+        "My sign-in methods"): load the page the tab shows (through its own guarded load)."""
+        self.gate_error = self.gate_notice = ""
+        self._show_staff(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
         path = self.router.url.path if self.router.url else ""
+        if path.startswith("/staff/security"):
+            return StaffSecurityState.load
         if path.startswith("/staff/tickets/"):
             return StaffTicketState.load
         if path.startswith("/staff/admin"):
@@ -196,10 +233,50 @@ class StaffState(rx.State):
         return StaffQueueState.load
 
     @staff_only(grant=False)
+    def verify(self, form_data: dict):
+        """An app code (refused by the server when passkeys are required and one exists)."""
+        ctx = current()
+        submitted = form_data.get("code") if isinstance(form_data, dict) else None
+        result = staff_passkeys.verify_app(ctx.db, ctx.actor, staff_core.ResolvedStaff(ctx.staff, ctx.session),
+                                           submitted, now=ctx.now)
+        if not result.ok:
+            self._gate_failed(result)
+            return None
+        return self._gate_passed(ctx)
+
+    @staff_only(grant=False)
+    def verify_passkey(self, response: str):
+        """The browser's answer to ``passkey_options``: the same grant as a good app code."""
+        ctx = current()
+        resolved = staff_core.ResolvedStaff(ctx.staff, ctx.session)
+        result = staff_passkeys.verify_passkey(ctx.db, ctx.actor, resolved, response, now=ctx.now)
+        if not result.ok:
+            self._gate_failed(result)
+            # The challenge may be spent: the next click needs new options.
+            self._prepare_passkey_options(ctx.db, resolved, ctx.now, self.gate_open, fresh=True)
+            return None
+        return self._gate_passed(ctx)
+
+    @staff_only(grant=False)
+    def passkey_failed(self, code: str):
+        """The browser's prompt ended without an answer (cancelled, no passkey here, ...)."""
+        ctx = current()
+        known = code if isinstance(code, str) and code in PASSKEY_ERROR_CODES else "failed"
+        self.gate_error = t(f"passkey.error.{known}", _lang(self))
+        self._prepare_passkey_options(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now,
+                                      self.gate_open, fresh=True)
+
+    @rx.event
+    def passkey_support(self, supported: bool):
+        """Whether this browser has WebAuthn (a display matter: the server decides the rest)."""
+        self.webauthn = supported is True
+
+    @staff_only(grant=False)
     def lock_now(self):
         ctx = current()
         staff_core.end_grant(ctx.db, ctx.session)
         self._wipe_pages()
+        self._show_staff(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
 
     @rx.event
     def choose_language(self, lang: str):
@@ -512,6 +589,113 @@ class StaffAdminState(StaffPage, StaffState):
         self._decide(request_id, False)
 
 
+@dataclass(frozen=True, slots=True)
+class StaffPasskeyRow:
+    id: str
+    name: str
+    created: str
+    last_used: str
+    kind: str  # synced, or bound to its device
+
+
+class StaffSecurityState(StaffPage, StaffState):
+    """/staff/security, "My sign-in methods": the staff member's passkeys and security keys.
+    Open with a grant that opens the console, or (passkeys required, none yet) with the app's
+    grant that opens only this page, to add one."""
+
+    passkeys: list[StaffPasskeyRow] = []
+    can_remove: bool = False  # with passkeys required, the last one stays
+    adding: bool = False  # a name was given: the browser's prompt is next
+    new_name: str = ""
+    register_options: str = ""
+
+    def _load(self, ctx: StaffContext) -> None:
+        lang = _lang(self)
+        self.passkeys = [
+            StaffPasskeyRow(id=str(row.id), name=row.name, created=_when(row.created_at, lang),
+                            last_used=_when(row.last_used_at, lang) if row.last_used_at else t("staff.passkey.never", lang),
+                            kind=t("staff.passkey.synced" if row.synced else "staff.passkey.device_bound", lang))
+            for row in staff_passkeys.rows(ctx.db, ctx.staff)]
+        self.can_remove = staff_passkeys.may_remove_any(ctx.db, ctx.staff)
+
+    def _stop_adding(self) -> None:
+        self.adding, self.new_name, self.register_options = False, "", ""
+
+    def _after_change(self, ctx: StaffContext) -> None:
+        """The list and the gate's state (a first passkey may change what the grant opens)."""
+        self._show_staff(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
+        if self.gate_open or self.passkey_setup_only:
+            self._load(ctx)
+
+    @staff_only(setup=True)
+    @guard.automatic
+    def load(self):
+        self._load(current())
+        self.loaded = True
+
+    @staff_only(setup=True)
+    def begin_add(self, form_data: dict):
+        """A name for the new passkey: options for the browser's prompt (the next click)."""
+        ctx = current()
+        name = form_data.get("name") if isinstance(form_data, dict) else None
+        outcome = staff_passkeys.begin_add(ctx.db, ctx.staff, ctx.session, name, now=ctx.now)
+        if not outcome.ok:
+            self._stop_adding()
+            self._fail(outcome.error_key)
+            return
+        self.adding, self.new_name, self.register_options = True, outcome.name, outcome.options
+        self.message = self.error = ""
+
+    @staff_only(setup=True)
+    def finish_add(self, response: str):
+        """The browser's new credential: stored under the name given."""
+        ctx = current()
+        name = self.new_name if self.adding else None
+        self._stop_adding()
+        outcome = staff_passkeys.finish_add(ctx.db, ctx.actor, ctx.staff, ctx.session, response=response, name=name,
+                                            now=ctx.now)
+        if not outcome.ok:
+            self._fail(outcome.error_key)
+            return
+        self._after_change(ctx)
+        if self.gate_open:
+            self._say("staff.passkey.added", name=outcome.name)
+        else:  # the app's grant (passkeys required) ends here: the gate asks for the new passkey
+            self._wipe()
+            self.gate_notice = t("staff.passkey.now_verify", _lang(self), name=outcome.name)
+
+    @staff_only(setup=True)
+    def add_failed(self, code: str):
+        """The browser's prompt ended without a credential (the options stay for a retry)."""
+        known = code if isinstance(code, str) and code in PASSKEY_ERROR_CODES else "failed"
+        self._fail(f"passkey.error.{known}")
+
+    @staff_only(setup=True)
+    def cancel_add(self):
+        self._stop_adding()
+
+    @staff_only()
+    def rename(self, form_data: dict):
+        ctx = current()
+        form = form_data if isinstance(form_data, dict) else {}
+        outcome = staff_passkeys.rename(ctx.db, ctx.actor, ctx.staff, form.get("id"), form.get("name"), now=ctx.now)
+        if not outcome.ok:
+            self._fail(outcome.error_key)
+            return
+        self._load(ctx)
+        self._say("staff.passkey.renamed", name=outcome.name)
+
+    @staff_only()
+    def remove(self, credential_id: str):
+        ctx = current()
+        outcome = staff_passkeys.remove(ctx.db, ctx.actor, ctx.staff, credential_id, now=ctx.now)
+        if not outcome.ok:
+            self._fail(outcome.error_key)
+            return
+        self._after_change(ctx)
+        self._say("staff.passkey.removed", name=outcome.name)
+
+
 class StaffLoginState(rx.State):
     """/staff/login and /staff/setup: messages from the HTTP routes (no data)."""
 
@@ -563,18 +747,21 @@ async def check_staff_tab(state, *, touch: bool = False) -> None:
             return
         if resolved is None or resolved.session.id != bound:
             outcome = "out"
-        elif not staff_core.grant_valid(resolved.session, now):
-            outcome = "grant"
         else:
-            return
-    await wipe_staff_tab(state, signed_out=outcome == "out")
+            outcome = staff_passkeys.access(db, resolved.staff, resolved.session, now)
+            if outcome == staff_passkeys.ACCESS_FULL:
+                return
+    await wipe_staff_tab(state, signed_out=outcome == "out", keep_setup=outcome == staff_passkeys.ACCESS_SETUP)
 
 
-async def wipe_staff_tab(state, *, signed_out: bool = True) -> None:
+async def wipe_staff_tab(state, *, signed_out: bool = True, keep_setup: bool = False) -> None:
     """Empty every staff page of the tab (loaded for it, Redis); ``signed_out``: forget the
-    staff member too."""
+    staff member too; ``keep_setup``: the grant opens "My sign-in methods" only (that page
+    stays: it holds nothing but the staff member's own passkeys)."""
     staff_state = await state.get_state(StaffState)
-    for cls in (StaffQueueState, StaffTicketState, StaffAdminState):
+    for cls in (StaffQueueState, StaffTicketState, StaffAdminState, StaffSecurityState):
+        if keep_setup and cls is StaffSecurityState:
+            continue
         page = await state.get_state(cls)
         page._wipe()
     if signed_out:
