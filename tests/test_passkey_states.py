@@ -111,7 +111,7 @@ async def test_the_gate_offers_the_passkey_first_and_makes_options_bound_to_the_
     assert [c["id"] for c in options["allowCredentials"]] == [credentials(user)[0].credential_id]
 
 
-async def test_asking_again_and_again_keeps_one_live_challenge(make_user):
+async def test_asking_again_and_again_keeps_a_few_live_challenges(make_user):
     user = make_user()
     add_passkey(user)
     gate = gate_for(user)
@@ -120,7 +120,8 @@ async def test_asking_again_and_again_keeps_one_live_challenge(make_user):
         gate.choose_method("passkey")
     with transaction() as db:
         live = db.exec(select(WebAuthnChallenge).where(WebAuthnChallenge.used_at.is_(None))).all()
-    assert [row.challenge for row in live] == [json.loads(gate.passkey_options)["challenge"]]
+    assert len(live) == passkeys.LIVE_CHALLENGES  # a few tabs may show a prompt at once, no more
+    assert json.loads(gate.passkey_options)["challenge"] in [row.challenge for row in live]
 
 
 async def test_a_user_without_a_passkey_is_not_offered_one(make_user):

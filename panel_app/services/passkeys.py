@@ -35,6 +35,7 @@ from panel_app.settings import get_settings
 from panel_app.services.validation import parse_row_id
 
 CHALLENGE_SECONDS = 120
+LIVE_CHALLENGES = 3  # unspent per purpose and binding (tabs showing a prompt at once)
 MAX_RESPONSE_CHARS = 16_000  # a real response is about 1-2 KB
 MAX_CREDENTIALS = 10  # per person
 MAX_CREDENTIAL_ID_BYTES = 1023  # WebAuthn: a credential id is at most 1023 bytes
@@ -143,14 +144,18 @@ def _new_challenge(db: Session, *, purpose: str, binding: Binding, now: datetime
     from webauthn.helpers import bytes_to_base64url
 
     raw = secrets.token_bytes(32)
-    # A new challenge replaces the unspent ones of the same purpose and binding: asking again
-    # and again keeps one row, not a row per ask.
+    # At most LIVE_CHALLENGES unspent ones per purpose and binding (a few tabs may each show a
+    # prompt): a new one replaces the oldest, so asking again and again keeps the table small.
     binding_hash = binding.hash()
-    db.execute(delete(WebAuthnChallenge).where(
+    older = select(WebAuthnChallenge.id).where(
         WebAuthnChallenge.purpose == purpose, WebAuthnChallenge.used_at.is_(None),
         _equals(WebAuthnChallenge.session_id, binding.session_id),
         _equals(WebAuthnChallenge.staff_session_id, binding.staff_session_id),
-        _equals(WebAuthnChallenge.binding_hash, binding_hash)))
+        _equals(WebAuthnChallenge.binding_hash, binding_hash)).order_by(WebAuthnChallenge.id.desc()).offset(
+        LIVE_CHALLENGES - 1)
+    stale = list(db.exec(older).all())
+    if stale:
+        db.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.id.in_(stale)))
     db.add(WebAuthnChallenge(challenge=bytes_to_base64url(raw), purpose=purpose, user_id=user_id,
                              staff_id=staff_id, session_id=binding.session_id,
                              staff_session_id=binding.staff_session_id, binding_hash=binding_hash,
