@@ -234,15 +234,24 @@ def sign_in_with_passkey(db: Session, *, binding_key: str | None, response: obje
         return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_MALFORMED)
     if not binding_key:
         return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_EXPIRED)
+    binding = passkeys.Binding(binding_key=binding_key)
+    # An answer to no live challenge of this browser is no guess: refused before any budget
+    # is spent (as the gate does), so a credential id alone cannot lock its owner out.
+    if not passkeys.answers_live_challenge(db, purpose=passkeys.PURPOSE_LOGIN, binding=binding, response=parsed,
+                                           now=now):
+        return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_EXPIRED)
     ip_key = _ip_key(ip)
     wait = throttle.reserve(db, ip_key, throttle.LOGIN_IP_POLICY, now)
     if wait:
         return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_THROTTLED, status=429, retry_after_seconds=wait)
 
-    # Whose passkey the answer says it is (not yet proven): their guess budget is reserved
-    # before the signature is checked, so parallel answers cannot slip past it.
+    # Whose passkey the answer says it is (not yet proven, but with the user handle the
+    # authenticator stores, which no options of a gate or a reset show): their guess budget is
+    # reserved before the signature is checked, so parallel answers cannot slip past it.
     named = db.exec(select(WebAuthnCredential.user_id).where(WebAuthnCredential.credential_id == parsed["id"],
                                                              WebAuthnCredential.user_id.is_not(None))).first()
+    if named is not None and not passkeys.names_its_owner(parsed, passkeys.Owner(user_id=named)):
+        named = None  # refused below as an unknown passkey, in no one's budget
     user = db.get(User, named) if named is not None else None
     device = devices.find(db, device_token, user_id=user.id) if user is not None else None
     device_id = device.id if device is not None else None
@@ -258,8 +267,8 @@ def sign_in_with_passkey(db: Session, *, binding_key: str | None, response: obje
             return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_THROTTLED, status=429,
                                       retry_after_seconds=wait)
 
-    asserted = passkeys.check_assertion(db, purpose=passkeys.PURPOSE_LOGIN,
-                                        binding=passkeys.Binding(binding_key=binding_key), response=parsed, now=now)
+    asserted = passkeys.check_assertion(db, purpose=passkeys.PURPOSE_LOGIN, binding=binding, response=parsed,
+                                        now=now)
     if asserted.ok and (user is None or asserted.user_id != user.id):  # cannot happen: ids are unique
         return PasskeyLoginResult(ok=False, error_key=passkeys.ERROR_MALFORMED)
     if not asserted.ok or not user.is_active:

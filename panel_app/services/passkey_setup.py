@@ -121,6 +121,26 @@ def rename(db: Session, user: User, credential_pk: object, name: object, *, now:
     return Outcome(ok=True, name=clean)
 
 
+def forget_new(db: Session, user: User, *, now: datetime, actor: Actor, reason: str) -> list[str]:
+    """Remove the user's passkeys that have not settled (a password reset: one added with the
+    stolen mailbox would otherwise sign its maker in again, no password needed, right after
+    the reset that was to throw them out). The names of those removed; each audited."""
+    user = attached(db, user)
+    names = []
+    for row in passkeys.credentials_of(db, owner_of(user)):
+        name = row.name
+        if not is_settled(row, now) and passkeys.delete_credential(db, row):
+            names.append(name)
+            record(db, actor, Area.AUTH, "passkey_removed", now=now, passkey=name, reason=reason)
+    if names:
+        if user.preferred_channel == passkey_method.NAME and not passkeys.has_passkey(db, owner_of(user)):
+            user.preferred_channel = "email"
+        user.factor_removed_at = now
+        db.add(user)
+        db.flush()
+    return names
+
+
 def remove(db: Session, user: User, login_session: LoginSession, credential_pk: object, *, now: datetime,
            actor: Actor) -> Outcome:
     """Remove one passkey; every grant of the user ends (as when the app goes)."""

@@ -269,6 +269,32 @@ def _claim_challenge(db: Session, *, challenge: str | None, purposes: frozenset[
     return base64url_to_bytes(challenge) if claimed.rowcount == 1 else None
 
 
+def answers_live_challenge(db: Session, *, purpose: str, binding: Binding, response: dict, now: datetime) -> bool:
+    """Whether a parsed response answers a live, unspent challenge of this purpose and
+    binding (read only: ``check_assertion`` spends it). Before a guess is counted: an answer
+    to no challenge of this browser is no guess."""
+    challenge = _challenge_of(response)
+    if not challenge or len(challenge) > 100:
+        return False
+    return db.exec(select(WebAuthnChallenge.id).where(
+        WebAuthnChallenge.challenge == challenge, WebAuthnChallenge.purpose == purpose,
+        WebAuthnChallenge.used_at.is_(None), WebAuthnChallenge.expires_at > now,
+        _equals(WebAuthnChallenge.session_id, binding.session_id),
+        _equals(WebAuthnChallenge.staff_session_id, binding.staff_session_id),
+        _equals(WebAuthnChallenge.binding_hash, binding.hash())).limit(1)).first() is not None
+
+
+def names_its_owner(response: dict, owner: Owner) -> bool:
+    """Whether the response's user handle is ``owner``'s (a discoverable sign-in must say whose)."""
+    from webauthn.helpers import base64url_to_bytes
+
+    handle = response.get("response", {}).get("userHandle")
+    try:
+        return isinstance(handle, str) and base64url_to_bytes(handle) == user_handle(owner)
+    except Exception:  # noqa: BLE001 - not base64url
+        return False
+
+
 def has_live_challenge(db: Session, *, purpose: str, binding: Binding, now: datetime) -> bool:
     """Whether an unspent challenge of this purpose and binding is still live."""
     conditions = [WebAuthnChallenge.purpose == purpose, WebAuthnChallenge.used_at.is_(None),

@@ -180,6 +180,11 @@ def verify_factor(db: Session, opened: OpenReset, *, method: object, submitted: 
     value, error_key = found.normalize(submitted)
     if value is None:
         return FactorResult(ok=False, error_key=error_key)
+    # Nothing to compare against (no live code or challenge of this reset): no try spent,
+    # as at the gate.
+    known = found.nothing_to_compare(db, user=user, scope=_scope(reset), now=now)
+    if known is not None:
+        return FactorResult(ok=False, error_key=known.error_key)
     wait = stepup.reserve_guess(db, user, now, device_id, method)
     if wait:
         return FactorResult(ok=False, error_key=stepup.ERROR_LOCKED, retry_after_seconds=wait)
@@ -225,13 +230,18 @@ def _claim(db: Session, reset: PasswordReset, now: datetime) -> None:
 def set_new_password(db: Session, actor: Actor, user: User, password_hash: str, *, now: datetime,
                      reason: str) -> int:
     """Put a reset's new password in force: every session and grant ends, no browser stays
-    known, the address's sign-in throttle starts afresh. Returns the sessions ended."""
+    known, no passkey still new stays (it needs no password: one planted with the stolen
+    mailbox would sign its maker in again at once), the address's sign-in throttle starts
+    afresh. Returns the sessions ended."""
+    from panel_app.services import passkey_setup
+
     user.password_hash = password_hash
     user.password_changed_at = now
     db.add(user)
     db.flush()
     ended = sessions.revoke_user_sessions(db, user.id, reason=reason, now=now)
     devices.forget_all(db, user.id)
+    passkey_setup.forget_new(db, user, now=now, actor=actor, reason=reason)
     throttle.clear(db, _account_key(user.email))
     return ended
 
