@@ -182,7 +182,6 @@ def logout(db: Session, token: object, *, now: datetime, ip: str = "", user_agen
 PASSKEY_METHOD = "passkey"
 ERROR_PASSKEY_THROTTLED = "passkey.error.throttled"
 ERROR_PASSKEY_UNKNOWN = "passkey.error.sign_in_unknown"
-ALERT_PASSKEY_CLONED = "passkey_cloned"
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ def sign_in_with_passkey(db: Session, *, binding_key: str | None, response: obje
         unknown = asserted.ok or asserted.reason == passkeys.REASON_UNKNOWN_CREDENTIAL
         return PasskeyLoginResult(ok=False, error_key=ERROR_PASSKEY_UNKNOWN if unknown else asserted.error_key,
                                   user_id=user.id if user is not None else None,
-                                  alert=ALERT_PASSKEY_CLONED if asserted.cloned else None)
+                                  alert=stepup.ALERT_CLONED if asserted.cloned else None)
 
     throttle.give_back(db, ip_key)
     stepup.guess_succeeded(db, user, device_id, PASSKEY_METHOD)
