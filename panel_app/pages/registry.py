@@ -73,12 +73,12 @@ def add_pages(app: rx.App) -> None:
     app.add_page(lambda: rx.fragment(), route="/staff", title=page_title("route.staff"),
                  on_load=rx.redirect("/staff/tickets", replace=True))
     app.add_page(staff_queue_page, route="/staff/tickets", title=page_title("route.staff_tickets"),
-                 on_load=StaffQueueState.load)
+                 on_load=[StaffLoginState.follow_language, StaffQueueState.load])
     app.add_page(staff_ticket_page, route="/staff/tickets/[ticket]", title=page_title("route.staff_ticket"),
-                 on_load=StaffTicketState.load)
+                 on_load=[StaffLoginState.follow_language, StaffTicketState.load])
     app.add_page(staff_admin_page, route="/staff/admin", title=page_title("route.staff_admin"),
-                 on_load=StaffAdminState.load)
+                 on_load=[StaffLoginState.follow_language, StaffAdminState.load])
     app.add_page(staff_security_page, route="/staff/security", title=page_title("route.staff_security"),
-                 on_load=StaffSecurityState.load)
+                 on_load=[StaffLoginState.follow_language, StaffSecurityState.load])
     if get_settings().is_demo:
         app.add_page(outbox_page, route="/dev/outbox", title=page_title("route.outbox"), on_load=DemoState.load)

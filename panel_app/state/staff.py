@@ -131,6 +131,7 @@ class StaffState(rx.State):
     gate_notice: str = ""
     forbidden: bool = False
     ui_lang: str = "en"
+    _lang_chosen: bool = False  # picked in this tab (else the browser's language, at every page load)
     # Passkeys at the gate: the staff member has one; only passkeys open the console; the
     # grant (the app's, no passkey yet) opens only "My sign-in methods"; the options for the
     # browser's prompt (made while the gate shows: the challenge is no secret, single use).
@@ -286,6 +287,7 @@ class StaffState(rx.State):
 
         if isinstance(lang, str) and lang in LANGUAGES:
             self.ui_lang = lang
+            self._lang_chosen = True
             return LoginState.choose_language(lang)
         return None
 
@@ -703,15 +705,17 @@ class StaffLoginState(rx.State):
     message_is_error: bool = False
 
     @rx.event
+    @guard.automatic
+    async def follow_language(self):
+        """At every console page load: the page's texts and the console's in the language this
+        tab chose, else the browser's (never English by accident when a tab's state was
+        rebuilt, as after a reconnect to another worker)."""
+        await _follow_language(self)
+
+    @rx.event
     async def open_page(self):
         params = self.router.url.query_parameters if self.router.url else {}
-        from panel_app.state.login import _browser_language
-
-        auth = await self.get_state(AuthState)
-        if not auth._user_language:  # before sign-in, as on /login: the browser's language
-            auth.lang = _browser_language(self.router.headers.accept_language)
-        lang = normalize_language(auth.lang)  # the language the page's own texts are in
-        (await self.get_state(StaffState)).ui_lang = lang  # and the console's, after sign-in
+        lang = await _follow_language(self)  # as on every console page
         error = params.get("error", "")
         if error == "throttled":
             wait = params.get("wait", "")
@@ -729,6 +733,21 @@ class StaffLoginState(rx.State):
             self.message, self.message_is_error = t("login.signed_out", lang), False
         else:
             self.message = ""
+
+
+async def _follow_language(state) -> str:
+    from panel_app.state.login import _browser_language
+
+    auth = await state.get_state(AuthState)
+    staff = await state.get_state(StaffState)
+    if staff._lang_chosen:
+        lang = normalize_language(staff.ui_lang)
+    elif auth._user_language:
+        lang = normalize_language(auth.lang)
+    else:
+        lang = _browser_language(state.router.headers.accept_language)
+    auth.lang = staff.ui_lang = lang
+    return lang
 
 
 async def check_staff_tab(state, *, touch: bool = False) -> None:
