@@ -7,9 +7,10 @@ passwords only as hashes (``*_hash``).
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from panel_app.clock import utcnow
@@ -312,6 +313,13 @@ class Domain(SQLModel, table=True):
     transfer_lock: bool = True
     auth_code_enc: str = Field(default="", max_length=500)
     catch_all: str = Field(default="", max_length=254)
+    # Bumped by the database itself (triggers of migration 0010) in the transaction of every
+    # write of the domain's records or DNS changes, by the panel or by any other tool: the
+    # key of the parsed-zone cache (services/dns_zone_cache.py) in every worker. A new
+    # domain starts at a random number, so one that reuses a deleted domain's id never
+    # meets the zone cached for it.
+    zone_version: int = Field(default_factory=lambda: secrets.randbelow(2**52),
+                              sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class DnsRecord(SQLModel, table=True):

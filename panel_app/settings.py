@@ -36,7 +36,7 @@ def _int(environ, name: str, default: int, minimum: int = 1) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise SettingsError(f"{name} must be a whole number of seconds, got {raw!r}.") from exc
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}.") from exc
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}.")
     return value
@@ -79,6 +79,7 @@ class Settings:
     staff_require_passkey: bool = False
     log_events: bool = False
     trusted_proxies: str = ""
+    dns_zone_cache_records: int = 20_000  # records of parsed zones a worker keeps (0: none)
 
     @property
     def is_demo(self) -> bool:
@@ -130,6 +131,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         staff_idle_seconds=_int(environ, "PANEL_STAFF_IDLE_SECONDS", 15 * 60),
         staff_require_passkey=_flag(environ, "PANEL_STAFF_REQUIRE_PASSKEY", False),
         trusted_proxies=(environ.get("PANEL_TRUSTED_PROXIES") or "").strip(),
+        dns_zone_cache_records=_int(environ, "PANEL_DNS_ZONE_CACHE_RECORDS", 20_000, minimum=0),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 

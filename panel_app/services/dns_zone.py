@@ -13,6 +13,10 @@ commit.
 
 A stored zone the panel cannot parse (written by another tool) is reported as
 ``Unreadable``, never as a parsing library's exception.
+
+``get_zone`` (the page's read) is served from the worker's zone cache
+(``dns_zone_cache``) when the database's zone version matches; the version is bumped by
+the database on every write of the zone's rows, so the writes here need nothing more.
 """
 
 from __future__ import annotations
@@ -25,11 +29,11 @@ from sqlmodel import Session, col, select
 
 from panel_app.models import DnsChange, DnsRecord, Domain
 from panel_app.security.permissions import Area
-from panel_app.services import audit, dns_names, dns_rules, dns_zone_rules
+from panel_app.services import audit, dns_names, dns_rules, dns_zone_cache, dns_zone_rules
 from panel_app.services.audit import Actor
 from panel_app.services.dns_names import APEX
 from panel_app.services.dns_rules import CleanRecord, RecordInput
-from panel_app.services.domains import load_domain, reports_unreadable
+from panel_app.services.domains import ZoneKey, load_domain, reports_unreadable, zone_key, zone_version
 from panel_app.services.validation import NotFound, Unreadable, ValidationError
 
 # Used in the synthesized SOA / NS lines of the zone file when the zone has no
@@ -79,18 +83,31 @@ class ChangeView:
 
 
 @dataclass(frozen=True)
+class RecordProblem:
+    """Why a stored record would not be accepted as typed today: a message key and its
+    parameters (the page translates it)."""
+
+    message_key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+
+@dataclass(frozen=True)
 class ZoneView:
+    """Shared by every tab that shows the zone (the zone cache): immutable all through."""
+
     domain: str
     display_name: str
-    records: list[RecordView]
+    records: tuple[RecordView, ...]
     last_change: ChangeView | None  # None: nothing to undo
+    problems: tuple[RecordProblem | None, ...] = ()  # one per record, None when fine
 
 
 # --- stored rows ----------------------------------------------------------------------
 
 
-def _rows(db: Session, domain: Domain) -> list[DnsRecord]:
-    return list(db.exec(select(DnsRecord).where(DnsRecord.domain_id == domain.id)
+def _rows(db: Session, domain: Domain | ZoneKey) -> list[DnsRecord]:
+    domain_id = domain.domain_id if isinstance(domain, ZoneKey) else domain.id
+    return list(db.exec(select(DnsRecord).where(DnsRecord.domain_id == domain_id)
                         .order_by(col(DnsRecord.id))).all())
 
 
@@ -124,10 +141,11 @@ def _view(row: DnsRecord, origin) -> RecordView:
     )
 
 
-def _last_change(db: Session, domain: Domain) -> DnsChange | None:
+def _last_change(db: Session, domain: Domain | ZoneKey) -> DnsChange | None:
+    domain_id = domain.domain_id if isinstance(domain, ZoneKey) else domain.id
     return db.exec(
         select(DnsChange)
-        .where(DnsChange.domain_id == domain.id, col(DnsChange.undone_at).is_(None))
+        .where(DnsChange.domain_id == domain_id, col(DnsChange.undone_at).is_(None))
         .order_by(col(DnsChange.id).desc())
     ).first()
 
@@ -142,17 +160,35 @@ def _change_view(change: DnsChange | None) -> ChangeView | None:
 # --- reads ----------------------------------------------------------------------------
 
 
+def _problem(record: RecordView, origin) -> RecordProblem | None:
+    try:
+        dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
+    except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
+        return RecordProblem(exc.message_key, tuple(sorted(exc.params.items())))
+    return None
+
+
+def _read_zone(db: Session, key: ZoneKey) -> ZoneView:
+    origin = dns_names.zone_origin(key.name)
+    rows = sorted(_rows(db, key), key=lambda r: dns_zone_rules.sort_key(_clean(r)))
+    records = tuple(_view(r, origin) for r in rows)
+    return ZoneView(
+        domain=key.name,
+        display_name=dns_names.display_name(APEX, origin),
+        records=records,
+        last_change=_change_view(_last_change(db, key)),
+        problems=tuple(_problem(r, origin) for r in records),
+    )
+
+
 @reports_unreadable()
 def get_zone(db: Session, account_id: int, domain_name: str) -> ZoneView:
-    domain = load_domain(db, account_id, domain_name)
-    origin = dns_names.zone_origin(domain.name)
-    rows = sorted(_rows(db, domain), key=lambda r: dns_zone_rules.sort_key(_clean(r)))
-    return ZoneView(
-        domain=domain.name,
-        display_name=dns_names.display_name(APEX, origin),
-        records=[_view(r, origin) for r in rows],
-        last_change=_change_view(_last_change(db, domain)),
-    )
+    """The account's zone as the page shows it; the worker's cached one while the
+    database holds the same zone version (after the account's domain was found: the
+    cache never decides who may see a zone)."""
+    key = zone_key(db, account_id, domain_name)
+    return dns_zone_cache.ZONES.read(db, key, lambda: _read_zone(db, key),
+                                     lambda: zone_version(db, key.domain_id))
 
 
 def _serial(db: Session, domain: Domain) -> int:

@@ -105,6 +105,34 @@ def load_domain(db: Session, account_id: int, domain_name: object, *, for_update
     return domain
 
 
+@dataclass(frozen=True)
+class ZoneKey:
+    """What names one domain's zone in the zone cache: its row, its name, and the zone's
+    version as the database holds it now."""
+
+    domain_id: int
+    name: str
+    version: int
+
+
+def zone_key(db: Session, account_id: int, domain_name: object) -> ZoneKey:
+    """The account's domain with its zone version (one query, of columns: never a stale
+    row of the session's identity map), or ``NotFound`` like ``load_domain``."""
+    key = _domain_key(domain_name)
+    if key is None:
+        raise NotFound("domain", "domains.error.not_found")
+    row = db.exec(select(Domain.id, Domain.name, Domain.zone_version)
+                  .where(Domain.name == key, Domain.account_id == account_id)).first()
+    if row is None:
+        raise NotFound("domain", "domains.error.not_found")
+    return ZoneKey(domain_id=row[0], name=row[1], version=row[2])
+
+
+def zone_version(db: Session, domain_id: int) -> int | None:
+    """The zone version the database holds now (None: the domain is gone)."""
+    return db.exec(select(Domain.zone_version).where(Domain.id == domain_id)).first()
+
+
 def _summary(domain: Domain) -> DomainSummary:
     return DomainSummary(
         name=domain.name,

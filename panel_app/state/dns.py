@@ -20,8 +20,7 @@ import reflex as rx
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
-from panel_app.services import dns_names, dns_rules, dns_zone, domains
-from panel_app.services.dns_rules import CleanRecord
+from panel_app.services import dns_names, dns_zone, domains
 from panel_app.services.validation import Unreadable, ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
@@ -132,9 +131,10 @@ class DnsState(GatedPage, AuthState):
         except ValidationError:
             self._show_not_found()
             return
+        # The zone may be the worker's shared, cached one: read from it, never change it.
         origin = dns_names.zone_origin(zone.domain)
         rows = []
-        for record in zone.records:
+        for record, problem in zip(zone.records, zone.problems, strict=True):
             rows.append(RecordRow(
                 id=str(record.id),
                 name=record.name,
@@ -142,7 +142,7 @@ class DnsState(GatedPage, AuthState):
                 rtype=record.rtype,
                 ttl=str(record.ttl),
                 value=record.rdata,
-                problem=self._record_problem(record, origin, lang),
+                problem=self._problem_text(problem, lang),
             ))
         self.records = rows
         if any(row.problem for row in rows):
@@ -150,13 +150,9 @@ class DnsState(GatedPage, AuthState):
         self.undo_label = self._change_text(zone.last_change, origin, lang)
 
     @staticmethod
-    def _record_problem(record: dns_zone.RecordView, origin, lang: str) -> str:
+    def _problem_text(problem: dns_zone.RecordProblem | None, lang: str) -> str:
         """Why a stored record would not be accepted as typed today ("" when fine)."""
-        try:
-            dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
-        except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
-            return t(exc.message_key, lang, **exc.params)
-        return ""
+        return "" if problem is None else t(problem.message_key, lang, **dict(problem.params))
 
     @staticmethod
     def _change_text(change: dns_zone.ChangeView | None, origin, lang: str) -> str:
