@@ -8,7 +8,7 @@ from panel_app.api.hardening import SecurityHeaders, client_address
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
-from panel_app.state import push
+from panel_app.state import faults, push
 
 check_startup()
 
@@ -17,6 +17,8 @@ app = rx.App(
     head_components=[rx.script(src="/panel.js")],
     # The HTTP routes, then security headers around everything (pages, assets, routes).
     api_transformer=[Starlette(routes=api_routes.all_routes()), SecurityHeaders, RequestLog, client_address],
+    # The database or Redis away for a moment: "try again" in the tab's language, one log line.
+    backend_exception_handler=faults.backend_exception_handler,
 )
 registry.add_pages(app)
 push.install(app)

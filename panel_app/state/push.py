@@ -30,6 +30,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.security import tabs
 from panel_app.settings import get_settings
+from panel_app.state import faults
 from panel_app.state.auth import AuthState
 from panel_app.state.staff import StaffState, wipe_staff_tab
 from panel_app.state.tab_check import TabCheck, handler_fn, log_client_report, wipe_tab
@@ -114,8 +115,15 @@ async def _forget_on_disconnect(app, token: str, sid: str) -> None:
             await wipe_staff_tab(root)
         # Under the tab's lock: a socket taking the token over right after must not lose
         # the row its first event registers (the push loop would no longer reach it).
-        with transaction() as db:
-            tabs.forget(db, token)
+        try:
+            with transaction() as db:
+                tabs.forget(db, token)
+        except Exception as exc:
+            if faults.failing_part(exc) is None:
+                raise
+            # The database away: the tab is emptied all the same; its row stays, and the
+            # push loop checks the tab again when it is due.
+            faults.outages.down(faults.DATABASE, exc)
 
 
 @functools.cache
@@ -154,7 +162,15 @@ def _hook_socket(app) -> None:
         await on_connect(sid, environ, auth)
         token = namespace.sid_to_token.get(sid)
         if token:
-            await _check_new_socket(app, sid, token)
+            try:
+                await _check_new_socket(app, sid, token)
+            except Exception as exc:
+                part = faults.failing_part(exc)
+                if part is None:
+                    raise
+                # Unchecked, the socket would hear the tab's pushes: the browser retries.
+                faults.outages.down(part, exc)
+                raise ConnectionRefusedError("unavailable") from None
 
     async def checked_event(sid: str, data=None):
         # Malformed events would otherwise be logged by Reflex at length, before any
@@ -212,24 +228,61 @@ def _plausible_connect(environ: dict) -> bool:
 
 
 def _log_failure(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    if task.cancelled() or task.exception() is None:
+        return
+    part = faults.failing_part(task.exception())
+    if part is not None:  # its state went with Redis, or is emptied when the tab returns
+        faults.outages.down(part, task.exception())
+    else:
         log.error("emptying a disconnected tab failed: %r", task.exception())
+
+
+MAX_BACKOFF_SECONDS = 5.0
 
 
 async def _push_loop(app) -> None:
     if app.event_namespace is not None:
         _hook_socket(app)
     passes = 0
+    pause = SWEEP_EVERY_SECONDS
     while True:
         try:
+            await _redis_back(app)
             await sweep_once(app)
+            faults.outages.up(faults.DATABASE)
             if passes % CONTACT_CHANGES_EVERY_PASSES == 0:
                 await contact_changes_once()
                 await asyncio.to_thread(expired_challenges_once)
-        except Exception:  # the database was away for a moment: try again next pass
-            log.exception("push loop pass failed")
+            pause = SWEEP_EVERY_SECONDS
+        except Exception as exc:
+            part = faults.failing_part(exc)
+            if part is None:
+                log.exception("push loop pass failed")
+            else:  # away for a moment: one log line per outage, a longer pause while it lasts
+                faults.outages.down(part, exc)
+                pause = min(pause * 2, MAX_BACKOFF_SECONDS)
         passes += 1
-        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+        await asyncio.sleep(pause)
+
+
+async def _redis_back(app) -> None:
+    """Redis restarted (it keeps nothing on disk): Reflex's listener for other workers'
+    pushes may have given up, and the records saying which worker holds which tab's socket
+    are gone. Restart the one; write the others again for this worker's sockets (only where
+    no newer record exists). A marker key per worker tells a Redis that lost its data."""
+    manager = app.event_namespace._token_manager if app.event_namespace is not None else None
+    if not isinstance(manager, RedisTokenManager):
+        return
+    manager.ensure_lost_and_found_task(app.event_namespace.emit_update)
+    if await manager.redis.set(f"panel_worker_{manager.instance_id}", b"1", nx=True, ex=MARKER_SECONDS):
+        for token, record in list(manager.token_to_socket.items()):
+            if record.instance_id == manager.instance_id:
+                await manager._store_socket_record(token, record, nx=True)
+        manager._ensure_socket_record_task()
+    faults.outages.up(faults.REDIS)
+
+
+MARKER_SECONDS = 24 * 3600
 
 
 CONTACT_CHANGES_EVERY_PASSES = 30

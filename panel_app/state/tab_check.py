@@ -38,7 +38,7 @@ from panel_app.clock import utcnow
 from panel_app.db import get_engine
 from panel_app.security import sessions, tabs
 from panel_app.settings import get_settings
-from panel_app.state import guard
+from panel_app.state import faults, guard
 from panel_app.state.auth import AuthState
 from panel_app.state.staff import check_staff_tab, is_staff_event
 
@@ -220,6 +220,9 @@ class TabCheck(Middleware):
         the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None.
         ``for_event``: the guarded handler of the event about to run adopts this answer."""
         auth = await state.get_state(AuthState)
+        if faults.outages.any:  # the tab's state was read: Redis answers again
+            faults.outages.up(faults.REDIS)
+        faults.tab_languages.remember(state.router.session.client_token or "", auth.lang)
         bound = auth._bound_session_id
         token = guard.session_token_from_cookie_header(state.router.headers.cookie)
         if bound is None and not touch:
@@ -235,6 +238,8 @@ class TabCheck(Middleware):
             elif (bound is not None and auth._holds_sensitive
                   and not sessions.grant_is_valid(view.session, now)):
                 outcome = GRANT_ENDED
+        if faults.outages.any:
+            faults.outages.up(faults.DATABASE)
         if for_event:  # committed: the guard of this event adopts the answer
             guard.remember_resolution(token, view, now)
         if outcome is None:

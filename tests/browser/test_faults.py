@@ -1,0 +1,332 @@
+"""Under faults (CI's PostgreSQL + Redis run): Redis restarts, then PostgreSQL, each a few
+seconds down, while a worker serves tabs. The tabs are told "try again" in their language,
+no traceback reaches the browser or the log (one line per outage), `/api/health` names the
+part that is down, the worker recovers without a restart, no committed change is lost, and
+a grant and a code that end while the database is down are over when it is back.
+
+The shared PostgreSQL and Redis of the machine are never touched: the test starts its own
+(a throw-away Redis, a PostgreSQL cluster in a temporary folder) and its own worker on them.
+It speaks Reflex's websocket protocol directly (tests/ws.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, update
+from sqlmodel import Session, select
+
+from panel_app.models import LoginSession, OutboxMessage, Ticket, User, VerificationCode
+from panel_app.state.profile import ProfileState
+from panel_app.state.stepup import StepUpState
+from panel_app.state.support import SupportState
+from tests.browser.conftest import ROOT, _free_port, server_env
+from tests.ws import LOADED, RawClient, login_token, run_async
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.environ.get("PANEL_TEST_REDIS_URL"),
+                       reason="faults of PostgreSQL and Redis: CI's PostgreSQL + Redis run only"),
+]
+
+PROFILE, SUPPORT, GATE = ProfileState.get_full_name(), SupportState.get_full_name(), StepUpState.get_full_name()
+TRY_AGAIN = {"en": "The panel is briefly unavailable. Try again in a moment.",
+             "de": "Das Panel ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."}
+GRANT_SECONDS = 40
+PASSWORD = "a-long-test-password"
+WIPED = re.compile(r'"loaded_rx_state_"\s*:\s*false')
+
+
+def _postgres_binary(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
+    return found[-1] if found else shutil.which(name)
+
+
+class PrivateRedis:
+    def __init__(self, folder: Path):
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = folder / "redis.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--logfile", str(self.log)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        _wait_until(lambda: _redis_answers(self.port), "private redis did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+def _redis_answers(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(port=port, socket_connect_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+class PrivatePostgres:
+    """A cluster of its own in ``folder`` (trust authentication, no fsync), run as the
+    ``postgres`` user when the tests run as root (PostgreSQL refuses root)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "pgdata"
+        self.port = _free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(folder, "postgres")
+        subprocess.run(self.as_user + [_postgres_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                                       "postgres", "--no-sync"], check=True, capture_output=True)
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(self.as_user + [_postgres_binary("pg_ctl"), "-D", str(self.data), *args], check=True,
+                       capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        self._ctl("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "-l", str(self.folder / "postgres.log"), "-w", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._ctl("-m", mode, "-w", "stop")
+
+
+def _wait_until(condition, message: str, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(message)
+
+
+class PrivateWorker:
+    """One backend worker (as in test_workers.py) on the private PostgreSQL and Redis."""
+
+    def __init__(self, folder: Path, database_url: str, redis_url: str):
+        self.port = _free_port()
+        self.url = f"http://localhost:{self.port}"
+        self.log = folder / "worker.log"
+        self.env = server_env("", PANEL_PUBLIC_URL=self.url, PANEL_DATABASE_URL=database_url,
+                              PANEL_REDIS_URL=redis_url, PANEL_STEPUP_TTL_SECONDS=str(GRANT_SECONDS),
+                              REFLEX_ENV_MODE="prod", REFLEX_SKIP_COMPILE="true")
+        for command in (["migrate"], ["create-user", "--email", "faults-de@example.com", "--password", PASSWORD,
+                                      "--language", "de"],
+                        ["create-user", "--email", "faults-en@example.com", "--password", PASSWORD]):
+            subprocess.run([sys.executable, "-m", "panel_app.cli", *command], cwd=ROOT, env=self.env, check=True,
+                           capture_output=True)
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "--factory", "panel_app.panel_app:app", "--host", "127.0.0.1",
+                 "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(self.log.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(self.url + "/api/ready", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("worker did not start:\n" + self.log.read_text()[-3000:])
+
+    def health(self) -> tuple[int, dict]:
+        answer = httpx.get(self.url + "/api/health", timeout=20)
+        return answer.status_code, answer.json()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def private_stack():
+    missing = [name for name in ("redis-server",) if shutil.which(name) is None]
+    missing += [name for name in ("initdb", "pg_ctl") if _postgres_binary(name) is None]
+    if missing:
+        pytest.skip(f"a private PostgreSQL and Redis need {', '.join(missing)}")
+    folder = Path(tempfile.mkdtemp(prefix="panel-faults-"))
+    redis_server, postgres = PrivateRedis(folder), PrivatePostgres(folder)
+    redis_server.start()
+    postgres.start()
+    worker = None
+    try:
+        worker = PrivateWorker(folder, postgres.url, redis_server.url)
+        yield worker, redis_server, postgres, create_engine(postgres.url, pool_pre_ping=True)
+    finally:
+        if worker is not None:
+            worker.stop()
+        redis_server.stop()
+        with_errors_ignored(lambda: postgres.stop("immediate"))
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def with_errors_ignored(action) -> None:
+    try:
+        action()
+    except (subprocess.SubprocessError, OSError):
+        pass
+
+
+def _latest_code(engine, email: str) -> str:
+    for _ in range(100):
+        with Session(engine) as db:
+            message = db.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)
+                              .order_by(OutboxMessage.id.desc())).first()
+        if message is not None and (found := re.search(r"\b(\d{6})\b", message.text)):
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError("no code arrived")
+
+
+def _sleep_until(instant: datetime) -> None:
+    time.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_restarts_of_redis_then_postgres_are_answered_try_again_and_lose_nothing(private_stack):
+    worker, redis_server, postgres, engine = private_stack
+    german, english = "faults-de@example.com", "faults-en@example.com"
+    cookie = login_token(worker.url, german, PASSWORD)
+    second_cookie = login_token(worker.url, german, PASSWORD)  # another browser of the same user
+    english_cookie = login_token(worker.url, english, PASSWORD)
+    acknowledged: list[str] = []
+    during_outages: list[str] = []
+    health: dict[str, tuple[int, dict]] = {}
+
+    async def ticket(tab: RawClient, number: int) -> str:
+        subject = f"Fault ticket {number:03d}"
+        answer = await tab.call(f"{SUPPORT}.create_ticket",
+                                {"form_data": {"kind": "general", "subject": subject, "body": "x"}}, "/support")
+        if subject in answer:
+            acknowledged.append(subject)
+        return answer
+
+    async def scenario():
+        async with (RawClient(worker.url, cookie) as tab, RawClient(worker.url, second_cookie) as other,
+                    RawClient(worker.url, english_cookie) as english_tab):
+            await tab.call(f"{GATE}.prepare", {}, "/profile")
+            await tab.call(f"{GATE}.send_code", {}, "/profile")
+            await tab.call(f"{GATE}.verify", {"form_data": {"code": _latest_code(engine, german)}}, "/profile")
+            assert LOADED.search(await tab.call(f"{PROFILE}.load", {}, "/profile"))
+            await tab.call(f"{SUPPORT}.load", {}, "/support")
+            await english_tab.call(f"{SUPPORT}.load", {}, "/support")
+            for number in range(3):
+                await ticket(tab, number)
+
+            # Redis goes away for a few seconds.
+            redis_server.stop()
+            health["redis down"] = await asyncio.to_thread(worker.health)
+            during_outages.append(await ticket(tab, 10))
+            during_outages.append(await english_tab.call(f"{SUPPORT}.load", {}, "/support"))
+            during_outages.append(await ticket(tab, 11))
+            await asyncio.sleep(2)
+            redis_server.start()
+            await asyncio.sleep(1.5)  # the worker's push loop looks once a second
+            health["redis back"] = await asyncio.to_thread(worker.health)
+            for number in range(20, 23):
+                await ticket(tab, number)
+            # The grant (still valid) opens the page again: the tab's state went with Redis.
+            assert LOADED.search(await tab.call(f"{PROFILE}.load", {}, "/profile"))
+
+            # A second browser asks for a code; it will end while the database is down.
+            await other.call(f"{GATE}.prepare", {}, "/profile")
+            await other.call(f"{GATE}.send_code", {}, "/profile")
+            code = _latest_code(engine, german)
+            with Session(engine) as db:
+                grant_ends = _aware(db.exec(select(LoginSession.grant_expires_at).where(
+                    LoginSession.grant_expires_at.is_not(None))).one())
+                db.execute(update(VerificationCode).where(VerificationCode.consumed_at.is_(None))
+                           .values(expires_at=grant_ends))
+                db.commit()
+            engine.dispose()
+            await asyncio.to_thread(_sleep_until, grant_ends.replace(microsecond=0))
+
+            # PostgreSQL goes away until both the grant and the code have ended.
+            await asyncio.to_thread(postgres.stop)
+            health["database down"] = await asyncio.to_thread(worker.health)
+            during_outages.append(await ticket(tab, 30))
+            during_outages.append(await english_tab.call(f"{SUPPORT}.load", {}, "/support"))
+            during_outages.append(await tab.call(f"{PROFILE}.load", {}, "/profile"))
+            await asyncio.to_thread(_sleep_until, grant_ends)
+            await asyncio.sleep(1.5)
+            start = len(tab.received)
+            await asyncio.to_thread(postgres.start)
+            health["database back"] = await asyncio.to_thread(worker.health)
+
+            # The push loop empties the tab whose grant ended while the database was down.
+            for _ in range(300):
+                if any(WIPED.search(text) for text in tab.received[start:]):
+                    break
+                await asyncio.sleep(0.1)
+            pushed = [text for text in tab.received[start:] if WIPED.search(text)]
+            reloaded = await tab.call(f"{PROFILE}.load", {}, "/profile")
+            verified = await other.call(f"{GATE}.verify", {"form_data": {"code": code}}, "/profile")
+            other_profile = await other.call(f"{PROFILE}.load", {}, "/profile")
+            for number in range(40, 43):
+                await ticket(tab, number)
+            return pushed, reloaded, verified, other_profile
+
+    pushed, reloaded, verified, other_profile = run_async(scenario())
+
+    # Every event of an outage was answered "try again", in the tab's language, no traceback.
+    assert len(during_outages) == 6
+    for number, answer in enumerate(during_outages):
+        expected = TRY_AGAIN["en" if number in (1, 4) else "de"]
+        assert expected in answer, answer[:500]
+        assert "An error occurred" not in answer and "Traceback" not in answer
+    # Health named the failing part while it was down, and recovered.
+    assert health["redis down"][0] == 503 and health["redis down"][1]["redis"] != "ok"
+    assert health["redis down"][1]["database"] == "ok"
+    assert health["database down"][0] == 503 and health["database down"][1]["database"] != "ok"
+    assert health["database down"][1]["redis"] == "ok"
+    assert health["redis back"][0] == 200 and health["database back"][0] == 200
+    # Recovered without a restart: the same worker serves events after each outage.
+    assert worker.proc.poll() is None
+    assert {f"Fault ticket {n:03d}" for n in (20, 21, 22, 40, 41, 42)} <= set(acknowledged)
+    # No committed change lost.
+    with Session(engine) as db:
+        user = db.exec(select(User).where(User.email == german)).one()
+        stored = set(db.exec(select(Ticket.subject).where(Ticket.user_id == user.id)).all())
+        granted = db.exec(select(LoginSession).where(LoginSession.user_id == user.id,
+                                                     LoginSession.grant_expires_at.is_not(None))).all()
+    assert set(acknowledged) <= stored
+    # The grant and the code that ended during the outage are over.
+    assert pushed, "the tab whose grant ended was not emptied"
+    assert not LOADED.search(reloaded) and not LOADED.search(other_profile) and not LOADED.search(verified)
+    assert len(granted) == 1  # only the first browser's grant, which ended: the stale code opened none
+    # One log line per outage and part, never a traceback.
+    log = worker.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("redis unavailable") == 1 and log.count("database unavailable") == 1
+    assert "redis available again" in log and "database available again" in log
