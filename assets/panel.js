@@ -11,6 +11,10 @@
 // script call and never kept in the server-held state of the tab.
 (function () {
   "use strict";
+  // Should this file ever be evaluated twice (a head manager re-inserting its tag): one set
+  // of timers and listeners only, or a click would copy, download or print twice.
+  if (window.panelLoaded) return;
+  window.panelLoaded = true;
   var clocks = new WeakMap();
 
   function mmss(seconds) {
