@@ -20,7 +20,7 @@ def _codes(page) -> list[str]:
     return page.locator("#recovery-codes").inner_text().split()
 
 
-def test_set_up_renew_copy_download_and_print(page, panel_url, context):
+def test_set_up_renew_copy_download_and_print(page, panel_url, context, axe):
     email = f"codes-{uuid.uuid4().hex[:8]}@example.com"
     create_user(email)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=panel_url)
@@ -43,6 +43,8 @@ def test_set_up_renew_copy_download_and_print(page, panel_url, context):
     expect(codes).to_have_text(TEN_CODES)
     renewed = _codes(page)
     assert len(renewed) == 10 and not set(renewed) & set(first)
+    problems = axe(page)
+    assert problems == [], [(v["id"], [(n["target"], n["html"][:120]) for n in v["nodes"]]) for v in problems]  # the codes block
 
     # Copy, from the keyboard: the clipboard holds the ten new codes, and the page says so.
     copy = page.get_by_role("button", name="Copy the recovery codes")
