@@ -11,6 +11,10 @@
 // script call and never kept in the server-held state of the tab.
 (function () {
   "use strict";
+  // Should this file ever be evaluated twice (a head manager re-inserting its tag): one set
+  // of timers and listeners only, or a click would copy, download or print twice.
+  if (window.panelLoaded) return;
+  window.panelLoaded = true;
   var clocks = new WeakMap();
 
   function mmss(seconds) {
@@ -71,6 +75,98 @@
   window.panelRememberDevice = function (url) {
     window.fetch(url, { method: "POST", credentials: "include", cache: "no-store" }).catch(function () {});
   };
+
+  // Revealed text (new recovery codes) can be copied, downloaded as a .txt file and
+  // printed, all from what is already on the page: nothing goes back to the server, and
+  // no inline script is needed (CSP). A button names its target element:
+  //   data-panel-copy="<id>" | data-panel-download="<id>" (data-filename, data-header:
+  //   lines put before the text) | data-panel-print="<id>" (prints only that element);
+  // data-status="<id>" is a role=status element told data-done, or data-failed.
+  function revealedText(id) {
+    var el = document.getElementById(id);
+    return el ? el.textContent.replace(/^\s+|\s+$/g, "") : "";
+  }
+
+  function announce(button, ok) {
+    var status = document.getElementById(button.getAttribute("data-status") || "");
+    if (!status) return;
+    status.textContent = "";  // the same message twice is still announced
+    window.setTimeout(function () {
+      status.textContent = button.getAttribute(ok ? "data-done" : "data-failed") || "";
+    }, 30);
+  }
+
+  function copyBySelection(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  // Resolves to true once ``id``'s text is on the clipboard.
+  window.panelCopyText = function (id) {
+    var text = revealedText(id);
+    if (!text) return Promise.resolve(false);
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text + "\n").then(function () { return true; },
+        function () { return copyBySelection(text + "\n"); });
+    }
+    return Promise.resolve(copyBySelection(text + "\n"));
+  };
+
+  window.panelDownloadText = function (id, filename, header) {
+    var text = revealedText(id);
+    if (!text) return false;
+    var body = (header ? header + "\n\n" : "") + text + "\n";
+    var url = URL.createObjectURL(new Blob([body], { type: "text/plain;charset=utf-8" }));
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = filename || "panel.txt";
+    link.style.display = "none";
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    return true;
+  };
+
+  // Print only ``id`` (panel.css: @media print hides everything else while it is marked).
+  window.panelPrintOnly = function (id) {
+    var el = document.getElementById(id);
+    if (!el || !revealedText(id)) return false;
+    var root = document.documentElement;
+    el.classList.add("panel-print-target");
+    root.setAttribute("data-print-only", "");
+    var done = function () {
+      el.classList.remove("panel-print-target");
+      root.removeAttribute("data-print-only");
+      window.removeEventListener("afterprint", done);
+    };
+    window.addEventListener("afterprint", done);
+    window.print();
+    return true;
+  };
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(
+      "[data-panel-copy], [data-panel-download], [data-panel-print]");
+    if (!button) return;
+    if (button.hasAttribute("data-panel-copy")) {
+      window.panelCopyText(button.getAttribute("data-panel-copy")).then(function (ok) { announce(button, ok); });
+    } else if (button.hasAttribute("data-panel-download")) {
+      announce(button, window.panelDownloadText(button.getAttribute("data-panel-download"),
+        button.getAttribute("data-filename"), button.getAttribute("data-header")));
+    } else {
+      announce(button, window.panelPrintOnly(button.getAttribute("data-panel-print")));
+    }
+  });
 
   window.panelConceal = function (id) {
     var el = document.getElementById(id);

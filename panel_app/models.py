@@ -103,6 +103,10 @@ class LoginSession(SQLModel, table=True):
     grant_verified_at: datetime | None = None
     grant_expires_at: datetime | None = None
     grant_method: str | None = Field(default=None, max_length=10)
+    # When this session confirmed a newly set-up authenticator app (the instant of its
+    # ``Authenticator.confirmed_at``): for a few minutes it may renew the recovery codes it
+    # was just shown (``services/recovery_codes.py``). Never set for another session.
+    app_confirmed_at: datetime | None = None
     # The known browser this session signed in from or was verified on (None: unknown).
     # Its guesses and code sends count against that browser's own budget.
     device_id: int | None = Field(default=None, index=True)
@@ -374,6 +378,11 @@ class Invoice(SQLModel, table=True):
     status: str = Field(default="open", max_length=10)  # paid | open (overdue is derived)
     currency: str = Field(default="EUR", max_length=3)
     reverse_charge: bool = False
+    # The buyer and the seller as the invoice was issued with them (JSON, ``services/billing.py``):
+    # written once at issue and never changed, so an address edited later never reaches an
+    # invoice already issued. "" only for a row made outside ``billing.issue_invoice``.
+    buyer_snapshot: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    seller_snapshot: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
 class InvoiceLine(SQLModel, table=True):

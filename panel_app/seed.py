@@ -13,13 +13,13 @@ from sqlmodel import Session, select
 
 from panel_app.clock import utcnow
 from panel_app.models import (
-    Account, DnsRecord, Document, Domain, Invoice, InvoiceLine, Mailbox, MailForwarder, PaymentMethod,
+    Account, DnsRecord, Document, Domain, Invoice, Mailbox, MailForwarder, PaymentMethod,
     LoginSession, Service, Ticket, TicketMessage, User,
 )
 from panel_app.security.crypto import encrypt
 from panel_app.security.passwords import hash_password
 from panel_app.security.permissions import Area
-from panel_app.services import dns_names, dns_rules, dns_zone_rules
+from panel_app.services import billing, dns_names, dns_rules, dns_zone_rules
 from panel_app.services.accounts import create_account_with_owner
 from panel_app.services.audit import Actor, record
 from panel_app.services.dns_rules import RecordInput
@@ -131,13 +131,9 @@ def seed_demo(db: Session) -> bool:
         ("2026-000241", 0, "open", [("Managed WordPress", 1, 990, 19)]),
     ]:
         issue = today - timedelta(days=30 * months_ago + 2)
-        invoice = Invoice(account_id=account.id, number=number, issue_date=issue, supply_date=issue - timedelta(days=1),
-                          due_date=issue + timedelta(days=14), status=status)
-        db.add(invoice)
-        db.flush()
-        for description, quantity, unit, rate in lines:
-            db.add(InvoiceLine(invoice_id=invoice.id, description=description, quantity=quantity,
-                               unit_net_cents=unit, vat_rate_percent=rate))
+        billing.issue_invoice(db, account.id, number=number, issue_date=issue, supply_date=issue - timedelta(days=1),
+                              due_date=issue + timedelta(days=14), status=status,
+                              lines=[billing.NewLine(*line) for line in lines])
     db.add(Document(account_id=account.id, title="Hosting contract", kind="contract",
                     issued_on=today - timedelta(days=700),
                     body="Hosting contract between Panel Hosting GmbH and Schmidt Webdesign.\n"

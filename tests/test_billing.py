@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from panel_app.models import Account, AuditEvent, Document, Invoice, InvoiceLine
+from panel_app.models import Account, AuditEvent, Document, InvoiceLine
 from panel_app.services import billing, documents
 from panel_app.services.audit import Actor
 from panel_app.services.billing import (
@@ -199,13 +199,9 @@ def owner(make_user, db):
 
 def add_invoice(db, account_id, number, lines, *, issue=date(2026, 11, 1), supply=date(2026, 10, 31),
                 due=date(2026, 11, 15), status="open", reverse_charge=False, currency="EUR"):
-    invoice = Invoice(account_id=account_id, number=number, issue_date=issue, supply_date=supply,
-                      due_date=due, status=status, reverse_charge=reverse_charge, currency=currency)
-    db.add(invoice)
-    db.flush()
-    for description, quantity, unit, rate in lines:
-        db.add(InvoiceLine(invoice_id=invoice.id, description=description, quantity=quantity,
-                           unit_net_cents=unit, vat_rate_percent=rate))
+    invoice = billing.issue_invoice(db, account_id, number=number, issue_date=issue, supply_date=supply, due_date=due,
+                                    status=status, reverse_charge=reverse_charge, currency=currency,
+                                    lines=[billing.NewLine(*line) for line in lines])
     db.commit()
     return invoice
 

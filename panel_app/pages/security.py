@@ -62,6 +62,37 @@ def _enrollment() -> rx.Component:
     )
 
 
+RECOVERY_CODES_SHEET_ID = "recovery-codes-sheet"
+RECOVERY_CODES_STATUS_ID = "recovery-codes-status"
+RECOVERY_CODES_FILENAME = "panel-recovery-codes.txt"
+
+
+def _codes_actions() -> rx.Component:
+    """Copy, Download and Print of the codes on the page: done in the browser from the text
+    already revealed (assets/panel.js), so the codes never go back to or stay on the server."""
+    common = {"data_status": RECOVERY_CODES_STATUS_ID, "data_failed": tr("security.codes.gone"),
+              "type": "button", "size": "1", "variant": "outline"}
+    return rx.vstack(
+        rx.hstack(
+            rx.button(rx.icon("copy", size=14, aria_hidden="true"), tr("security.codes.copy"), id="codes-copy",
+                      aria_label=tr("security.codes.copy_label"), data_panel_copy=RECOVERY_CODES_ELEMENT_ID,
+                      data_done=tr("security.codes.copied"), **{**common, "data_failed": tr("security.codes.copy_failed")}),
+            rx.button(rx.icon("download", size=14, aria_hidden="true"), tr("security.codes.download"),
+                      id="codes-download", aria_label=tr("security.codes.download_label"),
+                      data_panel_download=RECOVERY_CODES_ELEMENT_ID, data_filename=RECOVERY_CODES_FILENAME,
+                      data_header=tr("security.codes.file_header"), data_done=tr("security.codes.downloaded"),
+                      **common),
+            rx.button(rx.icon("printer", size=14, aria_hidden="true"), tr("security.codes.print"), id="codes-print",
+                      aria_label=tr("security.codes.print_label"), data_panel_print=RECOVERY_CODES_SHEET_ID,
+                      data_done=tr("security.codes.printed"), **common),
+            wrap="wrap",
+            spacing="2",
+        ),
+        rx.el.p(id=RECOVERY_CODES_STATUS_ID, role="status", aria_live="polite"),
+        spacing="1",
+    )
+
+
 def _totp_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -95,7 +126,13 @@ def _totp_card() -> rx.Component:
                 SecurityState.recovery_codes_shown,
                 rx.callout.root(
                     rx.callout.text(tr("security.codes_once")),
-                    rx.el.pre(id=RECOVERY_CODES_ELEMENT_ID, class_name="mono recovery-codes"),
+                    # What "Print" puts on paper: a heading and the codes.
+                    rx.box(
+                        rx.el.h2(tr("security.codes.print_title"), class_name="print-only"),
+                        rx.el.pre(id=RECOVERY_CODES_ELEMENT_ID, class_name="mono recovery-codes"),
+                        id=RECOVERY_CODES_SHEET_ID,
+                    ),
+                    _codes_actions(),
                     rx.button(tr("security.codes_saved"), size="1", variant="soft",
                               on_click=SecurityState.hide_recovery_codes),
                     color_scheme="amber",

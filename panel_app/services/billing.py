@@ -1,5 +1,9 @@
 """Invoices: listing, totals and PDF downloads (contract documents: ``services/documents.py``).
 
+An issued invoice never changes: the buyer and the seller it was issued with are written
+onto it (``Invoice.buyer_snapshot``, ``seller_snapshot``) by ``issue_invoice`` and printed
+from there, so an address edited later reaches only invoices issued later.
+
 Amounts are integer cents. VAT is computed per rate on the net sum of that rate
 (not per line) and rounded half up, as German invoicing practice expects. An
 invoice's status in the database is ``paid`` or ``open``; ``overdue`` is derived
@@ -8,9 +12,10 @@ from the due date at display time.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -64,6 +69,82 @@ SELLER = Seller(
     bank_iban="DE89 3704 0044 0532 0130 00",
     bank_bic="COBADEFFXXX",
 )
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The invoice's recipient as printed on it (the account at the time of issue)."""
+
+    name: str
+    company: str
+    street: str
+    postal_code: str
+    city: str
+    country: str
+    vat_id: str
+    customer_number: str
+
+
+def buyer_of(account: Account) -> Buyer:
+    """The account's billing data as it stands now."""
+    return Buyer(name=account.name, company=account.company, street=account.street,
+                 postal_code=account.postal_code, city=account.city, country=account.country,
+                 vat_id=account.vat_id, customer_number=account.customer_number)
+
+
+def _snapshot(party: Buyer | Seller) -> str:
+    return json.dumps(asdict(party), ensure_ascii=False, sort_keys=True)
+
+
+def _from_snapshot(kind: type[Buyer] | type[Seller], text: str):
+    """A stored party; a field it lacks prints empty (never today's value)."""
+    stored = json.loads(text)
+    stored = stored if isinstance(stored, dict) else {}
+    return kind(**{f.name: str(stored.get(f.name) or "") for f in fields(kind)})
+
+
+def freeze_parties(db: Session, invoice: Invoice) -> None:
+    """Write the buyer and seller onto ``invoice`` if it has none yet (at issue; and once for
+    a row made without ``issue_invoice``). What is written is never rewritten."""
+    if invoice.buyer_snapshot and invoice.seller_snapshot:
+        return
+    if not invoice.buyer_snapshot:
+        invoice.buyer_snapshot = _snapshot(buyer_of(db.get(Account, invoice.account_id)))
+    if not invoice.seller_snapshot:
+        invoice.seller_snapshot = _snapshot(SELLER)
+    db.add(invoice)
+    db.flush()
+
+
+def parties_of(db: Session, invoice: Invoice) -> tuple[Buyer, Seller]:
+    """The buyer and seller ``invoice`` was issued with."""
+    freeze_parties(db, invoice)
+    return _from_snapshot(Buyer, invoice.buyer_snapshot), _from_snapshot(Seller, invoice.seller_snapshot)
+
+
+@dataclass(frozen=True)
+class NewLine:
+    description: str
+    quantity: int
+    unit_net_cents: int
+    vat_rate_percent: int
+
+
+def issue_invoice(db: Session, account_id: int, *, number: str | None = None, issue_date: date,
+                  supply_date: date, due_date: date, lines: Iterable[NewLine], status: str = "open",
+                  currency: str = "EUR", reverse_charge: bool = False) -> Invoice:
+    """A new invoice with its lines, carrying the account's billing data and the seller as
+    they are now. ``number``: the next free one of the issue year when not given."""
+    invoice = Invoice(account_id=account_id, number=number or next_invoice_number(db, issue_date),
+                      issue_date=issue_date, supply_date=supply_date, due_date=due_date, status=status,
+                      currency=currency, reverse_charge=reverse_charge)
+    db.add(invoice)
+    db.flush()
+    for line in lines:
+        db.add(InvoiceLine(invoice_id=invoice.id, description=line.description, quantity=line.quantity,
+                           unit_net_cents=line.unit_net_cents, vat_rate_percent=line.vat_rate_percent))
+    freeze_parties(db, invoice)
+    return invoice
 
 
 # --- amounts --------------------------------------------------------------------
@@ -292,21 +373,12 @@ def invoice_pdf(
     from panel_app.services import invoice_pdf as renderer
 
     invoice = _get_invoice(db, actor.account_id, invoice_number)
-    account = db.get(Account, invoice.account_id)
+    buyer, seller = parties_of(db, invoice)  # as issued, never today's account data
     lines = _lines_by_invoice(db, [invoice.id])[invoice.id]
     language = _language_of(db, actor, lang)
     data = renderer.InvoiceData(
-        seller=SELLER,
-        buyer=renderer.Buyer(
-            name=account.name,
-            company=account.company,
-            street=account.street,
-            postal_code=account.postal_code,
-            city=account.city,
-            country=account.country,
-            vat_id=account.vat_id,
-            customer_number=account.customer_number,
-        ),
+        seller=seller,
+        buyer=buyer,
         number=invoice.number,
         issue_date=invoice.issue_date,
         supply_date=invoice.supply_date,

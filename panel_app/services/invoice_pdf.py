@@ -15,7 +15,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from panel_app.i18n import t
-from panel_app.services.billing import InvoiceAmounts, Seller, format_date, format_money, format_rate
+from panel_app.services.billing import Buyer, InvoiceAmounts, Seller, format_date, format_money, format_rate
 from panel_app.settings import PROJECT_ROOT
 
 FONT_DIR = PROJECT_ROOT / "assets" / "fonts"
@@ -45,18 +45,6 @@ def country_name(code: str, lang: str) -> str:
     if names is None:
         return code
     return names[1] if lang == "de" else names[0]
-
-
-@dataclass(frozen=True)
-class Buyer:
-    name: str
-    company: str
-    street: str
-    postal_code: str
-    city: str
-    country: str
-    vat_id: str
-    customer_number: str
 
 
 @dataclass(frozen=True)

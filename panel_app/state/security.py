@@ -157,7 +157,8 @@ class SecurityState(GatedPage, AuthState):
     def _app_itself_required(self, ctx: guard.GuardContext, *, removing: bool = False) -> bool:
         """With an app set up, only the app (or one of its recovery codes) may replace it or
         make new recovery codes; an app still new may be removed by any verification
-        (``services/factor_rules.py``). Refused here with the reason on the page."""
+        (``services/factor_rules.py``). Refused here with the reason on the page. (New codes
+        right after this session set the app up: ``recovery_codes.renewable_after_setup``.)"""
         decision = factor_rules.decide(ctx.db, ctx.user, factor=factor_rules.APP,
                                        grant_method=ctx.login_session.grant_method, removing=removing, now=ctx.now)
         if decision is factor_rules.Decision.AT_ONCE:
@@ -195,6 +196,8 @@ class SecurityState(GatedPage, AuthState):
         # factor it verified with: a brand-new app must not authorise contact changes.
         ttl = effective_ttl_seconds(ctx.db)
         sessions.start_grant(ctx.db, ctx.login_session, method=verified_with, now=ctx.now, ttl_seconds=ttl)
+        # It may renew the codes it is about to show for a few minutes, without the app.
+        recovery_codes.remember_app_confirmed(ctx.db, ctx.login_session, ctx.now)
         record(ctx.db, ctx.actor, Area.AUTH, "grant_started", now=ctx.now, method=verified_with,
                reason="enrollment")
         spawn(notify_everywhere(ctx.user.id, "totp_added"))
@@ -219,7 +222,8 @@ class SecurityState(GatedPage, AuthState):
     @guard.requires_stepup()
     def regenerate_codes(self):
         ctx = guard.current()
-        if self._app_itself_required(ctx):
+        just_set_up = recovery_codes.renewable_after_setup(ctx.db, ctx.user, ctx.login_session, ctx.now)
+        if not just_set_up and self._app_itself_required(ctx):
             return
         try:
             codes = recovery_codes.regenerate_recovery_codes(ctx.db, ctx.user, ctx.now, ctx.actor)
