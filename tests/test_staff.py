@@ -594,3 +594,176 @@ def test_support_cancels_a_change_the_customer_did_not_ask_for(make_user):
         with pytest.raises(ValidationError):
             staff_recovery.cancel_change(db, _actor(agent), ticket.id, again.id, "Not requested", now=now)
         assert [p.id for p in factor_changes.pending(db, user.id)] == [again.id]
+
+
+# --- issue 19: the latest check decides, the technician's checklist, words not kinds ------------
+
+
+def test_a_later_failed_check_withdraws_the_pass_and_scheduling_is_refused(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        assert staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)[1]
+        assert staff_support.view_ticket(db, _actor(agent), ticket.id, now=now).evidence.passed
+        wrong = _answers(db, user, postal_code="99999", payment_last4="0000")
+        assert not staff_recovery.check_evidence(db, _actor(agent), ticket.id, wrong, now=now)[1]
+        standing = staff_support.view_ticket(db, _actor(agent), ticket.id, now=now).evidence
+        assert not standing.passed and standing.withdrawn
+        with pytest.raises(ValidationError) as refused:
+            staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434", now=now,
+                                                   delay_seconds=3600)
+        assert refused.value.message_key == "staff.error.evidence_withdrawn"
+        with pytest.raises(ValidationError) as no_letter, pytest.MonkeyPatch.context() as patch:
+            patch.setattr(postal_letters, "_new_code", lambda: LETTER_CODE)
+            postal_letters.request_letter(db, _actor(agent), ticket.id, now=now)
+        assert no_letter.value.message_key == "staff.error.evidence_withdrawn"
+        assert factor_changes.pending(db, user.id) == []
+        # A new comparison that passes stands again: the latest check decides.
+        assert staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)[1]
+        staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "phone", "+4917698765434", now=now,
+                                               delay_seconds=3600)
+        assert [c.kind for c in factor_changes.pending(db, user.id)] == ["phone"]
+
+
+def test_another_agents_failed_check_withdraws_my_pass_too(make_user):
+    user, ticket = _customer(make_user)
+    agent, other = _staff(), _staff(email="other@test.example", name="Olaf Other")
+    now = utcnow()
+    with transaction() as db:
+        assert staff_recovery.check_evidence(db, _actor(agent), ticket.id, _answers(db, user), now=now)[1]
+        staff_recovery.check_evidence(db, _actor(other), ticket.id, _answers(db, user, customer_number="1",
+                                                                             postal_code="2"), now=now)
+        with pytest.raises(ValidationError):
+            staff_recovery.schedule_contact_change(db, _actor(agent), ticket.id, "email", "new@test.example",
+                                                   now=now, delay_seconds=3600)
+
+
+def test_the_ticket_page_withdraws_the_pass_in_words_and_refuses_to_schedule(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    page = tab_state(StaffTicketState, None, f"/staff/tickets/{ticket.id}", query={"ticket": str(ticket.id)},
+                     cookies={staff.COOKIE_NAME: _staff_token(agent)})
+    page.load()
+    with transaction() as db:
+        right, wrong = _answers(db, user, postal_code="99999"), _answers(db, user, postal_code="9", payment_last4="1")
+    page.check_evidence(right)
+    assert page.evidence_verdict == "3 of 4 match: enough to go on." and page.evidence_passed
+    assert not page.evidence_withdrawn
+    page.check_evidence(wrong)
+    assert page.evidence_verdict == "2 of 4 match: not enough (3 needed)."
+    assert not page.evidence_passed and page.evidence_withdrawn
+    page.schedule_change({"kind": "phone", "value": "+4917698765434"})
+    assert "no longer counts" in page.error
+    with transaction() as db:
+        assert not db.exec(select(FactorChange)).all()
+    page.load()  # the withdrawal stands after a reload; the verdict was this visit's
+    assert page.evidence_withdrawn and not page.evidence_passed and page.evidence_verdict == ""
+
+
+def _technician(owner: User, areas: str) -> tuple[User, Ticket]:
+    now = utcnow()
+    with transaction() as db:
+        tech = User(account_id=owner.account_id, email=f"tech-{areas or 'none'}@test.example", name="Tom Tech",
+                    role="admin", areas=areas, password_hash="x", phone="+4915100000001")
+        db.add(tech)
+        db.flush()
+        request = support.create_contact_update_ticket(db, Actor.for_user(tech), tech, channel="whatsapp", now=now)
+        return tech, db.get(Ticket, request.ticket.id)
+
+
+def test_a_technician_is_asked_only_what_their_areas_show_them(make_user):
+    owner, _owners_ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    dns_tech, dns_ticket = _technician(owner, "domains,email")
+    billing_tech, billing_ticket = _technician(owner, "invoices,support")
+    with transaction() as db:
+        everything = _answers(db, owner)
+        assert staff_support.view_ticket(db, _actor(agent), _owners_ticket.id, now=now).evidence.items == \
+            ("customer_number", "invoice", "payment_last4", "postal_code")
+        # Domains and email: the dashboard's customer number only (no invoices, payments, profile).
+        standing = staff_support.view_ticket(db, _actor(agent), dns_ticket.id, now=now).evidence
+        assert standing.items == ("customer_number",) and standing.needed == 1
+        found, passed = staff_recovery.check_evidence(db, _actor(agent), dns_ticket.id,
+                                                      dict(everything, customer_number="nope"), now=now)
+        assert found == [] and not passed  # the payment digits and the postal code do not count
+        # Invoices: their numbers and totals, and the postal code printed on them; never a payment method.
+        standing = staff_support.view_ticket(db, _actor(agent), billing_ticket.id, now=now).evidence
+        assert standing.items == ("customer_number", "invoice", "postal_code") and standing.needed == 3
+        found, passed = staff_recovery.check_evidence(db, _actor(agent), billing_ticket.id,
+                                                      dict(everything, postal_code="1"), now=now)
+        assert set(found) == {"customer_number", "invoice"} and not passed
+        found, passed = staff_recovery.check_evidence(db, _actor(agent), billing_ticket.id, everything, now=now)
+        assert set(found) == {"customer_number", "invoice", "postal_code"} and passed
+    page = tab_state(StaffTicketState, None, f"/staff/tickets/{dns_ticket.id}", query={"ticket": str(dns_ticket.id)},
+                     cookies={staff.COOKIE_NAME: _staff_token(agent)})
+    page.load()
+    assert page.evidence_asks == ["customer_number"] and "technical administrator" in page.evidence_role_note
+    assert "At least 1 of 1 must match" in page.evidence_intro
+    page.check_evidence({"customer_number": db_customer_number(owner)})
+    assert page.evidence_verdict == "1 of 1 match: enough to go on." and page.evidence_result == [
+        "Customer number: matches"]
+
+
+def test_the_ticket_says_its_status_and_waiting_changes_in_the_queues_words(make_user):
+    user, ticket = _customer(make_user)
+    agent = _staff()
+    now = utcnow()
+    with transaction() as db:
+        factor_changes.schedule(db, Actor.for_user(db.get(User, user.id)), db.get(User, user.id), "phone",
+                                "+4917611111111", now=now, delay_seconds=3600, requested_by="Test Owner",
+                                by=factor_changes.BY_PANEL)
+    token = _staff_token(agent)
+    page = tab_state(StaffTicketState, None, f"/staff/tickets/{ticket.id}", query={"ticket": str(ticket.id)},
+                     cookies={staff.COOKIE_NAME: token})
+    page.load()
+    queue = tab_state(StaffQueueState, None, "/staff/tickets", cookies={staff.COOKIE_NAME: token})
+    queue.load()
+    [row] = [r for r in queue.rows if r.id == str(ticket.id)]
+    assert page.status_text == row.status == "Waiting for support"
+    [change] = page.pending_changes
+    assert change.text.startswith("Waiting change of the phone number: ") and "•" in change.text
+    assert "Asked for by: Test Owner." in change.text and not change.text.startswith("phone")
+    assert "11111111" not in change.text
+
+
+@pytest.mark.parametrize("path", ["/staff/tickets", "/staff/tickets/"])
+def test_the_queue_fills_right_after_the_gate(make_user, path):
+    """The built app serves the queue as "/staff/tickets/": confirming at its gate loads the
+    queue (not a ticket page), so its rows show without a reload."""
+    _user, ticket = _customer(make_user)
+    agent = _staff()
+    page = tab_state(StaffQueueState, None, path, cookies={staff.COOKIE_NAME: _staff_token(agent, grant=False)})
+    page.load()
+    assert not page.gate_open and page.rows == []
+    follow_up = page.verify({"code": totp.code_at(SECRET, utcnow())})
+    assert page.gate_open
+    assert follow_up.fn is StaffQueueState.event_handlers["load"].fn
+    follow_up.fn(page)
+    assert [r.id for r in page.rows] == [str(ticket.id)] and page.empty_text == ""
+
+
+def test_the_gate_of_a_ticket_page_loads_that_ticket():
+    from panel_app.state.staff import _page_load_of
+
+    for path, cls in (("/staff/tickets/7/", StaffTicketState), ("/staff/tickets/7", StaffTicketState),
+                      ("/staff/admin/", StaffAdminState), ("/staff/security/", StaffSecurityState),
+                      ("/staff/tickets/", StaffQueueState), ("/staff/", StaffQueueState)):
+        assert _page_load_of(path).fn is cls.event_handlers["load"].fn, path
+
+
+def test_an_empty_queue_says_why_and_offers_every_ticket(make_user):
+    agent = _staff()
+    token = _staff_token(agent)
+    page = tab_state(StaffQueueState, None, "/staff/tickets/", cookies={staff.COOKIE_NAME: token})
+    page.load()
+    assert page.rows == [] and page.empty_text == "No ticket is waiting for support." and page.can_clear
+    page.clear_filters()
+    assert page.empty_text == "There are no tickets yet." and not page.can_clear
+    _user, ticket = _customer(make_user)
+    page.set_filter("kind", "technical")
+    assert page.rows == [] and page.empty_text == "No tickets match these filters." and page.can_clear
+    page.clear_filters()
+    assert [r.id for r in page.rows] == [str(ticket.id)] and page.empty_text == ""
+    assert (page.kind_filter, page.status_filter, page.age_filter) == ("", "", "any")

@@ -223,10 +223,19 @@ def staff_queue_page() -> rx.Component:
             rx.table.cell(r.updated),
         )
 
+    empty = rx.hstack(
+        rx.text(s.empty_text, size="2", id="staff-queue-empty", role="status"),
+        rx.cond(s.can_clear, rx.button(tr("staff.queue.clear"), size="1", variant="soft", on_click=s.clear_filters,
+                                       id="staff-queue-clear")),
+        align="center", spacing="3", wrap="wrap")
     return _shell(s, "staff.queue.title", rx.vstack(
         filters,
-        data_table(["support.field.subject", "support.field.kind", "common.status", "staff.customer", "support.col.updated"],
-                   s.rows, row),
+        rx.cond(
+            s.rows.length() > 0,
+            data_table(["support.field.subject", "support.field.kind", "common.status", "staff.customer",
+                        "support.col.updated"], s.rows, row),
+            rx.cond(s.loaded, empty, rx.text(tr("grant.loading"), size="2")),
+        ),
         spacing="4", width="100%"))
 
 
@@ -245,18 +254,39 @@ def _letter_box() -> rx.Component:
         spacing="2", width="100%")
 
 
+# The checklist's items and the fields that ask for each (an invoice: its number and total).
+_EVIDENCE_FIELDS = (("customer_number", ("customer_number",)), ("invoice", ("invoice_number", "invoice_amount")),
+                    ("payment_last4", ("payment_last4",)), ("postal_code", ("postal_code",)))
+
+
+def _evidence_fields() -> list[rx.Component]:
+    """Only the items the requester's role shows them (a technician: no payment method...)."""
+    s = StaffTicketState
+    return [rx.cond(s.evidence_asks.contains(item), rx.vstack(
+        *[field(f"staff.evidence.field.{name}",
+                rx.input(id=f"evidence-{name}", name=name, max_length=60, width="100%"), None, f"evidence-{name}")
+          for name in names], spacing="2", width="100%"))
+        for item, names in _EVIDENCE_FIELDS]
+
+
 def _evidence_form() -> rx.Component:
     s = StaffTicketState
     return rx.card(rx.vstack(
         rx.heading(tr("staff.evidence.title"), size="4", as_="h2"),
-        rx.text(tr("staff.evidence.intro"), size="2"),
+        rx.text(s.evidence_intro, size="2"),
+        rx.cond(s.evidence_role_note != "", rx.callout(s.evidence_role_note, color_scheme="blue", size="1",
+                                                       id="evidence-role-note", width="100%")),
         rx.form(rx.vstack(
-            *[field(f"staff.evidence.field.{name}",
-                    rx.input(id=f"evidence-{name}", name=name, max_length=60, width="100%"), None, f"evidence-{name}")
-              for name in ("customer_number", "invoice_number", "invoice_amount", "payment_last4", "postal_code")],
+            *_evidence_fields(),
             rx.button(tr("staff.evidence.submit"), type="submit", id="evidence-submit"),
             spacing="2", width="100%"), on_submit=s.check_evidence, reset_on_submit=False, width="100%"),
-        rx.foreach(s.evidence_result, lambda line: rx.text(line, size="2")),
+        rx.foreach(s.evidence_result, lambda line: rx.text(line, size="2", class_name="evidence-item")),
+        rx.cond(s.evidence_verdict != "",
+                rx.text(s.evidence_verdict, size="3", weight="bold", id="evidence-verdict", role="status",
+                        color=rx.cond(s.evidence_verdict_ok, "var(--green-11)", "var(--red-11)"))),
+        rx.cond(s.evidence_withdrawn,
+                rx.callout(tr("staff.evidence.withdrawn"), color_scheme="amber", icon="triangle-alert",
+                           id="evidence-withdrawn", width="100%")),
         rx.cond(s.evidence_passed,
                 rx.callout(tr("staff.evidence.passed"), color_scheme="green", id="evidence-passed", width="100%")),
         rx.cond(s.evidence_passed, rx.vstack(
@@ -303,10 +333,13 @@ def _pending_change(change) -> rx.Component:
 def staff_ticket_page() -> rx.Component:
     s = StaffTicketState
     facts = rx.el.dl(
-        *[rx.hstack(rx.el.dt(tr(key), class_name="field-label"), rx.el.dd(value, style={"margin": "0"}), wrap="wrap")
-          for key, value in (("staff.customer", s.customer), ("staff.requester", s.requester),
-                             ("profile.kind.email", s.requester_email), ("profile.kind.phone", s.requester_phone),
-                             ("common.status", s.status))],
+        *[rx.hstack(rx.el.dt(tr(key), class_name="field-label"), rx.el.dd(value, style={"margin": "0"}, id=dd_id),
+                    wrap="wrap")
+          for key, value, dd_id in (("staff.customer", s.customer, "staff-ticket-customer"),
+                                    ("staff.requester", s.requester, "staff-ticket-requester"),
+                                    ("profile.kind.email", s.requester_email, "staff-ticket-email"),
+                                    ("profile.kind.phone", s.requester_phone, "staff-ticket-phone"),
+                                    ("common.status", s.status_text, "staff-ticket-status"))],
         style={"margin": "0"},
     )
     messages = rx.foreach(s.messages, lambda m: rx.card(rx.vstack(

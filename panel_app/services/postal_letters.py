@@ -45,7 +45,7 @@ from panel_app.security.permissions import Area
 from panel_app.security.policy import POLICY
 from panel_app.services import audit, billing, factor_changes, letter_pdf, support
 from panel_app.services.audit import Actor
-from panel_app.services.staff_support import StaffActor, _both_logs, _evidence_passed, _requester, _ticket
+from panel_app.services.staff_support import StaffActor, _both_logs, _requester, _ticket, require_evidence
 from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
 
@@ -119,8 +119,7 @@ def request_letter(db: Session, actor: StaffActor, ticket_id: object, *, now: da
     ticket = _ticket(db, ticket_id)
     if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
         raise ValidationError("ticket", "staff.error.not_contact_update")
-    if not _evidence_passed(db, ticket, actor, now):
-        raise ValidationError("ticket", "staff.error.evidence_needed")
+    require_evidence(db, ticket, actor, now)  # this agent's pass, not withdrawn by a failed check since
     user = _requester(db, ticket)
     account = db.get(Account, user.account_id)
     address = address_of(account)

@@ -6,7 +6,9 @@ the number and gross amount of a recent invoice, the last four digits of a payme
 method, the postal code on file) and answers only *which items matched*. That is a
 screening, not a proof: the panel shows every one of these items to a session verified
 by email alone, so whoever stole the password and the mailbox can read them all
-(``POLICY.evidence_items``). With ``EVIDENCE_NEEDED`` matches the agent may schedule the
+(``POLICY.evidence_items``; a technical administrator is asked only what their areas show
+them). With ``EVIDENCE_NEEDED`` matches (every item, when the requester's role shows fewer)
+and no failed check since, the agent may schedule the
 new address or number through ``factor_changes`` (the waiting period and announcements
 of a self-service change without the old factor; cancellable by the customer), send a
 letter by post with a one-time code (``postal_letters``: its code completes the change at
@@ -36,7 +38,6 @@ from panel_app.security.permissions import Area
 from panel_app.services import audit, authenticator_setup, billing, factor_changes, postal_letters, support
 from panel_app.services.methods import authenticator
 from panel_app.services.staff_support import (
-    EVIDENCE_NEEDED,
     MAX_FAILED_CHECKS,
     MAX_FAILED_CHECKS_PER_AGENT_HOUR,
     REASON_MAX,
@@ -44,11 +45,13 @@ from panel_app.services.staff_support import (
     REQUEST_VALID,
     StaffActor,
     _both_logs,
-    _evidence_passed,
     _requester,
     _staff_audit,
     _ticket,
+    evidence_items_for,
+    evidence_needed_for,
     reply,
+    require_evidence,
 )
 from panel_app.services.validation import ValidationError, clean_text
 
@@ -78,13 +81,15 @@ def _amount_cents(value: object) -> int | None:
     return int(whole) * 100 + int((match.group(2) or "0").ljust(2, "0"))
 
 
-def _matches(db: Session, user: User, answers: dict) -> list[str]:
+def _matches(db: Session, user: User, answers: dict, items: tuple[str, ...]) -> list[str]:
+    """Which of ``items`` (those the requester's role shows them) match what was said."""
     account = db.get(Account, user.account_id)
     matched = []
-    if _norm(answers.get("customer_number")) and _norm(answers.get("customer_number")) == _norm(account.customer_number):
+    if ("customer_number" in items and _norm(answers.get("customer_number"))
+            and _norm(answers.get("customer_number")) == _norm(account.customer_number)):
         matched.append("customer_number")
     said_number, said_amount = _norm(answers.get("invoice_number")), _amount_cents(answers.get("invoice_amount"))
-    if said_number and said_amount is not None:
+    if "invoice" in items and said_number and said_amount is not None:
         recent = db.exec(select(Invoice).where(Invoice.account_id == account.id)
                          .order_by(Invoice.issue_date.desc()).limit(RECENT_INVOICES)).all()
         for invoice in recent:
@@ -94,10 +99,11 @@ def _matches(db: Session, user: User, answers: dict) -> list[str]:
                 matched.append("invoice")
                 break
     last4 = _norm(answers.get("payment_last4"), 8)
-    if len(last4) == 4 and last4 in {m.last4 for m in db.exec(select(PaymentMethod).where(
+    if "payment_last4" in items and len(last4) == 4 and last4 in {m.last4 for m in db.exec(select(PaymentMethod).where(
             PaymentMethod.account_id == account.id)).all()}:
         matched.append("payment_last4")
-    if _norm(answers.get("postal_code"), 20) and _norm(answers.get("postal_code"), 20) == _norm(account.postal_code):
+    if ("postal_code" in items and _norm(answers.get("postal_code"), 20)
+            and _norm(answers.get("postal_code"), 20) == _norm(account.postal_code)):
         matched.append("postal_code")
     return matched
 
@@ -111,7 +117,9 @@ def _serialize_on_ticket(db: Session, ticket: Ticket) -> None:
 def check_evidence(db: Session, actor: StaffActor, ticket_id: object, answers: object, *,
                    now: datetime) -> tuple[list[str], bool]:
     """Compare what the customer said; returns (items that matched, passed). Only on a
-    "contact details update" ticket; each check is recorded (no value is)."""
+    "contact details update" ticket; each check is recorded (no value is). Only the items
+    the requester's role shows them count (``evidence_items_for``). A check that fails
+    withdraws every earlier pass on the ticket (``staff_support.evidence_standing``)."""
     ticket = _ticket(db, ticket_id)
     if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
         raise ValidationError("ticket", "staff.error.not_contact_update")
@@ -126,8 +134,9 @@ def check_evidence(db: Session, actor: StaffActor, ticket_id: object, answers: o
         EvidenceCheck.created_at > now - timedelta(hours=1))).one()
     if by_agent >= MAX_FAILED_CHECKS_PER_AGENT_HOUR:
         raise ValidationError("ticket", "staff.error.agent_checks")
-    matched = _matches(db, user, answers if isinstance(answers, dict) else {})
-    passed = len(matched) >= EVIDENCE_NEEDED
+    items = evidence_items_for(user)
+    matched = _matches(db, user, answers if isinstance(answers, dict) else {}, items)
+    passed = len(matched) >= evidence_needed_for(items)
     db.add(EvidenceCheck(ticket_id=ticket.id, staff_id=actor.staff_id, matched=",".join(matched), passed=passed,
                          created_at=now))
     _both_logs(db, actor, ticket, "identity_checked", now=now, matched=len(matched), passed=passed)
@@ -141,8 +150,7 @@ def schedule_contact_change(db: Session, actor: StaffActor, ticket_id: object, k
     ticket = _ticket(db, ticket_id)
     if ticket.kind != support.KIND_CONTACT_UPDATE or ticket.status == support.STATUS_CLOSED:
         raise ValidationError("ticket", "staff.error.not_contact_update")
-    if not _evidence_passed(db, ticket, actor, now):
-        raise ValidationError("ticket", "staff.error.evidence_needed")
+    require_evidence(db, ticket, actor, now)
     if kind not in ("email", "phone"):
         raise ValidationError("kind", "validation.invalid")
     user = _requester(db, ticket)

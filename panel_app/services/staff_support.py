@@ -26,13 +26,22 @@ from panel_app.models import (Account, EvidenceCheck, StaffAuditEvent, StaffRequ
                               TicketMessage, User)
 from panel_app.security import staff as staff_core
 from panel_app.security.policy import POLICY
-from panel_app.security.permissions import Area
+from panel_app.security.permissions import Area, allowed_areas
 from panel_app.services import audit, factor_changes, support
 from panel_app.services.audit import Actor
 from panel_app.services.methods import authenticator
 from panel_app.services.validation import NotFound, ValidationError
 
 EVIDENCE_ITEMS = POLICY.evidence_items
+# Where the customer's panel shows each item: the checklist asks a requester only for what
+# their role shows them (a technical administrator sees no payment method and no profile;
+# invoices, and the postal code printed on them, only with the invoices area).
+EVIDENCE_AREAS = {
+    "customer_number": frozenset({Area.DASHBOARD}),
+    "invoice": frozenset({Area.INVOICES}),
+    "payment_last4": frozenset({Area.PAYMENTS}),
+    "postal_code": frozenset({Area.PROFILE, Area.INVOICES}),
+}
 EVIDENCE_NEEDED = POLICY.evidence_needed
 EVIDENCE_VALID = POLICY.evidence_valid
 # Failed checks per ticket before it is closed to checks: the form must not become a way to
@@ -106,6 +115,27 @@ def queue(db: Session, *, kind: object = "", status: object = "", age: object = 
 
 
 @dataclass(frozen=True)
+class EvidenceStanding:
+    """Where the identity screening of a ticket stands for one agent."""
+
+    items: tuple[str, ...]  # what the checklist asks this ticket's requester
+    needed: int
+    passed: bool  # this agent's pass, at most EVIDENCE_VALID old, and no failed check since
+    withdrawn: bool  # this agent had such a pass, and a later check failed: it no longer counts
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A waiting change of the requester, as staff see it (the new value masked)."""
+
+    id: int
+    kind: str  # email, phone or password
+    masked: str
+    effective_at: datetime
+    requested_by: str  # "Support (Maria)", the customer's name, "password reset"
+
+
+@dataclass(frozen=True)
 class TicketView:
     id: int
     subject: str
@@ -117,9 +147,10 @@ class TicketView:
     requester_phone: str  # masked
     requester_has_app: bool
     messages: tuple[support.MessageRow, ...]
-    pending_changes: tuple[tuple[int, str], ...]  # (id, "phone: +49 ••• ••• 99, 2026-12-07 10:00 UTC"), masked
-    evidence_passed: bool  # a check of the last EVIDENCE_VALID passed
+    pending_changes: tuple[PendingView, ...]
+    evidence: EvidenceStanding
     open_request: str  # "" or the status of a four-eyes request for this ticket
+    requester_role: str = ""  # "owner" or "admin" (a technical administrator)
 
 
 def _ticket(db: Session, ticket_id: object) -> Ticket:
@@ -136,10 +167,43 @@ def _requester(db: Session, ticket: Ticket) -> User:
     return user
 
 
-def _evidence_passed(db: Session, ticket: Ticket, actor: StaffActor, now: datetime) -> bool:
-    return db.exec(select(EvidenceCheck.id).where(
+def evidence_items_for(user: User | None) -> tuple[str, ...]:
+    """The checklist's items for this requester: what their role lets them see in the panel."""
+    if user is None:
+        return ()
+    seen = allowed_areas(user.role, user.areas)
+    return tuple(item for item in EVIDENCE_ITEMS if EVIDENCE_AREAS[item] & seen)
+
+
+def evidence_needed_for(items: tuple[str, ...]) -> int:
+    """Matches needed: ``EVIDENCE_NEEDED``, or every item when the role sees fewer (never 0)."""
+    return max(1, min(EVIDENCE_NEEDED, len(items)))
+
+
+def evidence_standing(db: Session, ticket: Ticket, actor: StaffActor, now: datetime) -> EvidenceStanding:
+    """The latest comparison decides: a check that fails withdraws every earlier pass on the
+    ticket (whoever compared; the caller on the phone got it wrong). A pass authorises only
+    the agent who made it, for ``EVIDENCE_VALID``."""
+    user = db.get(User, ticket.user_id) if ticket.user_id is not None else None
+    items = evidence_items_for(user if user is not None and user.account_id == ticket.account_id else None)
+    latest_pass = db.exec(select(EvidenceCheck.id).where(
         EvidenceCheck.ticket_id == ticket.id, EvidenceCheck.staff_id == actor.staff_id,
-        EvidenceCheck.passed.is_(True), EvidenceCheck.created_at > now - EVIDENCE_VALID)).first() is not None
+        EvidenceCheck.passed.is_(True), EvidenceCheck.created_at > now - EVIDENCE_VALID)
+        .order_by(EvidenceCheck.id.desc())).first()
+    failed_since = latest_pass is not None and db.exec(select(EvidenceCheck.id).where(
+        EvidenceCheck.ticket_id == ticket.id, EvidenceCheck.passed.is_(False),
+        EvidenceCheck.id > latest_pass)).first() is not None
+    return EvidenceStanding(items, evidence_needed_for(items), latest_pass is not None and not failed_since,
+                            failed_since)
+
+
+def require_evidence(db: Session, ticket: Ticket, actor: StaffActor, now: datetime) -> None:
+    """Refuse an action that needs this agent's standing pass (scheduling a change, a letter)."""
+    standing = evidence_standing(db, ticket, actor, now)
+    if not standing.passed:
+        raise ValidationError("ticket", "staff.error.evidence_withdrawn" if standing.withdrawn
+                              else "staff.error.evidence_needed",
+                              evidence_needed=standing.needed, evidence_items=len(standing.items))
 
 
 def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datetime) -> TicketView:
@@ -147,7 +211,7 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
     account = db.get(Account, ticket.account_id)
     user = db.get(User, ticket.user_id) if ticket.user_id is not None else None
     detail = support._detail(db, ticket)
-    pending = tuple((change.id, f"{change.kind}: {change.masked}, {change.effective_at:%Y-%m-%d %H:%M} UTC")
+    pending = tuple(PendingView(change.id, change.kind, change.masked, change.effective_at, change.requested_by)
                     for change in factor_changes.pending(db, user.id)) if user is not None else ()
     request = db.exec(select(StaffRequest).where(StaffRequest.ticket_id == ticket.id)
                       .order_by(StaffRequest.id.desc())).first()
@@ -156,7 +220,8 @@ def view_ticket(db: Session, actor: StaffActor, ticket_id: object, *, now: datet
         user.name if user is not None else "", mask_email(user.email) if user is not None else "",
         mask_phone(user.phone) if user is not None and user.phone else "",
         bool(user is not None and authenticator.is_enrolled(db, user)), detail.messages, pending,
-        _evidence_passed(db, ticket, actor, now), request.status if request is not None else "",
+        evidence_standing(db, ticket, actor, now), request.status if request is not None else "",
+        user.role if user is not None else "",
     )
 
 

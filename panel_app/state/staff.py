@@ -27,6 +27,7 @@ from panel_app.db import transaction
 from panel_app.i18n import CATALOGS, DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
 from panel_app.i18n import formatting as fmt
 from panel_app.models import StaffSession, StaffUser
+from panel_app.security.permissions import ROLE_ADMIN
 from panel_app.security import staff as staff_core
 from panel_app.security import totp
 from panel_app.components.passkey import ERROR_CODES as PASSKEY_ERROR_CODES
@@ -224,14 +225,7 @@ class StaffState(rx.State):
         "My sign-in methods"): load the page the tab shows (through its own guarded load)."""
         self.gate_error = self.gate_notice = ""
         self._show_staff(ctx.db, staff_core.ResolvedStaff(ctx.staff, ctx.session), ctx.now)
-        path = self.router.url.path if self.router.url else ""
-        if path.startswith("/staff/security"):
-            return StaffSecurityState.load
-        if path.startswith("/staff/tickets/"):
-            return StaffTicketState.load
-        if path.startswith("/staff/admin"):
-            return StaffAdminState.load
-        return StaffQueueState.load
+        return _page_load_of(self.router.url.path if self.router.url else "")
 
     @staff_only(grant=False)
     def verify(self, form_data: dict):
@@ -290,6 +284,20 @@ class StaffState(rx.State):
             self._lang_chosen = True
             return LoginState.choose_language(lang)
         return None
+
+
+def _page_load_of(path: str):
+    """The guarded ``load`` of the staff page at ``path`` (the built app serves its pages
+    with a trailing slash: "/staff/tickets/" is the queue, "/staff/tickets/7/" a ticket)."""
+    parts = [part for part in path.split("/") if part]
+    page = parts[1] if len(parts) > 1 and parts[0] == "staff" else "tickets"
+    if page == "security":
+        return StaffSecurityState.load
+    if page == "admin":
+        return StaffAdminState.load
+    if page == "tickets" and len(parts) > 2:
+        return StaffTicketState.load
+    return StaffQueueState.load
 
 
 class StaffPage(rx.State, mixin=True):
@@ -368,21 +376,37 @@ class StaffAuditRow:
     detail: str
 
 
+def status_label(status: str, lang: str) -> str:
+    """A ticket's status in words: the same words in the queue and on the ticket."""
+    return t(f"support.status.{status}", lang)
+
+
 class StaffQueueState(StaffPage, StaffState):
     rows: list[QueueRow] = []
     kind_filter: str = ""
     status_filter: str = "open"
     age_filter: str = "any"
+    empty_text: str = ""  # when no row: why (no ticket at all, none waiting, or the filters)
+    can_clear: bool = False  # filters narrow the list: "Show all tickets"
 
     def _load(self, ctx: StaffContext) -> None:
         lang = _lang(self)
         self.rows = [
             QueueRow(id=str(r.id), subject=r.subject, kind=t(f"support.kind.{r.kind}", lang),
-             status=t(f"support.status.{r.status}", lang), customer=r.customer,
+             status=status_label(r.status, lang), customer=r.customer,
              updated=_when(r.updated_at, lang))
             for r in staff_support.queue(ctx.db, kind=self.kind_filter, status=self.status_filter,
                                          age=self.age_filter, now=ctx.now)
         ]
+        self.can_clear = (self.kind_filter, self.status_filter, self.age_filter) != ("", "", "any")
+        if self.rows:
+            self.empty_text = ""
+        elif not self.can_clear:
+            self.empty_text = t("staff.queue.empty", lang)
+        elif (self.kind_filter, self.status_filter, self.age_filter) == ("", support.STATUS_OPEN, "any"):
+            self.empty_text = t("staff.queue.empty_open", lang)
+        else:
+            self.empty_text = t("staff.queue.empty_filtered", lang)
 
     @staff_only()
     def set_filter(self, name: str, value: str):
@@ -392,12 +416,19 @@ class StaffQueueState(StaffPage, StaffState):
         setattr(self, f"{name}_filter", value)
         self._load(current())
 
+    @staff_only()
+    def clear_filters(self):
+        """Every ticket, whatever its type, status or age."""
+        self.kind_filter, self.status_filter, self.age_filter = "", "", "any"
+        self._load(current())
+
 
 class StaffTicketState(StaffPage, StaffState):
     ticket_id: str = ""
     subject: str = ""
     kind: str = ""
     status: str = ""
+    status_text: str = ""  # the queue's words for the status
     customer: str = ""
     requester: str = ""
     requester_email: str = ""
@@ -406,7 +437,13 @@ class StaffTicketState(StaffPage, StaffState):
     messages: list[StaffMessageRow] = []
     pending_changes: list[PendingChangeRow] = []
     evidence_passed: bool = False
+    evidence_withdrawn: bool = False  # a later failed check took this agent's pass back
+    evidence_asks: list[str] = []  # the checklist's items for this requester (their role's view)
+    evidence_intro: str = ""
+    evidence_role_note: str = ""  # a technical administrator: asked only what their areas show
     evidence_result: list[str] = []
+    evidence_verdict: str = ""  # "3 of 4 match: enough to go on."
+    evidence_verdict_ok: bool = False
     open_request: str = ""
     is_contact_update: bool = False
     letters: list[str] = []  # "Letter sent …, valid until …: waiting for the code" (never the code)
@@ -422,15 +459,22 @@ class StaffTicketState(StaffPage, StaffState):
         view = staff_support.view_ticket(ctx.db, ctx.actor, self._ticket_param(), now=ctx.now)
         self.ticket_id = str(view.id)
         self.subject, self.kind, self.status = view.subject, view.kind, view.status
+        self.status_text = status_label(view.status, lang)
         self.is_contact_update = view.kind == support.KIND_CONTACT_UPDATE
         self.customer, self.requester = view.customer, view.requester_name
         self.requester_email, self.requester_phone = view.requester_email, view.requester_phone
         self.requester_has_app = view.requester_has_app
         self.messages = [StaffMessageRow(author=m.author_label, body=m.body, when=_when(m.created_at, lang),
                           support="1" if m.from_support else "") for m in view.messages]
-        self.pending_changes = [PendingChangeRow(id=str(change_id), text=text)
-                                for change_id, text in view.pending_changes]
-        self.evidence_passed = view.evidence_passed
+        self.pending_changes = [PendingChangeRow(id=str(change.id), text=_pending_text(change, lang))
+                                for change in view.pending_changes]
+        evidence = view.evidence
+        self.evidence_passed, self.evidence_withdrawn = evidence.passed, evidence.withdrawn
+        self.evidence_asks = list(evidence.items)
+        self.evidence_intro = t("staff.evidence.intro", lang, evidence_needed=evidence.needed,
+                                evidence_items=len(evidence.items))
+        self.evidence_role_note = t("staff.evidence.role_admin", lang, name=view.requester_name) \
+            if view.requester_role == ROLE_ADMIN else ""
         self.open_request = view.open_request
         letters = postal_letters.letters_of_ticket(ctx.db, view.id, ctx.now)
         self.letters = [t("staff.letter.row", lang, sent=_when(row.created_at, lang), until=_when(row.expires_at, lang),
@@ -441,6 +485,7 @@ class StaffTicketState(StaffPage, StaffState):
     @staff_only()
     @guard.automatic
     def load(self):
+        self.evidence_result, self.evidence_verdict, self.evidence_verdict_ok = [], "", False  # another ticket's
         try:
             self._load(current())
         except (ValidationError, NotFound) as exc:
@@ -483,12 +528,17 @@ class StaffTicketState(StaffPage, StaffState):
                                                                      now=ctx.now), success="staff.evidence.checked")
         if result is not None:
             lang = _lang(self)
-            matched, _passed = result
+            matched, passed = result
+            asked = self.evidence_asks  # the requester's items (just reloaded)
             self.evidence_result = [
                 t(f"staff.evidence.{item}", lang) + ": " + t("staff.evidence.match" if item in matched
                                                                else "staff.evidence.no_match", lang)
-                for item in staff_support.EVIDENCE_ITEMS
+                for item in asked
             ]
+            self.evidence_verdict_ok = passed
+            self.evidence_verdict = t("staff.evidence.verdict_enough" if passed else "staff.evidence.verdict_short",
+                                      lang, matched=len(matched), total=len(asked),
+                                      needed=staff_support.evidence_needed_for(tuple(asked)))
 
     @staff_only()
     def schedule_change(self, form_data: dict):
@@ -536,6 +586,15 @@ class StaffTicketState(StaffPage, StaffState):
         reason = form_data.get("reason") if isinstance(form_data, dict) else None
         self._act(lambda ctx: staff_recovery.request_totp_removal(ctx.db, ctx.actor, self.ticket_id, reason,
                                                                   now=ctx.now), success="staff.request.sent")
+
+
+def _pending_text(change: staff_support.PendingView, lang: str) -> str:
+    """A waiting change in words: what changes, to what (masked), when, and who asked."""
+    who = t("staff.change.by_password_reset", lang) if change.requested_by == "password reset" \
+        else change.requested_by
+    text = t("staff.change.pending", lang, field=t(f"profile.kind.{change.kind}", lang), value=change.masked,
+             when=_when(change.effective_at, lang))
+    return text + (" " + t("staff.change.pending_by", lang, who=who) if who else "")
 
 
 async def _announce_scheduled(user_id: int, change) -> None:
