@@ -25,6 +25,8 @@ def test_reset_with_a_whatsapp_code_ends_the_old_sessions(browser, panel_url):
     fresh = browser.new_context()
     page = fresh.new_page()
     page.goto(panel_url + "/login")
+    # A click while React hydrates the prerendered page can be lost: wait for the page's load.
+    expect(page.locator("input[name=next]")).to_have_value(re.compile("^/"), timeout=15_000)
     page.locator("#login-forgot").click()
     expect(page).to_have_url(re.compile(r"/forgot"))
     page.get_by_label(re.compile("^(Email address|E-Mail-Adresse)$")).fill(email)
