@@ -6,6 +6,8 @@
 // the element named by data-on-zero (a hidden button) is clicked once, so the page
 // asks the server exactly once instead of every second.
 //
+// Language: <html lang> follows the page's #panel-lang marker (see followLanguage).
+//
 // Reveals: a secret shown once (recovery codes, a transfer auth code, an
 // authenticator set-up key) is written straight into the page by a one-off
 // script call and never kept in the server-held state of the tab.
@@ -173,4 +175,17 @@
     if (!el) return;
     if (el.tagName === "IMG") el.removeAttribute("src"); else el.textContent = "";
   };
+
+  // <html lang> follows the tab's language: the element #panel-lang (on every page,
+  // components/i18n.tab_marker) carries it in data-lang, set by the server.
+  function followLanguage() {
+    var marker = document.getElementById("panel-lang");
+    var lang = marker && marker.getAttribute("data-lang");
+    if (lang && /^[a-z]{2,3}$/.test(lang) && document.documentElement.lang !== lang) {
+      document.documentElement.lang = lang;
+    }
+  }
+  followLanguage();
+  new MutationObserver(followLanguage).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true, attributeFilter: ["data-lang"] });
 })();

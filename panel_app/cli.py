@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", required=True)
     p.add_argument("--phone")
     p.add_argument("--name")
-    p.add_argument("--language", default="en", choices=list(LANGUAGES))
+    p.add_argument("--language", default="", choices=["", *LANGUAGES])
     p.set_defaults(func=_cmd_create_user)
     p = sub.add_parser("create-staff", help="create a support agent (or --admin) and print a set-up link")
     p.add_argument("--email", required=True)

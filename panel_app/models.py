@@ -44,7 +44,9 @@ class User(SQLModel, table=True):
     role: str = Field(default="owner", max_length=10)  # owner | admin
     areas: str = Field(default="", max_length=200)  # comma-separated Area values (admins)
     preferred_channel: str = Field(default="email", max_length=10)  # a step-up method's name
-    language: str = Field(default="en", max_length=5)
+    # The language the user chose ("de"); empty until then: the browser's language shows
+    # (i18n.effective_language) and mails go out in English.
+    language: str = Field(default="", max_length=5)
     stepup_failures: int = Field(default=0)
     stepup_locked_until: datetime | None = None
     is_active: bool = Field(default=True)

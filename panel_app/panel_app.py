@@ -5,6 +5,7 @@ from starlette.applications import Starlette
 
 from panel_app.api import routes as api_routes
 from panel_app.api.hardening import SecurityHeaders, client_address
+from panel_app.components.i18n import tab_marker
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
@@ -20,5 +21,7 @@ app = rx.App(
     # The database or Redis away for a moment: "try again" in the tab's language, one log line.
     backend_exception_handler=faults.backend_exception_handler,
 )
+# Every page: <html lang> follows the tab's language; the browser's time zone is sent once.
+app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
 registry.add_pages(app)
 push.install(app)

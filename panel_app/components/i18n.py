@@ -55,3 +55,15 @@ def page_title(key: str) -> rx.Var:
 def language_items() -> list[rx.Component]:
     """One choice per language of the catalogs, each named in its own language."""
     return [rx.select.item(name, value=lang) for lang, name in LANGUAGE_NAMES.items()]
+
+
+# What the browser reports as its time zone, read in the bundled code (no inline script).
+_BROWSER_TIME_ZONE = rx.Var(_js_expr="(Intl.DateTimeFormat().resolvedOptions().timeZone || '')", _var_type=str)
+
+
+def tab_marker() -> rx.Component:
+    """On every page (an app wrap, panel_app.py): the tab's language as ``data-lang``, which
+    assets/panel.js copies to ``<html lang>``; and, once per page load, the browser's time
+    zone sent to the server (AuthState.set_time_zone), so times show in the user's zone."""
+    return rx.fragment(rx.el.span(id="panel-lang", data_lang=AuthState.lang, hidden=True,
+                                  on_mount=AuthState.set_time_zone(_BROWSER_TIME_ZONE)))

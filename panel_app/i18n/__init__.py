@@ -70,6 +70,27 @@ def normalize_language(lang: object) -> str:
     return lang if isinstance(lang, str) and lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def browser_language(accept_language: object) -> str:
+    """The first of the browser's languages (``Accept-Language``) that the catalogs have,
+    else English. Only the primary subtag counts (``de-AT`` is German)."""
+    if not isinstance(accept_language, str):
+        return DEFAULT_LANGUAGE
+    for part in accept_language[:1000].split(","):
+        code = part.split(";")[0].strip().lower().split("-")[0]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def effective_language(chosen: object, tab_language: object) -> str:
+    """The one language rule, the same before and after sign-in: the account's saved
+    language when the user chose one (``User.language``, empty until then), else the tab's
+    (picked on a page before sign-in, or the browser's ``Accept-Language``)."""
+    if isinstance(chosen, str) and chosen in LANGUAGES:
+        return chosen
+    return normalize_language(tab_language)
+
+
 class _Values(dict):
     """The caller's values over the policy's; an unknown ``{name}`` stays as it is."""
 

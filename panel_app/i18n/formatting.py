@@ -8,8 +8,10 @@ provider read unambiguously. Every other language takes its CLDR medium date.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency, format_decimal
@@ -44,12 +46,35 @@ def day(value: date | datetime | None, lang: str = "en") -> str:
     return format_date(_as_date(value), DATE_PATTERNS.get(lang, "medium"), locale=_locale(lang))
 
 
-def moment(value: datetime | None, lang: str = "en") -> str:
-    """Date and time in UTC, e.g. ``2026-12-01 09:05 UTC`` or ``01.12.2026 09:05 UTC``."""
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def valid_time_zone(name: object) -> str | None:
+    """``name`` if it is an IANA time zone this server knows (``Europe/Berlin``), else None.
+    What the browser reports is untrusted: only a name from the zoneinfo database passes."""
+    if isinstance(name, str) and 0 < len(name) <= 64 and name in _zone_names():
+        return name
+    return None
+
+
+def moment(value: datetime | None, lang: str = "en", tz: str | None = None) -> str:
+    """Date and time in the user's time zone ``tz`` (the browser's), e.g. ``01.12.2026 10:05``;
+    without a known zone in UTC, saying so: ``2026-12-01 09:05 UTC`` (mails, the first
+    answer before the browser told its zone)."""
     if value is None:
         return ""
     utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return f"{day(utc, lang)} {format_time(utc, 'HH:mm', tzinfo=UTC, locale=_locale(lang))} UTC"
+    zone_name = valid_time_zone(tz)
+    if zone_name is None or zone_name in ("UTC", "Etc/UTC"):
+        return f"{day(utc, lang)} {format_time(utc, 'HH:mm', tzinfo=UTC, locale=_locale(lang))} UTC"
+    local = utc.astimezone(ZoneInfo(zone_name))
+    return f"{_local_day(local, lang)} {format_time(local, 'HH:mm', tzinfo=local.tzinfo, locale=_locale(lang))}"
+
+
+def _local_day(local: datetime, lang: str) -> str:
+    return format_date(local.date(), DATE_PATTERNS.get(lang, "medium"), locale=_locale(lang))
 
 
 def megabytes(mb: int, lang: str = "en") -> str:

@@ -7,7 +7,7 @@ import secrets
 from sqlmodel import Session, func, select
 
 from panel_app.clock import utcnow
-from panel_app.i18n import normalize_language
+from panel_app.i18n import LANGUAGES
 from panel_app.models import Account, User
 from panel_app.security.permissions import ROLE_OWNER
 from panel_app.security.passwords import MIN_PASSWORD_LENGTH, hash_password
@@ -36,7 +36,7 @@ def create_account_with_owner(
     name: str = "",
     phone: str | None = None,
     company: str = "",
-    language: str = "en",
+    language: str = "",
     is_demo: bool = False,
 ) -> User:
     email = normalize_email(email)
@@ -56,7 +56,7 @@ def create_account_with_owner(
         phone=phone,
         password_hash=hash_password(password),
         role="owner",
-        language=normalize_language(language),
+        language=language if language in LANGUAGES else "",
         created_at=utcnow(),
     )
     db.add(user)

@@ -12,7 +12,6 @@ from typing import ClassVar
 
 import reflex as rx
 
-from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import ROLE_OWNER, Area
 from panel_app.services import activity
@@ -93,7 +92,7 @@ class ActivityState(GatedPage, AuthState):
         self.rows = [
             EventRow(
                 id=str(r.id),
-                time=fmt.moment(r.created_at, lang),
+                time=ctx.moment(r.created_at),
                 actor=r.actor_label or t("activity.role.system", lang),
                 role=activity.role_label(r.actor_role, lang),
                 is_owner="1" if r.actor_role == ROLE_OWNER else "",

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from panel_app.i18n import LANGUAGES, normalize_language, t
+from panel_app.i18n import LANGUAGES, browser_language, t
+from panel_app.i18n.formatting import valid_time_zone
 from panel_app.security import sessions, tabs
 from panel_app.security.permissions import Area, allowed_areas
 from panel_app.services.audit import record
@@ -38,6 +39,10 @@ class AuthState(rx.State):
     _user_id: int | None = None  # for the event log only
     # ``lang`` is the signed-in user's choice (kept when the tab is emptied), not a guess.
     _user_language: bool = False
+    # The language picked on a page before sign-in (this tab only), and the browser's time
+    # zone (sent once per tab, validated): kept when the tab is emptied, like ``lang``.
+    _picked_language: str = ""
+    _time_zone: str = ""
     # Some page of this tab holds sensitive data (a grant-protected page was loaded).
     _holds_sensitive: bool = False
     # What the open-tab row last recorded: (session id, grant end, holds sensitive).
@@ -54,9 +59,9 @@ class AuthState(rx.State):
             self._holds_sensitive = False
             self._tab_record = None
         user = ctx.view.user
-        self._user_language = True
+        self._user_language = user.language in LANGUAGES
         self._update(user_name=user.name or user.email, user_email=user.email, role=user.role,
-                     lang=normalize_language(user.language), signed_in=True,
+                     lang=ctx.lang, signed_in=True,
                      areas=sorted(a.value for a in allowed_areas(user.role, user.areas)),
                      pending_change=self._pending_change_text(ctx) if user.factor_change_pending else "")
         self._show_grant(ctx.view.session, ctx.now)
@@ -69,12 +74,11 @@ class AuthState(rx.State):
 
     @staticmethod
     def _pending_change_text(ctx: guard.GuardContext) -> str:
-        from panel_app.i18n import formatting as fmt
         from panel_app.services import factor_changes
 
         return " ".join(
             t("shell.pending_change", ctx.lang, kind=t(f"profile.kind.{change.kind}", ctx.lang),
-              effective=fmt.moment(change.effective_at, ctx.lang))
+              effective=ctx.moment(change.effective_at))
             for change in factor_changes.pending(ctx.db, ctx.view.user_id)
         )
 
@@ -121,7 +125,34 @@ class AuthState(rx.State):
             auth = auth.parent_state
         auth.reset()
 
+    def _tab_language(self) -> str:
+        """The language of this tab when the account has none of its own: the one picked
+        on a page before sign-in, else the browser's (i18n.effective_language)."""
+        if self._picked_language in LANGUAGES:
+            return self._picked_language
+        return browser_language(self.router.headers.accept_language)
+
+    def _reload_page(self):
+        """The current page's on_load again, so that what the server computed for it
+        (statuses, money, dates) follows a new language or time zone."""
+        from reflex_base.registry import RegistrationContext
+
+        path = self.router.url.path if self.router.url else ""
+        if not path or not self.signed_in:
+            return None
+        return list(RegistrationContext.get().app.get_load_events(path)) or None
+
     # --- handlers -----------------------------------------------------------------
+
+    @rx.event
+    def set_time_zone(self, zone: str):
+        """Sent once per page load by the browser (components/i18n.tab_marker): its time
+        zone, e.g. ``Europe/Berlin``. Anything the zoneinfo database does not know is ignored."""
+        valid = valid_time_zone(zone)
+        if valid is None or valid == self._time_zone:
+            return None
+        self._time_zone = valid
+        return self._reload_page()
 
     @rx.event
     async def forget_tab(self):
@@ -157,3 +188,5 @@ class AuthState(rx.State):
         ctx.db.add(ctx.user)
         record(ctx.db, ctx.actor, Area.AUTH, "language_changed", now=ctx.now, target=lang)
         self.lang = lang
+        self._user_language = True
+        return self._reload_page()

@@ -161,7 +161,7 @@ class DnsState(GatedPage, AuthState):
             return ""
         name = _shown_name(change.name, origin)
         what = t(f"dns.change.{change.action}", lang, rtype=change.rtype, name=name)
-        return t("dnsui.undo.what", lang, change=what, when=fmt.moment(change.created_at, lang))
+        return t("dnsui.undo.what", lang, change=what, when=guard.current().moment(change.created_at))
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class GatedPage(rx.State, mixin=True):
     area: ClassVar[Area]
     loaded: bool = False
     _page_id: str = ""  # new on every load of the page: what its parts belong to
+    _shown_in: tuple = ()  # the (language, time zone) of the loaded records
     # The page's one line of feedback: what happened, or why not.
     message: str = ""
     error: str = ""
@@ -79,11 +80,18 @@ class GatedPage(rx.State, mixin=True):
 
     def _accept(self, ctx: guard.GuardContext) -> None:
         super()._accept(ctx)
-        if ctx.grant_checked and not self.loaded:
+        if not ctx.grant_checked:
+            return
+        if not self.loaded:
             self._page_id = secrets.token_hex(8)
-            self._load(ctx)
-            self.loaded = True
-            self._holds_sensitive = True
+        elif self._shown_in == (ctx.lang, ctx.tz):
+            return
+        # A first load, or the language or time zone changed since: every text the page's
+        # records hold is computed anew (its parts keep what they hold).
+        self._load(ctx)
+        self._shown_in = (ctx.lang, ctx.tz)
+        self.loaded = True
+        self._holds_sensitive = True
 
     def _load(self, ctx: guard.GuardContext) -> None:
         raise NotImplementedError

@@ -25,6 +25,8 @@ from sqlmodel import Session, select
 
 from panel_app.clock import utcnow
 from panel_app.db import OnDemand
+from panel_app.i18n import DEFAULT_LANGUAGE, effective_language
+from panel_app.i18n import formatting as fmt
 from panel_app.models import AuditEvent, LoginSession, User
 from panel_app.security import sessions
 from panel_app.security.permissions import Area, may_enter
@@ -54,6 +56,10 @@ class GuardContext:
     actor: Actor
     area: Area
     grant_checked: bool
+    # The tab's language (picked before sign-in, else the browser's) and its time zone
+    # (the browser's, validated): what shows when the account has no language of its own.
+    tab_lang: str = DEFAULT_LANGUAGE
+    tz: str | None = None
 
     @property
     def db(self) -> Session:
@@ -62,7 +68,12 @@ class GuardContext:
 
     @property
     def lang(self) -> str:
-        return self.view.user.language
+        """The language this event answers in (i18n.effective_language)."""
+        return effective_language(self.view.user.language, self.tab_lang)
+
+    def moment(self, value: datetime | None) -> str:
+        """A date and time in this tab's language and time zone."""
+        return fmt.moment(value, self.lang, self.tz)
 
     @property
     def user(self) -> User:
@@ -188,7 +199,17 @@ def evaluate(state, open_db: OnDemand, area: Area, need_grant: bool,
         return FORBIDDEN
     if need_grant and not sessions.grant_is_valid(view.session, now):
         return STEPUP
-    return GuardContext(open_db=open_db, now=now, view=view, actor=actor, area=area, grant_checked=need_grant)
+    tab_lang, tz = tab_display(state)
+    return GuardContext(open_db=open_db, now=now, view=view, actor=actor, area=area, grant_checked=need_grant,
+                        tab_lang=tab_lang, tz=tz)
+
+
+def tab_display(state) -> tuple[str, str | None]:
+    """The tab's own language and time zone, as AuthState keeps them (state/auth.py)."""
+    tab_language = getattr(state, "_tab_language", None)
+    if callable(tab_language):
+        return tab_language(), fmt.valid_time_zone(getattr(state, "_time_zone", None))
+    return DEFAULT_LANGUAGE, None
 
 
 def _record_refusal(db: Session, actor: Actor, area: Area, target: str, now: datetime) -> None:

@@ -21,7 +21,6 @@ from panel_app.services import invitations
 from panel_app.services.notifications import notify_user
 from panel_app.services.validation import ValidationError
 from panel_app.state.auth import AuthState
-from panel_app.state.login import _browser_language
 from panel_app.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ class InviteState(AuthState):
     def open_invite(self):
         """on_load: who invited, for which account; or a plain "this link does not work"."""
         if not self.signed_in and not self._language_chosen:
-            self.lang = _browser_language(self.router.headers.accept_language)
+            self.lang = self._tab_language()
         self._clear_errors()
         self.phone_value = ""
         if self._refresh():
@@ -99,7 +98,7 @@ class InviteState(AuthState):
         """The page's language before there is a login (a display preference of this tab)."""
         if not isinstance(lang, str) or lang not in LANGUAGES or self.signed_in:
             return
-        self.lang = lang
+        self.lang = self._picked_language = lang
         self._language_chosen = True
         if self.invite_status == STATUS_OPEN:
             self._refresh()

@@ -34,14 +34,6 @@ def passkey_error_key(code: object) -> str | None:
     return None
 
 
-def _browser_language(accept_language: str) -> str:
-    for part in (accept_language or "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "en"
-
-
 class LoginState(AuthState):
     message: str = ""
     message_is_error: bool = False
@@ -62,7 +54,7 @@ class LoginState(AuthState):
         # Signed out (or a restored tab): the tab check in front of this event has already
         # emptied every page of a previous session, and kept only its language.
         if not self._user_language:
-            self.lang = _browser_language(self.router.headers.accept_language)
+            self.lang = self._tab_language()
         self.next_path = next_path
         self._passkey_error = ""
         error = params.get("error")
@@ -84,7 +76,7 @@ class LoginState(AuthState):
     def choose_language(self, lang: str):
         """Before sign-in the language is a display preference of this tab only."""
         if isinstance(lang, str) and lang in LANGUAGES and not self.signed_in:
-            self.lang = lang
+            self.lang = self._picked_language = lang
             if self._passkey_error:
                 self.message = t(self._passkey_error, self.lang)
             elif self.message:

@@ -21,7 +21,6 @@ from typing import ClassVar
 from panel_app.delivery import CodeMessage
 from panel_app.i18n import t
 from panel_app.models import VerificationCode
-from panel_app.i18n import formatting as fmt
 from panel_app.security import codes
 from panel_app.security.permissions import Area
 from panel_app.services import factor_changes, factor_rules, methods, profile, stepup
@@ -148,7 +147,7 @@ class ProfileState(GatedPage, AuthState):
             advice = (t("profile.scheduled.cancel_with", ctx.lang, methods=", ".join(others)) if others
                       else t("profile.scheduled.cancel_by_support", ctx.lang))
         return ScheduledChangeRow(id=str(change.id), kind=t(f"profile.kind.{change.kind}", ctx.lang),
-                                  value=change.masked, effective=fmt.moment(change.effective_at, ctx.lang),
+                                  value=change.masked, effective=ctx.moment(change.effective_at),
                                   by=change.requested_by, may_cancel=may_cancel, advice=advice)
 
     def _clear_field_errors(self) -> None:
@@ -384,10 +383,10 @@ class ProfileState(GatedPage, AuthState):
             return
         spawn(notify_everywhere(ctx.user.id, "contact_change_scheduled", field=kind_text, new_value=masked_new,
                                 hours=max(1, settings.factor_change_delay_seconds // 3600),
-                                effective=fmt.moment(change.effective_at, ctx.lang),
+                                effective=ctx.moment(change.effective_at),
                                 **factor_changes.announcement_params(change)))
         self._reset_change()
-        self._say("profile.scheduled.done", kind=kind_text, effective=fmt.moment(change.effective_at, ctx.lang))
+        self._say("profile.scheduled.done", kind=kind_text, effective=ctx.moment(change.effective_at))
         self._reload()
 
     @guard.requires_stepup()

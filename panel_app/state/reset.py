@@ -17,7 +17,7 @@ from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.delivery import CodeMessage
 from panel_app.delivery.base import mask_phone
-from panel_app.i18n import LANGUAGES, t
+from panel_app.i18n import LANGUAGES, effective_language, t
 from panel_app.i18n import formatting as fmt
 from panel_app.security import devices
 from panel_app.security.passwords import MAX_PASSWORD_LENGTH
@@ -30,7 +30,7 @@ from panel_app.services.validation import ValidationError
 from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
-from panel_app.state.login import PASSKEY_ERROR_CODES, _browser_language, passkey_error_key
+from panel_app.state.login import PASSKEY_ERROR_CODES, passkey_error_key
 from panel_app.tasks import spawn
 
 STEP_LOADING = "loading"
@@ -49,13 +49,13 @@ class ForgotState(AuthState):
     @rx.event
     def open_forgot(self):
         if not self._user_language:
-            self.lang = _browser_language(self.router.headers.accept_language)
+            self.lang = self._tab_language()
         self.sent = bool(self.router.url.query_parameters.get("sent"))
 
     @rx.event
     def choose_language(self, lang: str):
         if isinstance(lang, str) and lang in LANGUAGES and not self.signed_in:
-            self.lang = lang
+            self.lang = self._picked_language = lang
 
 
 class ResetState(AuthState):
@@ -126,7 +126,7 @@ class ResetState(AuthState):
     def open_reset(self):
         """on_load: which second factors this account can prove, or "this link does not work"."""
         if not self.signed_in and not self._language_chosen:
-            self.lang = _browser_language(self.router.headers.accept_language)
+            self.lang = self._tab_language()
         self.error = self.info = self.password_error = self.result_text = ""
         self.code_sent = False
         self.method = ""
@@ -139,7 +139,7 @@ class ResetState(AuthState):
     @rx.event
     def choose_language(self, lang: str):
         if isinstance(lang, str) and lang in LANGUAGES and not self.signed_in:
-            self.lang = lang
+            self.lang = self._picked_language = lang
             self._language_chosen = True
 
     @rx.event
@@ -175,7 +175,8 @@ class ResetState(AuthState):
             record(db, actor, Area.AUTH, "code_sent", now=now, channel="whatsapp", purpose="reset",
                    destination=masked)
             message = CodeMessage(channel="whatsapp", destination=opened.user.phone, code=outcome.code,
-                                  language=opened.user.language, purpose="reset", code_id=outcome.code_id)
+                                  language=effective_language(opened.user.language, self.lang), purpose="reset",
+                                  code_id=outcome.code_id)
         spawn(deliver_and_record(message, actor))
         self.code_sent = True
         self.error = ""

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import LoginSession
 from panel_app.security import devices as known_devices
@@ -104,12 +103,11 @@ class SecurityState(GatedPage, AuthState):
             PasskeyRow(
                 id=str(row.id),
                 name=row.name,
-                created=fmt.moment(row.created_at, ctx.lang),
-                last_used=fmt.moment(row.last_used_at, ctx.lang) if row.last_used_at else t("security.passkey.never",
+                created=ctx.moment(row.created_at),
+                last_used=ctx.moment(row.last_used_at) if row.last_used_at else t("security.passkey.never",
                                                                                            ctx.lang),
                 synced="1" if row.synced else "",
-                new_until="" if passkey_setup.is_settled(row, ctx.now) else fmt.moment(row.created_at + delay,
-                                                                                       ctx.lang),
+                new_until="" if passkey_setup.is_settled(row, ctx.now) else ctx.moment(row.created_at + delay),
             )
             for row in passkeys.credentials_of(ctx.db, passkey_setup.owner_of(user))
         ]
@@ -124,8 +122,8 @@ class SecurityState(GatedPage, AuthState):
                 id=str(row.id),
                 browser=describe_user_agent(row.user_agent, ctx.lang),
                 ip=row.ip or "—",
-                started=fmt.moment(row.created_at, ctx.lang),
-                last_seen=fmt.moment(row.last_seen_at, ctx.lang),
+                started=ctx.moment(row.created_at),
+                last_seen=ctx.moment(row.last_seen_at),
                 current="1" if row.id == ctx.login_session.id else "",
             )
             for row in rows
@@ -136,8 +134,8 @@ class SecurityState(GatedPage, AuthState):
                 id=str(row.id),
                 browser=describe_user_agent(row.user_agent, ctx.lang),
                 ip=row.ip or "—",
-                first=fmt.moment(row.first_used_at, ctx.lang),
-                last=fmt.moment(row.last_used_at, ctx.lang),
+                first=ctx.moment(row.first_used_at),
+                last=ctx.moment(row.last_used_at),
                 current="1" if row.id == this_device else "",
             )
             for row in known_devices.listed(ctx.db, user.id)

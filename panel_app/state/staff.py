@@ -795,8 +795,6 @@ class StaffLoginState(rx.State):
 
 
 async def _follow_language(state) -> str:
-    from panel_app.state.login import _browser_language
-
     auth = await state.get_state(AuthState)
     staff = await state.get_state(StaffState)
     if staff._lang_chosen:
@@ -804,7 +802,7 @@ async def _follow_language(state) -> str:
     elif auth._user_language:
         lang = normalize_language(auth.lang)
     else:
-        lang = _browser_language(state.router.headers.accept_language)
+        lang = auth._tab_language()
     auth.lang = staff.ui_lang = lang
     return lang
 

@@ -8,7 +8,6 @@ ticket to the actor's account (another account's ticket is simply "not found").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services import support
@@ -98,7 +97,7 @@ class SupportState(AuthState):
                 kind=t(f"support.kind.{row.kind}", lang),
                 status=row.status,
                 status_label=t(f"support.status.{row.status}", lang),
-                updated=fmt.moment(row.updated_at, lang),
+                updated=ctx.moment(row.updated_at),
                 messages=str(row.message_count),
                 view_label=t("support.view_named", lang, number=row.id, subject=row.subject),
             )
@@ -123,7 +122,7 @@ class SupportState(AuthState):
                 id=str(m.id),
                 author=t("support.from_support", lang) if m.from_support else m.author_label,
                 body=m.body,
-                when=fmt.moment(m.created_at, lang),
+                when=ctx.moment(m.created_at),
                 from_support="1" if m.from_support else "",
             )
             for m in detail.messages

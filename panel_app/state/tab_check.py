@@ -78,9 +78,10 @@ async def wipe_tab(state: BaseState, *, everything: bool) -> None:
     if everything:
         for cls in _auth_tree():
             await auth.get_state(cls)  # loaded, so that reset reaches it
-        lang, user_language = auth.lang, auth._user_language  # the login page keeps the language
+        # The login page keeps the language, and the tab its time zone.
+        kept = auth.lang, auth._user_language, auth._picked_language, auth._time_zone
         auth.reset()
-        auth.lang, auth._user_language = lang, user_language
+        auth.lang, auth._user_language, auth._picked_language, auth._time_zone = kept
         return
     for cls in _auth_tree():
         if issubclass(cls, GatedPage):

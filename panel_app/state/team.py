@@ -113,7 +113,7 @@ class TeamState(GatedPage, AuthState):
                 status=i.status,
                 status_label=t(f"team.status.{i.status}", lang),
                 created=fmt.day(i.created_at, lang),
-                expires=fmt.moment(i.expires_at, lang),
+                expires=guard.current().moment(i.expires_at),
             )
             for i in overview.invitations
         ]
