@@ -144,7 +144,7 @@ class AuthState(rx.State):
 
     # --- handlers -----------------------------------------------------------------
 
-    @rx.event
+    @guard.automatic  # a page load, not an action of the user
     def set_time_zone(self, zone: str):
         """Sent once per page load by the browser (components/i18n.tab_marker): its time
         zone, e.g. ``Europe/Berlin``. Anything the zoneinfo database does not know is ignored."""
