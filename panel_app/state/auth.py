@@ -19,6 +19,17 @@ from panel_app.settings import get_settings
 from panel_app.state import guard
 
 
+def page_load_events(path: str) -> list:
+    """The on_load events of the page at ``path`` (none when no app is running: tests)."""
+    from reflex_base.registry import RegistrationContext
+    from reflex_base.utils.exceptions import ReflexRuntimeError
+
+    try:
+        return list(RegistrationContext.get().app.get_load_events(path))
+    except (LookupError, ReflexRuntimeError):
+        return []
+
+
 class AuthState(rx.State):
     user_name: str = ""
     user_email: str = ""
@@ -135,12 +146,10 @@ class AuthState(rx.State):
     def _reload_page(self):
         """The current page's on_load again, so that what the server computed for it
         (statuses, money, dates) follows a new language or time zone."""
-        from reflex_base.registry import RegistrationContext
-
         path = self.router.url.path if self.router.url else ""
         if not path or not self.signed_in:
             return None
-        return list(RegistrationContext.get().app.get_load_events(path)) or None
+        return page_load_events(path) or None
 
     # --- handlers -----------------------------------------------------------------
 
