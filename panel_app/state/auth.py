@@ -19,6 +19,10 @@ from panel_app.settings import get_settings
 from panel_app.state import guard
 
 
+# The support console's pages that show times (their loads decide access themselves).
+STAFF_CONSOLE_PAGES = ("/staff/tickets", "/staff/admin", "/staff/security")
+
+
 def page_load_events(path: str) -> list:
     """The on_load events of the page at ``path`` (none when no app is running: tests)."""
     from reflex_base.registry import RegistrationContext
@@ -147,7 +151,7 @@ class AuthState(rx.State):
         """The current page's on_load again, so that what the server computed for it
         (statuses, money, dates) follows a new language or time zone."""
         path = self.router.url.path if self.router.url else ""
-        if not path or not self.signed_in:
+        if not path or not (self.signed_in or path.startswith(STAFF_CONSOLE_PAGES)):
             return None
         return page_load_events(path) or None
 

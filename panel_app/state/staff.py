@@ -132,6 +132,7 @@ class StaffState(rx.State):
     gate_notice: str = ""
     forbidden: bool = False
     ui_lang: str = "en"
+    _time_zone: str = ""  # the browser's, copied from AuthState at every page load
     _lang_chosen: bool = False  # picked in this tab (else the browser's language, at every page load)
     # Passkeys at the gate: the staff member has one; only passkeys open the console; the
     # grant (the app's, no passkey yet) opens only "My sign-in methods"; the options for the
@@ -329,8 +330,13 @@ class StaffPage(rx.State, mixin=True):
         self.loaded = True
 
 
-def _when(moment: datetime, lang: str) -> str:
-    return fmt.moment(moment, lang)
+def _when(moment: datetime, lang: str, tz: str | None = None) -> str:
+    """In the tab's time zone (``_tz``), else in UTC, saying so."""
+    return fmt.moment(moment, lang, tz)
+
+
+def _tz(state) -> str | None:
+    return fmt.valid_time_zone(getattr(state, "_time_zone", None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,7 +400,7 @@ class StaffQueueState(StaffPage, StaffState):
         self.rows = [
             QueueRow(id=str(r.id), subject=r.subject, kind=t(f"support.kind.{r.kind}", lang),
              status=status_label(r.status, lang), customer=r.customer,
-             updated=_when(r.updated_at, lang))
+             updated=_when(r.updated_at, lang, _tz(self)))
             for r in staff_support.queue(ctx.db, kind=self.kind_filter, status=self.status_filter,
                                          age=self.age_filter, now=ctx.now)
         ]
@@ -464,7 +470,7 @@ class StaffTicketState(StaffPage, StaffState):
         self.customer, self.requester = view.customer, view.requester_name
         self.requester_email, self.requester_phone = view.requester_email, view.requester_phone
         self.requester_has_app = view.requester_has_app
-        self.messages = [StaffMessageRow(author=m.author_label, body=m.body, when=_when(m.created_at, lang),
+        self.messages = [StaffMessageRow(author=m.author_label, body=m.body, when=_when(m.created_at, lang, _tz(self)),
                           support="1" if m.from_support else "") for m in view.messages]
         self.pending_changes = [PendingChangeRow(id=str(change.id), text=_pending_text(change, lang))
                                 for change in view.pending_changes]
@@ -477,7 +483,7 @@ class StaffTicketState(StaffPage, StaffState):
             if view.requester_role == ROLE_ADMIN else ""
         self.open_request = view.open_request
         letters = postal_letters.letters_of_ticket(ctx.db, view.id, ctx.now)
-        self.letters = [t("staff.letter.row", lang, sent=_when(row.created_at, lang), until=_when(row.expires_at, lang),
+        self.letters = [t("staff.letter.row", lang, sent=_when(row.created_at, lang, _tz(self)), until=_when(row.expires_at, lang, _tz(self)),
                           state=t(f"staff.letter.state.{row.state}", lang)) for row in letters]
         self.letter_live = any(row.state == postal_letters.STATE_LIVE for row in letters)
         self.letter_proven = postal_letters.identity_proven(ctx.db, view.id, ctx.now)
@@ -617,9 +623,9 @@ class StaffAdminState(StaffPage, StaffState):
     def _load(self, ctx: StaffContext) -> None:
         lang = _lang(self)
         self.requests = [AccessRequestRow(id=str(r.id), customer=r.customer, ticket=str(r.ticket_id or ""),
-                          reason=r.reason, by=r.requested_by, when=_when(r.requested_at, lang))
+                          reason=r.reason, by=r.requested_by, when=_when(r.requested_at, lang, _tz(self)))
                          for r in staff_recovery.pending_requests(ctx.db)]
-        self.audit_rows = [StaffAuditRow(when=_when(r.created_at, lang), staff=r.staff, action=r.action,
+        self.audit_rows = [StaffAuditRow(when=_when(r.created_at, lang, _tz(self)), staff=r.staff, action=r.action,
                             ticket=str(r.ticket_id or ""), detail=r.detail[:300])
                            for r in staff_support.staff_audit(ctx.db)]
 
@@ -673,8 +679,8 @@ class StaffSecurityState(StaffPage, StaffState):
     def _load(self, ctx: StaffContext) -> None:
         lang = _lang(self)
         self.passkeys = [
-            StaffPasskeyRow(id=str(row.id), name=row.name, created=_when(row.created_at, lang),
-                            last_used=_when(row.last_used_at, lang) if row.last_used_at else t("staff.passkey.never", lang),
+            StaffPasskeyRow(id=str(row.id), name=row.name, created=_when(row.created_at, lang, _tz(self)),
+                            last_used=_when(row.last_used_at, lang, _tz(self)) if row.last_used_at else t("staff.passkey.never", lang),
                             kind=t("staff.passkey.synced" if row.synced else "staff.passkey.device_bound", lang))
             for row in staff_passkeys.rows(ctx.db, ctx.staff)]
         self.can_remove = staff_passkeys.may_remove_any(ctx.db, ctx.staff)
@@ -804,6 +810,7 @@ async def _follow_language(state) -> str:
     else:
         lang = auth._tab_language()
     auth.lang = staff.ui_lang = lang
+    staff._time_zone = auth._time_zone
     return lang
 
 
