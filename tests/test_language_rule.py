@@ -183,3 +183,14 @@ def test_switching_the_language_relabels_the_rows_the_server_computed(make_user)
     row = next(r for r in page.rows if r.time.startswith("2026-12-01"))
     assert (row.action, row.time) == (t("activity.action.device_remembered", "en"), "2026-12-01 10:05")
     assert page.parent_state.lang == "en"
+
+
+def test_an_account_without_a_language_gets_english_mails_that_state_utc(make_user):
+    from panel_app.services import notifications
+
+    user = make_user()
+    assert fmt.day(WINTER, "") == fmt.day(WINTER, "en") == "2026-12-01"
+    assert fmt.moment(WINTER, "") == "2026-12-01 09:05 UTC"
+    assert notifications._recipient(user.id) == (user.email, "en")
+    subject, body = notifications.render("new_sign_in", "en", browser="Firefox", ip="192.0.2.1")
+    assert " UTC" in body

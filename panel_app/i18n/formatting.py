@@ -24,6 +24,7 @@ _LETTER_SYMBOL_THEN_DIGIT = re.compile(r"(?<=[A-Za-z])(?=\d)")
 
 
 def _locale(lang: str) -> str:
+    """``lang``, or English for none (an account that chose no language: ``""``)."""
     return lang if isinstance(lang, str) and lang else "en"
 
 
@@ -43,7 +44,7 @@ def _as_date(value: date | datetime) -> date:
 def day(value: date | datetime | None, lang: str = "en") -> str:
     if value is None:
         return ""
-    return format_date(_as_date(value), DATE_PATTERNS.get(lang, "medium"), locale=_locale(lang))
+    return format_date(_as_date(value), DATE_PATTERNS.get(_locale(lang), "medium"), locale=_locale(lang))
 
 
 @functools.cache
@@ -74,7 +75,7 @@ def moment(value: datetime | None, lang: str = "en", tz: str | None = None) -> s
 
 
 def _local_day(local: datetime, lang: str) -> str:
-    return format_date(local.date(), DATE_PATTERNS.get(lang, "medium"), locale=_locale(lang))
+    return format_date(local.date(), DATE_PATTERNS.get(_locale(lang), "medium"), locale=_locale(lang))
 
 
 def megabytes(mb: int, lang: str = "en") -> str:

@@ -13,7 +13,7 @@ import logging
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.i18n import formatting as fmt
-from panel_app.i18n import t
+from panel_app.i18n import normalize_language, t
 from panel_app.models import User
 from panel_app.services.user_agents import describe_user_agent
 
@@ -43,7 +43,7 @@ def render(kind: str, language: str, **params: object) -> tuple[str, str]:
 def _recipient(user_id: int) -> tuple[str, str] | None:
     with transaction() as db:
         user = db.get(User, user_id)
-        return (user.email, user.language) if user is not None else None
+        return (user.email, normalize_language(user.language)) if user is not None else None
 
 
 async def notify_user(user_id: int, kind: str, *, to: str | None = None, **params: object) -> bool:
@@ -69,7 +69,7 @@ async def notify_new_sign_in(user_id: int, *, ip: str, user_agent: str) -> bool:
 def _channels(user_id: int) -> tuple[str, str | None, str] | None:
     with transaction() as db:
         user = db.get(User, user_id)
-        return (user.email, user.phone, user.language) if user is not None else None
+        return (user.email, user.phone, normalize_language(user.language)) if user is not None else None
 
 
 async def notify_everywhere(user_id: int, kind: str, *, also_email: str | None = None,
