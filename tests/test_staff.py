@@ -206,7 +206,7 @@ def test_refusing_closes_the_ticket_with_the_reason_and_first_name_only(make_use
                        .order_by(TicketMessage.id.desc())).first()
         assert closed.status == "closed" and last.body == "We could not confirm your identity."
         assert last.author_label == "Support (Maria)" and "Keller" not in last.author_label
-        assert support.get_ticket(db, user.account_id, ticket.id).messages[-1].from_support
+        assert support.get_ticket(db, support.scope_for(user), ticket.id).messages[-1].from_support
 
 
 def test_removing_a_customers_app_needs_a_second_staff_admin(make_user):

@@ -492,7 +492,7 @@ async def test_a_code_for_another_change_does_not_apply_this_one(owner):
 # --- /support -------------------------------------------------------------------------------
 
 
-def test_support_needs_a_login_and_the_area(owner):
+def test_support_needs_a_login_and_without_the_area_shows_only_ones_own_tickets(owner):
     state = page(SupportState, None, "/support")
     assert redirect_path(state.load()).startswith("/login")
 
@@ -504,10 +504,12 @@ def test_support_needs_a_login_and_the_area(owner):
         support.create_ticket(db, support_actor(db, owner), kind="general", subject="Owner question",
                               body="Hello", now=utcnow())
     state = page(SupportState, login(reload_user_by_email("dns@test.example")), "/support")
-    assert redirect_path(state.load()) == "/dashboard?denied=1"
-    assert state.tickets == []
-    state.create_ticket({"kind": "general", "subject": "Sneaky", "body": "Hi"})
-    assert count(Ticket) == 1
+    assert redirect_path(state.load()) is None  # no "no access": the technician's own tickets
+    assert state.tickets == [] and state.whole_account is False
+    assert "Owner question" not in frontend_json(state)
+    state.create_ticket({"kind": "general", "subject": "My own", "body": "Hi"})
+    assert [row.subject for row in state.tickets] == ["My own"]
+    assert count(Ticket) == 2
 
 
 def test_support_ticket_create_errors_keep_the_input(owner):

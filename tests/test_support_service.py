@@ -103,7 +103,7 @@ def test_list_is_scoped_and_ordered(db, actor, owner, make_user, now):
     close_ticket(db, actor, closed.ticket.id, now=now + timedelta(minutes=3))
     new_ticket(db, Actor.for_user(stranger), now, subject="Not yours")
 
-    rows = list_tickets(db, owner.account_id)
+    rows = list_tickets(db, support.scope_for(owner))
     assert [r.subject for r in rows] == ["Second", "First", "Old problem"]  # closed ones last
     assert all(r.message_count == 1 for r in rows)
     assert {r.id for r in rows} == {first.ticket.id, second.ticket.id, closed.ticket.id}
@@ -116,7 +116,7 @@ def test_other_accounts_ticket_is_not_found_everywhere(db, actor, make_user, now
     for ticket_id in [theirs.ticket.id, str(theirs.ticket.id), 424242, 2**31, "99999999999", -5, "x", None,
                       True, {"id": 1}]:
         with pytest.raises(NotFound):
-            get_ticket(db, actor.account_id, ticket_id)
+            get_ticket(db, support.TicketScope(actor.account_id, None), ticket_id)
         with pytest.raises(NotFound):
             reply_to_ticket(db, actor, ticket_id, "Let me in", now=now)
         with pytest.raises(NotFound):
@@ -177,7 +177,7 @@ def test_contact_update_request_needs_no_grant_and_speaks_the_users_language(db,
     assert result.created
     assert (result.ticket.kind, result.ticket.status) == ("contact_update", "open")
     assert result.ticket.subject == "Bitte meine Kontaktdaten aktualisieren"
-    (message,) = get_ticket(db, owner.account_id, result.ticket.id).messages
+    (message,) = get_ticket(db, support.scope_for(owner), result.ticket.id).messages
     assert "per WhatsApp nicht erhalten" in message.body
     assert message.body.endswith("Neue Nummer: bitte anrufen.")
     (event,) = audits(db)

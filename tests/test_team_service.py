@@ -18,6 +18,7 @@ from panel_app.security.crypto import keyed_hash
 from panel_app.security.passwords import verify_password
 from panel_app.security.permissions import (
     GRANTABLE_AREAS,
+    acts_for_account,
     Area,
     allowed_areas,
     may_enter,
@@ -323,8 +324,12 @@ def test_changed_areas_are_stored_and_read_back_by_the_next_permission_check(db,
         assert not may_enter(stored.role, stored.areas, Area.DOMAINS)
         assert not may_enter(stored.role, stored.areas, Area.EMAIL)
         assert may_enter(stored.role, stored.areas, Area.INVOICES)
-        never = {Area.PROFILE, Area.PAYMENTS, Area.TEAM}
+        never = {Area.PAYMENTS, Area.TEAM}
         assert not never & allowed_areas(stored.role, stored.areas)
+        # /profile opens for their own person; the account's contract data stay the owner's.
+        assert may_enter(stored.role, stored.areas, Area.PROFILE)
+        assert not acts_for_account(stored.role, stored.areas, Area.PROFILE)
+        assert acts_for_account(stored.role, stored.areas, Area.SUPPORT)
 
     assert error(team.change_areas, db, actor, admin.id, ["payments"], now=now) == (
         "areas", "team.error.areas_invalid")
@@ -340,8 +345,10 @@ def test_granting_every_grantable_area_never_grants_the_owners_areas(db, actor, 
     db.commit()
     db.expire_all()
     stored = db.get(User, admin.id)
-    for area in (Area.PROFILE, Area.PAYMENTS, Area.TEAM):
+    for area in (Area.PAYMENTS, Area.TEAM):
         assert not may_enter(stored.role, stored.areas, area)
+    for area in (Area.PROFILE, Area.PAYMENTS, Area.TEAM, Area.SECURITY, Area.ACTIVITY):
+        assert not acts_for_account(stored.role, stored.areas, area)
 
 
 def _sessions_for(db, user, now, count=2):

@@ -1,4 +1,5 @@
-"""/profile: personal data form, email address and mobile number with confirmed changes.
+"""/profile: email address and mobile number with confirmed changes (every user, their own),
+and the contract data form (the owner only; a technical administrator reads who keeps them).
 
 Built like ``components.gate.gated_page`` (content while the grant holds, else the
 gate), plus ``ProfileState.gate_notice`` above both: after a contact change (which
@@ -259,6 +260,12 @@ def _contact_card() -> rx.Component:
     )
 
 
+def _account_data_elsewhere() -> rx.Component:
+    """A technical administrator: the account's contract data are the owner's."""
+    return rx.callout(tr("profile.account_data_owner"), icon="info", size="1", width="100%",
+                      id="account-data-owner")
+
+
 def _content() -> rx.Component:
     return rx.vstack(
         page_heading("profile.title"),
@@ -267,7 +274,7 @@ def _content() -> rx.Component:
         rx.cond(ProfileState.error != "", rx.callout(ProfileState.error, icon="circle-x", color_scheme="red",
                                                      role="alert", width="100%")),
         _contact_card(),
-        _profile_form(),
+        rx.cond(ProfileState.account_data, _profile_form(), _account_data_elsewhere()),
         spacing="4",
         width="100%",
         align="start",

@@ -145,6 +145,8 @@ def _new_ticket_form() -> rx.Component:
 def _ticket_list() -> rx.Component:
     return rx.vstack(
         rx.text(tr("support.intro"), size="2"),
+        rx.cond(~SupportState.whole_account,
+                rx.text(tr("support.own_only"), size="2", color=rx.color("gray", 11), id="support-own-only")),
         rx.link(tr("letter.link"), href="/support/letter", size="2", id="letter-link"),
         rx.cond(
             SupportState.tickets.length() > 0,

@@ -28,8 +28,12 @@ SENSITIVE_AREAS = frozenset(
 )
 # What an owner may hand to a technical administrator.
 GRANTABLE_AREAS = (Area.DOMAINS, Area.EMAIL, Area.SERVICES, Area.SUPPORT, Area.INVOICES)
-# Every user has these for themselves (their own factors, sessions and log entries).
-SELF_AREAS = frozenset({Area.DASHBOARD, Area.HELP, Area.SECURITY, Area.ACTIVITY, Area.AUTH})
+# Every user may open these for their own person: their contact details (/profile), factors,
+# sessions and known browsers (/security), their own log entries (/activity) and their own
+# support tickets (/support). What belongs to the account in them (the contract data on
+# /profile, every other user's tickets) needs ``acts_for_account``.
+SELF_AREAS = frozenset({Area.DASHBOARD, Area.HELP, Area.PROFILE, Area.SECURITY, Area.ACTIVITY, Area.SUPPORT,
+                        Area.AUTH})
 
 ROLE_OWNER = "owner"
 ROLE_ADMIN = "admin"
@@ -59,3 +63,15 @@ def allowed_areas(role: str, areas_raw: str) -> frozenset[Area]:
 
 def may_enter(role: str, areas_raw: str, area: Area) -> bool:
     return area in allowed_areas(role, areas_raw)
+
+
+def acts_for_account(role: str, areas_raw: str, area: Area) -> bool:
+    """Whether the user sees and changes the *account's* side of ``area``, beyond their own
+    person: the owner everywhere; a technical administrator only in an area the owner granted
+    (so never the contract data on /profile, which no grant covers; every ticket of the
+    account only with the support area)."""
+    if role == ROLE_OWNER:
+        return True
+    if role == ROLE_ADMIN:
+        return area in parse_areas(areas_raw)
+    return False

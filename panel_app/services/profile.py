@@ -1,7 +1,8 @@
 """Personal data of the contract holder, and changing a user's email address or phone.
 
-Name, company and address live on the ``Account`` (they are printed on invoices);
-email and phone belong to the ``User`` who logs in. Changing either contact goes
+Name, company and address live on the ``Account`` (they are printed on invoices) and are
+the owner's alone: a technical administrator's /profile shows only their own person
+(``get_contact``). Email and phone belong to the ``User`` who logs in, each user their own. Changing either contact goes
 through a separate, confirmed flow: ``start_contact_change`` checks the new value,
 the caller sends a code to it, and ``apply_contact_change`` sets it once the code
 is confirmed, ends every step-up grant of the user and tells the old address.
@@ -82,6 +83,14 @@ class ProfileRecord:
 
 
 @dataclass(frozen=True)
+class ContactRecord:
+    """The signed-in user's own contact details (every user, the owner or a technician)."""
+
+    email: str
+    phone: str  # E.164, "" if none
+
+
+@dataclass(frozen=True)
 class ProfileUpdate:
     profile: ProfileRecord
     changed: tuple[str, ...]  # field names; empty when nothing changed (then nothing is audited)
@@ -94,7 +103,20 @@ def _account(db: Session, user: User) -> Account:
     return account
 
 
+def manages_account_data(user: User) -> bool:
+    """Only the owner, the contract holder, sees and changes the account's contract data
+    (no area a technical administrator can be granted covers it)."""
+    return user.role == ROLE_OWNER and user.is_active
+
+
+def get_contact(user: User) -> ContactRecord:
+    return ContactRecord(email=user.email, phone=user.phone or "")
+
+
 def get_profile(db: Session, user: User) -> ProfileRecord:
+    """The contract data and the owner's contact details: the owner only."""
+    if not manages_account_data(user):
+        raise ValidationError("profile", "profile.error.owner_only")
     account = _account(db, user)
     return ProfileRecord(
         name=account.name,

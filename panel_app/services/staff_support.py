@@ -34,13 +34,14 @@ from panel_app.services.validation import NotFound, ValidationError
 
 EVIDENCE_ITEMS = POLICY.evidence_items
 # Where the customer's panel shows each item: the checklist asks a requester only for what
-# their role shows them (a technical administrator sees no payment method and no profile;
-# invoices, and the postal code printed on them, only with the invoices area).
+# their role shows them (a technical administrator sees no payment method and no contract data:
+# their /profile holds their own person only; invoices, and the postal code printed on them,
+# only with the invoices area). The owner has every area and so is asked every item.
 EVIDENCE_AREAS = {
     "customer_number": frozenset({Area.DASHBOARD}),
     "invoice": frozenset({Area.INVOICES}),
     "payment_last4": frozenset({Area.PAYMENTS}),
-    "postal_code": frozenset({Area.PROFILE, Area.INVOICES}),
+    "postal_code": frozenset({Area.INVOICES}),
 }
 EVIDENCE_NEEDED = POLICY.evidence_needed
 EVIDENCE_VALID = POLICY.evidence_valid

@@ -1,7 +1,10 @@
 """Support tickets of an account: list, read, open, reply, close.
 
-Tickets belong to the account (every user of it with the support area sees them).
-A ticket of another account is "not found", never "forbidden".
+Every user reads and answers the tickets they opened themselves (a technical administrator's
+"update my contact details" request, say) and may open new ones. Every ticket of the account
+is seen by the owner and by a technical administrator with the support area only
+(``scope_for``, read from the database at every call). A ticket outside the scope (another
+user's without the area, another account's) is "not found", never "forbidden".
 ``create_contact_update_ticket`` needs no step-up grant: it is the way out for a
 user whose verification code does not arrive.
 """
@@ -15,7 +18,7 @@ from sqlmodel import Session, func, select
 
 from panel_app.i18n import normalize_language, t
 from panel_app.models import Ticket, TicketMessage, User
-from panel_app.security.permissions import Area
+from panel_app.security.permissions import Area, acts_for_account
 from panel_app.services import audit
 from panel_app.services.audit import Actor
 from panel_app.services.billing import coerce_id
@@ -65,6 +68,34 @@ class TicketDetail:
 class ContactUpdateRequest:
     ticket: TicketRow
     created: bool  # False: an open request of this user already existed and is returned instead
+
+
+@dataclass(frozen=True)
+class TicketScope:
+    """Which tickets a user sees: the account's, or only their own (``user_id`` set)."""
+
+    account_id: int
+    user_id: int | None  # None: every ticket of the account
+
+    @property
+    def whole_account(self) -> bool:
+        return self.user_id is None
+
+
+def scope_for(user: User) -> TicketScope:
+    """The owner and a technical administrator with the support area: every ticket of the
+    account; anyone else: their own tickets."""
+    if user.is_active and acts_for_account(user.role, user.areas, Area.SUPPORT):
+        return TicketScope(user.account_id, None)
+    return TicketScope(user.account_id, user.id)
+
+
+def _actor_scope(db: Session, actor: Actor) -> TicketScope:
+    """The scope of the acting user, read from the database now (never from the caller)."""
+    user = db.get(User, actor.user_id) if isinstance(actor.user_id, int) else None
+    if user is None or user.account_id != actor.account_id:
+        raise NotFound("ticket", "support.error.not_found")
+    return scope_for(user)
 
 
 # --- validation -----------------------------------------------------------------------
@@ -124,11 +155,18 @@ def _row(ticket: Ticket, count: int) -> TicketRow:
                      ticket.updated_at, count)
 
 
-def list_tickets(db: Session, account_id: int) -> tuple[TicketRow, ...]:
+def _in_scope(scope: TicketScope) -> list:
+    conditions = [Ticket.account_id == scope.account_id]
+    if scope.user_id is not None:
+        conditions.append(Ticket.user_id == scope.user_id)
+    return conditions
+
+
+def list_tickets(db: Session, scope: TicketScope) -> tuple[TicketRow, ...]:
     """Not closed first, then most recently updated first."""
     tickets = db.exec(
         select(Ticket)
-        .where(Ticket.account_id == account_id)
+        .where(*_in_scope(scope))
         .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
     ).all()
     counts = _message_counts(db, [t.id for t in tickets])
@@ -137,9 +175,16 @@ def list_tickets(db: Session, account_id: int) -> tuple[TicketRow, ...]:
     return tuple(rows)
 
 
-def _get(db: Session, account_id: int, ticket_id: object) -> Ticket:
+def open_ticket_count(db: Session, scope: TicketScope) -> int:
+    """Tickets in the scope that are not closed (open or answered)."""
+    return int(db.exec(select(func.count()).select_from(Ticket)
+                       .where(*_in_scope(scope), Ticket.status != STATUS_CLOSED)).one())
+
+
+def _get(db: Session, scope: TicketScope, ticket_id: object) -> Ticket:
     ticket = db.get(Ticket, _ticket_id(ticket_id))
-    if ticket is None or ticket.account_id != account_id:
+    if (ticket is None or ticket.account_id != scope.account_id
+            or (scope.user_id is not None and ticket.user_id != scope.user_id)):
         raise NotFound("ticket", "support.error.not_found")
     return ticket
 
@@ -158,8 +203,8 @@ def _detail(db: Session, ticket: Ticket) -> TicketDetail:
     )
 
 
-def get_ticket(db: Session, account_id: int, ticket_id: object) -> TicketDetail:
-    return _detail(db, _get(db, account_id, ticket_id))
+def get_ticket(db: Session, scope: TicketScope, ticket_id: object) -> TicketDetail:
+    return _detail(db, _get(db, scope, ticket_id))
 
 
 # --- changes --------------------------------------------------------------------------
@@ -196,7 +241,7 @@ def reply_to_ticket(
     db: Session, actor: Actor, ticket_id: object, body: object, *, now: datetime
 ) -> TicketDetail:
     """The customer's answer; the ticket goes back to ``open`` (waiting for support)."""
-    ticket = _get(db, actor.account_id, ticket_id)
+    ticket = _get(db, _actor_scope(db, actor), ticket_id)
     text = clean_body(body)
     if ticket.status == STATUS_CLOSED:
         raise ValidationError("body", "support.error.ticket_closed")
@@ -212,7 +257,7 @@ def reply_to_ticket(
 
 def close_ticket(db: Session, actor: Actor, ticket_id: object, *, now: datetime) -> TicketDetail:
     """Close a ticket. Closing a closed ticket changes nothing and is not audited again."""
-    ticket = _get(db, actor.account_id, ticket_id)
+    ticket = _get(db, _actor_scope(db, actor), ticket_id)
     if ticket.status != STATUS_CLOSED:
         ticket.status = STATUS_CLOSED
         ticket.updated_at = now

@@ -1,5 +1,10 @@
-"""/profile: the contract holder's name, company, address and VAT ID, and
-changing the user's email address or mobile number.
+"""/profile: the signed-in user's own email address and mobile number with their change, and
+for the owner alone the contract holder's name, company, address and VAT ID.
+
+Every user opens it for their own person (``Area.PROFILE`` is a self area): a technical
+administrator changes their own address and number under the same factor rules as the owner,
+and never sees or changes the account's contract data (``profile.manages_account_data``, read
+from the database at every event; ``profile.update_profile`` refuses anyone else as well).
 
 A factor is changed only with that factor, or slowly and loudly (``services/factor_rules.py``
 decides, at the preview and again at the confirmation). With access to the current address or
@@ -80,6 +85,8 @@ class ScheduledChangeRow:
 class ProfileState(GatedPage, AuthState):
     area: ClassVar[Area] = Area.PROFILE
 
+    # The account's contract data are shown (and loaded) only to the owner.
+    account_data: bool = False
     # The personal data form: loaded values, or what was typed when saving failed.
     form_name: str = ""
     form_company: str = ""
@@ -128,12 +135,19 @@ class ProfileState(GatedPage, AuthState):
             self.gate_notice = notice
 
     def _load(self, ctx: guard.GuardContext) -> None:
-        data = profile.get_profile(ctx.db, ctx.user)
-        for name in PROFILE_FORM_FIELDS:
-            setattr(self, f"form_{name}", getattr(data, name))
-        self.country_options = country_choices(ctx.lang, data.country)
-        self.email = data.email
-        self.phone = data.phone
+        self.account_data = profile.manages_account_data(ctx.user)
+        if self.account_data:
+            data = profile.get_profile(ctx.db, ctx.user)
+            for name in PROFILE_FORM_FIELDS:
+                setattr(self, f"form_{name}", getattr(data, name))
+            self.country_options = country_choices(ctx.lang, data.country)
+        else:  # a technical administrator: their own person only, nothing of the account
+            for name in PROFILE_FORM_FIELDS:
+                setattr(self, f"form_{name}", "")
+            self.country_options = []
+        contact = profile.get_contact(ctx.user)
+        self.email = contact.email
+        self.phone = contact.phone
         self.gate_notice = ""
         self.scheduled = [self._scheduled_row(ctx, change) for change in factor_changes.pending(ctx.db, ctx.user.id)]
 
@@ -252,6 +266,9 @@ class ProfileState(GatedPage, AuthState):
             return
         self._clear_field_errors()
         self.message = self.error = ""
+        if not profile.manages_account_data(ctx.user):  # decided now, from the database
+            self._fail("profile.error.owner_only")
+            return
         for name in PROFILE_FORM_FIELDS:
             setattr(self, f"form_{name}", _kept(form_data, name))
         values = {name: form_data.get(name) for name in PROFILE_FORM_FIELDS}

@@ -11,7 +11,7 @@ from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import Account
 from panel_app.security.permissions import Area
-from panel_app.services import hosting
+from panel_app.services import hosting, support
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 
@@ -75,7 +75,8 @@ class DashboardState(AuthState):
         self.account_name = account.company or account.name
         self.service_count = summary.active_service_count
         self.domain_count = summary.domain_count
-        self.open_tickets = summary.open_ticket_count
+        # The tickets this user may read in /support (their own, or the account's).
+        self.open_tickets = support.open_ticket_count(ctx.db, support.scope_for(ctx.user))
         self.next_renewal = fmt.day(summary.next_renewal, ctx.lang)
         self.services = _service_rows(ctx) if Area.SERVICES.value in self.areas else []
         self.domains = _domain_rows(ctx) if Area.DOMAINS.value in self.areas else []

@@ -52,6 +52,7 @@ class StepUpState(AuthState):
     info: str = ""
     help_open: bool = False
     ticket_message: str = ""
+    ticket_linked: bool = False  # the message names a ticket: link to /support, where its requester reads it
     # The options (JSON) of the browser's passkey prompt while the passkey is the chosen
     # method: made before the click, so the prompt opens in the click's own gesture. The
     # challenge in them is no secret (single use, bound to this login session, 2 minutes).
@@ -266,9 +267,11 @@ class StepUpState(AuthState):
                                                            now=ctx.now)
         except ValidationError as exc:
             self.ticket_message = t(exc.message_key, ctx.lang)
+            self.ticket_linked = False
             return
         key = "gate.ticket_created" if request.created else "gate.ticket_exists"
         self.ticket_message = t(key, ctx.lang, number=request.ticket.id)
+        self.ticket_linked = True
 
 
 async def _deliver_then_show(message: CodeMessage, actor, login_session_id: int) -> None:

@@ -1,8 +1,10 @@
-"""/support: the account's tickets, one open ticket's messages, reply, close, new ticket.
+"""/support: the tickets the user may see, one open ticket's messages, reply, close, new ticket.
 
-A standard section: a login with the support area is enough (no step-up grant).
-Every handler still goes through the guard, and the support service scopes every
-ticket to the actor's account (another account's ticket is simply "not found").
+A standard section: a login is enough (no step-up grant), and every user opens it. Which
+tickets it shows is decided by the support service at every event from the database
+(``support.scope_for``): every ticket of the account for the owner and a technical
+administrator with the support area, else the user's own tickets. Every handler goes through
+the guard; a ticket outside the scope (another user's, another account's) is "not found".
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class TicketMessageRow:
 
 
 class SupportState(AuthState):
+    # Every ticket of the account is listed (else the user's own): says which in the intro.
+    whole_account: bool = False
     tickets: list[TicketRow] = []
     kind_options: list[Option] = []
     message: str = ""
@@ -88,6 +92,8 @@ class SupportState(AuthState):
 
     def _refresh(self, ctx: guard.GuardContext) -> None:
         lang = ctx.lang
+        scope = support.scope_for(ctx.user)
+        self.whole_account = scope.whole_account
         self.kind_options = [Option(value=kind, label=t(f"support.kind.{kind}", lang)) for kind in support.KINDS]
         self.tickets = [
             TicketRow(
@@ -101,11 +107,11 @@ class SupportState(AuthState):
                 messages=str(row.message_count),
                 view_label=t("support.view_named", lang, number=row.id, subject=row.subject),
             )
-            for row in support.list_tickets(ctx.db, ctx.user.account_id)
+            for row in support.list_tickets(ctx.db, scope)
         ]
         if self.open_id:
             try:
-                self._show(ctx, support.get_ticket(ctx.db, ctx.user.account_id, self.open_id))
+                self._show(ctx, support.get_ticket(ctx.db, scope, self.open_id))
             except ValidationError:
                 self._hide()
 
@@ -154,7 +160,7 @@ class SupportState(AuthState):
         if target is None:
             return
         try:
-            detail = support.get_ticket(ctx.db, ctx.user.account_id, target)
+            detail = support.get_ticket(ctx.db, support.scope_for(ctx.user), target)
         except ValidationError as exc:
             self._fail(exc.message_key, **exc.params)
             self._refresh(ctx)
