@@ -97,7 +97,8 @@ def nav_links() -> rx.Component:
         rx.separator(size="4", margin_y="0.5em"),
         rx.text(tr("nav.sensitive_heading"), size="1", color=rx.color("gray", 11), padding_x="0.75em",
                 id="nav-protected-heading"),
-        *[_nav_link(*item) for item in sensitive],
+        rx.vstack(*[_nav_link(*item) for item in sensitive], spacing="1", width="100%", role="group",
+                  aria_labelledby="nav-protected-heading"),
         spacing="1",
         width="100%",
     )

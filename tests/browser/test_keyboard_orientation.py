@@ -39,6 +39,9 @@ def test_focus_follows_the_gate_and_the_navigation_shows_page_and_padlocks(page,
     expect(current).to_have_attribute("href", "/invoices")
     assert current.evaluate("el => getComputedStyle(el).boxShadow") != "none"
     assert page.locator('nav a[href="/dashboard"]').get_attribute("aria-current") is None
+    # The protected areas are a named group, in the sidebar as in the phone menu.
+    protected = page.get_by_role("navigation").get_by_role("group", name="Protected areas")
+    expect(protected.get_by_role("link", name=re.compile("^Invoices"))).to_be_visible()
     # Not verified: every protected area's padlock is closed.
     expect(_padlocks(page, "closed").first).to_be_visible()
     closed = _padlocks(page, "closed").count()
@@ -113,6 +116,48 @@ def test_the_card_form_reports_every_error_at_once_beside_its_field(page, panel_
         expect(field).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#payments-error")).to_have_count(0)  # beside the fields, not a banner
     assert page.locator("#card-number").input_value() == "4242 4242 4242 4241"  # kept in the browser only
+
+
+def _domains_for(email: str, *names_and_mailboxes: tuple[str, str]) -> None:
+    """Domains (and a mailbox on each that names one) for the user ``email``."""
+    from sqlmodel import select
+
+    from panel_app.db import transaction
+    from panel_app.models import Domain, Mailbox, User
+
+    with transaction() as db:
+        user = db.exec(select(User).where(User.email == email)).one()
+        for name, mailbox in names_and_mailboxes:
+            domain = Domain(account_id=user.account_id, name=name, registered_on=date(2024, 1, 1),
+                            expires_on=date(2027, 1, 1))
+            db.add(domain)
+            db.flush()
+            if mailbox:
+                db.add(Mailbox(domain_id=domain.id, local_part=mailbox, password_hash="x"))
+
+
+def test_email_opens_on_a_domain_with_mailboxes_and_the_address_names_the_domain(page, panel_url):
+    email = "keys-mail@example.com"
+    create_user(email)
+    empty, with_mail = "a-keys-empty.example", "b-keys-mail.example"
+    _domains_for(email, (empty, ""), (with_mail, "info"))
+    sign_in(page, panel_url, email, PASSWORD, next_path="/email")
+    pass_gate_by_email(page, panel_url, email)
+    selector = page.locator("#mail-domain")
+    expect(selector).to_have_text(with_mail)  # not the first one, which has no mailbox
+    expect(page.get_by_text(f"info@{with_mail}").first).to_be_visible()
+    # Chosen in the page: the address says so.
+    selector.click()
+    page.get_by_role("option", name=empty).click()
+    expect(page).to_have_url(re.compile(r"/email\?domain=" + re.escape(empty) + "$"))
+    expect(selector).to_have_text(empty)
+    # A link naming the other domain wins, although one was chosen in this tab before.
+    page.goto(f"{panel_url}/email?domain={with_mail}")
+    expect(selector).to_have_text(with_mail)
+    expect(page.get_by_text(f"info@{with_mail}").first).to_be_visible()
+    page.go_back()
+    expect(page).to_have_url(re.compile(re.escape(empty) + "$"))
+    expect(selector).to_have_text(empty)
 
 
 def _new_staff_member(email: str) -> str:
