@@ -72,6 +72,34 @@
     })();
   };
 
+  // Keyboard focus after the verification gate's steps (no focus is lost on a control
+  // that disappears or becomes disabled): ``selector`` names the element to focus, the
+  // first match in the page once it is there and, given ``whenGone``, once that element
+  // has left the page (the gate giving way to the page's content). Tries for up to
+  // three seconds while the page renders. A heading gets tabindex=-1 to take the focus.
+  window.panelFocus = function (selector, whenGone) {
+    var tries = 0;
+    (function attempt() {
+      var blocked = whenGone && document.querySelector(whenGone);
+      var el = blocked ? null : document.querySelector(selector);
+      if (!el || el.disabled) {
+        if (tries++ < 60) window.setTimeout(attempt, 50);
+        return;
+      }
+      if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+      el.focus();
+    })();
+  };
+
+  // "Send code": the code goes into the field below.
+  window.panelFocusCode = function () { window.panelFocus("#verification-code"); };
+
+  // "Verify" succeeded: the page's own content (its main heading, else its first field).
+  window.panelFocusContent = function () {
+    window.panelFocus("#main h1, #main input:not([type=hidden]), #main textarea, #main select",
+      "#verification-gate");
+  };
+
   // After a successful verification: ask the server for this browser's known-device
   // cookie (HttpOnly, so only an HTTP response can set it). Nothing is read back.
   window.panelRememberDevice = function (url) {

@@ -27,7 +27,7 @@ from panel_app.services.payments import (
     remove_payment_method,
     set_default,
 )
-from panel_app.services.validation import NotFound, ValidationError
+from panel_app.services.validation import FormErrors, NotFound, ValidationError
 
 TODAY = date(2026, 11, 25)
 VISA = "4242424242424242"
@@ -129,18 +129,37 @@ def test_expiry_accepted(month, year, expected):
     "month, year, key",
     [
         (10, 2026, "payments.error.card_expired"),  # last month
-        (12, 2025, "payments.error.card_expired"),
-        (13, 2027, "payments.error.expiry_invalid"),
-        (0, 2027, "payments.error.expiry_invalid"),
-        (1, 2047, "payments.error.expiry_invalid"),  # more than 20 years ahead
-        ("ab", 2027, "payments.error.expiry_invalid"),
-        (True, 2027, "payments.error.expiry_invalid"),
-        (1, None, "payments.error.expiry_invalid"),
-        (1, 12345, "payments.error.expiry_invalid"),
+        (12, 2025, "payments.error.year_past"),
+        (13, 2027, "payments.error.month_invalid"),
+        (0, 2027, "payments.error.month_invalid"),
+        (1, 2047, "payments.error.year_invalid"),  # more than 20 years ahead
+        (1, 1999, "payments.error.year_invalid"),
+        ("ab", 2027, "payments.error.month_invalid"),
+        (True, 2027, "payments.error.month_invalid"),
+        (1, None, "payments.error.year_invalid"),
+        (1, 12345, "payments.error.year_invalid"),
     ],
 )
 def test_expiry_rejected(month, year, key):
     assert error_key(normalize_expiry, month, year, TODAY) == key
+
+
+def test_a_wrong_month_and_a_past_year_are_both_reported():
+    with pytest.raises(FormErrors) as info:
+        normalize_expiry("13", "2020", TODAY)
+    assert [(e.field, e.message_key) for e in info.value.errors] == [
+        ("exp_month", "payments.error.month_invalid"), ("exp_year", "payments.error.year_past")]
+
+
+def test_every_wrong_field_of_the_card_form_at_once(db, actor, now):
+    with pytest.raises(FormErrors) as info:
+        add_card(db, actor, number="4242424242424241", exp_month="13", exp_year=str(now.year - 1), holder="",
+                 now=now)
+    assert [(e.field, e.message_key) for e in info.value.errors] == [
+        ("number", "payments.error.card_checksum"), ("exp_month", "payments.error.month_invalid"),
+        ("exp_year", "payments.error.year_past"), ("holder", "validation.required")]
+    assert "4242424242424241" not in repr([e.params for e in info.value.errors])
+    assert db.exec(select(PaymentMethod)).all() == []
 
 
 # --- IBAN -------------------------------------------------------------------------------------------

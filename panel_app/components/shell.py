@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.radix.themes.base import RadixThemesComponent
 
 from panel_app.components.i18n import language_items, tr
 from panel_app.components.native_form import backend_path, native_form
@@ -11,6 +12,18 @@ from panel_app.security.permissions import SENSITIVE_AREAS, Area
 from panel_app.settings import get_settings
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import GrantState
+
+
+class MenuLabel(RadixThemesComponent):
+    """Radix Themes' DropdownMenu.Label (not wrapped by Reflex 0.10): a group's heading."""
+
+    tag = "DropdownMenu.Label"
+
+
+class MenuGroup(RadixThemesComponent):
+    """Radix Themes' DropdownMenu.Group: items that belong together (role=group)."""
+
+    tag = "DropdownMenu.Group"
 
 
 # (area, route, label key, lucide icon)
@@ -30,19 +43,35 @@ NAV_ITEMS: list[tuple[Area, str, str, str]] = [
 ]
 
 
+def _is_current(route: str) -> rx.Var:
+    """Whether the page shown is ``route`` or one below it (/domains/example.com: Domains)."""
+    path = rx.State.router.url.path
+    return (path == route) | path.startswith(route + "/")
+
+
+def padlock(size: int = 14) -> rx.Component:
+    """A protected area's padlock: open while this session is verified (the grant's
+    countdown runs), closed again when the grant ends. Says which in words too."""
+    return rx.cond(
+        AuthState.grant_active,
+        rx.icon("lock-open", size=size, aria_label=tr("nav.sensitive_unlocked"), role="img",
+                color=rx.color("green", 11), class_name="nav-padlock", data_lock="open"),
+        rx.icon("lock", size=size, aria_label=tr("nav.sensitive"), role="img", color=rx.color("amber", 11),
+                class_name="nav-padlock", data_lock="closed"),
+    )
+
+
 def _nav_link(area: Area, route: str, label_key: str, icon: str) -> rx.Component:
     sensitive = area in SENSITIVE_AREAS
+    current = _is_current(route)
     return rx.cond(
         AuthState.areas.contains(area.value),
         rx.link(
             rx.hstack(
                 rx.icon(icon, size=16, aria_hidden="true"),
-                rx.text(tr(label_key), size="2"),
+                rx.text(tr(label_key), size="2", weight=rx.cond(current, "bold", "regular")),
                 rx.spacer(),
-                rx.cond(
-                    sensitive,
-                    rx.icon("lock", size=14, aria_label=tr("nav.sensitive"), color=rx.color("amber", 11)),
-                ),
+                padlock() if sensitive else rx.fragment(),
                 align="center",
                 width="100%",
                 spacing="2",
@@ -50,6 +79,7 @@ def _nav_link(area: Area, route: str, label_key: str, icon: str) -> rx.Component
             href=route,
             underline="none",
             class_name="nav-link",
+            aria_current=rx.cond(current, "page", None),
             width="100%",
             padding_x="0.75em",
             padding_y="0.5em",
@@ -65,10 +95,54 @@ def nav_links() -> rx.Component:
     return rx.vstack(
         *[_nav_link(*item) for item in standard],
         rx.separator(size="4", margin_y="0.5em"),
-        rx.text(tr("nav.sensitive_heading"), size="1", color=rx.color("gray", 11), padding_x="0.75em"),
-        *[_nav_link(*item) for item in sensitive],
+        rx.text(tr("nav.sensitive_heading"), size="1", color=rx.color("gray", 11), padding_x="0.75em",
+                id="nav-protected-heading"),
+        rx.vstack(*[_nav_link(*item) for item in sensitive], spacing="1", width="100%", role="group",
+                  aria_labelledby="nav-protected-heading"),
         spacing="1",
         width="100%",
+    )
+
+
+def _menu_item(area: Area, route: str, label_key: str, icon: str) -> rx.Component:
+    """One entry of the phone menu: like the sidebar's (icon, padlock, current page)."""
+    current = _is_current(route)
+    return rx.cond(
+        AuthState.areas.contains(area.value),
+        rx.menu.item(
+            rx.hstack(
+                rx.icon(icon, size=16, aria_hidden="true"),
+                rx.text(tr(label_key), weight=rx.cond(current, "bold", "regular")),
+                rx.spacer(),
+                padlock() if area in SENSITIVE_AREAS else rx.fragment(),
+                align="center",
+                width="100%",
+                spacing="2",
+            ),
+            on_click=rx.redirect(route),
+            class_name="nav-menu-item",
+            aria_current=rx.cond(current, "page", None),
+        ),
+    )
+
+
+def phone_menu() -> rx.Component:
+    """The navigation at phone and tablet width: the same two groups as the sidebar."""
+    standard = [item for item in NAV_ITEMS if item[0] not in SENSITIVE_AREAS]
+    sensitive = [item for item in NAV_ITEMS if item[0] in SENSITIVE_AREAS]
+    return rx.menu.root(
+        rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label=tr("shell.menu"),
+                                       id="phone-menu")),
+        rx.menu.content(
+            *[_menu_item(*item) for item in standard],
+            rx.menu.separator(),
+            MenuGroup.create(
+                MenuLabel.create(tr("nav.sensitive_heading"), id="menu-protected-heading"),
+                *[_menu_item(*item) for item in sensitive],
+                aria_labelledby="menu-protected-heading",
+            ),
+            min_width="14em",
+        ),
     )
 
 
@@ -121,20 +195,7 @@ def logout_form() -> rx.Component:
 
 def header(tick_event) -> rx.Component:
     return rx.hstack(
-        rx.mobile_and_tablet(
-            rx.menu.root(
-                rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="ghost", aria_label=tr("shell.menu"))),
-                rx.menu.content(
-                    *[
-                        rx.cond(
-                            AuthState.areas.contains(area.value),
-                            rx.menu.item(tr(label), on_click=rx.redirect(route)),
-                        )
-                        for area, route, label, _icon in NAV_ITEMS
-                    ]
-                ),
-            ),
-        ),
+        rx.mobile_and_tablet(phone_menu()),
         rx.link(rx.heading("Panel", size="4"), href="/dashboard", underline="none", color=rx.color("gray", 12)),
         rx.spacer(),
         grant_badge(tick_event),

@@ -40,10 +40,17 @@ def data_table(header_keys: list[str], rows, render_row) -> rx.Component:
 
 
 def field(label_key: str, control: rx.Component, error=None, control_id: str = "") -> rx.Component:
-    """A labelled form field with its error message right below it."""
+    """A labelled form field with its error message right below it. The control names its
+    error (aria-describedby, aria-invalid), so a screen reader reads it with the field."""
     children = [rx.el.label(tr(label_key), html_for=control_id, class_name="field-label"), control]
     if error is not None:
-        children.append(rx.cond(error != "", rx.text(error, class_name="field-error", role="alert")))
+        error_id = f"{control_id}-error" if control_id else ""
+        if error_id:
+            described = control.custom_attrs.get("aria-describedby")
+            control.custom_attrs["aria-describedby"] = f"{described} {error_id}" if described else error_id
+            control.custom_attrs["aria-invalid"] = rx.cond(error != "", "true", "false")
+        children.append(rx.cond(error != "", rx.text(error, class_name="field-error", role="alert",
+                                                     id=error_id or None)))
     return rx.vstack(*children, spacing="1", width="100%", align="stretch")
 
 

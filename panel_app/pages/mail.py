@@ -108,7 +108,7 @@ def _content() -> rx.Component:
                 _mailboxes(),
                 _forwarders(),
                 catch_all_card(),
-                spacing="5",
+                spacing="4",  # between cards as on every page
                 width="100%",
                 align="start",
             ),

@@ -87,6 +87,9 @@ def _card_form() -> rx.Component:
             ),
             on_submit=PaymentsState.add_card,
             reset_on_submit=False,
+            # The server checks every field and answers with all errors at once, each beside
+            # its field; the browser's own check would stop at the first empty one.
+            no_validate=True,
             key=PaymentsState.card_form_key.to_string(),
             width="100%",
         ),

@@ -103,11 +103,13 @@ def _contact_line(label_key: str, value, empty_key: str, kind: str, button_key: 
 
 def _enter_new_value() -> rx.Component:
     s = ProfileState
+    described = {"aria_describedby": "new-contact-error new-contact-hint",
+                 "aria_invalid": rx.cond(s.change_value_error != "", "true", "false")}
     email_input = rx.input(id="new-contact", name="value", type="email", auto_complete="email", required=True,
-                           max_length=254, default_value=s.change_value, width="100%")
+                           max_length=254, default_value=s.change_value, width="100%", **described)
     phone_input = rx.input(id="new-contact", name="value", type="tel", auto_complete="tel", required=True,
                            max_length=32, default_value=s.change_value, placeholder="+49 151 12345678",
-                           width="100%")
+                           width="100%", **described)
     return rx.form(
         rx.vstack(
             rx.el.label(rx.cond(s.change_kind == "email", tr("profile.contact.new_email"),
@@ -115,9 +117,10 @@ def _enter_new_value() -> rx.Component:
                         html_for="new-contact", class_name="field-label"),
             rx.cond(s.change_kind == "email", email_input, phone_input),
             rx.cond(s.change_value_error != "",
-                    rx.text(s.change_value_error, class_name="field-error", role="alert")),
+                    rx.text(s.change_value_error, class_name="field-error", role="alert", id="new-contact-error")),
             rx.text(rx.cond(s.change_kind == "email", tr("profile.contact.email_hint"),
-                            tr("profile.contact.phone_hint")), size="1", color=rx.color("gray", 11)),
+                            tr("profile.contact.phone_hint")), size="1", color=rx.color("gray", 11),
+                    id="new-contact-hint"),
             _waits_hint(),
             rx.cond(
                 s.change_has_old & ~s.change_waits,

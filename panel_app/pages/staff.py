@@ -99,8 +99,10 @@ def _gate_app() -> rx.Component:
                 rx.text(tr("staff.gate.setup_intro"), size="2"),
                 rx.button(tr("staff.gate.setup_start"), on_click=StaffState.begin_setup, variant="soft",
                           id="staff-setup-app"),
-                rx.image(id=QR_ELEMENT_ID, alt=tr("security.qr_alt"), width="180px"),
-                rx.code(id=SECRET_ELEMENT_ID),
+                # Rendered once "Show QR code" was pressed: the event fills them (no empty image before).
+                rx.cond(StaffState.app_setup_shown,
+                        rx.vstack(rx.image(id=QR_ELEMENT_ID, alt=tr("security.qr_alt"), width="180px"),
+                                  rx.code(id=SECRET_ELEMENT_ID), spacing="2")),
                 spacing="2",
             ),
             rx.text(rx.cond(StaffState.has_passkey, tr("staff.gate.app_instead"), tr("staff.gate.intro")), size="2"),

@@ -259,6 +259,18 @@ def get_mail_overview(db: Session, account_id: int, domain_name: str) -> MailOve
                         catch_all=domain.catch_all)
 
 
+def default_domain(db: Session, account_id: int) -> str:
+    """The domain /email opens on when none is asked for: the first (by name) that has
+    mailboxes, else the first; "" without domains."""
+    names = list(db.exec(select(Domain.name).where(Domain.account_id == account_id)
+                         .order_by(col(Domain.name))).all())
+    with_boxes = db.exec(
+        select(Domain.name).join(Mailbox, col(Mailbox.domain_id) == col(Domain.id))
+        .where(Domain.account_id == account_id).order_by(col(Domain.name)).limit(1)
+    ).first()
+    return with_boxes or (names[0] if names else "")
+
+
 # --- mailboxes -------------------------------------------------------------------------------
 
 

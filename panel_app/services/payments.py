@@ -22,7 +22,7 @@ from panel_app.security.permissions import Area
 from panel_app.services import audit
 from panel_app.services.audit import Actor
 from panel_app.services.billing import coerce_id, has_open_invoice
-from panel_app.services.validation import NotFound, ValidationError, clean_text
+from panel_app.services.validation import NotFound, ValidationError, clean_text, collect_errors
 
 log = logging.getLogger(__name__)
 
@@ -89,29 +89,46 @@ def normalize_card_number(value: object) -> str:
     return digits
 
 
-def _small_int(value: object, field: str) -> int:
+def _small_int(value: object, field: str, message_key: str) -> int:
     if isinstance(value, bool):
-        raise ValidationError(field, "payments.error.expiry_invalid")
+        raise ValidationError(field, message_key)
     if isinstance(value, int):
         return value
     text = value.strip() if isinstance(value, str) else None
     if text and text.isascii() and text.isdigit() and len(text) <= 4:
         return int(text)
-    raise ValidationError(field, "payments.error.expiry_invalid")
+    raise ValidationError(field, message_key)
+
+
+def normalize_exp_month(exp_month: object) -> int:
+    month = _small_int(exp_month, "exp_month", "payments.error.month_invalid")
+    if not 1 <= month <= 12:
+        raise ValidationError("exp_month", "payments.error.month_invalid")
+    return month
+
+
+def normalize_exp_year(exp_year: object, today: date) -> int:
+    """Four digits (two are read as 20xx); not before this year, at most MAX_YEARS_AHEAD on."""
+    example = today.year + 3
+    try:
+        year = _small_int(exp_year, "exp_year", "payments.error.year_invalid")
+    except ValidationError:
+        raise ValidationError("exp_year", "payments.error.year_invalid", example=example) from None
+    if 0 <= year < 100:
+        year += 2000
+    if 2000 <= year < today.year:
+        raise ValidationError("exp_year", "payments.error.year_past")
+    if not today.year <= year <= today.year + MAX_YEARS_AHEAD:
+        raise ValidationError("exp_year", "payments.error.year_invalid", example=example)
+    return year
 
 
 def normalize_expiry(exp_month: object, exp_year: object, today: date) -> tuple[int, int]:
-    """(month, four-digit year). A card is valid through the last day of its expiry month."""
-    month = _small_int(exp_month, "exp_month")
-    year = _small_int(exp_year, "exp_year")
-    if not 1 <= month <= 12:
-        raise ValidationError("exp_month", "payments.error.expiry_invalid")
-    if 0 <= year < 100:
-        year += 2000
-    if not 2000 <= year <= today.year + MAX_YEARS_AHEAD:
-        raise ValidationError("exp_year", "payments.error.expiry_invalid")
+    """(month, four-digit year). A card is valid through the last day of its expiry month.
+    A wrong month and a wrong year are both reported (``FormErrors``)."""
+    month, year = collect_errors(lambda: normalize_exp_month(exp_month), lambda: normalize_exp_year(exp_year, today))
     if (year, month) < (today.year, today.month):
-        raise ValidationError("exp_year", "payments.error.card_expired")
+        raise ValidationError("exp_month", "payments.error.card_expired")
     return month, year
 
 
@@ -286,9 +303,13 @@ def add_card(
     now: datetime,
     lang: str = "en",
 ) -> PaymentMethodRow:
-    holder = clean_text(holder, "holder", max_length=200, required=True)
-    digits = normalize_card_number(number)
-    month, year = normalize_expiry(exp_month, exp_year, now.date())
+    # Every wrong field at once (FormErrors), each for the field it belongs to.
+    digits, expiry, holder = collect_errors(
+        lambda: normalize_card_number(number),
+        lambda: normalize_expiry(exp_month, exp_year, now.date()),
+        lambda: clean_text(holder, "holder", max_length=200, required=True),
+    )
+    month, year = expiry
     brand = detect_brand(digits)
     last4 = digits[-4:]
     del digits  # nothing below may see the full number

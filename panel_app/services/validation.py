@@ -14,6 +14,31 @@ class ValidationError(ValueError):
         self.params = params
 
 
+class FormErrors(ValidationError):
+    """Several fields of one form are wrong: each error at once, not one per attempt. It is
+    the first error too (``field``, ``message_key``) for code that expects a single one."""
+
+    def __init__(self, errors: list[ValidationError]):
+        first = errors[0]
+        super().__init__(first.field, first.message_key, **first.params)
+        self.errors = list(errors)
+
+
+def collect_errors(*checks):
+    """Run each check (a callable without arguments); their results in order, or
+    ``FormErrors`` naming every check that raised ``ValidationError``."""
+    results, errors = [], []
+    for check in checks:
+        try:
+            results.append(check())
+        except ValidationError as exc:
+            errors.extend(exc.errors if isinstance(exc, FormErrors) else [exc])
+            results.append(None)
+    if errors:
+        raise FormErrors(errors)
+    return results
+
+
 class NotFound(ValidationError):
     """The record does not exist or belongs to another account: the two look the same on
     purpose, so nobody learns what other accounts hold."""

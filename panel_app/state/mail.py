@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
+from urllib.parse import quote
+
+import reflex as rx
 
 from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
@@ -56,14 +59,18 @@ class MailState(GatedPage, AuthState):
 
     # --- loading ---------------------------------------------------------------------------
 
+    def _asked_for(self) -> str:
+        """The domain the address names (``/email?domain=...``), or ""."""
+        wanted = self.router.url.query_parameters.get("domain") if self.router.url else None
+        return wanted if isinstance(wanted, str) and len(wanted) <= 253 else ""
+
     def _load(self, ctx: guard.GuardContext) -> None:
         names = [d.name for d in domains.list_domains(ctx.db, ctx.user.account_id)]
         self.domain_options = names
         switched = self.selected_domain not in names
         if switched:
-            wanted = self.router.url.query_parameters.get("domain") if self.router.url else None
-            self.selected_domain = wanted if isinstance(wanted, str) and wanted in names else (
-                names[0] if names else "")
+            wanted = self._asked_for()
+            self.selected_domain = wanted if wanted in names else mail.default_domain(ctx.db, ctx.user.account_id)
             self._close_mailbox_forms()
         if not self.selected_domain:
             self.mailboxes, self.forwarders, self.catch_all = [], [], ""
@@ -144,12 +151,26 @@ class MailState(GatedPage, AuthState):
 
     # --- choosing the domain --------------------------------------------------------------
 
-    @guard.requires_stepup()
-    def select_domain(self, name: str):
-        if not isinstance(name, str) or name not in self.domain_options or name == self.selected_domain:
-            return
+    def _show_domain(self, name: str) -> None:
         self.selected_domain = name
         self.message = self.error = ""
         self._close_mailbox_forms()
         self._reload()
         self._reset_forms()
+
+    @guard.requires_stepup()
+    @guard.automatic
+    def load(self):
+        """on_load: the domain the address names wins on every load (a link, the back
+        button, a page opened again), not only the first."""
+        wanted = self._asked_for()
+        if wanted and wanted in self.domain_options and wanted != self.selected_domain:
+            self._show_domain(wanted)
+
+    @guard.requires_stepup()
+    def select_domain(self, name: str):
+        if not isinstance(name, str) or name not in self.domain_options or name == self.selected_domain:
+            return None
+        self._show_domain(name)
+        # The address names the domain shown (a reload, a bookmark, a link opens it again).
+        return rx.redirect(f"/email?domain={quote(name, safe='')}", replace=True)

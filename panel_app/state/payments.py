@@ -16,13 +16,16 @@ from typing import ClassVar
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
 from panel_app.services import payments
-from panel_app.services.validation import ValidationError, parse_row_id
+from panel_app.services.validation import FormErrors, ValidationError, parse_row_id
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import GatedPage
 
 _SHORT_INPUT = 200
 _NUMBER_LIKE_DIGITS = 8
+# Which state var shows the error of which card form field.
+_CARD_ERROR_VARS = {"number": "card_number_error", "exp_month": "card_exp_month_error",
+                    "exp_year": "card_exp_year_error", "holder": "card_holder_error"}
 
 
 def _text(form_data: dict, name: str, limit: int = _SHORT_INPUT) -> str:
@@ -112,13 +115,14 @@ class PaymentsState(GatedPage, AuthState):
                               exp_month=form_data.get("exp_month"), exp_year=form_data.get("exp_year"),
                               holder=form_data.get("holder"), now=ctx.now, lang=ctx.lang)
         except ValidationError as exc:
-            text = t(exc.message_key, ctx.lang, **exc.params)
-            target = {"number": "card_number_error", "exp_month": "card_exp_month_error",
-                      "exp_year": "card_exp_year_error", "holder": "card_holder_error"}.get(exc.field)
-            if target:
-                setattr(self, target, text)
-            else:
-                self.error = text
+            # Every wrong field at once, each message beside its field.
+            for error in exc.errors if isinstance(exc, FormErrors) else [exc]:
+                text = t(error.message_key, ctx.lang, **error.params)
+                target = _CARD_ERROR_VARS.get(error.field)
+                if target:
+                    setattr(self, target, text)
+                else:
+                    self.error = text
             return
         finally:
             # The full number goes no further than this event (Reflex also sends it keyed by the

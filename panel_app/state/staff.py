@@ -125,6 +125,8 @@ class StaffState(rx.State):
     staff_role: str = ""
     staff_signed_in: bool = False
     needs_app: bool = False
+    # "Show QR code" was pressed: the QR image and the key have their place (no empty image before).
+    app_setup_shown: bool = False
     gate_open: bool = False  # a live grant: the page's content shows
     grant_seconds_left: int = 0
     grant_stamp: int = 0
@@ -184,7 +186,7 @@ class StaffState(rx.State):
     def _signed_out(self) -> None:
         self._wipe_pages()
         self.staff_name = self.staff_role = self.passkey_options = self.gate_notice = ""
-        self.staff_signed_in = self.gate_open = self.needs_app = False
+        self.staff_signed_in = self.gate_open = self.needs_app = self.app_setup_shown = False
         self.has_passkey = self.passkey_setup_only = False
         self._passkey_options_at = 0.0
         self._staff_session_id = self._staff_id = None
@@ -212,6 +214,7 @@ class StaffState(rx.State):
             return None
         secret, uri = staff_core.begin_enrollment(ctx.db, ctx.staff)
         staff_support._staff_audit(ctx.db, ctx.actor, "staff_totp_setup_started", now=ctx.now)
+        self.app_setup_shown = True
         return [reveal_once(SECRET_ELEMENT_ID, " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))),
                 reveal_once(QR_ELEMENT_ID, totp.qr_data_uri(uri))]
 

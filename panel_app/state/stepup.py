@@ -32,6 +32,10 @@ PASSKEY = passkey_method.NAME
 # Refusals before the passkey's answer was checked: its challenge is still unused.
 _CHALLENGE_KEPT = frozenset({passkeys.ERROR_MALFORMED, stepup.ERROR_LOCKED})
 # What the passkey button may report (components/passkey.py): shown as passkey.error.<code>.
+# Keyboard focus (assets/panel.js): to the code field once a code was sent; to the page's
+# content (its heading) once the verification opened it.
+_FOCUS_CODE = "window.panelFocusCode()"
+_FOCUS_CONTENT = "window.panelFocusContent()"
 PASSKEY_ERROR_CODES = frozenset({"cancelled", "no_passkey", "timeout", "not_allowed", "unsupported", "failed",
                                  "already_registered"})
 
@@ -146,8 +150,9 @@ class StepUpState(AuthState):
         if ctx.login_session.device_id is None:
             # The browser asks for its known-device cookie (HttpOnly: only an HTTP
             # response can set it); the route checks the session and its fresh grant.
-            return rx.call_script(f"window.panelRememberDevice({json.dumps(backend_path(DEVICE_ROUTE))})")
-        return None
+            return rx.call_script(f"window.panelRememberDevice({json.dumps(backend_path(DEVICE_ROUTE))}); "
+                                  f"{_FOCUS_CONTENT}")
+        return rx.call_script(_FOCUS_CONTENT)
 
     # --- handlers -------------------------------------------------------------------
 
@@ -202,7 +207,7 @@ class StepUpState(AuthState):
     def send_code(self):
         ctx = guard.current()
         if not stepup.sends_code(self.method):
-            return
+            return None
         result = stepup.request_stepup_code(ctx.db, user=ctx.user, login_session=ctx.login_session,
                                             channel=self.method, now=ctx.now, actor=ctx.actor)
         if not result.ok:
@@ -210,7 +215,7 @@ class StepUpState(AuthState):
             if result.retry_after_seconds:
                 self.error += " " + t("gate.wait_seconds", ctx.lang, seconds=result.retry_after_seconds)
             self._refresh(ctx)
-            return
+            return None
         message = CodeMessage(channel=result.channel, destination=stepup.destination_for(ctx.user, result.channel),
                               code=result.code, language=ctx.lang, purpose="stepup", code_id=result.code_id)
         # Runs once this event's transaction has committed (the handler returns first);
@@ -219,6 +224,7 @@ class StepUpState(AuthState):
         self.error = ""
         self.info = t("gate.code_on_its_way", ctx.lang, destination=result.masked_destination)
         self._refresh(ctx)
+        return rx.call_script(_FOCUS_CODE)
 
     @guard.login_only
     def verify(self, form_data: dict):
