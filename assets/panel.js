@@ -100,6 +100,24 @@
       "#verification-gate");
   };
 
+  // Bring the element ``selector`` into view and, when ``focusSelector`` names one, move
+  // the focus there: an edit form that opens far below the row whose "Edit" was clicked,
+  // or its "saved" message. The selector names the version of the element the server
+  // just rendered (the call can arrive before the browser shows it): try for two seconds.
+  window.panelShowInPlace = function (selector, focusSelector) {
+    var tries = 0;
+    (function show() {
+      var el = document.querySelector(selector);
+      if (!el) {
+        if (tries++ < 40) window.setTimeout(show, 50);
+        return;
+      }
+      el.scrollIntoView({ block: focusSelector ? "start" : "nearest" });
+      var target = focusSelector && document.querySelector(focusSelector);
+      if (target) target.focus({ preventScroll: true });
+    })();
+  };
+
   // After a successful verification: ask the server for this browser's known-device
   // cookie (HttpOnly, so only an HTTP response can set it). Nothing is read back.
   window.panelRememberDevice = function (url) {

@@ -35,7 +35,9 @@ from panel_app.models import (
 from panel_app.security import crypto
 from panel_app.security.passwords import hash_password, verify_password
 from panel_app.state.dns import DnsState
-from panel_app.state.dns_parts import AUTH_CODE_VISIBLE_SECONDS, DnsAuthCodeState, DnsRecordFormState
+from panel_app.state.dns_parts import (
+    AUTH_CODE_VISIBLE_SECONDS, RECORD_FORM_FIRST_FIELD_ID, DnsAuthCodeState, DnsRecordFormState,
+)
 from panel_app.state.guard import GUARD_MARKER
 from panel_app.state.gated import PagePart
 from panel_app.state.mail import MailState
@@ -307,7 +309,8 @@ async def test_a_german_user_reads_german(make_user, clock):
 async def test_add_record_stores_it_and_offers_undo(dns_state):
     _form(dns_state).save_record({"rtype": "A", "name": "www", "ttl": "600", "value": "192.0.2.7"})
     assert ("www", "A", 600, "192.0.2.7") in _zone()
-    assert dns_state.message == t("dnsui.added")
+    # Said in the form, where the user is; the page's own message (at its top) is not repeated.
+    assert _form(dns_state).form_message == t("dnsui.added") and dns_state.message == ""
     assert any(r.name == "www" and r.value == "192.0.2.7" for r in dns_state.records)
     assert _form(dns_state).form_value == "" and _form(dns_state).value_error == ""  # the form starts afresh
     assert dns_state.undo_label.startswith(t("dns.change.add", rtype="A", name=f"www.{ZONE}"))
@@ -351,14 +354,20 @@ async def test_bad_record_shows_the_error_next_to_its_field_and_keeps_the_input(
 
 async def test_edit_fills_the_form_and_saves_the_change(dns_state):
     mx = next(r for r in dns_state.records if r.rtype == "MX")
-    _form(dns_state).start_edit(mx.id)
+    shown = _form(dns_state).start_edit(mx.id)
     form = _form(dns_state)
+    # The form, below the records, is brought into view with the focus in its first field.
+    script = shown.args[0][1]._var_value
+    assert script.startswith("window.panelShowInPlace(") and f'data-form-key=\\"{form.form_key}\\"' in script
+    assert RECORD_FORM_FIRST_FIELD_ID in script
     assert (form.editing_id, form.form_rtype, form.form_name, form.form_value,
             form.form_priority) == (mx.id, "MX", "@", "mail.example.com", "10")
     _form(dns_state).save_record({"rtype": "MX", "name": "@", "ttl": "3600", "value": "mail", "priority": "20"})
     assert ("@", "MX", 3600, "20 mail.example.com.") in _zone()
     assert ("@", "MX", 3600, "10 mail.example.com.") not in _zone()
-    assert _form(dns_state).editing_id == "" and dns_state.message == t("dnsui.updated")
+    assert _form(dns_state).editing_id == "" and _form(dns_state).form_message == t("dnsui.updated")
+    _form(dns_state).start_add()
+    assert _form(dns_state).form_message == ""
 
 
 async def test_delete_record(dns_state):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.radix.themes.components.table import TableCell, TableRowHeaderCell
 
 from panel_app.components.i18n import tr
 
@@ -24,19 +25,40 @@ def stat(label_key: str, value, id_: str = "") -> rx.Component:
     )
 
 
-def data_table(header_keys: list[str], rows, render_row) -> rx.Component:
-    """A responsive table: scrolls sideways on narrow screens instead of overflowing."""
+def data_table(header_keys: list[str], rows, render_row, *, cards: bool = False) -> rx.Component:
+    """A responsive table: scrolls sideways on narrow screens instead of overflowing.
+
+    ``cards``: below the phone breakpoint (assets/panel.css, ``.card-table``) each row becomes
+    a card, every cell under its column's name and the row's actions in sight, instead of a
+    sideways scroll nobody notices. The same markup serves both: the cells only get their
+    column's name (``data-label``)."""
+    def render(row) -> rx.Component:
+        component = render_row(row)
+        return _label_cells(component, header_keys) if cards else component
+
     return rx.box(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(tr(k)) for k in header_keys])),
-            rx.table.body(rx.foreach(rows, render_row)),
+            rx.table.body(rx.foreach(rows, render)),
             variant="surface",
             size="2",
             width="100%",
         ),
         overflow_x="auto",
         width="100%",
+        class_name="card-table" if cards else None,
     )
+
+
+def _label_cells(row: rx.Component, header_keys: list[str]) -> rx.Component:
+    """Each cell of ``row`` named after its column (shown above it when the row is a card);
+    the last column (the actions) and the row's own header cell need no name."""
+    cells = [child for child in row.children if isinstance(child, (TableCell, TableRowHeaderCell))]
+    for key, cell in zip(header_keys, cells, strict=False):
+        if isinstance(cell, TableRowHeaderCell) or key == "common.actions":
+            continue
+        cell.custom_attrs["data-label"] = tr(key)
+    return row
 
 
 def field(label_key: str, control: rx.Component, error=None, control_id: str = "") -> rx.Component:

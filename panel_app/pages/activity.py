@@ -66,7 +66,7 @@ def _filters() -> rx.Component:
 
 def _row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(row.time, white_space="nowrap")),
+        rx.table.row_header_cell(rx.text(row.time, class_name="nowrap")),
         rx.table.cell(rx.vstack(
             rx.text(row.actor),
             rx.badge(row.role, color_scheme=rx.cond(row.is_owner != "", "blue", "gray"), size="1"),
@@ -74,8 +74,8 @@ def _row(row) -> rx.Component:
         )),
         rx.table.cell(row.area),
         rx.table.cell(row.action),
-        rx.table.cell(rx.text(row.target, word_break="break-all")),
-        rx.table.cell(rx.text(row.ip, class_name="mono")),
+        rx.table.cell(rx.text(row.target, class_name="wrap-anywhere")),
+        rx.table.cell(rx.text(row.ip, class_name="mono nowrap")),
         rx.table.cell(row.browser),
     )
 
@@ -111,7 +111,7 @@ def activity_page() -> rx.Component:
                     rx.text(ActivityState.range_text, size="2", color=rx.color("gray", 11)),
                     data_table(["activity.col.time", "activity.col.actor", "activity.col.area",
                                 "activity.col.action", "activity.col.target", "activity.col.ip",
-                                "activity.col.browser"], ActivityState.rows, _row),
+                                "activity.col.browser"], ActivityState.rows, _row, cards=True),
                     _pager(),
                     spacing="3",
                     width="100%",

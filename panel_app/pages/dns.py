@@ -102,14 +102,14 @@ def _record_row(row) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.vstack(
             rx.text(row.name, class_name="mono", weight="medium"),
-            rx.text(row.fqdn, size="1", color=_MUTED, word_break="break-all"),
+            rx.text(row.fqdn, size="1", color=_MUTED, class_name="wrap-anywhere"),
             spacing="0",
         )),
         rx.table.cell(rx.badge(row.rtype, variant="outline")),
-        rx.table.cell(row.ttl),
+        rx.table.cell(row.ttl, class_name="nowrap"),
         rx.table.cell(rx.vstack(
-            rx.text(row.value, class_name="mono", size="2", white_space="pre-wrap", word_break="break-all",
-                    max_width="32em"),
+            # Only a value too long for its line (TXT) breaks, and only where it must.
+            rx.text(row.value, class_name="mono wrap-anywhere", size="2", white_space="pre-wrap", max_width="32em"),
             rx.cond(row.problem != "",
                     rx.hstack(rx.badge(tr("dnsui.problem"), color_scheme="amber"),
                               rx.text(row.problem, size="1", color=rx.color("amber", 11)),
@@ -122,13 +122,14 @@ def _record_row(row) -> rx.Component:
                             description=rx.vstack(
                                 rx.text(row.rtype + " " + row.fqdn, weight="medium",
                                         word_break="break-all"),
-                                rx.text(row.value, class_name="mono", size="1", word_break="break-all"),
+                                rx.text(row.value, class_name="mono wrap-anywhere", size="1"),
                                 rx.text(tr("dnsui.delete_text")),
                                 spacing="2",
                             )),
             spacing="2",
             wrap="wrap",
         )),
+        class_name="record-row",
     )
 
 
@@ -141,7 +142,7 @@ def _records() -> rx.Component:
         rx.cond(
             DnsState.records.length() > 0,
             data_table(["dnsui.col.name", "dnsui.col.type", "dnsui.col.ttl", "dnsui.col.value",
-                        "common.actions"], DnsState.records, _record_row),
+                        "common.actions"], DnsState.records, _record_row, cards=True),
             rx.text(tr("dnsui.records.empty"), size="2", color=_MUTED),
         ),
         spacing="3",

@@ -7,7 +7,10 @@ import reflex as rx
 from panel_app.components.i18n import tr
 from panel_app.components.ui import confirm_button, countdown, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
-from panel_app.state.dns_parts import AUTH_CODE_ELEMENT_ID, DnsAuthCodeState, DnsRecordFormState
+from panel_app.state.dns_parts import (
+    AUTH_CODE_ELEMENT_ID, RECORD_FORM_FIRST_FIELD_ID, RECORD_FORM_ID, RECORD_FORM_STATUS_ID, DnsAuthCodeState,
+    DnsRecordFormState,
+)
 
 _MUTED = rx.color("gray", 11)
 
@@ -116,9 +119,9 @@ def _value_field() -> rx.Component:
 
 def _type_select() -> rx.Component:
     return rx.vstack(
-        rx.el.label(tr("dnsui.form.type"), html_for="dns-type", class_name="field-label"),
+        rx.el.label(tr("dnsui.form.type"), html_for=RECORD_FORM_FIRST_FIELD_ID, class_name="field-label"),
         rx.select.root(
-            rx.select.trigger(id="dns-type", width="100%"),
+            rx.select.trigger(id=RECORD_FORM_FIRST_FIELD_ID, width="100%"),
             rx.select.content(*[rx.select.item(rtype, value=rtype) for rtype in RECORD_TYPES]),
             name="rtype",
             value=DnsRecordFormState.form_rtype,
@@ -217,8 +220,19 @@ def record_form() -> rx.Component:
             key=DnsRecordFormState.form_key.to_string(),
             width="100%",
         ),
+        # Outside the form (which is remounted after a save), so a screen reader hears it.
+        rx.box(
+            rx.cond(DnsRecordFormState.form_message != "",
+                    rx.callout(DnsRecordFormState.form_message, icon="check", color_scheme="green", size="1",
+                               width="100%", margin_top="0.75em")),
+            id=RECORD_FORM_STATUS_ID,
+            role="status",
+            width="100%",
+        ),
         width="100%",
-        id="record-form",
+        id=RECORD_FORM_ID,
+        # Which version of the form the browser shows: where "Edit" moves the focus (panel.js).
+        data_form_key=DnsRecordFormState.form_key.to_string(),
     )
 
 

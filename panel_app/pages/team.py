@@ -86,14 +86,14 @@ def _remove_button(row) -> rx.Component:
 
 def _member_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium"),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium", class_name="wrap-anywhere"),
                                            rx.text(row.name, size="1", color=rx.color("gray", 11)),
                                            spacing="0")),
         rx.table.cell(row.role_label),
         rx.table.cell(row.areas),
         rx.table.cell(rx.badge(row.status_label,
                                color_scheme=rx.cond(row.status == "active", "green", "gray"))),
-        rx.table.cell(row.created),
+        rx.table.cell(row.created, class_name="nowrap"),
         rx.table.cell(row.sessions),
         rx.table.cell(
             rx.cond(
@@ -145,13 +145,13 @@ def _edit_card() -> rx.Component:
 
 def _invitation_row(row) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium"),
+        rx.table.row_header_cell(rx.vstack(rx.text(row.email, weight="medium", class_name="wrap-anywhere"),
                                            rx.text(row.name, size="1", color=rx.color("gray", 11)),
                                            spacing="0")),
         rx.table.cell(row.areas),
         rx.table.cell(rx.badge(row.status_label,
                                color_scheme=rx.cond(row.status == "pending", "blue", "amber"))),
-        rx.table.cell(row.expires),
+        rx.table.cell(row.expires, class_name="nowrap"),
         rx.table.cell(rx.hstack(
             rx.button(tr("team.resend"), size="1", variant="soft",
                       on_click=TeamState.resend_invitation(row.id)),
@@ -176,13 +176,13 @@ def team_page() -> rx.Component:
             rx.heading(tr("team.members_title"), size="4", as_="h2"),
             data_table(["team.col.email", "team.col.role", "team.col.areas", "common.status",
                         "team.col.since", "team.col.sessions", "common.actions"],
-                       TeamState.members, _member_row),
+                       TeamState.members, _member_row, cards=True),
             rx.cond(TeamState.editing_id != "", _edit_card()),
             rx.heading(tr("team.invitations_title"), size="4", as_="h2"),
             rx.cond(
                 TeamState.invitations.length() > 0,
                 data_table(["team.col.email", "team.col.areas", "common.status", "team.col.expires",
-                            "common.actions"], TeamState.invitations, _invitation_row),
+                            "common.actions"], TeamState.invitations, _invitation_row, cards=True),
                 rx.text(tr("team.no_invitations"), size="2", color=rx.color("gray", 11)),
             ),
             _invite_form(),

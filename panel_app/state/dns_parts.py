@@ -12,8 +12,11 @@ never hands it out again.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import ClassVar
+
+import reflex as rx
 
 from panel_app.i18n import t
 from panel_app.security.permissions import Area
@@ -29,6 +32,9 @@ from panel_app.tasks import spawn
 
 AUTH_CODE_VISIBLE_SECONDS = POLICY.auth_code_visible_seconds
 AUTH_CODE_ELEMENT_ID = "auth-code"
+RECORD_FORM_ID = "record-form"
+RECORD_FORM_FIRST_FIELD_ID = "dns-type"
+RECORD_FORM_STATUS_ID = "record-form-status"
 
 
 class DnsAuthCodeState(PagePart, DnsState):
@@ -163,6 +169,8 @@ class DnsRecordFormState(PagePart, DnsState):
     flags_error: str = ""
     tag_error: str = ""
     form_error: str = ""
+    # "Saved": shown in the form, where the user is (the page's own message is at its top).
+    form_message: str = ""
     form_key: int = 0
 
     def _on_record_deleted(self, record_id: str) -> None:
@@ -172,7 +180,7 @@ class DnsRecordFormState(PagePart, DnsState):
     def _clear_form_errors(self) -> None:
         for field in FORM_FIELDS:
             setattr(self, f"{field}_error", "")
-        self.form_error = ""
+        self.form_error = self.form_message = ""
 
     def _reset_form(self, rtype: str = "A") -> None:
         self.editing_id = ""
@@ -214,6 +222,16 @@ class DnsRecordFormState(PagePart, DnsState):
         self.form_port = _text(record.port)
         self.form_flags = _text(record.flags)
         self.form_tag = record.tag if record.tag in CAA_TAGS else "issue"
+        # The form is below the records: bring it to the user, focus in its first field.
+        return self._show_form(focus_id=RECORD_FORM_FIRST_FIELD_ID)
+
+    def _show_form(self, *, focus_id: str = "", inside_id: str = ""):
+        """Scroll the form (or the element ``inside_id`` in it) into view once the browser
+        shows this version of it (``form_key``), and focus ``focus_id`` (assets/panel.js)."""
+        form = f'#{RECORD_FORM_ID}[data-form-key="{self.form_key}"]'
+        target = f"{form} #{inside_id}" if inside_id else form
+        focus = f"{form} #{focus_id}" if focus_id else ""
+        return rx.call_script(f"window.panelShowInPlace({json.dumps(target)}, {json.dumps(focus)})")
 
     @guard.requires_stepup()
     def cancel_edit(self):
@@ -264,9 +282,12 @@ class DnsRecordFormState(PagePart, DnsState):
             else:
                 self._show_form_error(exc)
             return
-        self._say("dnsui.updated" if self.editing_id else "dnsui.added")
+        done = "dnsui.updated" if self.editing_id else "dnsui.added"
         self._reset_form(self.form_rtype)
+        self.message = self.error = ""
+        self.form_message = t(done, ctx.lang)
         self._reload()
+        return self._show_form(inside_id=RECORD_FORM_STATUS_ID)
 
     def _valid_alone(self, record: RecordInput) -> bool:
         try:
