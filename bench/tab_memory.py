@@ -41,6 +41,25 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def mappings(pid: int) -> dict[str, int]:
+    """RSS of the server's processes by kind of mapping (heap, anonymous, files)."""
+    kinds: dict[str, int] = {}
+    for current in tree(pid):
+        kind = "?"
+        try:
+            lines = Path(f"/proc/{current}/smaps").read_text().splitlines()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for line in lines:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and ":" in fields[3]:
+                name = fields[5] if len(fields) > 5 else ""
+                kind = name if name.startswith("[") else ("anonymous" if not name else "files")
+            elif fields[0] == "Rss:":
+                kinds[kind] = kinds.get(kind, 0) + int(fields[1]) * 1024
+    return kinds
+
+
 def request_snapshot(folder: Path, label: str, pid: int, timeout: float = 600) -> list[dict]:
     """Ask every (traced) process of the server for a snapshot; their answers."""
     (folder / f"request-{label}").touch()
@@ -85,7 +104,7 @@ def report_growth(before: list[dict], after: list[dict], tabs: int) -> None:
 
 
 async def level(echo: Server, panel: Server, cookies: list[str], count: int, folder: Path | None,
-                trace: bool) -> dict:
+                trace: bool, path: str) -> dict:
     base_echo = rss_bytes(echo.proc.pid)
     echo_tabs = await open_tabs(echo.url, [], count, None)
     await asyncio.sleep(2)
@@ -93,18 +112,21 @@ async def level(echo: Server, panel: Server, cookies: list[str], count: int, fol
     await asyncio.gather(*(t.close() for t in echo_tabs))
 
     before = request_snapshot(folder, f"before{count}", panel.proc.pid) if trace else []
-    base_panel = rss_bytes(panel.proc.pid)
-    panel_tabs = await open_tabs(panel.url, cookies, count, "/help")
+    base_panel, base_maps = rss_bytes(panel.proc.pid), mappings(panel.proc.pid)
+    panel_tabs = await open_tabs(panel.url, cookies, count, path or None)
     await asyncio.sleep(2)
     await quiet(panel.proc.pid, 30)
     panel_mem = rss_bytes(panel.proc.pid) - base_panel
+    grown_maps = {k: v - base_maps.get(k, 0) for k, v in mappings(panel.proc.pid).items()}
+    print("   RSS grown by mapping (KiB per tab): " + ", ".join(
+        f"{k} {v / count / 1024:.1f}" for k, v in sorted(grown_maps.items(), key=lambda kv: -kv[1]) if v), flush=True)
     after = request_snapshot(folder, f"after{count}", panel.proc.pid) if trace else []
     if folder:  # what glibc holds free: malloc_trim gives it back
         request_snapshot(folder, f"trim{count}", panel.proc.pid)
         trimmed = rss_bytes(panel.proc.pid) - base_panel
         print(f"   after malloc_trim(0): panel +{trimmed / 2**20:.1f} MiB = {trimmed / count / 1024:.1f} KiB per tab",
               flush=True)
-    print(f"\n== {count} tabs on /help: panel +{panel_mem / 2**20:.1f} MiB = {panel_mem / count / 1024:.1f} KiB per tab;"
+    print(f"\n== {count} tabs on {path or '(connected only)'}: panel +{panel_mem / 2**20:.1f} MiB = {panel_mem / count / 1024:.1f} KiB per tab;"
           f" echo +{echo_mem / 2**20:.1f} MiB = {echo_mem / count / 1024:.1f} KiB per connection"
           f" ({panel_mem / max(echo_mem, 1):.1f}×)", flush=True)
     if trace:
@@ -121,6 +143,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1000, 3000])
     parser.add_argument("--trace", action="store_true", help="tracemalloc in the panel: allocation sites")
     parser.add_argument("--frames", type=int, default=1)
+    parser.add_argument("--path", default="/help", help='the page the tabs load ("" to connect only)')
     parser.add_argument("--trim", action="store_true", help="also the RSS after malloc_trim(0) in the panel")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the panel (e.g. MALLOC_ARENA_MAX=2)")
     args = parser.parse_args()
@@ -149,7 +172,7 @@ def main() -> None:
             warm = await open_tabs(panel.url, cookies, 200, "/help")  # imports, caches, first allocations
             await asyncio.gather(*(t.close() for t in warm))
             await quiet(panel.proc.pid)
-            return [await level(echo, panel, cookies, count, folder, args.trace) for count in args.levels]
+            return [await level(echo, panel, cookies, count, folder, args.trace, args.path) for count in args.levels]
 
         results = asyncio.run(measure())
         print(json.dumps(results))
