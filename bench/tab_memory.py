@@ -6,10 +6,16 @@ here, the compiled pages are not needed), then for each level opens N tabs on /h
 (websocket with a session cookie, hydrate_and_load), waits, and reports the growth of the
 server's RSS per tab next to the echo server's per connection. With --trace the panel
 runs under tracemalloc (bench/memdiag: opt-in, only for this script) and the top
-allocation sites of the growth are printed by file:line; tracing itself costs memory, so
-the RSS figures of a traced run are not the ones to quote.
+allocation sites of the growth are printed by file:line (with glibc's malloc figures and
+object counts by type); tracing itself costs memory and time, so quote the RSS figures of
+an untraced run, and trace a few hundred tabs. Levels run one after the other on one
+server: a later level reuses memory an earlier one freed. --trim also reports the RSS
+after malloc_trim(0); --path "" only connects the tabs; --env passes e.g.
+MALLOC_ARENA_MAX=2 or REFLEX_USE_GRANIAN=false to the panel. Results: bench/results.md,
+"Memory per idle tab, where it goes".
 
-    .venv/bin/python bench/tab_memory.py [--levels 1000 3000] [--trace] [--env NAME=VALUE ...]
+    .venv/bin/python bench/tab_memory.py [--levels 1000 3000] [--trace] [--trim] [--path /help]
+                                         [--env NAME=VALUE ...]
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ bench/tab_memory.py puts this folder on PYTHONPATH of the server it starts, so e
 Python process of that server imports it at start-up. Nothing happens unless
 PANEL_BENCH_TRACEMALLOC names a folder: then a thread waits for request files there; the
 first one starts tracemalloc (frames per trace from PANEL_BENCH_TRACEMALLOC_FRAMES,
-default 1), so only what is allocated from then on is traced. For a file ``request-<label>`` the process writes ``<pid>-<label>.snap`` (a tracemalloc
-snapshot), ``<pid>-<label>.json`` (object counts by type, glibc's malloc figures) and
-removes the request. No socket, no route: only whoever can write that folder asks.
+default 1), so only what is allocated from then on is traced. For a file
+``request-<label>`` each process writes ``<pid>-<label>.snap`` (a tracemalloc snapshot)
+and ``<pid>-<label>.json`` (object counts by type, glibc's malloc figures); for
+``request-trim<n>`` it calls glibc's malloc_trim(0) instead. The script removes the
+request once every process answered. No socket, no route: only whoever can write that
+folder asks, and the panel's own code never imports this module.
 """
 
 import os
