@@ -612,8 +612,15 @@ def write_results(results: dict, levels, idle_levels) -> None:
                     for n, row in (("1", one), ("2", two))],
                   "", f"2 workers vs 1: events/s {ratio(two['events_s'], one['events_s'])}, "
                       f"p95 {ratio(two['p95'], one['p95'])}."]
-    (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
+    target = ROOT / "bench" / "results.md"
+    kept = target.read_text().partition(TAB_MEMORY_HEADING)[1:] if target.exists() else ("", "")
+    if kept[0]:  # measured by bench/tab_memory.py, not by this run: kept as it was
+        lines += ["", kept[0] + kept[1].rstrip("\n")]
+    target.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+TAB_MEMORY_HEADING = "## Memory per idle tab, where it goes"
 
 
 if __name__ == "__main__":
