@@ -84,7 +84,7 @@
     try { return window.sessionStorage; } catch (e) { return null; }
   }
 
-  function scope() { return location.pathname + location.search; }
+  function scope() { return location.pathname.replace(/\/+$/, "") + location.search; }
 
   function draftField(el) {
     if (!el || !el.name || !el.form || typeof el.closest !== "function") return false;
