@@ -7,6 +7,14 @@
 // asks the server exactly once instead of every second.
 //
 // Language: <html lang> follows the page's #panel-lang marker (see followLanguage).
+// Grant's end (components/grant_expiry.py): the notice [data-grant-ending="<seconds>"] is
+// shown while the grant countdown is within that many seconds of zero. The plain fields of
+// the forms inside [data-keep-drafts] are kept as typed in this tab's sessionStorage (never
+// on the server; never passwords or codes): when the grant ends the drafts are held and
+// put back into their forms once the page is open again (a record's form is reopened by
+// the button its data-draft-opener names). A draft goes when its form goes while the grant
+// holds (saved, closed, another page), when the page reports its form saved
+// (data-drafts-saved), and on sign-out or "lock now".
 //
 // Reveals: a secret shown once (recovery codes, a transfer auth code, an
 // authenticator set-up key) is written straight into the page by a one-off
@@ -47,9 +55,195 @@
     }
   }
 
-  window.setInterval(tick, 250);
-  new MutationObserver(tick).observe(document.documentElement,
-    { subtree: true, childList: true, attributes: true, attributeFilter: ["data-countdown", "data-countdown-stamp"] });
+  // Seconds left of the grant as the header counts them; null without a grant.
+  function grantLeft() {
+    var el = document.getElementById("grant-countdown");
+    if (!el) return null;
+    var clock = clocks.get(el);
+    if (!clock) return parseInt(el.getAttribute("data-countdown"), 10) || 0;
+    return Math.max(0, Math.ceil((clock.deadline - performance.now()) / 1000));
+  }
+
+  function showGrantEnding() {
+    var notice = document.querySelector("[data-grant-ending]");
+    if (!notice) return;
+    var left = grantLeft();
+    var warn = parseInt(notice.getAttribute("data-grant-ending"), 10) || 60;
+    var show = left !== null && left > 0 && left <= warn;
+    if (notice.hidden === show) notice.hidden = !show;
+  }
+
+  // --- drafts -------------------------------------------------------------------------
+  var DRAFT = "panel.draft|";
+  var SKIP_TYPES = { password: 1, hidden: 1, file: 1, submit: 1, button: 1, reset: 1, image: 1,
+                     checkbox: 1, radio: 1 };
+  var SECRET_NAME = /(^|[_-])(code|codes|password|passphrase|secret|token|otp|pin)($|[_-])/i;
+  var forms = [];  // the draft forms on the page: {form, key}
+  var savedSeen = new WeakMap();
+
+  function store() {
+    try { return window.sessionStorage; } catch (e) { return null; }
+  }
+
+  function scope() { return location.pathname.replace(/\/+$/, "") + location.search; }
+
+  function draftField(el) {
+    if (!el || !el.name || !el.form || typeof el.closest !== "function") return false;
+    var tag = el.tagName;
+    if (tag !== "INPUT" && tag !== "TEXTAREA" && tag !== "SELECT") return false;
+    if (tag === "INPUT" && SKIP_TYPES[(el.getAttribute("type") || "text").toLowerCase()]) return false;
+    var auto = (el.getAttribute("autocomplete") || "").toLowerCase();
+    if (auto.indexOf("one-time-code") >= 0 || auto.indexOf("password") >= 0) return false;
+    if (SECRET_NAME.test(el.name) || el.closest("[aria-hidden='true']")) return false;
+    return !!el.form.closest("[data-keep-drafts]");
+  }
+
+  function draftKey(form) {
+    var name = form.getAttribute("data-draft-key") || form.id;
+    if (!name) {
+      for (var i = 0; i < form.elements.length && !name; i++) {
+        if (draftField(form.elements[i])) name = form.elements[i].name;
+      }
+    }
+    return name ? DRAFT + scope() + "|" + name : "";
+  }
+
+  function readDraft(key) {
+    var s = store();
+    if (!s || !key) return null;
+    try { return JSON.parse(s.getItem(key) || "null"); } catch (e) { return null; }
+  }
+
+  function writeDraft(key, draft) {
+    var s = store();
+    if (!s || !key) return;
+    try { s.setItem(key, JSON.stringify(draft)); } catch (e) { /* full: the draft is not kept */ }
+  }
+
+  function dropDraft(key) {
+    var s = store();
+    if (s && key) s.removeItem(key);
+  }
+
+  function draftKeys(prefix) {
+    var s = store(), keys = [];
+    if (!s) return keys;
+    for (var i = 0; i < s.length; i++) {
+      var key = s.key(i);
+      if (key && key.indexOf(prefix) === 0) keys.push(key);
+    }
+    return keys;
+  }
+
+  window.panelForgetDrafts = function () {
+    draftKeys(DRAFT).forEach(dropDraft);
+  };
+
+  function remember(event) {
+    var el = event.target;
+    if (!draftField(el)) return;
+    var key = draftKey(el.form);
+    var draft = readDraft(key) || { values: {} };
+    draft.values[el.name] = String(el.value).slice(0, 10000);
+    draft.sent = false;
+    draft.opener = el.form.getAttribute("data-draft-opener") || "";
+    writeDraft(key, draft);
+  }
+
+  function setValue(el, value) {
+    // Through the element's own setter, then an input event: React sees it as typed.
+    var proto = el.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype
+      : el.tagName === "SELECT" ? HTMLSelectElement.prototype : HTMLInputElement.prototype;
+    var setter = Object.getOwnPropertyDescriptor(proto, "value").set;
+    setter.call(el, value);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    el.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function restore(form, draft) {
+    Object.keys(draft.values || {}).forEach(function (name) {
+      var el = form.elements.namedItem(name);
+      if (el && draftField(el) && el.value !== draft.values[name]) setValue(el, String(draft.values[name]));
+    });
+  }
+
+  function grantHolds() {
+    var left = grantLeft();
+    return left !== null && left > 1 && !document.querySelector("#main #verification-gate");
+  }
+
+  function keepDrafts() {
+    if (location.pathname.indexOf("/login") === 0) { window.panelForgetDrafts(); return; }
+    var holds = grantHolds();
+    forms = forms.filter(function (entry) {
+      if (entry.form.isConnected) return true;
+      var draft = readDraft(entry.key);
+      if (draft && holds) dropDraft(entry.key);  // saved, closed or left: nothing to keep
+      else if (draft) { draft.held = true; draft.opened = false; writeDraft(entry.key, draft); }
+      return false;
+    });
+    var found = document.querySelectorAll("[data-keep-drafts] form");
+    for (var i = 0; i < found.length; i++) {
+      var form = found[i];
+      if (forms.some(function (entry) { return entry.form === form; })) continue;
+      var key = draftKey(form);
+      if (!key) continue;
+      forms.push({ form: form, key: key });
+      var draft = readDraft(key);
+      if (draft && draft.held) {
+        draft.held = false;
+        writeDraft(key, draft);
+        restore(form, draft);
+      } else if (draft) {
+        dropDraft(key);  // left from an earlier visit (a reload): not held by a grant's end
+      }
+    }
+    var keeper = document.querySelector("[data-keep-drafts]");
+    if (!keeper) return;
+    var saved = keeper.getAttribute("data-drafts-saved");
+    if (savedSeen.has(keeper) && savedSeen.get(keeper) !== saved && saved !== "0") {
+      draftKeys(DRAFT + scope() + "|").forEach(function (key) {
+        var draft = readDraft(key);
+        if (draft && draft.sent && !draft.held) dropDraft(key);
+      });
+    }
+    savedSeen.set(keeper, saved);
+    // A held draft whose form is closed: open it once with the button it names.
+    draftKeys(DRAFT + scope() + "|").forEach(function (key) {
+      var draft = readDraft(key);
+      if (!draft || !draft.held || draft.opened || !draft.opener) return;
+      if (forms.some(function (entry) { return entry.key === key; })) return;
+      var opener = document.getElementById(draft.opener);
+      if (!opener) return;
+      draft.opened = true;
+      writeDraft(key, draft);
+      opener.click();
+    });
+  }
+
+  document.addEventListener("input", remember, true);
+  document.addEventListener("change", remember, true);
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || !form.closest || !form.closest("[data-keep-drafts]")) return;
+    var key = draftKey(form);
+    var draft = readDraft(key);
+    if (draft) { draft.sent = true; writeDraft(key, draft); }
+  }, true);
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#logout-button, #lock-now")) window.panelForgetDrafts();
+  }, true);
+
+  function everyTick() {
+    tick();
+    showGrantEnding();
+    keepDrafts();
+  }
+
+  window.setInterval(everyTick, 250);
+  new MutationObserver(everyTick).observe(document.documentElement,
+    { subtree: true, childList: true, attributes: true,
+      attributeFilter: ["data-countdown", "data-countdown-stamp", "data-drafts-saved"] });
 
   // Write ``value`` (text, or a list of lines) into the element ``id``; an <img> gets it
   // as its src. ``seconds`` > 0: clear it again after that long. The element may be

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from panel_app.components.i18n import tr, tr_format
+from panel_app.components.grant_expiry import draft_keeper, gate_purpose, grant_ending_notice
 from panel_app.components.passkey import passkey_ceremony, passkey_support
-from panel_app.components.shell import shell
+from panel_app.components.shell import NAV_ITEMS, shell
 from panel_app.components.ui import countdown
 from panel_app.services import methods
 from panel_app.services.methods import InputKind
@@ -174,12 +175,15 @@ def _help_panel() -> rx.Component:
     )
 
 
-def verification_gate(after_verify) -> rx.Component:
-    """``after_verify``: the page's load event, so its content appears at once."""
+def verification_gate(after_verify, area=None) -> rx.Component:
+    """``after_verify``: the page's load event, so its content appears at once; ``area``: the
+    area it opens (named at the top, with why the gate is back)."""
+    area_label_key = next((label for nav_area, _route, label, _icon in NAV_ITEMS if nav_area == area), None)
     return rx.card(
         rx.vstack(
             rx.hstack(rx.icon("shield", aria_hidden="true"), rx.heading(tr("gate.title"), size="5", as_="h1"),
                       align="center"),
+            gate_purpose(area_label_key),
             rx.text(tr("gate.intro"), size="2", color=rx.color("gray", 11)),
             rx.el.fieldset(
                 rx.el.legend(tr("gate.method"), class_name="field-label"),
@@ -235,8 +239,12 @@ def gated_page(page_state, content: rx.Component) -> rx.Component:
         rx.cond(
             AuthState.grant_active,
             # A grant that arrived by push (verified in another tab) loads the page here.
-            rx.cond(page_state.loaded, content, rx.text(tr("grant.loading"), on_mount=page_state.load)),
-            verification_gate(page_state.load),
+            rx.fragment(
+                grant_ending_notice(verification_gate(page_state.load, page_state.area)),
+                rx.cond(page_state.loaded, draft_keeper(page_state, content),
+                        rx.text(tr("grant.loading"), on_mount=page_state.load)),
+            ),
+            verification_gate(page_state.load, page_state.area),
         ),
         tick_event=page_state.tick,
     )

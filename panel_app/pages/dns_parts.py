@@ -70,7 +70,7 @@ def auth_code_card() -> rx.Component:
 
 def edit_record_button(row) -> rx.Component:
     """In a record's row: opens the form on it."""
-    return rx.button(tr("dnsui.edit"), size="1", variant="soft", type="button",
+    return rx.button(tr("dnsui.edit"), size="1", variant="soft", type="button", id="edit-record-" + row.id,
                      on_click=DnsRecordFormState.start_edit(row.id))
 
 
@@ -218,6 +218,10 @@ def record_form() -> rx.Component:
             on_submit=DnsRecordFormState.save_record,
             reset_on_submit=False,
             key=DnsRecordFormState.form_key.to_string(),
+            # What is typed survives a grant's end (assets/panel.js): one draft per record, and
+            # the record's Edit button reopens its form after the verification.
+            custom_attrs={"data-draft-key": "record-" + DnsRecordFormState.editing_id,
+                          "data-draft-opener": rx.cond(editing, "edit-record-" + DnsRecordFormState.editing_id, "")},
             width="100%",
         ),
         # Outside the form (which is remounted after a save), so a screen reader hears it.

@@ -9,6 +9,7 @@ ends every grant) it tells the user why the verification is back.
 import reflex as rx
 
 from panel_app.components.gate import verification_gate
+from panel_app.components.grant_expiry import draft_keeper, grant_ending_notice
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.shell import shell
 from panel_app.components.ui import field, page_heading
@@ -76,6 +77,7 @@ def _profile_form() -> rx.Component:
             on_submit=ProfileState.save_profile,
             reset_on_submit=False,
             key=ProfileState.profile_form_key.to_string(),
+            id="profile-form",
             width="100%",
         ),
         width="100%",
@@ -292,8 +294,12 @@ def profile_page() -> rx.Component:
                                width="100%", max_width="640px", id="profile-gate-notice")),
             rx.cond(
                 AuthState.grant_active,
-                rx.cond(ProfileState.loaded, _content(), rx.text(tr("grant.loading"), on_mount=ProfileState.load)),
-                verification_gate(ProfileState.load),
+                rx.fragment(
+                    grant_ending_notice(verification_gate(ProfileState.load, ProfileState.area)),
+                    rx.cond(ProfileState.loaded, draft_keeper(ProfileState, _content()),
+                            rx.text(tr("grant.loading"), on_mount=ProfileState.load)),
+                ),
+                verification_gate(ProfileState.load, ProfileState.area),
             ),
             spacing="3",
             width="100%",

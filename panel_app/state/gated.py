@@ -37,9 +37,13 @@ class GatedPage(rx.State, mixin=True):
     # The page's one line of feedback: what happened, or why not.
     message: str = ""
     error: str = ""
+    # Counts what the page reported done: the browser then forgets the drafts of the forms
+    # just submitted (assets/panel.js keeps what was typed across a grant's end).
+    drafts_saved: int = 0
 
     def _say(self, key: str, **params) -> None:
         self.message, self.error = t(key, self.lang, **params), ""
+        self.drafts_saved += 1
 
     def _fail(self, key: str, **params) -> None:
         self.error, self.message = t(key, self.lang, **params), ""

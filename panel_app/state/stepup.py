@@ -14,7 +14,8 @@ import reflex as rx
 from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.delivery import CodeMessage, error_key_for
 from panel_app.i18n import t
-from panel_app.services import methods, passkeys, stepup, support
+from panel_app.security import sessions
+from panel_app.services import gate_return, methods, passkeys, stepup, support
 from panel_app.services.code_delivery import deliver_and_record
 from panel_app.services.demo import effective_ttl_seconds
 from panel_app.services.methods import CodeScope
@@ -65,6 +66,13 @@ class StepUpState(AuthState):
     # the passkey is not offered.
     passkey_supported: bool = False
     _method_picked: bool = False  # the user picked the method (else the default is followed)
+    # Why the gate is back (a grant ran out or was ended; "" on a first entry) and the
+    # domain the page's URL names: the gate's own words (services/gate_return).
+    return_reason: str = ""
+    gate_domain: str = ""
+    # The gate opened in a dialog over the page before the grant runs out (verify again in
+    # place, components/grant_expiry.py); closed by a verification and when the grant ended.
+    reverify_open: bool = False
 
     # --- helpers (not handlers) ---------------------------------------------------
 
@@ -146,6 +154,8 @@ class StepUpState(AuthState):
         self.info = ""
         self.help_open = False
         self.passkey_options = ""
+        self.reverify_open = False
+        self.return_reason = ""
         self._show_grant(ctx.login_session, ctx.now)
         if ctx.login_session.device_id is None:
             # The browser asks for its known-device cookie (HttpOnly: only an HTTP
@@ -165,7 +175,33 @@ class StepUpState(AuthState):
         self.method = ""
         self.passkey_options = ""
         self._method_picked = False
-        self._refresh(guard.current())
+        ctx = guard.current()
+        self._explain_gate(ctx)
+        self._refresh(ctx)
+
+    def _explain_gate(self, ctx: guard.GuardContext) -> None:
+        """Why the gate is here and which domain it opens; a gate shown in place of the
+        page (the grant is over) closes the dialog of an earlier "verify again"."""
+        path = self.router.url.path if self.router.url else ""
+        self.gate_domain = gate_return.domain_in_path(path)
+        if sessions.grant_is_valid(ctx.login_session, ctx.now):
+            self.return_reason = ""  # verifying again before the end (the dialog)
+            return
+        self.reverify_open = False
+        why = gate_return.why_gate(ctx.login_session, ctx.now)
+        if why.kind == gate_return.EXPIRED:
+            self.return_reason = t("gate.return.expired", ctx.lang, minutes=why.minutes)
+        elif why.kind == gate_return.ENDED:
+            self.return_reason = t("gate.return.ended", ctx.lang)
+        else:
+            self.return_reason = ""
+
+    @guard.login_only
+    def show_reverify(self, open_: bool):
+        """Open or close the dialog that verifies again before the grant runs out."""
+        if not isinstance(open_, bool):
+            return
+        self.reverify_open = open_ and self.grant_active
 
     @guard.login_only
     @guard.automatic
@@ -184,7 +220,7 @@ class StepUpState(AuthState):
         """Resend countdown at zero, or pushed by the server when the delivery status of
         the code changed: show the current state of the code."""
         ctx = guard.current()
-        if self.grant_active:
+        if self.grant_active and not self.reverify_open:
             return
         self._refresh(ctx)
 
