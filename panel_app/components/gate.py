@@ -70,6 +70,8 @@ def _send_controls() -> rx.Component:
             align="center",
             wrap="wrap",
         ),
+        rx.cond(StepUpState.sent_note != "",
+                rx.text(StepUpState.sent_note, size="2", role="status", id="code-sent-note")),
         rx.cond(StepUpState.delivery_problem != "",
                 rx.callout(StepUpState.delivery_problem, icon="triangle-alert", color_scheme="red", size="1",
                            role="alert", id="delivery-problem")),
@@ -128,43 +130,111 @@ def _code_form(after_verify) -> rx.Component:
     )
 
 
-def _help_panel() -> rx.Component:
-    other_methods = rx.foreach(
+# --- "I didn't get the code" ------------------------------------------------------------
+# Only for a method that sends a code, with advice for that channel; the app has its own
+# help (no code is sent to it), a passkey and a recovery code none.
+
+
+def _names_of(predicate) -> rx.Var:
+    return rx.Var.create([m.name for m in methods.registered() if predicate(m)])
+
+
+def _other_methods() -> rx.Component:
+    return rx.foreach(
         StepUpState.methods,
         lambda m: rx.cond(m != StepUpState.method,
                           rx.button(method_label(m), variant="outline", size="1", type="button",
                                     on_click=StepUpState.choose_method(m))),
     )
+
+
+def _no_code_toggle() -> rx.Component:
+    sends_code = _names_of(lambda m: m.sends_code).contains(StepUpState.method)
+    is_app = _names_of(lambda m: m.name == "totp").contains(StepUpState.method)
+    return rx.cond(
+        sends_code | is_app,
+        rx.button(rx.cond(is_app, tr("gate.app_help.toggle"), tr("gate.no_code")), variant="ghost", size="2",
+                  type="button", on_click=StepUpState.toggle_help, id="no-code-toggle",
+                  aria_expanded=StepUpState.help_open.to_string()),
+    )
+
+
+def _support_part(question_key: str, button_key: str) -> rx.Component:
+    return rx.fragment(
+        rx.text(tr(question_key), size="2"),
+        rx.text(tr("gate.help.support_expect"), size="2", id="support-expect"),
+        rx.button(tr(button_key), variant="soft", size="2", type="button",
+                  on_click=StepUpState.request_contact_update, id="contact-update-ticket",
+                  style={"height": "auto", "white-space": "normal", "padding-block": "0.4em"}),
+        rx.cond(StepUpState.ticket_message != "",
+                rx.callout(StepUpState.ticket_message, icon="info", size="1", role="status", id="ticket-message")),
+    )
+
+
+def _channel_advice() -> rx.Component:
+    return rx.match(
+        StepUpState.method,
+        ("email", rx.text(tr("gate.help.check_email"), size="2", id="no-code-advice")),
+        ("whatsapp", rx.text(tr("gate.help.check_whatsapp"), size="2", id="no-code-advice")),
+        rx.fragment(),
+    )
+
+
+def _code_help() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(tr("gate.help.title"), size="3", as_="h2"),
             rx.cond(
-                StepUpState.masked_destination != "",
+                StepUpState.sent_to != "",
                 rx.hstack(rx.text(tr("gate.help.sent_to"), size="2", weight="medium"),
-                          rx.text(StepUpState.masked_destination, size="2", id="masked-destination"),
+                          rx.text(StepUpState.sent_to, size="2", id="masked-destination"),
                           wrap="wrap"),
+                rx.text(tr("gate.help.not_sent"), size="2", id="no-code-sent"),
             ),
             rx.cond(StepUpState.code_sent,
-                    rx.hstack(rx.text(tr("gate.help.status"), size="2", weight="medium"), _status_badge(),
-                              align="center")),
-            rx.cond(StepUpState.code_sent,
                     rx.text(tr_format("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
-            rx.text(tr("gate.help.check"), size="2"),
-            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), other_methods, wrap="wrap", align="center"),
+            _channel_advice(),
+            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), _other_methods(), wrap="wrap", align="center"),
             rx.text(tr("gate.help.update"), size="2"),
             rx.hstack(rx.link(tr("gate.help.update_link"), href="/profile", size="2"),
                       rx.text(tr("gate.help.update_note"), size="1", color=rx.color("gray", 11)), wrap="wrap"),
-            rx.text(tr("gate.help.support"), size="2"),
-            rx.button(tr("gate.help.support_button"), variant="soft", size="2", type="button",
-                      on_click=StepUpState.request_contact_update, id="contact-update-ticket",
-                      style={"height": "auto", "white-space": "normal", "padding-block": "0.4em"}),
-            rx.cond(StepUpState.ticket_message != "",
-                    rx.callout(StepUpState.ticket_message, icon="info", size="1", role="status")),
+            _support_part("gate.help.support", "gate.help.support_button"),
             spacing="2",
             align="start",
         ),
         width="100%",
         id="no-code-help",
+    )
+
+
+def _app_help() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("gate.app_help.title"), size="3", as_="h2"),
+            rx.text(tr("gate.app_help.time"), size="2"),
+            rx.text(tr("gate.app_help.entry"), size="2"),
+            rx.cond(StepUpState.fallbacks.length() > 0,
+                    rx.hstack(rx.text(tr("gate.app_help.recovery"), size="2"),
+                              rx.foreach(StepUpState.fallbacks,
+                                         lambda m: rx.button(_fallback_link(m), variant="outline", size="1",
+                                                             type="button", on_click=StepUpState.choose_method(m))),
+                              wrap="wrap", align="center")),
+            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), _other_methods(), wrap="wrap", align="center"),
+            _support_part("gate.app_help.support", "gate.app_help.support_button"),
+            spacing="2",
+            align="start",
+        ),
+        width="100%",
+        id="app-help",
+    )
+
+
+def _help_panel() -> rx.Component:
+    return rx.match(
+        StepUpState.method,
+        *[(m.name, _code_help()) for m in methods.registered() if m.sends_code],
+        ("totp", _app_help()),
+        rx.fragment(),
     )
 
 
@@ -201,9 +271,7 @@ def verification_gate(after_verify) -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.button(tr("gate.no_code"), variant="ghost", size="2", type="button",
-                          on_click=StepUpState.toggle_help, id="no-code-toggle",
-                          aria_expanded=StepUpState.help_open.to_string()),
+                _no_code_toggle(),
                 rx.foreach(StepUpState.fallbacks,
                            lambda m: rx.cond(m != StepUpState.method,
                                              rx.button(_fallback_link(m), variant="ghost", size="2", type="button",
