@@ -9,10 +9,11 @@ from panel_app.components.passkey import passkey_ceremony, passkey_support
 from panel_app.components.shell import shell
 from panel_app.components.ui import countdown
 from panel_app.services import methods
-from panel_app.services.methods import InputKind
+from panel_app.services.methods import InputKind, authenticator
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import StepUpState
 
+APP = authenticator.TYPE  # the authenticator app: no code is sent to it, so it has help of its own
 _STATUS_COLORS = {"queued": "gray", "sent": "blue", "delivered": "green", "read": "green", "failed": "red"}
 
 # Names, hints and input fields come from the registered methods (services/methods) when
@@ -149,10 +150,10 @@ def _other_methods() -> rx.Component:
 
 
 def _no_code_toggle() -> rx.Component:
-    sends_code = _names_of(lambda m: m.sends_code).contains(StepUpState.method)
-    is_app = _names_of(lambda m: m.name == "totp").contains(StepUpState.method)
+    has_help = _names_of(lambda m: help_for(m) is not None).contains(StepUpState.method)
+    is_app = _names_of(lambda m: m.name == APP).contains(StepUpState.method)
     return rx.cond(
-        sends_code | is_app,
+        has_help,
         rx.button(rx.cond(is_app, tr("gate.app_help.toggle"), tr("gate.no_code")), variant="ghost", size="2",
                   type="button", on_click=StepUpState.toggle_help, id="no-code-toggle",
                   aria_expanded=StepUpState.help_open.to_string()),
@@ -171,29 +172,30 @@ def _support_part(question_key: str, button_key: str) -> rx.Component:
     )
 
 
-def _channel_advice() -> rx.Component:
+def _sent_to_label() -> rx.Component:
+    """"Sent to" only once the code left; while it is being sent, or when it failed, says so."""
     return rx.match(
-        StepUpState.method,
-        ("email", rx.text(tr("gate.help.check_email"), size="2", id="no-code-advice")),
-        ("whatsapp", rx.text(tr("gate.help.check_whatsapp"), size="2", id="no-code-advice")),
-        rx.fragment(),
+        StepUpState.delivery_status,
+        ("queued", tr("gate.help.sending_to")),
+        ("failed", tr("gate.help.failed_to")),
+        tr("gate.help.sent_to"),
     )
 
 
-def _code_help() -> rx.Component:
+def _code_help(advice_key: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(tr("gate.help.title"), size="3", as_="h2"),
             rx.cond(
                 StepUpState.sent_to != "",
-                rx.hstack(rx.text(tr("gate.help.sent_to"), size="2", weight="medium"),
+                rx.hstack(rx.text(_sent_to_label(), size="2", weight="medium", id="sent-to-label"),
                           rx.text(StepUpState.sent_to, size="2", id="masked-destination"),
                           wrap="wrap"),
                 rx.text(tr("gate.help.not_sent"), size="2", id="no-code-sent"),
             ),
             rx.cond(StepUpState.code_sent,
                     rx.text(tr_format("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
-            _channel_advice(),
+            rx.text(tr(advice_key), size="2", id="no-code-advice"),
             rx.hstack(rx.text(tr("gate.help.switch"), size="2"), _other_methods(), wrap="wrap", align="center"),
             rx.text(tr("gate.help.update"), size="2"),
             rx.hstack(rx.link(tr("gate.help.update_link"), href="/profile", size="2"),
@@ -229,11 +231,20 @@ def _app_help() -> rx.Component:
     )
 
 
+def help_for(method) -> rx.Component | None:
+    """The help a method gets under "I didn't get the code" (None: no such block): a method
+    that sends a code the advice of its own channel, the app the app's."""
+    if method.sends_code:
+        return _code_help(f"gate.help.check_{method.name}")
+    if method.name == APP:
+        return _app_help()
+    return None
+
+
 def _help_panel() -> rx.Component:
     return rx.match(
         StepUpState.method,
-        *[(m.name, _code_help()) for m in methods.registered() if m.sends_code],
-        ("totp", _app_help()),
+        *[(m.name, block) for m in methods.registered() if (block := help_for(m)) is not None],
         rx.fragment(),
     )
 
