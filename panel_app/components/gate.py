@@ -150,7 +150,7 @@ def _other_methods() -> rx.Component:
 
 
 def _no_code_toggle() -> rx.Component:
-    has_help = _names_of(lambda m: help_for(m) is not None).contains(StepUpState.method)
+    has_help = _names_of(_has_help).contains(StepUpState.method)
     is_app = _names_of(lambda m: m.name == APP).contains(StepUpState.method)
     return rx.cond(
         has_help,
@@ -231,14 +231,16 @@ def _app_help() -> rx.Component:
     )
 
 
+def _has_help(method) -> bool:
+    return method.sends_code or method.name == APP
+
+
 def help_for(method) -> rx.Component | None:
     """The help a method gets under "I didn't get the code" (None: no such block): a method
     that sends a code the advice of its own channel, the app the app's."""
-    if method.sends_code:
-        return _code_help(f"gate.help.check_{method.name}")
-    if method.name == APP:
-        return _app_help()
-    return None
+    if not _has_help(method):
+        return None
+    return _code_help(f"gate.help.check_{method.name}") if method.sends_code else _app_help()
 
 
 def _help_panel() -> rx.Component:
