@@ -10,10 +10,11 @@ from panel_app.components.passkey import passkey_ceremony, passkey_support
 from panel_app.components.shell import NAV_ITEMS, shell
 from panel_app.components.ui import countdown
 from panel_app.services import methods
-from panel_app.services.methods import InputKind
+from panel_app.services.methods import InputKind, authenticator
 from panel_app.state.auth import AuthState
 from panel_app.state.stepup import StepUpState
 
+APP = authenticator.TYPE  # the authenticator app: no code is sent to it, so it has help of its own
 _STATUS_COLORS = {"queued": "gray", "sent": "blue", "delivered": "green", "read": "green", "failed": "red"}
 
 # Names, hints and input fields come from the registered methods (services/methods) when
@@ -71,6 +72,8 @@ def _send_controls() -> rx.Component:
             align="center",
             wrap="wrap",
         ),
+        rx.cond(StepUpState.sent_note != "",
+                rx.text(StepUpState.sent_note, size="2", role="status", id="code-sent-note")),
         rx.cond(StepUpState.delivery_problem != "",
                 rx.callout(StepUpState.delivery_problem, icon="triangle-alert", color_scheme="red", size="1",
                            role="alert", id="delivery-problem")),
@@ -129,49 +132,128 @@ def _code_form(after_verify) -> rx.Component:
     )
 
 
-def _help_panel() -> rx.Component:
-    other_methods = rx.foreach(
+# --- "I didn't get the code" ------------------------------------------------------------
+# Only for a method that sends a code, with advice for that channel; the app has its own
+# help (no code is sent to it), a passkey and a recovery code none.
+
+
+def _names_of(predicate) -> rx.Var:
+    return rx.Var.create([m.name for m in methods.registered() if predicate(m)])
+
+
+def _other_methods() -> rx.Component:
+    return rx.foreach(
         StepUpState.methods,
         lambda m: rx.cond(m != StepUpState.method,
                           rx.button(method_label(m), variant="outline", size="1", type="button",
                                     on_click=StepUpState.choose_method(m))),
     )
+
+
+def _no_code_toggle() -> rx.Component:
+    has_help = _names_of(_has_help).contains(StepUpState.method)
+    is_app = _names_of(lambda m: m.name == APP).contains(StepUpState.method)
+    return rx.cond(
+        has_help,
+        rx.button(rx.cond(is_app, tr("gate.app_help.toggle"), tr("gate.no_code")), variant="ghost", size="2",
+                  type="button", on_click=StepUpState.toggle_help, id="no-code-toggle",
+                  aria_expanded=StepUpState.help_open.to_string()),
+    )
+
+
+def _support_part(question_key: str, button_key: str) -> rx.Component:
+    return rx.fragment(
+        rx.text(tr(question_key), size="2"),
+        rx.text(tr("gate.help.support_expect"), size="2", id="support-expect"),
+        rx.button(tr(button_key), variant="soft", size="2", type="button",
+                  on_click=StepUpState.request_contact_update, id="contact-update-ticket",
+                  style={"height": "auto", "white-space": "normal", "padding-block": "0.4em"}),
+        rx.cond(StepUpState.ticket_message != "",
+                rx.callout.root(
+                    rx.callout.icon(rx.icon("info")),
+                    rx.callout.text(StepUpState.ticket_message, " ",
+                                    rx.cond(StepUpState.ticket_linked,
+                                            rx.link(tr("gate.ticket_read"), href="/support", id="gate-ticket-link"))),
+                    size="1", role="status", id="ticket-message")),
+    )
+
+
+def _sent_to_label() -> rx.Component:
+    """"Sent to" only once the code left; while it is being sent, or when it failed, says so."""
+    return rx.match(
+        StepUpState.delivery_status,
+        ("queued", tr("gate.help.sending_to")),
+        ("failed", tr("gate.help.failed_to")),
+        tr("gate.help.sent_to"),
+    )
+
+
+def _code_help(advice_key: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(tr("gate.help.title"), size="3", as_="h2"),
             rx.cond(
-                StepUpState.masked_destination != "",
-                rx.hstack(rx.text(tr("gate.help.sent_to"), size="2", weight="medium"),
-                          rx.text(StepUpState.masked_destination, size="2", id="masked-destination"),
+                StepUpState.sent_to != "",
+                rx.hstack(rx.text(_sent_to_label(), size="2", weight="medium", id="sent-to-label"),
+                          rx.text(StepUpState.sent_to, size="2", id="masked-destination"),
                           wrap="wrap"),
+                rx.text(tr("gate.help.not_sent"), size="2", id="no-code-sent"),
             ),
             rx.cond(StepUpState.code_sent,
-                    rx.hstack(rx.text(tr("gate.help.status"), size="2", weight="medium"), _status_badge(),
-                              align="center")),
-            rx.cond(StepUpState.code_sent,
                     rx.text(tr_format("gate.help.sends_left", count=StepUpState.sends_left), size="2")),
-            rx.text(tr("gate.help.check"), size="2"),
-            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), other_methods, wrap="wrap", align="center"),
+            rx.text(tr(advice_key), size="2", id="no-code-advice"),
+            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), _other_methods(), wrap="wrap", align="center"),
             rx.text(tr("gate.help.update"), size="2"),
             rx.hstack(rx.link(tr("gate.help.update_link"), href="/profile", size="2"),
                       rx.text(tr("gate.help.update_note"), size="1", color=rx.color("gray", 11)), wrap="wrap"),
-            rx.text(tr("gate.help.support"), size="2"),
-            rx.button(tr("gate.help.support_button"), variant="soft", size="2", type="button",
-                      on_click=StepUpState.request_contact_update, id="contact-update-ticket",
-                      style={"height": "auto", "white-space": "normal", "padding-block": "0.4em"}),
-            rx.cond(StepUpState.ticket_message != "",
-                    rx.callout.root(
-                        rx.callout.icon(rx.icon("info")),
-                        rx.callout.text(StepUpState.ticket_message, " ",
-                                        rx.cond(StepUpState.ticket_linked,
-                                                rx.link(tr("gate.ticket_read"), href="/support",
-                                                        id="gate-ticket-link"))),
-                        size="1", role="status", id="gate-ticket-message")),
+            _support_part("gate.help.support", "gate.help.support_button"),
             spacing="2",
             align="start",
         ),
         width="100%",
         id="no-code-help",
+    )
+
+
+def _app_help() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(tr("gate.app_help.title"), size="3", as_="h2"),
+            rx.text(tr("gate.app_help.time"), size="2"),
+            rx.text(tr("gate.app_help.entry"), size="2"),
+            rx.cond(StepUpState.fallbacks.length() > 0,
+                    rx.hstack(rx.text(tr("gate.app_help.recovery"), size="2"),
+                              rx.foreach(StepUpState.fallbacks,
+                                         lambda m: rx.button(_fallback_link(m), variant="outline", size="1",
+                                                             type="button", on_click=StepUpState.choose_method(m))),
+                              wrap="wrap", align="center")),
+            rx.hstack(rx.text(tr("gate.help.switch"), size="2"), _other_methods(), wrap="wrap", align="center"),
+            _support_part("gate.app_help.support", "gate.app_help.support_button"),
+            spacing="2",
+            align="start",
+        ),
+        width="100%",
+        id="app-help",
+    )
+
+
+def _has_help(method) -> bool:
+    return method.sends_code or method.name == APP
+
+
+def help_for(method) -> rx.Component | None:
+    """The help a method gets under "I didn't get the code" (None: no such block): a method
+    that sends a code the advice of its own channel, the app the app's."""
+    if not _has_help(method):
+        return None
+    return _code_help(f"gate.help.check_{method.name}") if method.sends_code else _app_help()
+
+
+def _help_panel() -> rx.Component:
+    return rx.match(
+        StepUpState.method,
+        *[(m.name, block) for m in methods.registered() if (block := help_for(m)) is not None],
+        rx.fragment(),
     )
 
 
@@ -211,9 +293,7 @@ def verification_gate(after_verify, area=None) -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                rx.button(tr("gate.no_code"), variant="ghost", size="2", type="button",
-                          on_click=StepUpState.toggle_help, id="no-code-toggle",
-                          aria_expanded=StepUpState.help_open.to_string()),
+                _no_code_toggle(),
                 rx.foreach(StepUpState.fallbacks,
                            lambda m: rx.cond(m != StepUpState.method,
                                              rx.button(_fallback_link(m), variant="ghost", size="2", type="button",

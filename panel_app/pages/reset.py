@@ -116,8 +116,26 @@ def _factor() -> rx.Component:
             ),
             _code_form(),
         ),
+        _not_offered(),
         spacing="3",
         width="100%",
+    )
+
+
+def _not_offered() -> rx.Component:
+    """Why a method the user may expect is missing: email never (the link came that way),
+    the others when the account lacks them or set them up too recently."""
+    return rx.vstack(
+        rx.text(tr("reset.not_offered.title"), size="1", weight="medium", color=rx.color("gray", 11)),
+        rx.el.ul(
+            rx.el.li(tr("reset.not_offered.email")),
+            rx.foreach(ResetState.not_offered, lambda text: rx.el.li(text)),
+            style={"margin": "0", "padding-inline-start": "1.2em", "font-size": "var(--font-size-1)",
+                   "color": "var(--gray-11)"},
+        ),
+        spacing="1",
+        width="100%",
+        id="reset-not-offered",
     )
 
 
@@ -175,7 +193,7 @@ def reset_page() -> rx.Component:
             ("factor", _factor()),
             ("password", _password("reset.submit")),
             ("schedule", rx.vstack(rx.text(tr("reset.schedule_intro"), size="2"),
-                                   _password("reset.schedule_submit"), spacing="3", width="100%")),
+                                   _password("reset.schedule_submit"), _not_offered(), spacing="3", width="100%")),
             ("done", _result("green")),
             ("scheduled", _result("blue")),
             ("invalid", rx.vstack(

@@ -94,19 +94,40 @@ async def notify_everywhere(user_id: int, kind: str, *, also_email: str | None =
     return sent
 
 
+def _reset_recipient(user_id: int) -> tuple[str, str, list[str]] | None:
+    """Address, language and the second factors the reset page will offer (settled ones)."""
+    from panel_app.services.password_reset import methods_for
+
+    with transaction() as db:
+        user = db.get(User, user_id)
+        return (user.email, user.language, methods_for(db, user, utcnow())) if user is not None else None
+
+
+def reset_second_factor_text(methods: list[str], language: str) -> str:
+    """The reset mail's line on the second factor: exactly the account's methods (as the
+    reset page will offer them), or that the new password will have to wait."""
+    if not methods:
+        return t("notice.password_reset_link.no_second_factor", language)
+    names = [t(f"notice.password_reset_link.method.{name}", language) for name in methods]
+    listed = names[0] if len(names) == 1 else (
+        ", ".join(names[:-1]) + " " + t("notice.password_reset_link.or", language) + " " + names[-1])
+    return t("notice.password_reset_link.confirm_with", language, methods=listed)
+
+
 async def send_reset_link(user_id: int, token: str) -> bool:
     """The "forgot password" link, to the account's address only (the one it proves)."""
     from panel_app.delivery import send_email_notice
     from panel_app.services.password_reset import LINK_VALID_SECONDS
     from panel_app.settings import get_settings
 
-    recipient = await asyncio.to_thread(_recipient, user_id)
+    recipient = await asyncio.to_thread(_reset_recipient, user_id)
     if recipient is None:
         return False
-    email, language = recipient
+    email, language, methods = recipient
     link = f"{get_settings().public_url}/reset?token={token}"
     subject = t("notice.password_reset_link.subject", language)
-    body = t("notice.password_reset_link.body", language, link=link, minutes=LINK_VALID_SECONDS // 60)
+    body = t("notice.password_reset_link.body", language, link=link, minutes=LINK_VALID_SECONDS // 60,
+             second_factor=reset_second_factor_text(methods, language))
     result = await send_email_notice(email, language, subject, body)
     if not result.ok:
         log.warning("password reset link to user %s not delivered: %s", user_id, result.error_code)

@@ -135,6 +135,30 @@ def methods_for(db: Session, user: User, now: datetime) -> list[str]:
             if method.proves_password_reset and method.is_settled(db, user, now, settle_seconds)]
 
 
+NOT_SET_UP = "missing"
+SET_UP_RECENTLY = "recent"
+
+
+def methods_not_offered(db: Session, user: User, now: datetime) -> list[tuple[str, str]]:
+    """``(method, why)`` for each second factor of a reset this account is not offered
+    (``methods_for``): ``NOT_SET_UP``, or ``SET_UP_RECENTLY`` (less than the waiting period
+    ago). A fallback is left out while the factor it falls back for is not set up at all:
+    "no app" already says it."""
+    settle_seconds = get_settings().factor_change_delay_seconds
+    missing: set[str] = set()
+    result = []
+    for method in methods.registered():
+        if not method.proves_password_reset:
+            continue
+        if not method.is_available(db, user):
+            missing.add(method.name)
+            if not (method.fallback and method.factor in missing):
+                result.append((method.name, NOT_SET_UP))
+        elif not method.is_settled(db, user, now, settle_seconds):
+            result.append((method.name, SET_UP_RECENTLY))
+    return result
+
+
 def send_whatsapp_code(db: Session, opened: OpenReset, *, now: datetime,
                        device_id: int | None) -> codes.IssueOutcome:
     """A code to the user's mobile number for this reset (cooldown and hourly limit as

@@ -329,9 +329,11 @@ def send_wait_seconds(db: Session, *, user: User, channel: str, now: datetime,
                codes.hourly_wait_seconds(sent, now))
 
 
-def code_status(db: Session, *, user: User, login_session: LoginSession, now: datetime) -> CodeStatus | None:
-    """Status of the newest step-up code of this login session, or None if none was sent."""
-    row = codes.latest_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE)
+def code_status(db: Session, *, user: User, login_session: LoginSession, now: datetime,
+                channel: str | None = None) -> CodeStatus | None:
+    """Status of the newest step-up code of this login session (on ``channel``: each channel
+    has its own), or None if none was sent."""
+    row = codes.latest_code(db, user_id=user.id, session_id=login_session.id, purpose=PURPOSE, channel=channel)
     if row is None:
         return None
     device_id = device_of(db, login_session)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
+from panel_app.delivery.base import STATUS_RANK
 from panel_app.i18n import normalize_language, t
 from panel_app.models import Ticket, TicketMessage, User
 from panel_app.security.permissions import Area, acts_for_account
@@ -36,6 +37,8 @@ BODY_MAX = 10_000
 NOTE_MAX = 2_000
 SUPPORT_LABEL = "Panel Support"
 CHANNELS = ("email", "whatsapp", "totp")
+# How a code's message went (delivery/base.py), as a contact-update ticket names it.
+DELIVERY_STATUSES = tuple(STATUS_RANK)
 
 
 @dataclass(frozen=True)
@@ -287,9 +290,14 @@ def support_reply(
 
 
 def create_contact_update_ticket(
-    db: Session, actor: Actor, user: User, *, channel: object, now: datetime, note: object = ""
+    db: Session, actor: Actor, user: User, *, channel: object, now: datetime, note: object = "",
+    delivery_status: object = "",
 ) -> ContactUpdateRequest:
     """"I didn't get the code": ask support to update the user's contact details.
+
+    ``channel`` is the one that failed (email, WhatsApp, or the app); ``delivery_status``
+    how the last code on it went (``DELIVERY_STATUSES``; "" when none was sent): both
+    are named in the ticket, so support knows where to start.
 
     Needs only a login (no step-up grant): the caller must still check the login
     session. Subject and text are written in the user's language. While the user
@@ -300,6 +308,8 @@ def create_contact_update_ticket(
         raise ValidationError("channel", "support.error.not_allowed")
     if channel not in CHANNELS:
         raise ValidationError("channel", "validation.invalid")
+    if delivery_status != "" and delivery_status not in DELIVERY_STATUSES:
+        raise ValidationError("delivery_status", "validation.invalid")
     note_text = clean_body(note, "note", max_length=NOTE_MAX, required=False)
     existing = db.exec(
         select(Ticket).where(Ticket.user_id == user.id, Ticket.kind == KIND_CONTACT_UPDATE,
@@ -308,7 +318,14 @@ def create_contact_update_ticket(
     if existing is not None:
         return ContactUpdateRequest(_detail(db, existing).ticket, created=False)
     lang = normalize_language(user.language)
-    body = t("support.contact_update.body", lang, channel=t(f"support.channel.{channel}", lang))
+    channel_name = t(f"support.channel.{channel}", lang)
+    if channel == "totp":
+        body = t("support.contact_update.body_app", lang)
+    elif delivery_status:
+        body = t("support.contact_update.body_status", lang, channel=channel_name,
+                 status=t(f"delivery_status.{delivery_status}", lang))
+    else:
+        body = t("support.contact_update.body", lang, channel=channel_name)
     if note_text:
         body += "\n\n" + note_text
     subject = t("support.contact_update.subject", lang)

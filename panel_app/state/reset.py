@@ -63,6 +63,9 @@ class ResetState(AuthState):
     methods: list[str] = []
     method: str = ""
     masked_phone: str = ""
+    # Why each second factor this account lacks is not offered (texts; never which ones it has
+    # beyond what ``methods`` shows).
+    not_offered: list[str] = []
     code_sent: bool = False
     # Options for the passkey prompt (JSON; the challenge in it is no secret): made when the
     # passkey method is chosen, so the prompt starts in the click itself; "" = not ready.
@@ -72,6 +75,7 @@ class ResetState(AuthState):
     password_error: str = ""
     result_text: str = ""
     _language_chosen: bool = False
+    _not_offered: list[tuple[str, str]] = []  # (method, why), for the texts in another language
 
     # --- helpers ------------------------------------------------------------------
 
@@ -97,11 +101,14 @@ class ResetState(AuthState):
     def _invalid(self) -> None:
         self.step = STEP_INVALID
         self.methods, self.method, self.masked_phone, self.code_sent = [], "", "", False
+        self._not_offered, self.not_offered = [], []
         self.passkey_options = ""
         self.error = self.info = self.password_error = ""
 
     def _show(self, db, opened) -> None:
         self.methods = password_reset.methods_for(db, opened.user, utcnow())
+        self._not_offered = password_reset.methods_not_offered(db, opened.user, utcnow())
+        self._show_not_offered()
         self.masked_phone = mask_phone(opened.user.phone) if opened.user.phone else ""
         if opened.verified:
             self.step = STEP_PASSWORD
@@ -115,6 +122,9 @@ class ResetState(AuthState):
             self.passkey_options = ""
         elif not self.passkey_options:
             self.passkey_options = password_reset.passkey_options(db, opened, now=utcnow()) or ""
+
+    def _show_not_offered(self) -> None:
+        self.not_offered = [t(f"reset.not_offered.{method}.{why}", self.lang) for method, why in self._not_offered]
 
     def _fail(self, key: str, wait: int = 0) -> None:
         self.error = t(key, self.lang) + (" " + t("gate.wait_seconds", self.lang, seconds=wait) if wait else "")
@@ -141,6 +151,7 @@ class ResetState(AuthState):
         if isinstance(lang, str) and lang in LANGUAGES and not self.signed_in:
             self.lang = self._picked_language = lang
             self._language_chosen = True
+            self._show_not_offered()
 
     @rx.event
     def choose_method(self, method: str):

@@ -13,6 +13,7 @@ import reflex as rx
 
 from panel_app.api.paths import DEVICE_ROUTE, backend_path
 from panel_app.delivery import CodeMessage, error_key_for
+from panel_app.delivery.base import STATUS_DELIVERED, STATUS_FAILED, STATUS_READ
 from panel_app.i18n import t
 from panel_app.security import sessions
 from panel_app.services import gate_return, methods, passkeys, stepup, support
@@ -30,6 +31,7 @@ _MAX_CODE_INPUT = 64
 # A browser's passkey answer is 1-2 KB; the service refuses more than this too.
 _MAX_PASSKEY_RESPONSE = 16_000
 PASSKEY = passkey_method.NAME
+_ARRIVED = frozenset({STATUS_DELIVERED, STATUS_READ})
 # Refusals before the passkey's answer was checked: its challenge is still unused.
 _CHALLENGE_KEPT = frozenset({passkeys.ERROR_MALFORMED, stepup.ERROR_LOCKED})
 # What the passkey button may report (components/passkey.py): shown as passkey.error.<code>.
@@ -46,8 +48,10 @@ class StepUpState(AuthState):
     fallbacks: list[str] = []  # offered as links under the form (a recovery code)
     method: str = ""
     has_phone: bool = False
-    code_sent: bool = False
-    masked_destination: str = ""
+    code_sent: bool = False  # a code was sent by the chosen method in this sign-in
+    masked_destination: str = ""  # where the chosen method sends a code
+    sent_to: str = ""  # where its last code went: only once one was sent (each method its own)
+    sent_note: str = ""  # "on its way" / "delivered" for that code; "" once it failed
     delivery_status: str = ""
     delivery_problem: str = ""
     resend_in: int = 0
@@ -92,18 +96,26 @@ class StepUpState(AuthState):
             self.method = stepup.preferred_among(user, self.methods)
         self._prepare_passkey(ctx)
         self.has_phone = bool(user.phone)
-        status = stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now)
-        if status is not None and status.channel == self.method:
+        # Each channel shows its own last code (never another channel's): one status, one
+        # "sent to", and a failure is never also "on its way".
+        status = (stepup.code_status(ctx.db, user=user, login_session=ctx.login_session, now=ctx.now,
+                                     channel=self.method) if stepup.sends_code(self.method) else None)
+        if status is not None:
             self.code_sent = True
-            self.masked_destination = status.masked_destination
+            self.masked_destination = self.sent_to = status.masked_destination
             self.delivery_status = status.delivery_status
+            failed = status.delivery_status == STATUS_FAILED
             self.delivery_problem = (
-                t(error_key_for(status.channel, status.delivery_error), ctx.lang) if status.delivery_error else ""
+                t(error_key_for(status.channel, status.delivery_error), ctx.lang) if failed else ""
             )
+            self.sent_note = "" if failed else t(
+                "gate.code_delivered" if status.delivery_status in _ARRIVED else "gate.code_on_its_way", ctx.lang,
+                destination=status.masked_destination)
             self.resend_in = status.resend_in_seconds
             self.sends_left = status.sends_left_this_hour
         else:
             self.code_sent = False
+            self.sent_to = self.sent_note = ""
             self.delivery_status = ""
             self.delivery_problem = ""
             self.resend_in = 0
@@ -258,8 +270,7 @@ class StepUpState(AuthState):
         # the gate is then told how the delivery went, without asking.
         spawn(_deliver_then_show(message, ctx.actor, ctx.login_session.id))
         self.error = ""
-        self.info = t("gate.code_on_its_way", ctx.lang, destination=result.masked_destination)
-        self._refresh(ctx)
+        self._refresh(ctx)  # "on its way" comes from the code's own status, as every later change
         return rx.call_script(_FOCUS_CODE)
 
     @guard.login_only
@@ -301,18 +312,25 @@ class StepUpState(AuthState):
 
     @guard.login_only
     def request_contact_update(self):
-        """The way out without a code: a support ticket "contact details update"."""
+        """The way out without a code: a support ticket "contact details update" naming the
+        method that failed and how its last code went (from the database, now)."""
         ctx = guard.current()
+        channel = self.method if self.method in support.CHANNELS else stepup.METHOD_EMAIL
+        status = (stepup.code_status(ctx.db, user=ctx.user, login_session=ctx.login_session, now=ctx.now,
+                                     channel=channel) if stepup.sends_code(channel) else None)
         try:
-            request = support.create_contact_update_ticket(ctx.db, ctx.actor, ctx.user, channel=self.method
-                                                           if stepup.sends_code(self.method) else "email",
-                                                           now=ctx.now)
+            request = support.create_contact_update_ticket(
+                ctx.db, ctx.actor, ctx.user, channel=channel, now=ctx.now,
+                delivery_status=status.delivery_status if status is not None else "")
         except ValidationError as exc:
             self.ticket_message = t(exc.message_key, ctx.lang)
             self.ticket_linked = False
             return
-        key = "gate.ticket_created" if request.created else "gate.ticket_exists"
-        self.ticket_message = t(key, ctx.lang, number=request.ticket.id)
+        if request.created:
+            self.ticket_message = t("gate.ticket_created", ctx.lang, number=request.ticket.id,
+                                    channel=t(f"support.channel.{channel}", ctx.lang))
+        else:
+            self.ticket_message = t("gate.ticket_exists", ctx.lang, number=request.ticket.id)
         self.ticket_linked = True
 
 

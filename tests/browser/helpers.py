@@ -67,7 +67,7 @@ def pass_gate_by_email(page: Page, base_url: str, email: str) -> None:
     # Another test may have sent this user a code within the minute: the button waits it out.
     expect(send).to_be_enabled(timeout=65_000)
     send.click()
-    expect(page.locator("#gate-info")).to_be_visible()
+    expect(page.locator("#code-sent-note")).to_be_visible()
     code = latest_code(page, base_url, email)
     page.get_by_label(re.compile("^(Verification code|Bestätigungscode)$")).fill(code)
     page.locator("#verify-button").click()

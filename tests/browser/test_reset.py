@@ -35,8 +35,11 @@ def test_reset_with_a_whatsapp_code_ends_the_old_sessions(browser, panel_url):
 
     mail = outbox_text(page, panel_url, "Set a new Panel password")
     link = re.search(r"https?://\S+/reset\?token=[\w-]+", mail).group(0)
+    # The mail promises what this account will be offered (a number, no app), nothing more.
+    assert "You will also confirm with a code by WhatsApp." in mail and "authenticator app" not in mail
     page.goto(panel_url + link[link.index("/reset"):])
     expect(page.get_by_role("radio", name="Code by WhatsApp")).to_be_checked()
+    expect(page.locator("#reset-not-offered")).to_contain_text("The authenticator app isn't offered")
     page.locator("#reset-send-code").click()
     expect(page.locator("#reset-info")).to_be_visible()
     code = re.search(r"\b(\d{6})\b", outbox_text(page, panel_url, "5681")).group(1)

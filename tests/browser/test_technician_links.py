@@ -81,10 +81,10 @@ def test_a_technician_finds_no_dead_end(browser, panel_url):
     expect(page.get_by_role("radio", name="Email")).to_be_checked()  # hydrated
     page.locator("#no-code-toggle").click()
     page.locator("#contact-update-ticket").click()
-    expect(page.locator("#gate-ticket-message")).to_contain_text("ticket #")
+    expect(page.locator("#ticket-message")).to_contain_text("ticket #")
     page.locator("#contact-update-ticket").click()
-    expect(page.locator("#gate-ticket-message")).to_contain_text("already with support")
-    number = re.search(r"#(\d+)", page.locator("#gate-ticket-message").inner_text()).group(1)
+    expect(page.locator("#ticket-message")).to_contain_text("already with support")
+    number = re.search(r"#(\d+)", page.locator("#ticket-message").inner_text()).group(1)
     gate_links = _internal_links(page, panel_url, "#verification-gate")
     assert {"/profile", "/support"} <= gate_links, gate_links
     links |= gate_links
