@@ -31,7 +31,7 @@ def test_reset_with_a_whatsapp_code_ends_the_old_sessions(browser, panel_url):
     expect(page).to_have_url(re.compile(r"/forgot"))
     page.get_by_label(re.compile("^(Email address|E-Mail-Adresse)$")).fill(email)
     page.locator("#forgot-submit").click()
-    expect(page.locator("#forgot-sent")).to_be_visible()
+    expect(page.locator("#forgot-sent")).to_be_visible(timeout=15_000)  # a new page load, then its on_load
 
     mail = outbox_text(page, panel_url, "Set a new Panel password")
     link = re.search(r"https?://\S+/reset\?token=[\w-]+", mail).group(0)
