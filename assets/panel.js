@@ -10,11 +10,11 @@
 // Grant's end (components/grant_expiry.py): the notice [data-grant-ending="<seconds>"] is
 // shown while the grant countdown is within that many seconds of zero. The plain fields of
 // the forms inside [data-keep-drafts] are kept as typed in this tab's sessionStorage (never
-// on the server; never passwords or codes): when the grant ends the drafts are held and
-// put back into their forms once the page is open again (a record's form is reopened by
-// the button its data-draft-opener names). A draft goes when its form goes while the grant
-// holds (saved, closed, another page), when the page reports its form saved
-// (data-drafts-saved), and on sign-out or "lock now".
+// on the server; never passwords, codes or payment details: [data-no-draft]): when the
+// grant ends the drafts are held and put back into their forms once the page is open
+// again (a record's form is reopened by the button its data-draft-opener names). A draft
+// goes when its form goes while the grant holds (saved, closed, another page), when the
+// page reports its form saved (data-drafts-saved), and on sign-out or "lock now".
 //
 // Reveals: a secret shown once (recovery codes, a transfer auth code, an
 // authenticator set-up key) is written straight into the page by a one-off
@@ -94,6 +94,9 @@
     if (tag === "INPUT" && SKIP_TYPES[(el.getAttribute("type") || "text").toLowerCase()]) return false;
     var auto = (el.getAttribute("autocomplete") || "").toLowerCase();
     if (auto.indexOf("one-time-code") >= 0 || auto.indexOf("password") >= 0) return false;
+    // Payment details (a card number, an IBAN) are never drafts: cc-* fields and whatever
+    // sits in [data-no-draft] (components mark their forms so).
+    if (/(^|\s)cc-/.test(auto) || el.closest("[data-no-draft]")) return false;
     if (SECRET_NAME.test(el.name) || el.closest("[aria-hidden='true']")) return false;
     return !!el.form.closest("[data-keep-drafts]");
   }

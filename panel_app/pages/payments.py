@@ -91,6 +91,10 @@ def _card_form() -> rx.Component:
             # its field; the browser's own check would stop at the first empty one.
             no_validate=True,
             key=PaymentsState.card_form_key.to_string(),
+            id="card-form",
+            # Never kept as a draft in the browser (assets/panel.js): the card number goes no
+            # further than the event that adds it.
+            custom_attrs={"data-no-draft": ""},
             width="100%",
         ),
         width="100%",
@@ -119,6 +123,8 @@ def _sepa_form() -> rx.Component:
             on_submit=PaymentsState.add_sepa,
             reset_on_submit=False,
             key=PaymentsState.sepa_form_key.to_string(),
+            id="sepa-form",
+            custom_attrs={"data-no-draft": ""},  # the IBAN is never a draft either
             width="100%",
         ),
         width="100%",
