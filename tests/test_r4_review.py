@@ -114,3 +114,35 @@ def test_the_payment_forms_are_marked_as_never_drafts():
     page = _compile_page(payment_methods_page(), "/payments")
     for form_id in ("card-form", "sepa-form"):
         assert f'"data-no-draft":"",id:"{form_id}"' in page, form_id
+
+
+# --- checks that held (kept as tests so that they keep holding) --------------------------
+
+
+def test_the_time_zone_event_is_not_an_action_of_the_user():
+    """The browser's time zone arrives on every page load: it must never extend the login
+    session's idle timeout (a tab left open would otherwise keep its session alive)."""
+    from reflex_base.event import Event
+
+    from panel_app.state.auth import AuthState
+    from panel_app.state.tab_check import is_user_action
+
+    def event(handler: str, payload: dict) -> Event:
+        return Event(name=f"{AuthState.get_full_name()}.{handler}", router_data={"pathname": "/dashboard"},
+                     payload=payload)
+
+    assert is_user_action(event("set_time_zone", {"zone": "Europe/Berlin"})) is False
+    assert is_user_action(event("set_language", {"lang": "de"})) is True  # the check tells them apart
+
+
+@pytest.mark.parametrize("token", ["", "x" * 5000, "not-a-token", {"t": 1}])
+def test_a_reset_link_that_does_not_open_says_nothing_about_the_accounts_methods(make_user, token):
+    """The reset page lists the methods not offered (and why) only once a live link opened it."""
+    from panel_app.state.reset import ResetState
+    from tests.state_harness import tab_state
+
+    make_user(phone=None)
+    page = tab_state(ResetState, None, "/reset", query={"token": token} if isinstance(token, str) else {})
+    page.open_reset()
+    assert page.step == "invalid"
+    assert page.not_offered == [] and page.methods == [] and page.masked_phone == ""
