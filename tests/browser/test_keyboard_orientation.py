@@ -49,7 +49,7 @@ def test_focus_follows_the_gate_and_the_navigation_shows_page_and_padlocks(page,
 
     # "Send code": the focus goes to the code field.
     page.locator("#send-code").click()
-    expect(page.locator("#gate-info")).to_be_visible()
+    expect(page.locator("#code-sent-note")).to_be_visible()
     expect(page.locator("#verification-code")).to_be_focused()
     assert page.evaluate("document.activeElement.id") == "verification-code"
 
