@@ -251,14 +251,19 @@
   // Write ``value`` (text, or a list of lines) into the element ``id``; an <img> gets it
   // as its src. ``seconds`` > 0: clear it again after that long. The element may be
   // rendered a moment after the call: try for up to two seconds.
-  window.panelReveal = function (id, value, seconds) {
+  // Call ``use`` with what ``find`` returns once that is something, trying every 50 ms up
+  // to ``attempts`` times (an element the server just rendered may not be shown yet).
+  function whenFound(find, attempts, use) {
     var tries = 0;
-    (function place() {
-      var el = document.getElementById(id);
-      if (!el) {
-        if (tries++ < 40) window.setTimeout(place, 50);
-        return;
-      }
+    (function attempt() {
+      var found = find();
+      if (found) use(found);
+      else if (tries++ < attempts) window.setTimeout(attempt, 50);
+    })();
+  }
+
+  window.panelReveal = function (id, value, seconds) {
+    whenFound(function () { return document.getElementById(id); }, 40, function (el) {
       var text = Array.isArray(value) ? value.join("\n") : String(value);
       if (el.tagName === "IMG") el.src = text; else el.textContent = text;
       if (seconds > 0) {
@@ -266,7 +271,7 @@
           if (el.tagName === "IMG") el.removeAttribute("src"); else el.textContent = "";
         }, seconds * 1000);
       }
-    })();
+    });
   };
 
   // Keyboard focus after the verification gate's steps (no focus is lost on a control
@@ -275,17 +280,13 @@
   // has left the page (the gate giving way to the page's content). Tries for up to
   // three seconds while the page renders. A heading gets tabindex=-1 to take the focus.
   window.panelFocus = function (selector, whenGone) {
-    var tries = 0;
-    (function attempt() {
-      var blocked = whenGone && document.querySelector(whenGone);
-      var el = blocked ? null : document.querySelector(selector);
-      if (!el || el.disabled) {
-        if (tries++ < 60) window.setTimeout(attempt, 50);
-        return;
-      }
+    whenFound(function () {
+      var el = whenGone && document.querySelector(whenGone) ? null : document.querySelector(selector);
+      return el && !el.disabled ? el : null;
+    }, 60, function (el) {
       if (el.tabIndex < 0 && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
       el.focus();
-    })();
+    });
   };
 
   // "Send code": the code goes into the field below.
@@ -302,17 +303,11 @@
   // or its "saved" message. The selector names the version of the element the server
   // just rendered (the call can arrive before the browser shows it): try for two seconds.
   window.panelShowInPlace = function (selector, focusSelector) {
-    var tries = 0;
-    (function show() {
-      var el = document.querySelector(selector);
-      if (!el) {
-        if (tries++ < 40) window.setTimeout(show, 50);
-        return;
-      }
+    whenFound(function () { return document.querySelector(selector); }, 40, function (el) {
       el.scrollIntoView({ block: focusSelector ? "start" : "nearest" });
       var target = focusSelector && document.querySelector(focusSelector);
       if (target) target.focus({ preventScroll: true });
-    })();
+    });
   };
 
   // After a successful verification: ask the server for this browser's known-device

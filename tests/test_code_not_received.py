@@ -72,7 +72,7 @@ async def test_each_channel_shows_only_its_own_last_code(make_user):
     _arm("whatsapp", "131026")
     await _send(gate)
     assert gate.delivery_status == "failed" and gate.delivery_problem  # failed, and only failed
-    assert gate.sent_note == "" and "on its way" not in gate.info
+    assert gate.sent_note == "" and "on its way" not in gate.error + gate.delivery_problem
     assert gate.sent_to == "+49 ••• ••• 12"
 
     # Back to email: its own status, unchanged, without WhatsApp's failure.

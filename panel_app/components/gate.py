@@ -283,7 +283,6 @@ def verification_gate(after_verify, area=None) -> rx.Component:
                 style={"border": "none", "padding": "0", "margin": "0"},
             ),
             _method_hint(),
-            rx.cond(StepUpState.info != "", rx.text(StepUpState.info, size="2", role="status", id="gate-info")),
             _answer_form(after_verify),
             rx.box(
                 rx.cond(StepUpState.error != "",

@@ -71,11 +71,7 @@ def moment(value: datetime | None, lang: str = "en", tz: str | None = None) -> s
     if zone_name is None or zone_name in ("UTC", "Etc/UTC"):
         return f"{day(utc, lang)} {format_time(utc, 'HH:mm', tzinfo=UTC, locale=_locale(lang))} UTC"
     local = utc.astimezone(ZoneInfo(zone_name))
-    return f"{_local_day(local, lang)} {format_time(local, 'HH:mm', tzinfo=local.tzinfo, locale=_locale(lang))}"
-
-
-def _local_day(local: datetime, lang: str) -> str:
-    return format_date(local.date(), DATE_PATTERNS.get(_locale(lang), "medium"), locale=_locale(lang))
+    return f"{day(local.date(), lang)} {format_time(local, 'HH:mm', tzinfo=local.tzinfo, locale=_locale(lang))}"
 
 
 def megabytes(mb: int, lang: str = "en") -> str:

@@ -21,9 +21,11 @@ and the gate returns; ``gate_notice`` survives the wipe to say why.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from panel_app.delivery import CodeMessage
+from panel_app.i18n import formatting as fmt
 from panel_app.i18n import t
 from panel_app.models import VerificationCode
 from panel_app.security import codes
@@ -400,7 +402,7 @@ class ProfileState(GatedPage, AuthState):
             return
         spawn(notify_everywhere(ctx.user.id, "contact_change_scheduled", field=kind_text, new_value=masked_new,
                                 hours=max(1, settings.factor_change_delay_seconds // 3600),
-                                effective=ctx.moment(change.effective_at),
+                                effective=partial(fmt.moment, change.effective_at),  # in UTC, saying so
                                 **factor_changes.announcement_params(change)))
         self._reset_change()
         self._say("profile.scheduled.done", kind=kind_text, effective=ctx.moment(change.effective_at))

@@ -58,7 +58,6 @@ class StepUpState(AuthState):
     resend_stamp: int = 0
     sends_left: int = 0
     error: str = ""
-    info: str = ""
     help_open: bool = False
     ticket_message: str = ""
     ticket_linked: bool = False  # the message names a ticket: link to /support, where its requester reads it
@@ -163,7 +162,6 @@ class StepUpState(AuthState):
         if result.used_recovery_code:
             spawn(notify_everywhere(ctx.user.id, "recovery_code_used", remaining=result.recovery_codes_left))
         self.error = ""
-        self.info = ""
         self.help_open = False
         self.passkey_options = ""
         self.reverify_open = False
@@ -183,7 +181,6 @@ class StepUpState(AuthState):
     def prepare(self):
         """When the gate appears: offer the user's methods, preferred first."""
         self.error = ""
-        self.info = ""
         self.method = ""
         self.passkey_options = ""
         self._method_picked = False
@@ -247,7 +244,6 @@ class StepUpState(AuthState):
         self.method = method
         self._method_picked = True
         self.error = ""
-        self.info = ""
         self.passkey_options = ""  # fresh options for a passkey chosen (again)
         self._refresh(ctx)
 

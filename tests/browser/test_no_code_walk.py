@@ -55,7 +55,7 @@ def test_each_channel_its_own_status_and_a_ticket_naming_the_failed_one(page, pa
     expect(page.locator("#delivery-status")).to_have_text("Failed")
     expect(page.locator("#delivery-problem")).to_be_visible()
     expect(page.locator("#code-sent-note")).to_have_count(0)
-    expect(page.locator("#gate-info")).to_have_count(0)
+    expect(page.locator("#verification-gate")).not_to_contain_text("on its way")
     expect(page.locator("#sent-to-label")).to_have_text("Could not be delivered to")
     expect(page.locator("#masked-destination")).to_have_text("+49 ••• ••• 78")
 
