@@ -352,3 +352,38 @@ def test_with_the_support_area_the_technician_sees_every_ticket_at_the_next_even
         db.add(row)
     state.back_to_list()
     assert state.tickets == [] and state.open_id == "" and state.whole_account is False
+
+
+async def test_a_technicians_stolen_channel_moves_nothing_at_once_and_cancels_nothing(owner, tech):
+    """As the attacker with the technician's password and one channel: WhatsApp alone only
+    schedules a new number and cannot cancel it; the mailbox cannot cancel a waiting new
+    address. The owner's factors are untouched throughout."""
+    phone_grant = _page(ProfileState, _login(tech, "whatsapp"), "/profile")
+    phone_grant.load()
+    phone_grant.begin_change("phone")
+    phone_grant.send_change_code({"value": "+49 176 55555555"})
+    await tasks.wait_all()
+    phone_grant.confirm_change({"code": _codes_to("+4917655555555")[0]})
+    await tasks.wait_all()
+    assert _reload(tech.id).phone == TECH_PHONE and _reload(tech.id).factor_change_pending
+    [row] = phone_grant.scheduled
+    assert not row.may_cancel
+    phone_grant.cancel_scheduled(row.id)
+    assert _reload(tech.id).factor_change_pending and "cannot cancel" in phone_grant.error
+
+    mailbox = _page(ProfileState, _login(tech, "email"), "/profile")
+    mailbox.load()
+    [row] = mailbox.scheduled
+    assert row.may_cancel  # the mailbox is a factor this new number does not replace
+    with transaction() as db:
+        tech_row = db.get(User, tech.id)
+        change = factor_changes.schedule(db, Actor.for_user(tech_row), tech_row, "email", "thief@evil.example",
+                                         now=utcnow(), delay_seconds=3600, requested_by="Tom", by="email")
+    mailbox = _page(ProfileState, _login(tech, "email"), "/profile")
+    mailbox.load()
+    [email_row] = [r for r in mailbox.scheduled if r.id == str(change.id)]
+    assert not email_row.may_cancel
+    mailbox.cancel_scheduled(email_row.id)
+    with transaction() as db:
+        assert db.get(FactorChange, change.id).cancelled_at is None
+    assert _reload(owner.id).phone == OWNER_PHONE and _reload(owner.id).email == "owner@test.example"
