@@ -592,3 +592,11 @@ def test_no_sequence_of_changes_stores_an_invalid_zone(actor, domain_id, now, op
         assert len(events) == successes  # exactly one audit entry per change
         assert all(e.area == "domains" and e.account_id == actor.account_id for e in events)
         session.rollback()
+
+
+def test_zone_serial_counts_the_latest_days_changes_and_undos_only(actor, domain_id, now, db):
+    add(actor, RecordInput("@", "NS", 3600, "ns1.dns-host.net"), now - timedelta(days=1))
+    add(actor, RecordInput("@", "NS", 3600, "ns2.dns-host.net"), now)
+    add(actor, RecordInput("www", "A", 3600, "192.0.2.7"), now)
+    undo(actor, now + timedelta(minutes=5))  # the same day: an undo is a change of the zone too
+    assert " 2026112503 " in dns_zone.zone_file(db, actor.account_id, ZONE)

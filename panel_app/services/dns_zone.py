@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from panel_app.models import DnsChange, DnsRecord, Domain
 from panel_app.security.permissions import Area
@@ -147,6 +147,7 @@ def _last_change(db: Session, domain: Domain | ZoneKey) -> DnsChange | None:
         select(DnsChange)
         .where(DnsChange.domain_id == domain_id, col(DnsChange.undone_at).is_(None))
         .order_by(col(DnsChange.id).desc())
+        .limit(1)  # without it the ORM loads every change (each with its snapshot) to keep one
     ).first()
 
 
@@ -193,12 +194,18 @@ def get_zone(db: Session, account_id: int, domain_name: str) -> ZoneView:
 
 def _serial(db: Session, domain: Domain) -> int:
     """YYYYMMDDnn from the day of the latest change (an undo counts as a change)."""
-    changes = db.exec(select(DnsChange).where(DnsChange.domain_id == domain.id)).all()
-    moments = [c.created_at for c in changes] + [c.undone_at for c in changes if c.undone_at]
+    created, undone = db.exec(select(func.max(DnsChange.created_at), func.max(DnsChange.undone_at))
+                              .where(DnsChange.domain_id == domain.id)).one()
+    moments = [m for m in (created, undone) if m is not None]
     if not moments:
         return int(domain.registered_on.strftime("%Y%m%d")) * 100
-    latest_day = max(m.date() for m in moments)
-    same_day = sum(1 for m in moments if m.date() == latest_day)
+    latest = max(moments)
+    latest_day = latest.date()
+    start = datetime.combine(latest_day, time.min, tzinfo=latest.tzinfo)  # as the database returns it
+    end = start + timedelta(days=1)
+    same_day = sum(db.exec(select(func.count()).where(DnsChange.domain_id == domain.id, column >= start,
+                                                      column < end)).one()
+                   for column in (col(DnsChange.created_at), col(DnsChange.undone_at)))
     return int(latest_day.strftime("%Y%m%d")) * 100 + min(same_day, 99)
 
 
