@@ -357,3 +357,29 @@ def test_migration_adds_the_version_and_its_triggers_and_removes_them_again(tmp_
         run(conn, command.upgrade, "head")
         assert zone_version() == 0
     engine.dispose()
+
+
+def test_a_stored_value_is_parsed_once_per_worker_and_shown_per_zone(owner, monkeypatch):
+    """Every read of a zone after a write (the zone cache misses) and every save (the whole
+    zone is checked) would parse each stored value again with dnspython: the worker keeps
+    each parsed value and each record's view, keyed by the record and its zone alone."""
+    import dns.rdata
+
+    from panel_app.services import dns_rules
+
+    dns_rules._parsed.cache_clear()
+    dns_zone._shown.cache_clear()
+    parsed = []
+    real = dns.rdata.from_text
+    monkeypatch.setattr(dns.rdata, "from_text", lambda *a, **k: parsed.append(a[2]) or real(*a, **k))
+    _add_domain(owner.account_id)
+    _add_domain(owner.account_id, "example.org")
+    with Session(get_engine()) as db:
+        first = dns_zone.get_zone(db, owner.account_id, ZONE)
+        once = len(parsed)
+        assert once >= len(BASE)
+        again = dns_zone._read_zone(db, dns_zone.zone_key(db, owner.account_id, ZONE))  # past the zone cache
+        assert len(parsed) == once and again == first  # nothing parsed twice, the same view
+        other = dns_zone.get_zone(db, owner.account_id, "example.org")
+    assert {r.fqdn for r in other.records} == {"example.org", "mail.example.org"}  # its own zone's names
+    assert {r.id for r in other.records}.isdisjoint({r.id for r in first.records})  # its own rows

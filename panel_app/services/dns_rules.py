@@ -40,6 +40,7 @@ Every public function raises the panel's own errors only (``ValidationError``, a
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -290,9 +291,18 @@ def _caa(record: RecordInput) -> str:
 def parse_rdata(rtype: str, text: str, origin: dns.name.Name, field: str = "value") -> dns.rdata.Rdata:
     """dnspython's own check of the presentation form (absolute names kept)."""
     try:
-        return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), text, origin=origin, relativize=False)
-    except (dns.exception.DNSException, ValueError, UnicodeError):
+        return _parsed(rtype, text, origin)
+    except (dns.exception.DNSException, ValueError, UnicodeError, TypeError):
         raise ValidationError(field, "dns.error.value_invalid") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(rtype: str, text: str, origin: dns.name.Name) -> dns.rdata.Rdata:
+    """A value parsed once per worker: a zone's records are parsed again at every check of
+    the zone (each save checks the whole zone, each page load proves every stored record),
+    and dnspython's parser is most of that work. Its rdata objects are immutable; what
+    fails to parse is not kept (it raises)."""
+    return dns.rdata.from_text(_IN, dns.rdatatype.from_text(rtype), text, origin=origin, relativize=False)
 
 
 @own_errors

@@ -21,6 +21,8 @@ the database on every write of the zone's rows, so the writes here need nothing 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -120,18 +122,25 @@ def _int_or_none(value: object) -> int | None:
 
 
 def _view(row: DnsRecord, origin) -> RecordView:
-    clean = _clean(row)
+    return dataclasses.replace(_shown(_clean(row), origin)[0], id=row.id)
+
+
+@functools.lru_cache(maxsize=8192)
+def _shown(clean: CleanRecord, origin) -> tuple[RecordView, RecordProblem | None]:
+    """How a stored record shows (id 0) and why it would not be accepted today: a function
+    of the record and its zone only, worked out once per worker (every save and page load
+    of a zone asks again for the records it did not change)."""
     try:
         form = dns_rules.record_to_input(clean, origin)
     except ValidationError:  # a record not written by this panel: show it as stored
-        form = RecordInput(name=row.name, rtype=row.rtype, ttl=row.ttl, value=row.value)
-    return RecordView(
-        id=row.id,
-        name=row.name,
-        fqdn=dns_names.display_name(row.name, origin),
-        rtype=row.rtype,
-        ttl=row.ttl,
-        rdata=row.value,
+        form = RecordInput(name=clean.name, rtype=clean.rtype, ttl=clean.ttl, value=clean.value)
+    view = RecordView(
+        id=0,
+        name=clean.name,
+        fqdn=dns_names.display_name(clean.name, origin),
+        rtype=clean.rtype,
+        ttl=clean.ttl,
+        rdata=clean.value,
         value=str(form.value),
         priority=_int_or_none(form.priority),
         weight=_int_or_none(form.weight),
@@ -139,6 +148,11 @@ def _view(row: DnsRecord, origin) -> RecordView:
         flags=_int_or_none(form.flags),
         tag=form.tag if isinstance(form.tag, str) else None,
     )
+    try:
+        dns_rules.revalidate(clean, origin)
+    except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
+        return view, RecordProblem(exc.message_key, tuple(sorted(exc.params.items())))
+    return view, None
 
 
 def _last_change(db: Session, domain: Domain | ZoneKey) -> DnsChange | None:
@@ -161,24 +175,16 @@ def _change_view(change: DnsChange | None) -> ChangeView | None:
 # --- reads ----------------------------------------------------------------------------
 
 
-def _problem(record: RecordView, origin) -> RecordProblem | None:
-    try:
-        dns_rules.revalidate(CleanRecord(record.name, record.rtype, record.ttl, record.rdata), origin)
-    except ValidationError as exc:  # Unreadable too: "dns.error.value_invalid"
-        return RecordProblem(exc.message_key, tuple(sorted(exc.params.items())))
-    return None
-
-
 def _read_zone(db: Session, key: ZoneKey) -> ZoneView:
     origin = dns_names.zone_origin(key.name)
     rows = sorted(_rows(db, key), key=lambda r: dns_zone_rules.sort_key(_clean(r)))
-    records = tuple(_view(r, origin) for r in rows)
+    shown = [_shown(_clean(row), origin) for row in rows]
     return ZoneView(
         domain=key.name,
         display_name=dns_names.display_name(APEX, origin),
-        records=records,
+        records=tuple(dataclasses.replace(view, id=row.id) for row, (view, _problem) in zip(rows, shown, strict=True)),
         last_change=_change_view(_last_change(db, key)),
-        problems=tuple(_problem(r, origin) for r in records),
+        problems=tuple(problem for _view, problem in shown),
     )
 
 
