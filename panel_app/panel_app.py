@@ -5,6 +5,7 @@ from starlette.applications import Starlette
 
 from panel_app.api import routes as api_routes
 from panel_app.api.hardening import SecurityHeaders, client_address
+from panel_app import heap
 from panel_app.components.i18n import tab_marker
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
@@ -25,3 +26,5 @@ app = rx.App(
 app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
 registry.add_pages(app)
 push.install(app)
+# Each worker: what the build made is frozen, the collector tuned for many open tabs.
+app.register_lifespan_task(heap.settle)
