@@ -53,6 +53,7 @@ def register(db: Session, *, client_token: str, login_session: LoginSession, hol
     changed = fresh.revoked_at is not None or fresh.grant_expires_at != (grant_until or fresh.grant_expires_at)
     due = now if changed else _due_at(fresh, grant_until, idle_seconds)
     row = db.exec(select(OpenTab).where(OpenTab.client_token == client_token)).first()
+    known = row is not None and row.login_session_id == login_session.id
     if row is None:
         row = OpenTab(client_token=client_token, login_session_id=fresh.id, created_at=now, due_at=due)
     row.login_session_id = login_session.id
@@ -61,6 +62,8 @@ def register(db: Session, *, client_token: str, login_session: LoginSession, hol
     row.due_at = due
     db.add(row)
     db.flush()
+    if known:  # the session's tabs are as many as before: nothing beyond the cap to drop
+        return
     beyond_cap = select(OpenTab.id).where(OpenTab.login_session_id == login_session.id) \
         .order_by(OpenTab.id.desc()).offset(MAX_TABS_PER_SESSION)
     db.execute(delete(OpenTab).where(OpenTab.id.in_(beyond_cap)).execution_options(synchronize_session=False))
