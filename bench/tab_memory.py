@@ -41,8 +41,9 @@ UVICORN = {"REFLEX_USE_GRANIAN": "false"}  # Reflex 0.10.1: gunicorn --preload +
 # The server configurations --config compares (environment of `reflex run --env prod`).
 CONFIGS = {
     "make-run": UVICORN | {"MALLOC_ARENA_MAX": "2"},  # what `make run` sets (Makefile)
-    "granian": {},  # Reflex 0.10.1's default (Granian 2.8.9) when gunicorn is not installed
-    "granian-arena2": {"MALLOC_ARENA_MAX": "2"},
+    # Reflex 0.10.1's default is Granian (2.8.9) only while gunicorn is not installed: say it.
+    "granian": {"REFLEX_USE_GRANIAN": "true"},
+    "granian-arena2": {"REFLEX_USE_GRANIAN": "true", "MALLOC_ARENA_MAX": "2"},
     "uvicorn": UVICORN,
     "uvicorn-arena1": UVICORN | {"MALLOC_ARENA_MAX": "1"},
     "uvicorn-trim": UVICORN | {"MALLOC_ARENA_MAX": "2", "MALLOC_TRIM_THRESHOLD_": "131072",
