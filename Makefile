@@ -43,8 +43,13 @@ migrate: install
 seed: migrate
 	@if [ "$(PANEL_ENV)" = "demo" ]; then $(PY) -m panel_app.cli seed-demo; fi
 
+# One worker on Uvicorn (Reflex 0.10.1 runs gunicorn --preload with UvicornH11Worker) rather than
+# Reflex's default Granian: an idle open tab costs a third of the memory (bench/results.md,
+# "Memory per idle tab"); MALLOC_ARENA_MAX=2 keeps glibc's free lists from growing per thread.
+# Both only set defaults: an operator's own environment wins.
 run: seed
-	$(VENV)/bin/reflex run --env prod
+	REFLEX_USE_GRANIAN=$${REFLEX_USE_GRANIAN:-false} MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} \
+		$(VENV)/bin/reflex run --env prod
 
 dev: seed
 	PANEL_FRONTEND_URL=http://localhost:3000 $(VENV)/bin/reflex run --env dev

@@ -11,17 +11,20 @@ object counts by type); tracing itself costs memory and time, so quote the RSS f
 an untraced run, and trace a few hundred tabs. Levels run one after the other on one
 server: a later level reuses memory an earlier one freed. --trim also reports the RSS
 after malloc_trim(0); --path "" only connects the tabs; --env passes e.g.
-MALLOC_ARENA_MAX=2 or REFLEX_USE_GRANIAN=false to the panel. Results: bench/results.md,
-"Memory per idle tab, where it goes".
+MALLOC_ARENA_MAX=2 to the panel. --config runs the same levels once per named server
+configuration (CONFIGS below: `make run`'s Uvicorn with MALLOC_ARENA_MAX=2, Reflex's default
+Granian, ...), each on a fresh server, and ends with one table of them all. Results:
+bench/results.md, "Memory per idle tab, where it goes".
 
     .venv/bin/python bench/tab_memory.py [--levels 1000 3000] [--trace] [--trim] [--path /help]
-                                         [--env NAME=VALUE ...]
+                                         [--env NAME=VALUE ...] [--config make-run granian ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -33,6 +36,21 @@ import run  # noqa: E402  (bench/run.py: sets the environment of the throwaway d
 from run import ROOT, TMP, Server, open_tabs, panel_setup, progress, quiet, rss_bytes
 
 SITES = 25
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+UVICORN = {"REFLEX_USE_GRANIAN": "false"}  # Reflex 0.10.1: gunicorn --preload + UvicornH11Worker
+# The server configurations --config compares (environment of `reflex run --env prod`).
+CONFIGS = {
+    "make-run": UVICORN | {"MALLOC_ARENA_MAX": "2"},  # what `make run` sets (Makefile)
+    # Reflex 0.10.1's default is Granian (2.8.9) only while gunicorn is not installed: say it.
+    "granian": {"REFLEX_USE_GRANIAN": "true"},
+    "granian-arena2": {"REFLEX_USE_GRANIAN": "true", "MALLOC_ARENA_MAX": "2"},
+    "uvicorn": UVICORN,
+    "uvicorn-arena1": UVICORN | {"MALLOC_ARENA_MAX": "1"},
+    "uvicorn-trim": UVICORN | {"MALLOC_ARENA_MAX": "2", "MALLOC_TRIM_THRESHOLD_": "131072",
+                               "MALLOC_MMAP_THRESHOLD_": "131072"},
+    "uvicorn-jemalloc": UVICORN | {"LD_PRELOAD": JEMALLOC},
+    "uvicorn-pymalloc-off": UVICORN | {"MALLOC_ARENA_MAX": "2", "PYTHONMALLOC": "malloc"},
+}
 
 
 def tree(pid: int) -> list[int]:
@@ -152,15 +170,39 @@ def main() -> None:
     parser.add_argument("--path", default="/help", help='the page the tabs load ("" to connect only)')
     parser.add_argument("--trim", action="store_true", help="also the RSS after malloc_trim(0) in the panel")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the panel (e.g. MALLOC_ARENA_MAX=2)")
+    parser.add_argument("--config", nargs="+", choices=sorted(CONFIGS), default=[],
+                        help="named server configurations to compare, one fresh server each")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "panel_app.cli", "migrate"], cwd=ROOT, check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "panel_app.cli", "seed-demo"], cwd=ROOT, check=True, capture_output=True)
-    folder = TMP / "memdiag" if args.trace or args.trim else None
     extra = dict(item.split("=", 1) for item in args.env)
+    try:
+        if not args.config:
+            print(json.dumps(measure_server(args, extra)))
+            return
+        table = []
+        for name in args.config:
+            progress(f"configuration {name}: {' '.join(f'{k}={v}' for k, v in CONFIGS[name].items()) or 'default'}")
+            table += [(name, row) for row in measure_server(args, CONFIGS[name] | extra)]
+        print("\n| server configuration | tabs | panel KiB per tab | echo KiB per connection | ratio |")
+        print("|---|---|---|---|---|")
+        for name, row in table:
+            print(f"| {name} | {row['tabs']} | {row['panel_kib']:.1f} | {row['echo_kib']:.1f} "
+                  f"| {row['panel_kib'] / row['echo_kib']:.1f}× |")
+    finally:
+        run.shutil.rmtree(TMP, ignore_errors=True)
+
+
+def measure_server(args, extra: dict) -> list[dict]:
+    """One fresh panel (and echo floor) with ``extra`` in its environment; a row per level."""
+    if extra.get("REFLEX_USE_GRANIAN") == "false" and importlib.util.find_spec("gunicorn") is None:
+        sys.exit("REFLEX_USE_GRANIAN=false: Reflex 0.10.1 runs gunicorn, which is not installed (make install)")
+    folder = TMP / "memdiag" if args.trace or args.trim else None
     if folder:
-        folder.mkdir()
-        extra |= {"PYTHONPATH": str(ROOT / "bench" / "memdiag"), "PANEL_BENCH_TRACEMALLOC": str(folder),
-                  "PANEL_BENCH_TRACEMALLOC_FRAMES": str(args.frames)}
+        run.shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        extra = extra | {"PYTHONPATH": str(ROOT / "bench" / "memdiag"), "PANEL_BENCH_TRACEMALLOC": str(folder),
+                         "PANEL_BENCH_TRACEMALLOC_FRAMES": str(args.frames)}
     reflex = str(ROOT / ".venv" / "bin" / "reflex")
     echo = Server("echo", [sys.executable, "-m", "uvicorn", "echo:app", "--port", "{port}", "--log-level", "warning"],
                   ROOT / "bench", "/_event/?EIO=4&transport=polling")
@@ -171,7 +213,8 @@ def main() -> None:
         panel.start(extra)
         echo.wait()
         panel.wait()
-        progress(f"servers up ({' '.join(args.env) or 'default environment'}{', traced' if args.trace else ''})")
+        progress(f"servers up ({' '.join(f'{k}={v}' for k, v in extra.items()) or 'default environment'}"
+                 f"{', traced' if args.trace else ''})")
         cookies, _ = panel_setup(panel.url, sessions_needed=max(args.levels) // 50 + 2, totp_users=0)
 
         async def measure():
@@ -180,13 +223,10 @@ def main() -> None:
             await quiet(panel.proc.pid)
             return [await level(echo, panel, cookies, count, folder, args.trace, args.path) for count in args.levels]
 
-        results = asyncio.run(measure())
-        print(json.dumps(results))
+        return asyncio.run(measure())
     finally:
         echo.stop()
         panel.stop()
-        run.shutil.rmtree(TMP, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()
