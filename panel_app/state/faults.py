@@ -101,6 +101,38 @@ class Outages:
 outages = Outages()
 
 
+def settle_redis_listeners(app) -> list[str]:
+    """After Redis was away: Reflex's Redis listeners (lost and found, socket records, lock
+    updates; reflex/utils/tasks.py) give up after 5 failed connects within 60 s, and a task
+    that gave up is replaced at its next use without its exception ever being read, so
+    asyncio logs a traceback per listener and worker ("Task exception was never retrieved"),
+    and closing the state manager at shutdown raises the lock listener's. Read those
+    exceptions (the outage was logged once already) and start the lock listener again now.
+    Returns the listeners that had given up."""
+    from reflex.istate.manager.redis import StateManagerRedis
+    from reflex.utils.token_manager import RedisTokenManager
+
+    namespace = app.event_namespace
+    tokens = namespace._token_manager if namespace is not None else None
+    states = getattr(app, "_state_manager", None)
+    owners = []
+    if isinstance(tokens, RedisTokenManager):
+        owners += [(tokens, "_lost_and_found_task"), (tokens, "_socket_record_task")]
+    if isinstance(states, StateManagerRedis):
+        owners.append((states, "_lock_task"))
+    gave_up = []
+    for owner, attribute in owners:
+        task = getattr(owner, attribute, None)
+        if task is None or not task.done():
+            continue
+        if not task.cancelled():
+            task.exception()  # read: asyncio no longer logs it
+        gave_up.append(attribute)
+    if "_lock_task" in gave_up:
+        states._ensure_lock_task()
+    return gave_up
+
+
 class _TabLanguages:
     """The language each tab last showed, kept in the worker's memory (bounded), so that
     a tab whose state cannot be read (Redis away) is still told in its language."""

@@ -273,6 +273,7 @@ async def _redis_back(app) -> None:
     manager = app.event_namespace._token_manager if app.event_namespace is not None else None
     if not isinstance(manager, RedisTokenManager):
         return
+    faults.settle_redis_listeners(app)
     manager.ensure_lost_and_found_task(app.event_namespace.emit_update)
     if await manager.redis.set(f"panel_worker_{manager.instance_id}", b"1", nx=True, ex=MARKER_SECONDS):
         for token, record in list(manager.token_to_socket.items()):

@@ -12,20 +12,14 @@ It speaks Reflex's websocket protocol directly (tests/ws.py).
 from __future__ import annotations
 
 import asyncio
-import glob
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, update
 from sqlmodel import Session, select
@@ -34,7 +28,8 @@ from panel_app.models import LoginSession, OutboxMessage, Ticket, User, Verifica
 from panel_app.state.profile import ProfileState
 from panel_app.state.stepup import StepUpState
 from panel_app.state.support import SupportState
-from tests.browser.conftest import ROOT, _free_port, server_env
+from tests.browser.conftest import server_env
+from tests.private_servers import PrivatePostgres, PrivateRedis, PrivateWorker, missing_binaries, run_cli
 from tests.ws import LOADED, RawClient, login_token, run_async
 
 pytestmark = [
@@ -51,126 +46,19 @@ PASSWORD = "a-long-test-password"
 WIPED = re.compile(r'"loaded_rx_state_"\s*:\s*false')
 
 
-def _postgres_binary(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(p.split("/")[4]))
-    return found[-1] if found else shutil.which(name)
-
-
-class PrivateRedis:
-    def __init__(self, folder: Path):
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.log = folder / "redis.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--logfile", str(self.log)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        _wait_until(lambda: _redis_answers(self.port), "private redis did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-
-
-def _redis_answers(port: int) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=1).ping())
-    except redis.exceptions.ConnectionError:
-        return False
-
-
-class PrivatePostgres:
-    """A cluster of its own in ``folder`` (trust authentication, no fsync), run as the
-    ``postgres`` user when the tests run as root (PostgreSQL refuses root)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.data = folder / "pgdata"
-        self.port = _free_port()
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_user:
-            shutil.chown(folder, "postgres")
-        subprocess.run(self.as_user + [_postgres_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U",
-                                       "postgres", "--no-sync"], check=True, capture_output=True)
-
-    def _ctl(self, *args: str) -> None:
-        subprocess.run(self.as_user + [_postgres_binary("pg_ctl"), "-D", str(self.data), *args], check=True,
-                       capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        self._ctl("-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
-                  "-l", str(self.folder / "postgres.log"), "-w", "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._ctl("-m", mode, "-w", "stop")
-
-
-def _wait_until(condition, message: str, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(message)
-
-
-class PrivateWorker:
-    """One backend worker (as in test_workers.py) on the private PostgreSQL and Redis."""
-
-    def __init__(self, folder: Path, database_url: str, redis_url: str):
-        self.port = _free_port()
-        self.url = f"http://localhost:{self.port}"
-        self.log = folder / "worker.log"
-        self.env = server_env("", PANEL_PUBLIC_URL=self.url, PANEL_DATABASE_URL=database_url,
-                              PANEL_REDIS_URL=redis_url, PANEL_STEPUP_TTL_SECONDS=str(GRANT_SECONDS),
-                              REFLEX_ENV_MODE="prod", REFLEX_SKIP_COMPILE="true")
-        for command in (["migrate"], ["create-user", "--email", "faults-de@example.com", "--password", PASSWORD,
-                                      "--language", "de"],
-                        ["create-user", "--email", "faults-en@example.com", "--password", PASSWORD]):
-            subprocess.run([sys.executable, "-m", "panel_app.cli", *command], cwd=ROOT, env=self.env, check=True,
-                           capture_output=True)
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "panel_app.panel_app:app", "--host", "127.0.0.1",
-                 "--port", str(self.port)], cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(self.log.read_text()[-3000:])
-            try:
-                with urllib.request.urlopen(self.url + "/api/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        raise RuntimeError("worker did not start:\n" + self.log.read_text()[-3000:])
-
-    def health(self) -> tuple[int, dict]:
-        answer = httpx.get(self.url + "/api/health", timeout=20)
-        return answer.status_code, answer.json()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+def _worker(folder: Path, database_url: str, redis_url: str, workers: int = 1) -> PrivateWorker:
+    """The backend on the private PostgreSQL and Redis, with the two users of the scenario."""
+    env = server_env("", PANEL_DATABASE_URL=database_url, PANEL_REDIS_URL=redis_url,
+                     PANEL_STEPUP_TTL_SECONDS=str(GRANT_SECONDS))
+    run_cli(env, "migrate")
+    run_cli(env, "create-user", "--email", "faults-de@example.com", "--password", PASSWORD, "--language", "de")
+    run_cli(env, "create-user", "--email", "faults-en@example.com", "--password", PASSWORD)
+    return PrivateWorker(folder, env, workers)
 
 
 @pytest.fixture(scope="module")
 def private_stack():
-    missing = [name for name in ("redis-server",) if shutil.which(name) is None]
-    missing += [name for name in ("initdb", "pg_ctl") if _postgres_binary(name) is None]
-    if missing:
+    if missing := missing_binaries():
         pytest.skip(f"a private PostgreSQL and Redis need {', '.join(missing)}")
     folder = Path(tempfile.mkdtemp(prefix="panel-faults-"))
     redis_server, postgres = PrivateRedis(folder), PrivatePostgres(folder)
@@ -178,21 +66,14 @@ def private_stack():
     postgres.start()
     worker = None
     try:
-        worker = PrivateWorker(folder, postgres.url, redis_server.url)
+        worker = _worker(folder, postgres.url, redis_server.url)
         yield worker, redis_server, postgres, create_engine(postgres.url, pool_pre_ping=True)
     finally:
         if worker is not None:
             worker.stop()
         redis_server.stop()
-        with_errors_ignored(lambda: postgres.stop("immediate"))
+        postgres.stop_quietly()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def with_errors_ignored(action) -> None:
-    try:
-        action()
-    except (subprocess.SubprocessError, OSError):
-        pass
 
 
 def _latest_code(engine, email: str) -> str:
