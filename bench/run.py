@@ -180,18 +180,24 @@ def redis_pid() -> int | None:
         return None
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every postgres process on this machine (the postmaster's backends included)."""
-    total = 0.0
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds per postgres process on this machine (the postmaster's backends included)."""
+    total: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if (entry / "comm").read_text().strip() == "postgres":
                     fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                    total += sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+                    total[int(entry.name)] = sum(int(v) for v in fields[11:13]) / os.sysconf("SC_CLK_TCK")
             except (FileNotFoundError, ProcessLookupError, ValueError, PermissionError):
                 continue
     return total
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds postgres processes used since ``before`` (a backend that exited meanwhile is lost;
+    one that started meanwhile counts from zero)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
 
 
 # --- panel set-up through the real services ----------------------------------------------------
@@ -366,7 +372,7 @@ async def mixed(url: str, pid: int, tabs: list[Tab], actions, seconds: float) ->
             "p95": percentile(latencies, 95) * 1000, "p99": percentile(latencies, 99) * 1000, "errors": errors,
             "cpu": (cpu_seconds(pid) - cpu0) / elapsed,
             "redis_cpu": (cpu_seconds(rpid) - redis0) / elapsed if rpid else None,
-            "pg_cpu": (postgres_cpu() - pg0) / elapsed}
+            "pg_cpu": postgres_cpu_since(pg0) / elapsed}
 
 
 async def quiet(pid: int, limit: float = 60) -> None:
