@@ -23,7 +23,7 @@ import run  # noqa: E402  (sets the demo environment; the database is replaced b
 
 DATABASE = os.environ.get("PANEL_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/panel_bench")
 REDIS = os.environ.get("PANEL_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
-USERS = int(os.environ.get("PANEL_BENCH_WORKER_USERS", "500"))
+LEVELS = [int(v) for v in os.environ.get("PANEL_BENCH_WORKER_LEVELS", "10,100,500,1000").split(",")]
 
 
 def available() -> bool:
@@ -71,6 +71,7 @@ def start(workers: int, port: int) -> subprocess.Popen:
 
 
 async def load(url: str, pid: int, names: dict, cookies: list[str]) -> dict:
+    """Every level of the mixed workload on one running server (worker, Redis and PostgreSQL CPU)."""
     record = run.dns_record()
     path = f"/domains/{run.DOMAIN}"
 
@@ -84,10 +85,14 @@ async def load(url: str, pid: int, names: dict, cookies: list[str]) -> dict:
             return names["dns_save"], {"form_data": run.record_form(record, 300 + step % 3000)}, path
         return names["services"], {}, "/services"
 
-    tabs = await run.open_tabs(url, cookies, USERS, "/dashboard")
-    result = await run.mixed(url, pid, tabs, actions, run.MIXED_SECONDS)
-    await asyncio.gather(*(tab.close() for tab in tabs))
-    return result
+    results = {}
+    for users in LEVELS:
+        run.progress(f"workers: {users} users")
+        tabs = await run.open_tabs(url, cookies, users, "/dashboard")
+        results[users] = await run.mixed(url, pid, tabs, actions, run.MIXED_SECONDS)
+        await asyncio.gather(*(tab.close() for tab in tabs))
+        await run.quiet(pid, limit=30)
+    return results
 
 
 def main() -> None:
@@ -103,12 +108,12 @@ def main() -> None:
         proc = start(workers, port)
         try:
             url = f"http://localhost:{port}"
-            cookies, _ = run.panel_setup(url, sessions_needed=USERS // 50 + 2, totp_users=0)
+            cookies, _ = run.panel_setup(url, sessions_needed=max(LEVELS) // 50 + 2, totp_users=0)
             results[workers] = asyncio.run(load(url, proc.pid, names, cookies))
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
-    print(json.dumps({"users": USERS, "results": results}))
+    print(json.dumps({"levels": LEVELS, "results": results}))
 
 
 if __name__ == "__main__":
