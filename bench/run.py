@@ -44,6 +44,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 import socketio  # noqa: E402
 
 HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
+# What `make run` sets (Makefile): Uvicorn under gunicorn, two malloc arenas.
+MAKE_RUN_ENV = {"REFLEX_USE_GRANIAN": "false", "MALLOC_ARENA_MAX": "2"}
 MIXED_SECONDS = 6  # per level and server
 IDLE_SECONDS = 5
 OWNER = ("owner@example.com", "panel-demo-owner")
@@ -444,8 +446,8 @@ def main() -> None:
                              "{port}", "--loglevel", "warning"], ROOT, "/api/ready")
     servers = [echo, bare, panel]
     try:
-        for server in servers:
-            server.start()
+        for server in servers:  # bare and panel on the server `make run` uses (Makefile)
+            server.start(None if server is echo else MAKE_RUN_ENV)
         for server in servers:
             server.wait()
         progress("servers up")
@@ -534,9 +536,11 @@ async def measure(args, echo, bare, panel, names, cookies, verifiers, levels, id
     for level in levels:
         progress(f"mixed {level}")
         tabs = await open_tabs(bare.url, [], level, "/")
+        await quiet(bare.proc.pid)  # the steady state: what the tabs' first loads left is worked off
         floor = await mixed(bare.url, bare.proc.pid, tabs, lambda i, s: (bare_bump, {}, "/"), MIXED_SECONDS)
         await asyncio.gather(*(t.close() for t in tabs))
         tabs = await open_tabs(panel.url, cookies, level, "/dashboard")
+        await quiet(panel.proc.pid)
         busy = await mixed(panel.url, panel.proc.pid, tabs, panel_actions, MIXED_SECONDS)
         await asyncio.gather(*(t.close() for t in tabs))
         await quiet(panel.proc.pid)
@@ -627,7 +631,7 @@ def write_results(results: dict, levels, idle_levels) -> None:
     lines += ["", "## Mixed workload per configuration", "",
               "Each user opens the DNS page, edits a record's TTL, opens a standard page: one action about every "
               f"5 s, {MIXED_SECONDS} s per level (short: the whole run stays near 10 minutes; at 10 users a level "
-              "holds a dozen events, read its percentiles as rough). The floor of every ratio is a bare Reflex app "
+              "holds a dozen events, read its percentiles as rough). Each level starts once the tabs' first page loads are worked off (the steady state, not the tail of 1,000 tabs opening at once). The floor of every ratio is a bare Reflex app "
               "(one trivial handler, one worker) under the same number of users in this run. Worker CPU: the panel's "
               "server process tree. Redis CPU: redis-server (its pid from `INFO server`). PostgreSQL CPU: every "
               "postgres process on the machine (postmaster, backends, background writers), used only by this run "

@@ -53,7 +53,7 @@ def reset() -> None:
 
 def start(workers: int, port: int) -> subprocess.Popen:
     env = dict(os.environ, PANEL_PUBLIC_URL=f"http://localhost:{port}", REFLEX_ENV_MODE="prod",
-               REFLEX_SKIP_COMPILE="true")
+               REFLEX_SKIP_COMPILE="true", MALLOC_ARENA_MAX="2")
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "panel_app.panel_app:app", "--host",
                              "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
                             cwd=run.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -89,6 +89,7 @@ async def load(url: str, pid: int, names: dict, cookies: list[str]) -> dict:
     for users in LEVELS:
         run.progress(f"workers: {users} users")
         tabs = await run.open_tabs(url, cookies, users, "/dashboard")
+        await run.quiet(pid, limit=30)  # the tabs' first loads worked off, as in run.py
         results[users] = await run.mixed(url, pid, tabs, actions, run.MIXED_SECONDS)
         await asyncio.gather(*(tab.close() for tab in tabs))
         await run.quiet(pid, limit=30)
