@@ -181,6 +181,11 @@ def serve(port: int) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     install()
+    if os.environ.get("PANEL_BENCH_PRE_PING") == "0":  # an experiment: what the pre-ping costs per event
+        import panel_app.db as db
+
+        original = db.create_engine
+        db.create_engine = lambda url, **kw: original(url, **{**kw, "pool_pre_ping": False})
     uvicorn.run("panel_app.panel_app:app", factory=True, host="127.0.0.1", port=port, log_level="warning")
 
 
