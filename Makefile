@@ -57,7 +57,7 @@ dev: seed
 test: install-dev chromium
 	bash scripts/test.sh
 
-# Not part of `make test`: measures this machine (writes bench/results.md, about 5 minutes).
+# Not part of `make test`: measures this machine (writes bench/results.md, about 8 minutes).
 bench: install-dev chromium
 	PATH=$(CURDIR)/tools/node_modules/.bin:$$PATH REFLEX_USE_SYSTEM_BUN=1 REFLEX_TELEMETRY_ENABLED=false \
 		$(VENV)/bin/python bench/run.py
