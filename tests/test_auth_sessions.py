@@ -87,6 +87,31 @@ def test_idle_timeout_and_absolute_lifetime(make_user, now):
         assert sessions.resolve_session(db, token, now=now + timedelta(hours=12), idle_seconds=10**9) is None
 
 
+def test_a_read_without_writes_answers_write_needed_and_writes_nothing(make_user, now):
+    """The tab check reads outside a transaction (every event) and asks again inside one only
+    when the session must be touched or revoked: that read never writes."""
+    from panel_app.db import get_engine
+
+    make_user()
+    token = login("owner@test.example", PASSWORD, now).token
+
+    def peek(at, touch):
+        with get_engine().connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            return sessions.peek_session(conn, token, now=at, idle_seconds=1800, touch=touch, writes=False)
+
+    def row():
+        with transaction() as db:
+            return db.exec(select(LoginSession)).one()
+
+    seen = row().last_seen_at
+    assert peek(now + timedelta(seconds=5), touch=True).session_id == row().id  # nothing to write
+    assert peek(now + timedelta(minutes=5), touch=False) is not sessions.WRITE_NEEDED
+    assert peek(now + timedelta(minutes=5), touch=True) is sessions.WRITE_NEEDED  # a touch is due
+    assert peek(now + timedelta(minutes=31), touch=False) is sessions.WRITE_NEEDED  # idle: to revoke
+    assert row().last_seen_at == seen and row().revoked_at is None
+
+
 def test_logout_revokes_and_grant_ends(make_user, now):
     make_user()
     token = login("owner@test.example", PASSWORD, now).token

@@ -108,13 +108,20 @@ _PEEK = (select(*(c.label(f"s_{c.key}") for c in _SESSION_COLUMNS), *(c.label(f"
          .where(LoginSession.__table__.c.token_hash == bindparam("token_hash")))
 
 
+# What peek_session(..., writes=False) answers when the answer needs a write (the session
+# went idle and is revoked now, or its last action is moved): ask again in a transaction.
+WRITE_NEEDED = object()
+
+
 def peek_session(
-    conn: Connection, token: object, *, now: datetime, idle_seconds: int, touch: bool = True
+    conn: Connection, token: object, *, now: datetime, idle_seconds: int, touch: bool = True,
+    writes: bool = True,
 ) -> SessionView | None:
     """The live session for ``token`` as a read-only view, or None (unknown, revoked,
     idle, expired, user disabled). One query on a plain connection (no ORM session: it
     runs for every event); ``touch`` (an action of the user) moves ``last_seen_at`` at
-    most every TOUCH_EVERY_SECONDS."""
+    most every TOUCH_EVERY_SECONDS. ``writes=False`` (a connection outside a transaction)
+    writes nothing and answers WRITE_NEEDED where it would have written."""
     if not _plausible_token(token):
         return None
     found = conn.execute(_PEEK, {"token_hash": _token_hash(token)}).first()
@@ -126,12 +133,16 @@ def peek_session(
     if session["revoked_at"] is not None or session["expires_at"] <= now:
         return None
     if session["last_seen_at"] + timedelta(seconds=idle_seconds) <= now:
+        if not writes:
+            return WRITE_NEEDED
         with Session(bind=conn) as db:  # joins the connection's transaction
             revoke_session(db, db.get(LoginSession, session["id"]), reason="idle", now=now)
         return None
     if not user["is_active"]:
         return None
     if touch and (now - session["last_seen_at"]).total_seconds() >= TOUCH_EVERY_SECONDS:
+        if not writes:
+            return WRITE_NEEDED
         conn.execute(update(LoginSession).where(LoginSession.id == session["id"]).values(last_seen_at=now))
         session["last_seen_at"] = now
     return SessionView(RowView(session), RowView(user))

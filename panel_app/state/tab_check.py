@@ -230,15 +230,27 @@ class TabCheck(Middleware):
             return None  # nothing bound, nothing held: the guard binds on the first real event
         now = utcnow()
         outcome = None
-        with get_engine().begin() as conn:  # a plain connection: this runs for every event
-            view = sessions.peek_session(conn, token, now=now, touch=touch,
-                                         idle_seconds=get_settings().session_idle_seconds)
-            if bound is not None and (view is None or view.session_id != bound):
-                tabs.forget(conn, state.router.session.client_token or "")
-                outcome = SIGNED_OUT
-            elif (bound is not None and auth._holds_sensitive
-                  and not sessions.grant_is_valid(view.session, now)):
-                outcome = GRANT_ENDED
+        idle = get_settings().session_idle_seconds
+
+        def signed_out(view) -> bool:
+            return bound is not None and (view is None or view.session_id != bound)
+
+        # This runs for every event: on a database server, one read outside a transaction (no
+        # BEGIN and COMMIT round trips; SQLite has none to save), and a transaction only when
+        # something is to be written.
+        with get_engine().connect() as conn:
+            if conn.dialect.name != "sqlite":
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+            view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle, writes=False)
+        if view is sessions.WRITE_NEEDED or signed_out(view):
+            with get_engine().begin() as conn:  # read again: what is written follows what is read
+                view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle)
+                if signed_out(view):
+                    tabs.forget(conn, state.router.session.client_token or "")
+                    outcome = SIGNED_OUT
+        if (outcome is None and bound is not None and auth._holds_sensitive
+                and not sessions.grant_is_valid(view.session, now)):
+            outcome = GRANT_ENDED
         if faults.outages.any:
             faults.outages.up(faults.DATABASE)
         if for_event:  # committed: the guard of this event adopts the answer
