@@ -32,9 +32,7 @@ import asyncio
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -46,7 +44,7 @@ sys.path.insert(0, str(run.ROOT))
 import socketio  # noqa: E402
 
 from tests.private_servers import (  # noqa: E402
-    PrivatePostgres, PrivateRedis, PrivateWorker, missing_binaries, run_cli)
+    PrivatePostgres, PrivateRedis, PrivateWorker, missing_binaries, private_servers, run_cli)
 
 TOAST_ID = "panel_unavailable"
 REFLEX_ERROR = "An error occurred"
@@ -144,18 +142,13 @@ async def poll_health(url: str, began: float, stop: float, into: list) -> None:
 
 
 async def faults(redis_server: PrivateRedis, postgres: PrivatePostgres, args, began: float, marks: dict) -> None:
-    await asyncio.sleep(max(0.0, began + args.redis_at - time.perf_counter()))
-    marks["redis stopped"] = time.perf_counter() - began
-    await asyncio.to_thread(redis_server.stop)
-    await asyncio.sleep(args.down)
-    await asyncio.to_thread(redis_server.start)
-    marks["redis back"] = time.perf_counter() - began
-    await asyncio.sleep(max(0.0, began + args.postgres_at - time.perf_counter()))
-    marks["postgres stopped"] = time.perf_counter() - began
-    await asyncio.to_thread(postgres.stop)
-    await asyncio.sleep(args.down)
-    await asyncio.to_thread(postgres.start)
-    marks["postgres back"] = time.perf_counter() - began
+    for name, server, at in (("redis", redis_server, args.redis_at), ("postgres", postgres, args.postgres_at)):
+        await asyncio.sleep(max(0.0, began + at - time.perf_counter()))
+        marks[f"{name} stopped"] = time.perf_counter() - began
+        await asyncio.to_thread(server.stop)
+        await asyncio.sleep(args.down)
+        await asyncio.to_thread(server.start)
+        marks[f"{name} back"] = time.perf_counter() - began
 
 
 def phase_of(at: float, marks: dict) -> str:
@@ -248,17 +241,14 @@ def main() -> None:
     args = parser.parse_args()
     if missing := missing_binaries():
         sys.exit(f"a private PostgreSQL and Redis need {', '.join(missing)}")
-    folder = Path(tempfile.mkdtemp(prefix="panel-faults-bench-"))
-    redis_server, postgres = PrivateRedis(folder), PrivatePostgres(folder)
-    redis_server.start()
-    postgres.start()
-    worker = None
-    try:
+    with private_servers("panel-faults-bench-") as stack:
+        folder, redis_server, postgres = stack.folder, stack.redis, stack.postgres
         os.environ.update(PANEL_DATABASE_URL=postgres.url, PANEL_REDIS_URL=redis_server.url)
         env = dict(os.environ)
         run_cli(env, "migrate")
         run_cli(env, "seed-demo")
         worker = PrivateWorker(folder, env, workers=args.workers)
+        stack.workers.append(worker)
         pids = worker.worker_pids()
         run.progress(f"{args.workers} workers up: {pids}")
         names = run.state_names()
@@ -281,15 +271,9 @@ def main() -> None:
                               "restarted": worker.worker_pids() != pids or worker.proc.poll() is not None}
         summary["marks"] = marks
         summary["settings"] = vars(args)
-    finally:
-        if worker is not None:
-            worker.stop()
-        redis_server.stop()
-        postgres.stop_quietly()
+        stack.keep_folder = summary["log"]["tracebacks"] > 0  # the worker log, to read
     report(summary)
-    if summary["log"]["tracebacks"] == 0:
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
+    if stack.keep_folder:
         run.progress(f"worker log kept: {worker.log}")
 
 

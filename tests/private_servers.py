@@ -6,6 +6,7 @@ touched: each server here runs from a temporary folder on a free port.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -13,8 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,3 +189,31 @@ class PrivateWorker:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class PrivateStack:
+    folder: Path
+    redis: PrivateRedis
+    postgres: PrivatePostgres
+    workers: list = field(default_factory=list)  # stopped first, before both servers
+    keep_folder: bool = False  # e.g. to read a worker's log afterwards
+
+
+@contextlib.contextmanager
+def private_servers(prefix: str):
+    """A private Redis and PostgreSQL in a new temporary folder (check missing_binaries() first);
+    on the way out the workers added to ``workers`` stop, then both servers, then the folder goes."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    stack = PrivateStack(folder, PrivateRedis(folder), PrivatePostgres(folder))
+    stack.redis.start()
+    stack.postgres.start()
+    try:
+        yield stack
+    finally:
+        for worker in stack.workers:
+            worker.stop()
+        stack.redis.stop()
+        stack.postgres.stop_quietly()
+        if not stack.keep_folder:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -178,13 +178,12 @@ def _change_view(change: DnsChange | None) -> ChangeView | None:
 def _read_zone(db: Session, key: ZoneKey) -> ZoneView:
     origin = dns_names.zone_origin(key.name)
     rows = sorted(_rows(db, key), key=lambda r: dns_zone_rules.sort_key(_clean(r)))
-    shown = [_shown(_clean(row), origin) for row in rows]
     return ZoneView(
         domain=key.name,
         display_name=dns_names.display_name(APEX, origin),
-        records=tuple(dataclasses.replace(view, id=row.id) for row, (view, _problem) in zip(rows, shown, strict=True)),
+        records=tuple(_view(row, origin) for row in rows),
         last_change=_change_view(_last_change(db, key)),
-        problems=tuple(problem for _view, problem in shown),
+        problems=tuple(_shown(_clean(row), origin)[1] for row in rows),
     )
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +27,7 @@ from panel_app.state.profile import ProfileState
 from panel_app.state.stepup import StepUpState
 from panel_app.state.support import SupportState
 from tests.browser.conftest import server_env
-from tests.private_servers import PrivatePostgres, PrivateRedis, PrivateWorker, missing_binaries, run_cli
+from tests.private_servers import PrivateWorker, missing_binaries, private_servers, run_cli
 from tests.ws import LOADED, RawClient, login_token, run_async
 
 pytestmark = [
@@ -60,20 +58,10 @@ def _worker(folder: Path, database_url: str, redis_url: str, workers: int = 1) -
 def private_stack():
     if missing := missing_binaries():
         pytest.skip(f"a private PostgreSQL and Redis need {', '.join(missing)}")
-    folder = Path(tempfile.mkdtemp(prefix="panel-faults-"))
-    redis_server, postgres = PrivateRedis(folder), PrivatePostgres(folder)
-    redis_server.start()
-    postgres.start()
-    worker = None
-    try:
-        worker = _worker(folder, postgres.url, redis_server.url)
-        yield worker, redis_server, postgres, create_engine(postgres.url, pool_pre_ping=True)
-    finally:
-        if worker is not None:
-            worker.stop()
-        redis_server.stop()
-        postgres.stop_quietly()
-        shutil.rmtree(folder, ignore_errors=True)
+    with private_servers("panel-faults-") as stack:
+        worker = _worker(stack.folder, stack.postgres.url, stack.redis.url)
+        stack.workers.append(worker)
+        yield worker, stack.redis, stack.postgres, create_engine(stack.postgres.url, pool_pre_ping=True)
 
 
 def _latest_code(engine, email: str) -> str:

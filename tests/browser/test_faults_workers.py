@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
@@ -23,7 +20,7 @@ from sqlmodel import Session, select
 from panel_app.models import Ticket
 from panel_app.state.support import SupportState
 from tests.browser.conftest import server_env
-from tests.private_servers import PrivatePostgres, PrivateRedis, PrivateWorker, missing_binaries, run_cli
+from tests.private_servers import PrivateWorker, missing_binaries, private_servers, run_cli
 from tests.ws import RawClient, login_token, run_async
 
 pytestmark = [
@@ -41,16 +38,13 @@ TABS = 30
 def test_two_workers_answer_a_redis_restart_try_again_and_recover():
     if missing := missing_binaries():
         pytest.skip(f"a private PostgreSQL and Redis need {', '.join(missing)}")
-    folder = Path(tempfile.mkdtemp(prefix="panel-faults-workers-"))
-    redis_server, postgres = PrivateRedis(folder), PrivatePostgres(folder)
-    redis_server.start()
-    postgres.start()
-    worker = None
-    try:
+    with private_servers("panel-faults-workers-") as stack:
+        folder, redis_server, postgres = stack.folder, stack.redis, stack.postgres
         env = server_env("", PANEL_DATABASE_URL=postgres.url, PANEL_REDIS_URL=redis_server.url)
         run_cli(env, "migrate")
         run_cli(env, "create-user", "--email", EMAIL, "--password", PASSWORD)
         worker = PrivateWorker(folder, env, workers=2)
+        stack.workers.append(worker)
         pids = worker.worker_pids()
         assert len(pids) == 2
         cookies = [login_token(worker.url, EMAIL, PASSWORD) for _ in range(3)]
@@ -104,9 +98,3 @@ def test_two_workers_answer_a_redis_restart_try_again_and_recover():
         log = worker.log.read_text()
         assert "Traceback" not in log and "An error occurred" not in log
         assert 1 <= log.count("redis unavailable") <= 2  # one line per worker that saw it, not per event
-    finally:
-        if worker is not None:
-            worker.stop()
-        redis_server.stop()
-        postgres.stop_quietly()
-        shutil.rmtree(folder, ignore_errors=True)
