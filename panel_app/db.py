@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import time
 from collections.abc import Iterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from panel_app.settings import get_settings
@@ -34,13 +36,37 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    # A pooled connection is pinged before use, so one a restarted server dropped is replaced
-    # unseen; a server that does not answer fails the event in seconds, not minutes.
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    # A server that does not answer fails the event in seconds, not minutes. The most recently
+    # used connection is taken first (use_lifo), so under load the same few stay busy.
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True,
+                           connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    _ping_when_idle(engine)
+    return engine
 
 
 CONNECT_TIMEOUT_SECONDS = 5
+# A pooled connection that sat unused this long is pinged before use, so one that a restarted
+# server dropped is replaced unseen. One used more recently is not: a ping is a round trip that
+# blocks the worker's event loop, once per event (the tab check's read is one query). Should the
+# server restart within this time, the first event on such a connection fails with "try again"
+# (faults.py), and SQLAlchemy replaces every connection of the pool older than that failure.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_since(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # SQLAlchemy's pre-ping: one round trip
+        except Exception as error:  # the pool connects again (up to three times) or fails
+            raise DisconnectionError(str(error)) from error
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,7 +10,7 @@ from panel_app.components.i18n import tab_marker
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
-from panel_app.state import faults, push
+from panel_app.state import faults, push, redis_states
 
 check_startup()
 
@@ -26,5 +26,7 @@ app = rx.App(
 app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
 registry.add_pages(app)
 push.install(app)
+# With Redis: two round trips per event to Redis instead of four.
+redis_states.install(app)
 # Each worker: what the build made is frozen, the collector tuned for many open tabs.
 app.register_lifespan_task(heap.settle)

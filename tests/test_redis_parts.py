@@ -26,6 +26,7 @@ from panel_app.db import transaction
 from panel_app.models import DnsRecord, LoginSession
 from panel_app.security import sessions
 from panel_app.state import push
+from panel_app.state.redis_states import PanelStateManagerRedis
 from panel_app.state.billing import InvoicesState
 from panel_app.state.dns import DnsState
 from panel_app.state.dns_parts import DnsAuthCodeState, DnsRecordFormState
@@ -57,6 +58,13 @@ def redis_port():
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(params=[StateManagerRedis, PanelStateManagerRedis], ids=["reflex", "panel"])
+def redis_manager(request, redis_port):
+    """Reflex's Redis state manager, and the panel's (two round trips per event): the same
+    guarantees on both."""
+    return request.param(redis=aioredis.Redis(port=redis_port))
 
 
 class _Socket:
@@ -99,11 +107,10 @@ def _mail_record_id() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _editing_tab(user, clock, redis_port):
+async def _editing_tab(user, clock, manager):
     """The owner's tab, verified, on the DNS page with the record form holding a record
     being edited (checked in Redis: the positive control of every test here)."""
     token = login_token(user, clock.now, grant_method="totp")
-    manager = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
     sock = _Socket()
     processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
     async with processor.configure(state_manager=manager, event_namespace=sock):
@@ -115,11 +122,11 @@ async def _editing_tab(user, clock, redis_port):
 
 
 @pytest.mark.parametrize("ended_by", ["other_part", "other_page", "hydrate"])
-async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, domain_id, redis_port, clock,  # noqa: F811
+async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, domain_id, redis_manager, clock,  # noqa: F811
                                                                       ended_by):
     """The form holds a record being edited; the grant runs out; the next event names only
     the auth code part (the form stays in Redis), another page, or is Reflex's hydrate."""
-    async with _editing_tab(owner, clock, redis_port) as tab:
+    async with _editing_tab(owner, clock, redis_manager) as tab:
 
         clock.advance(601)
         if ended_by == "other_part":
@@ -134,10 +141,10 @@ async def test_a_part_unloaded_when_the_grant_ends_is_empty_in_redis(owner, doma
             assert db.exec(select(LoginSession)).one().revoked_at is None
 
 
-async def test_a_token_without_the_cookie_hydrates_an_empty_tab(owner, domain_id, redis_port, clock):  # noqa: F811
+async def test_a_token_without_the_cookie_hydrates_an_empty_tab(owner, domain_id, redis_manager, clock):  # noqa: F811
     """Someone holding only the client token (another worker, no cookie) while the grant is
     still running: the tab check signs the tab out before Reflex answers."""
-    async with _editing_tab(owner, clock, redis_port) as tab:
+    async with _editing_tab(owner, clock, redis_manager) as tab:
         tab.cookie = None
         answer = await tab.send(HYDRATE)
         assert EDITED_VALUE not in answer and "mail.example.com" not in answer
@@ -160,10 +167,10 @@ class _App:
         self.state_manager = manager
 
 
-async def test_a_closed_tab_leaves_no_part_in_redis(owner, domain_id, redis_port, clock):  # noqa: F811
+async def test_a_closed_tab_leaves_no_part_in_redis(owner, domain_id, redis_manager, clock):  # noqa: F811
     """The socket closes while the grant still runs (the push loop's disconnect hook, as
     another worker would run it): page and every part are empty in Redis."""
-    async with _editing_tab(owner, clock, redis_port) as tab:
+    async with _editing_tab(owner, clock, redis_manager) as tab:
         await push._forget_on_disconnect(_App(tab.manager), CLIENT_TOKEN, "sid-1")
         assert await tab.stored_form() == ("", "")
         root = await tab.manager.get_state(BaseStateToken(ident=CLIENT_TOKEN, cls=DnsState))
