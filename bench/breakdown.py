@@ -112,6 +112,7 @@ def install() -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    from panel_app.security import sessions
     from panel_app.state import guard, push, tab_check
 
     @event.listens_for(Engine, "before_cursor_execute")
@@ -123,6 +124,7 @@ def install() -> None:
         _add(f"sql in {_phase.get()}", time.perf_counter() - conn.info["bench_t0"].pop())
 
     _wrap_async(tab_check.TabCheck, "preprocess", "tab check (middleware)", phase="tab check")
+    _wrap_sync(sessions, "first_row", "session read (driver cursor)")
     _wrap_sync(guard, "evaluate", "guard evaluate", phase="guard")
     for name in ("check_tab", "refresh_tabs_of_session", "sweep_once"):
         _wrap_async(push, name, f"push.{name}", phase="push")

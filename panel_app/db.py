@@ -11,7 +11,7 @@ import functools
 import time
 from collections.abc import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Select, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
@@ -80,6 +80,40 @@ def _engine_for(url: str) -> Engine:
 
 def get_engine() -> Engine:
     return _engine_for(get_settings().database_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _driver_form(statement: Select, dialect) -> tuple[str, tuple[str, ...] | None, tuple]:
+    """``statement`` as the driver takes it: its SQL, the order of its parameters (None:
+    by name) and each column's conversion of the driver's value (None: none)."""
+    compiled = statement.compile(dialect=dialect)
+    if any(bind.type._cached_bind_processor(dialect) is not None for bind in compiled.binds.values()):
+        raise ValueError("first_row takes only parameters the driver takes as they are")
+    converters = tuple(column.type._cached_result_processor(dialect, None) for column in statement.selected_columns)
+    return str(compiled), compiled.positiontup, converters
+
+
+def first_row(conn: Connection, statement: Select, params: dict) -> tuple | None:
+    """The first row of a SELECT built once (module level), as ``conn.execute(statement,
+    params).first()`` answers it, run on the driver's cursor: SQLAlchemy's result machinery
+    (a description and a converter per column, per execution) is most of what one query costs
+    the worker on PostgreSQL, and the check in front of every event runs one. A driver error
+    runs the statement again through SQLAlchemy, which raises it as it always does and
+    replaces a connection the server dropped."""
+    sql, order, converters = _driver_form(statement, conn.dialect)
+    try:
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, params if order is None else tuple(params[name] for name in order))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except conn.dialect.loaded_dbapi.Error:
+        found = conn.execute(statement, params).first()
+        return None if found is None else tuple(found)
+    if row is None:
+        return None
+    return tuple(value if convert is None else convert(value) for value, convert in zip(row, converters))
 
 
 @contextlib.contextmanager

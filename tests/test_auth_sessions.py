@@ -112,6 +112,38 @@ def test_a_read_without_writes_answers_write_needed_and_writes_nothing(make_user
     assert row().last_seen_at == seen and row().revoked_at is None
 
 
+def test_the_check_reads_the_session_as_sqlalchemy_does(make_user, now):
+    """The tab check's query runs on the driver's cursor (db.first_row): every column comes
+    back as SQLAlchemy's own execution gives it (aware datetimes, booleans, text), on the
+    test database (SQLite, or PostgreSQL with PANEL_TEST_DATABASE_URL)."""
+    from panel_app.db import first_row, get_engine
+
+    make_user()
+    token = login("owner@test.example", PASSWORD, now).token
+    with transaction() as db:
+        sessions.start_grant(db, sessions.find_by_token(db, token), method="totp", now=now, ttl_seconds=600)
+    params = {"token_hash": sessions._token_hash(token)}
+    with get_engine().connect() as conn:
+        expected = tuple(conn.execute(sessions._PEEK, params).first())
+        assert first_row(conn, sessions._PEEK, params) == expected
+        assert first_row(conn, sessions._PEEK, {"token_hash": "0" * 64}) is None
+    grant_ends = expected[[c.key for c in sessions._PEEK.selected_columns].index("s_grant_expires_at")]
+    assert grant_ends == now + timedelta(seconds=600) and grant_ends.tzinfo is not None
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it():
+    """What the fault handling (state/faults.py) and the pool's replacement of a dropped
+    connection rely on: the driver's error comes out as SQLAlchemy's."""
+    from sqlalchemy import column, table
+    from sqlalchemy.exc import DBAPIError
+
+    from panel_app.db import first_row, get_engine
+
+    missing = select(column("id")).select_from(table("no_such_table"))
+    with get_engine().connect() as conn, pytest.raises(DBAPIError):
+        first_row(conn, missing, {})
+
+
 def test_logout_revokes_and_grant_ends(make_user, now):
     make_user()
     token = login("owner@test.example", PASSWORD, now).token

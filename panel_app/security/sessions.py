@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, update
 from sqlmodel import Session, select
 
+from panel_app.db import first_row
 from panel_app.models import LoginSession, User
 from panel_app.security import tabs
 from panel_app.security.crypto import keyed_hash
@@ -124,7 +125,7 @@ def peek_session(
     writes nothing and answers WRITE_NEEDED where it would have written."""
     if not _plausible_token(token):
         return None
-    found = conn.execute(_PEEK, {"token_hash": _token_hash(token)}).first()
+    found = first_row(conn, _PEEK, {"token_hash": _token_hash(token)})
     if found is None:
         return None
     count = len(_SESSION_COLUMNS)
