@@ -19,7 +19,7 @@ from sqlmodel import Session, create_engine
 from panel_app.settings import get_settings
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, autocommit_reads: bool = False) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -38,8 +38,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # A server that does not answer fails the event in seconds, not minutes. The most recently
     # used connection is taken first (use_lifo), so under load the same few stay busy.
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True,
-                           connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+    pool = {"pool_size": 2, "max_overflow": 2, "isolation_level": "AUTOCOMMIT"} if autocommit_reads else {
+        "pool_size": 10, "max_overflow": 10}
+    engine = create_engine(url, pool_use_lifo=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, **pool)
     _ping_when_idle(engine)
     return engine
 
@@ -80,6 +81,19 @@ def _engine_for(url: str) -> Engine:
 
 def get_engine() -> Engine:
     return _engine_for(get_settings().database_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_engine_for(url: str) -> Engine:
+    return _engine_for(url) if url.startswith("sqlite") else make_engine(url, autocommit_reads=True)
+
+
+def get_read_engine() -> Engine:
+    """For the check in front of every event: reads outside a transaction (no BEGIN and COMMIT
+    round trips), on a small pool of its own whose connections are in autocommit mode from the
+    start (switching a pooled connection there and back costs more than the query). SQLite has
+    no round trips to save: its one engine."""
+    return _read_engine_for(get_settings().database_url)
 
 
 @functools.lru_cache(maxsize=16)

@@ -90,14 +90,13 @@ def test_idle_timeout_and_absolute_lifetime(make_user, now):
 def test_a_read_without_writes_answers_write_needed_and_writes_nothing(make_user, now):
     """The tab check reads outside a transaction (every event) and asks again inside one only
     when the session must be touched or revoked: that read never writes."""
-    from panel_app.db import get_engine
+    from panel_app.db import get_read_engine
 
     make_user()
     token = login("owner@test.example", PASSWORD, now).token
 
     def peek(at, touch):
-        with get_engine().connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+        with get_read_engine().connect() as conn:
             return sessions.peek_session(conn, token, now=at, idle_seconds=1800, touch=touch, writes=False)
 
     def row():
