@@ -10,7 +10,8 @@ from panel_app.components.i18n import tab_marker
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
-from panel_app.state import faults, push
+from panel_app.settings import get_settings
+from panel_app.state import faults, push, tab_store
 
 check_startup()
 
@@ -24,6 +25,8 @@ app = rx.App(
 )
 # Every page: <html lang> follows the tab's language; the browser's time zone is sent once.
 app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
+# Without Redis: the states of idle tabs are packed into bytes in memory.
+tab_store.install(app, get_settings().idle_tab_pack_seconds)
 registry.add_pages(app)
 push.install(app)
 # Each worker: what the build made is frozen, the collector tuned for many open tabs.
