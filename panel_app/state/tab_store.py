@@ -46,6 +46,11 @@ PACK_SLICE_SECONDS = 0.005
 MAX_SCAN_SECONDS = 10.0
 
 
+def _now() -> float:
+    """The clock of the tokens' last events (StateManagerMemory's: ``time.time``)."""
+    return time.time()
+
+
 def _walk(state: BaseState):
     yield state
     for substate in state.substates.values():
@@ -202,7 +207,7 @@ class PackingStateManager(StateManagerMemory):
     async def _pack_idle_tabs(self) -> None:
         try:
             while True:
-                now = time.time()
+                now = _now()
                 due, next_due = self.idle_tokens(now)
                 slice_ends = time.perf_counter() + PACK_SLICE_SECONDS
                 left_live = 0
@@ -211,13 +216,13 @@ class PackingStateManager(StateManagerMemory):
                         await asyncio.sleep(0)
                         slice_ends = time.perf_counter() + PACK_SLICE_SECONDS
                     # Checked again here: the tab may have had an event (or be in one) since.
-                    if not self.pack_token(token, now=time.time()):
+                    if not self.pack_token(token, now=_now()):
                         left_live += 1
                 if left_live:  # busy at their turn: looked at again soon
                     next_due = min(next_due or now + 1.0, now + 1.0)
                 if next_due is None:
                     return  # no live tree left: the next one starts this again
-                await asyncio.sleep(min(max(next_due - time.time(), 0.05), MAX_SCAN_SECONDS))
+                await asyncio.sleep(min(max(next_due - _now(), 0.05), MAX_SCAN_SECONDS))
         finally:
             if self._pack_task is asyncio.current_task():
                 self._pack_task = None
