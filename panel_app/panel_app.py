@@ -26,7 +26,7 @@ app = rx.App(
 # Every page: <html lang> follows the tab's language; the browser's time zone is sent once.
 app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
 # Without Redis: the states of idle tabs are packed into bytes in memory.
-tab_store.install(app, get_settings().idle_tab_pack_seconds)
+tab_store.install(app, get_settings().idle_tab_pack_seconds, get_settings().live_tab_states_max)
 registry.add_pages(app)
 push.install(app)
 # Each worker: what the build made is frozen, the collector tuned for many open tabs.

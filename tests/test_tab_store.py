@@ -245,15 +245,42 @@ async def test_set_state_replaces_a_packed_tree(make_user):
     assert await manager.get_state(_token()) is fresh
 
 
+async def test_beyond_the_live_bound_the_longest_idle_tabs_are_packed_sooner(make_user, monkeypatch):
+    """Many tabs at once (a restart): past ``max_live_trees`` the tabs idle at least
+    ``crowded_idle_seconds`` go, longest idle first, down to the bound; busy ones stay."""
+    manager = PackingStateManager(pack_after_seconds=30, max_live_trees=2, crowded_idle_seconds=5)
+    cookie = _signed_in_cookie(make_user)
+    idents = [f"tab-store-1{n:03d}" for n in range(4)]
+    for ident in idents:
+        await _signed_in_tab(manager, cookie, ident=ident)
+    for age, ident in zip((20, 10, 6, 1), idents):  # seconds since each tab's last event
+        expires_at, token = manager._token_expires_at[ident]
+        manager._token_expires_at[ident] = (expires_at - age, token)
+    task = manager._pack_task
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    async with manager.modify_state(_token(idents[1])):  # in an event: never packed
+        manager._ensure_pack_task()
+        for _ in range(50):
+            await asyncio.sleep(0)
+            if idents[0] in manager.packed and idents[2] in manager.packed:
+                break
+        assert sorted(manager.packed) == [idents[0], idents[2]]
+        assert sorted(manager.states) == [idents[1], idents[3]]
+    root = await manager.get_state(_token(idents[0]))  # unpacked as any packed tab
+    assert (await root.get_state(AuthState))._bound_session_id is not None
+    await manager.close()
+
+
 def test_installed_only_over_the_plain_memory_manager():
     class _App:
         def __init__(self, manager):
             self._state_manager = manager
 
     plain = _App(StateManagerMemory())
-    tab_store.install(plain, 30)
+    tab_store.install(plain, 30, 1000)
     assert type(plain._state_manager) is PackingStateManager
-    assert plain._state_manager.pack_after_seconds == 30
+    assert (plain._state_manager.pack_after_seconds, plain._state_manager.max_live_trees) == (30, 1000)
     off = _App(StateManagerMemory())
     tab_store.install(off, 0)
     assert type(off._state_manager) is StateManagerMemory
@@ -267,3 +294,4 @@ def test_the_setting():
 
     assert load_settings({}).idle_tab_pack_seconds == 30
     assert load_settings({"PANEL_IDLE_TAB_PACK_SECONDS": "0"}).idle_tab_pack_seconds == 0
+    assert load_settings({}).live_tab_states_max == 1000

@@ -44,6 +44,8 @@ log = logging.getLogger("panel.tab_store")
 PACK_SLICE_SECONDS = 0.005
 # How often idle tabs are looked for, at most (seconds).
 MAX_SCAN_SECONDS = 10.0
+# While too many trees are live, how often idle ones are looked for, at most (seconds).
+CROWDED_PASS_SECONDS = 1.0
 
 
 def _now() -> float:
@@ -129,10 +131,19 @@ class PackingStateManager(StateManagerMemory):
     # Seconds without an event after which a tab's tree is packed (0: never).
     pack_after_seconds: float = 30.0
 
+    # At most this many live trees (0: no bound): beyond it, the tabs idle longest (at least
+    # ``crowded_idle_seconds``) are packed sooner. A worker that many tabs connect to at once
+    # (a restart, a deploy: every open tab reconnects) would otherwise build a live tree for
+    # each, and the memory of trees packed later stays with the process (freed objects leave
+    # holes that only later objects of the same sizes fill).
+    max_live_trees: int = 0
+    crowded_idle_seconds: float = 5.0
+
     # Packed trees by cache key (the client token).
     packed: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
     _pack_task: asyncio.Task | None = dataclasses.field(default=None, init=False)
+    _crowded: asyncio.Event | None = dataclasses.field(default=None, init=False)
 
     def _get_or_create_state(self, token: StateToken) -> Any:
         key = token.cache_key
@@ -141,10 +152,10 @@ class PackingStateManager(StateManagerMemory):
             if packed is not None:
                 self.states[key] = unpack_tree(token.cls.get_root_state(), packed)
             else:
-                state = super()._get_or_create_state(token)
-                self._ensure_pack_task()
-                return state
+                super()._get_or_create_state(token)
             self._ensure_pack_task()
+            if self.max_live_trees and len(self.states) > self.max_live_trees and self._crowded is not None:
+                self._crowded.set()
         return self.states[key]
 
     async def set_state(self, token, state, **context) -> None:
@@ -161,30 +172,35 @@ class PackingStateManager(StateManagerMemory):
         lock = self._states_locks.get(token.lock_key)
         return lock is not None and lock.locked()
 
-    def idle_tokens(self, now: float) -> tuple[list[BaseStateToken], float | None]:
-        """The tokens whose live trees have been idle ``pack_after_seconds`` at ``now``, and
-        when the next of the other live trees falls due (None: none left)."""
+    def idle_tokens(self, now: float, idle_seconds: float | None = None) -> tuple[list[BaseStateToken], float | None]:
+        """The tokens whose live trees have been idle ``idle_seconds`` (default
+        ``pack_after_seconds``) at ``now``, longest idle first, and when the next of the
+        other live trees falls due (None: none left)."""
+        idle_seconds = self.pack_after_seconds if idle_seconds is None else idle_seconds
         due, next_due = [], None
         for key, (expires_at, token) in self._token_expires_at.items():
             if not isinstance(token, BaseStateToken) or key not in self.states:
                 continue
-            falls_due = expires_at - self.token_expiration + self.pack_after_seconds
+            falls_due = expires_at - self.token_expiration + idle_seconds
             if falls_due <= now:
-                due.append(token)
+                due.append((falls_due, token))
             elif next_due is None or falls_due < next_due:
                 next_due = falls_due
-        return due, next_due
+        due.sort(key=lambda item: item[0])
+        return [token for _due, token in due], next_due
 
-    def pack_token(self, token: BaseStateToken, now: float | None = None) -> bool:
-        """Pack the live tree of ``token`` if it is idle at ``now`` (None: whatever its last
-        event) and its lock is free. Returns whether it was packed."""
+    def pack_token(self, token: BaseStateToken, now: float | None = None, idle_seconds: float | None = None) -> bool:
+        """Pack the live tree of ``token`` if it is idle ``idle_seconds`` (default
+        ``pack_after_seconds``) at ``now`` (None: whatever its last event) and its lock is
+        free. Returns whether it was packed."""
         key = token.cache_key
         state = self.states.get(key)
         if state is None or self._is_locked(token):
             return False
         if now is not None:
+            idle_seconds = self.pack_after_seconds if idle_seconds is None else idle_seconds
             entry = self._token_expires_at.get(key)
-            if entry is None or entry[0] - self.token_expiration + self.pack_after_seconds > now:
+            if entry is None or entry[0] - self.token_expiration + idle_seconds > now:
                 return False
         try:
             data = pack_tree(state)
@@ -203,26 +219,40 @@ class PackingStateManager(StateManagerMemory):
         with contextlib.suppress(RuntimeError):  # no running loop (a test's direct call)
             self._pack_task = asyncio.get_running_loop().create_task(self._pack_idle_tabs(),
                                                                       name="PackingStateManager|Pack")
+            self._crowded = asyncio.Event()
+
+    def _too_many_live(self) -> bool:
+        return bool(self.max_live_trees) and len(self.states) > self.max_live_trees
 
     async def _pack_idle_tabs(self) -> None:
         try:
             while True:
                 now = _now()
-                due, next_due = self.idle_tokens(now)
+                crowded = self._too_many_live()
+                idle_seconds = min(self.crowded_idle_seconds, self.pack_after_seconds) if crowded else None
+                due, _next = self.idle_tokens(now, idle_seconds)
                 slice_ends = time.perf_counter() + PACK_SLICE_SECONDS
-                left_live = 0
                 for token in due:
                     if time.perf_counter() > slice_ends:  # the active tabs' events go first
                         await asyncio.sleep(0)
                         slice_ends = time.perf_counter() + PACK_SLICE_SECONDS
                     # Checked again here: the tab may have had an event (or be in one) since.
-                    if not self.pack_token(token, now=_now()):
-                        left_live += 1
-                if left_live:  # busy at their turn: looked at again soon
-                    next_due = min(next_due or now + 1.0, now + 1.0)
+                    # Idle ``pack_after_seconds``: packed; idle less: only while too many are live.
+                    if not self.pack_token(token, now=_now()) and self._too_many_live():
+                        self.pack_token(token, now=_now(), idle_seconds=idle_seconds)
+                due, next_due = self.idle_tokens(_now())
+                if due:  # busy at their turn: looked at again soon
+                    next_due = _now() + 1.0
                 if next_due is None:
                     return  # no live tree left: the next one starts this again
-                await asyncio.sleep(min(max(next_due - _now(), 0.05), MAX_SCAN_SECONDS))
+                wait = min(max(next_due - _now(), 0.05), MAX_SCAN_SECONDS)
+                if crowded:  # at most one early pass a second
+                    await asyncio.sleep(min(CROWDED_PASS_SECONDS, wait))
+                    wait -= CROWDED_PASS_SECONDS
+                if wait > 0 and self._crowded is not None:
+                    self._crowded.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._crowded.wait(), wait)
         finally:
             if self._pack_task is asyncio.current_task():
                 self._pack_task = None
@@ -236,7 +266,8 @@ class PackingStateManager(StateManagerMemory):
         await super().close()
 
 
-def install(app, pack_after_seconds: float) -> None:
+def install(app, pack_after_seconds: float, max_live_trees: int = 0) -> None:
     """Use this manager for ``app`` when Reflex picked its plain in-memory one (no Redis)."""
     if type(getattr(app, "_state_manager", None)) is StateManagerMemory and pack_after_seconds > 0:
-        app._state_manager = PackingStateManager(pack_after_seconds=pack_after_seconds)
+        app._state_manager = PackingStateManager(pack_after_seconds=pack_after_seconds,
+                                                 max_live_trees=max_live_trees)
