@@ -295,3 +295,14 @@ def test_the_setting():
     assert load_settings({}).idle_tab_pack_seconds == 30
     assert load_settings({"PANEL_IDLE_TAB_PACK_SECONDS": "0"}).idle_tab_pack_seconds == 0
     assert load_settings({}).live_tab_states_max == 1000
+
+
+async def test_bytes_that_cannot_be_unpacked_give_an_empty_tab(make_user):
+    manager = PackingStateManager()
+    await _signed_in_tab(manager, _signed_in_cookie(make_user))
+    assert manager.pack_token(_token())
+    manager.packed[TAB] = b"not a packed tree"
+    root = await manager.get_state(_token())
+    assert (await root.get_state(AuthState))._bound_session_id is None
+    assert (await root.get_state(SecurityState)).sessions == []
+    assert TAB not in manager.packed

@@ -9,7 +9,10 @@ lot zlib-compressed), and unpacked into live objects again, transparently, by th
 ``get_state`` / ``modify_state`` for its token (an event, a server push, the session-end
 wipe of a disconnected tab, a socket taking the token over). Recently active tabs stay live
 objects: nothing is added on the path of an event but one dict lookup when a tree is not
-live.
+live. Past ``max_live_trees`` live trees (many tabs connecting at once, as after a restart),
+the tabs idle longest (at least ``crowded_idle_seconds``) are packed sooner, down to the bound:
+freed trees leave their memory with the process (holes that only objects of the same sizes
+fill again), so a burst of tabs must not build a live tree for each.
 
 Rules this keeps:
 - a tree is packed only while its tab's lock is free, with no ``await`` between the check
@@ -149,9 +152,13 @@ class PackingStateManager(StateManagerMemory):
         key = token.cache_key
         if key not in self.states:
             packed = self.packed.pop(key, None) if self.packed else None
-            if packed is not None:
-                self.states[key] = unpack_tree(token.cls.get_root_state(), packed)
-            else:
+            try:
+                if packed is not None:
+                    self.states[key] = unpack_tree(token.cls.get_root_state(), packed)
+            except Exception as exc:  # never seen; the tab starts empty (signed out), not half-made
+                log.warning("a tab's packed states could not be unpacked (%s); the tab starts afresh",
+                            type(exc).__name__)
+            if key not in self.states:
                 super()._get_or_create_state(token)
             self._ensure_pack_task()
             if self.max_live_trees and len(self.states) > self.max_live_trees and self._crowded is not None:
