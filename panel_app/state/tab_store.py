@@ -68,6 +68,23 @@ class _Templates:
 
     def __init__(self) -> None:
         self._by_class: dict[type, bytes | None] = {}
+        self._dictionaries: dict[type, bytes] = {}
+
+    def dictionary(self, root_cls: type[BaseState]) -> bytes:
+        """The templates of the tree below ``root_cls`` as zlib's preset dictionary: a changed
+        state shares most of its pickle (names, classes, defaults) with its fresh one."""
+        try:
+            return self._dictionaries[root_cls]
+        except KeyError:
+            pass
+        classes, todo = [], [root_cls]
+        while todo:
+            cls = todo.pop()
+            classes.append(cls)
+            todo.extend(cls.get_substates())
+        dictionary = b"".join(t for cls in reversed(classes) if (t := self.fresh(cls)))[-32768:]
+        self._dictionaries[root_cls] = dictionary
+        return dictionary
 
     def fresh(self, cls: type[BaseState]) -> bytes | None:
         try:
@@ -98,14 +115,17 @@ def pack_tree(root: BaseState) -> bytes:
             continue
         entries.append((cls.get_full_name(), data, tuple(state.dirty_vars), tuple(state.dirty_substates),
                         state._was_touched))
-    return zlib.compress(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+    compressor = zlib.compressobj(zdict=_templates.dictionary(type(root)))
+    return compressor.compress(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)) + compressor.flush()
 
 
 def unpack_tree(root_cls: type[BaseState], packed: bytes) -> BaseState:
     """A live tree of ``root_cls`` from what :func:`pack_tree` made."""
     root = root_cls(_reflex_internal_init=True)
     by_name = {type(state).get_full_name(): state for state in _walk(root)}
-    for full_name, data, dirty_vars, dirty_substates, was_touched in pickle.loads(zlib.decompress(packed)):
+    decompressor = zlib.decompressobj(zdict=_templates.dictionary(root_cls))
+    entries = pickle.loads(decompressor.decompress(packed) + decompressor.flush())
+    for full_name, data, dirty_vars, dirty_substates, was_touched in entries:
         fresh = by_name[full_name]
         if data is None:
             state = fresh
