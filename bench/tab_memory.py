@@ -9,7 +9,10 @@ runs under tracemalloc (bench/memdiag: opt-in, only for this script) and the top
 allocation sites of the growth are printed by file:line (with glibc's malloc figures and
 object counts by type); tracing itself costs memory and time, so quote the RSS figures of
 an untraced run, and trace a few hundred tabs. Levels run one after the other on one
-server: a later level reuses memory an earlier one freed. --trim also reports the RSS
+server: a later level reuses memory an earlier one freed. --idle (default 40 s, longer than
+the panel's PANEL_IDLE_TAB_PACK_SECONDS of 30) is how long the loaded tabs then sit idle
+before the RSS is read: without Redis the panel packs the states of tabs idle that long
+(panel_app/state/tab_store.py); --config make-run-nopack is make-run with that off. --trim also reports the RSS
 after malloc_trim(0); --path "" only connects the tabs; --env passes e.g.
 MALLOC_ARENA_MAX=2 to the panel. --config runs the same levels once per named server
 configuration (CONFIGS below: `make run`'s Uvicorn with MALLOC_ARENA_MAX=2, Reflex's default
@@ -36,11 +39,17 @@ import run  # noqa: E402  (bench/run.py: sets the environment of the throwaway d
 from run import ROOT, TMP, Server, open_tabs, panel_setup, progress, quiet, rss_bytes
 
 SITES = 25
+# How long the tabs sit idle (after the server went quiet) before the RSS is read: longer
+# than the panel's default PANEL_IDLE_TAB_PACK_SECONDS (30), so that idle tabs are measured
+# as they are held once idle (packed, without Redis), not as they were during their last event.
+IDLE_SECONDS = 40.0
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 UVICORN = {"REFLEX_USE_GRANIAN": "false"}  # Reflex 0.10.1: gunicorn --preload + UvicornH11Worker
 # The server configurations --config compares (environment of `reflex run --env prod`).
 CONFIGS = {
     "make-run": UVICORN | {"MALLOC_ARENA_MAX": "2"},  # what `make run` sets (Makefile)
+    # The same without packing idle tabs' states (state/tab_store.py): the figure before it.
+    "make-run-nopack": UVICORN | {"MALLOC_ARENA_MAX": "2", "PANEL_IDLE_TAB_PACK_SECONDS": "0"},
     # Reflex 0.10.1's default is Granian (2.8.9) only while gunicorn is not installed: say it.
     "granian": {"REFLEX_USE_GRANIAN": "true"},
     "granian-arena2": {"REFLEX_USE_GRANIAN": "true", "MALLOC_ARENA_MAX": "2"},
@@ -128,7 +137,7 @@ def report_growth(before: list[dict], after: list[dict], tabs: int) -> None:
 
 
 async def level(echo: Server, panel: Server, cookies: list[str], count: int, folder: Path | None,
-                trace: bool, path: str) -> dict:
+                trace: bool, path: str, idle: float = 0) -> dict:
     base_echo = rss_bytes(echo.proc.pid)
     echo_tabs = await open_tabs(echo.url, [], count, None)
     await asyncio.sleep(2)
@@ -140,6 +149,9 @@ async def level(echo: Server, panel: Server, cookies: list[str], count: int, fol
     panel_tabs = await open_tabs(panel.url, cookies, count, path or None)
     await asyncio.sleep(2)
     await quiet(panel.proc.pid, 30)
+    if idle:  # the tabs sit idle as an open tab does: the server packs idle tabs' states
+        await asyncio.sleep(idle)
+        await quiet(panel.proc.pid, 30)
     panel_mem = rss_bytes(panel.proc.pid) - base_panel
     grown_maps = {k: v - base_maps.get(k, 0) for k, v in mappings(panel.proc.pid).items()}
     print("   RSS grown by mapping (KiB per tab): " + ", ".join(
@@ -168,6 +180,8 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true", help="tracemalloc in the panel: allocation sites")
     parser.add_argument("--frames", type=int, default=1)
     parser.add_argument("--path", default="/help", help='the page the tabs load ("" to connect only)')
+    parser.add_argument("--idle", type=float, default=IDLE_SECONDS,
+                        help="seconds the tabs sit idle after loading, before the RSS is read")
     parser.add_argument("--trim", action="store_true", help="also the RSS after malloc_trim(0) in the panel")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the panel (e.g. MALLOC_ARENA_MAX=2)")
     parser.add_argument("--config", nargs="+", choices=sorted(CONFIGS), default=[],
@@ -221,7 +235,8 @@ def measure_server(args, extra: dict) -> list[dict]:
             warm = await open_tabs(panel.url, cookies, 200, "/help")  # imports, caches, first allocations
             await asyncio.gather(*(t.close() for t in warm))
             await quiet(panel.proc.pid)
-            return [await level(echo, panel, cookies, count, folder, args.trace, args.path) for count in args.levels]
+            return [await level(echo, panel, cookies, count, folder, args.trace, args.path, args.idle)
+                    for count in args.levels]
 
         return asyncio.run(measure())
     finally:

@@ -10,7 +10,8 @@ from panel_app.components.i18n import tab_marker
 from panel_app.logs import RequestLog
 from panel_app.pages import registry
 from panel_app.startup import check_startup
-from panel_app.state import faults, push, redis_states
+from panel_app.settings import get_settings
+from panel_app.state import faults, push, redis_states, tab_store
 
 check_startup()
 
@@ -26,7 +27,9 @@ app = rx.App(
 app.extra_app_wraps[(3, "PanelTabMarker")] = lambda stateful: tab_marker() if stateful else None
 registry.add_pages(app)
 push.install(app)
-# With Redis: two round trips per event to Redis instead of four.
+# The tabs' states. With Redis: two round trips per event instead of four. Without: the states
+# of idle tabs are packed into bytes in memory.
 redis_states.install(app)
+tab_store.install(app, get_settings().idle_tab_pack_seconds, get_settings().live_tab_states_max)
 # Each worker: what the build made is frozen, the collector tuned for many open tabs.
 app.register_lifespan_task(heap.settle)

@@ -80,6 +80,12 @@ class Settings:
     log_events: bool = False
     trusted_proxies: str = ""
     dns_zone_cache_records: int = 20_000  # records of parsed zones a worker keeps (0: none)
+    # Without Redis: seconds without an event after which a tab's states are packed into
+    # bytes in memory (0: never; state/tab_store.py).
+    idle_tab_pack_seconds: int = 30
+    # ... and at most this many tabs' states live at once (0: no bound): beyond it, tabs idle
+    # at least 5 s are packed sooner (many tabs connecting at once, e.g. after a restart).
+    live_tab_states_max: int = 1000
 
     @property
     def is_demo(self) -> bool:
@@ -132,6 +138,8 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         staff_require_passkey=_flag(environ, "PANEL_STAFF_REQUIRE_PASSKEY", False),
         trusted_proxies=(environ.get("PANEL_TRUSTED_PROXIES") or "").strip(),
         dns_zone_cache_records=_int(environ, "PANEL_DNS_ZONE_CACHE_RECORDS", 20_000, minimum=0),
+        idle_tab_pack_seconds=_int(environ, "PANEL_IDLE_TAB_PACK_SECONDS", 30, minimum=0),
+        live_tab_states_max=_int(environ, "PANEL_LIVE_TAB_STATES_MAX", 1000, minimum=0),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 
