@@ -48,6 +48,9 @@ HYDRATE_AND_LOAD = "reflex___state____state.hydrate_and_load"
 MAKE_RUN_ENV = {"REFLEX_USE_GRANIAN": "false", "MALLOC_ARENA_MAX": "2"}
 MIXED_SECONDS = 6  # per level and server
 IDLE_SECONDS = 5
+# Then the panel's memory again once idle tabs' states are packed (PANEL_IDLE_TAB_PACK_SECONDS,
+# default 30, without Redis: state/tab_store.py), seconds after the tabs were opened.
+PACKED_AFTER_SECONDS = 40
 OWNER = ("owner@example.com", "panel-demo-owner")
 DOMAIN = "schmidt-webdesign.example"
 
@@ -557,10 +560,12 @@ async def measure(args, echo, bare, panel, names, cookies, verifiers, levels, id
         await asyncio.sleep(2)
         panel_cpu = await idle(panel.proc.pid, IDLE_SECONDS)
         panel_mem = rss_bytes(panel.proc.pid) - base_panel
+        await asyncio.sleep(PACKED_AFTER_SECONDS - 2 - IDLE_SECONDS)
+        panel_mem_packed = rss_bytes(panel.proc.pid) - base_panel
         await asyncio.gather(*(t.close() for t in panel_tabs))
         await quiet(panel.proc.pid)
         results["idle"][count] = {"panel_cpu": panel_cpu, "echo_cpu": echo_cpu, "panel_mem": panel_mem,
-                                  "echo_mem": echo_mem}
+                                  "panel_mem_packed": panel_mem_packed, "echo_mem": echo_mem}
     return results
 
 
@@ -647,12 +652,16 @@ def write_results(results: dict, levels, idle_levels) -> None:
     lines += results.get("breakdown") or ["not measured"]
     lines += ["", f"## Idle open tabs (connected and loaded, then no input for {IDLE_SECONDS} s)", "",
               "| tabs | panel CPU cores | echo CPU cores | panel memory MiB | echo memory MiB | "
-              "panel memory per tab KiB |", "|---|---|---|---|---|---|"]
+              "panel memory per tab KiB | echo per connection KiB | panel per tab KiB after "
+              f"{PACKED_AFTER_SECONDS} s (idle tabs packed) |", "|---|---|---|---|---|---|---|---|"]
     for count in idle_levels:
         row = results["idle"][count]
         lines.append(f"| {count} | {row['panel_cpu']:.4f} | {row['echo_cpu']:.4f} | "
                      f"{row['panel_mem'] / 2**20:.1f} | {row['echo_mem'] / 2**20:.1f} | "
-                     f"{row['panel_mem'] / count / 1024:.1f} |")
+                     f"{row['panel_mem'] / count / 1024:.1f} | {row['echo_mem'] / count / 1024:.1f} | "
+                     f"{row['panel_mem_packed'] / count / 1024:.1f} |")
+    lines += ["", "The levels run one after the other on the server of the mixed workload: a level reuses memory "
+              "the levels before it freed (bench/tab_memory.py measures fresh servers)."]
     panel_size, bare_size = results["pickled"]
     lines += ["", f"Pickled state of one tab on /invoices with a grant: {panel_size / 1024:.1f} KiB "
               f"(a bare Reflex tab: {bare_size / 1024:.1f} KiB, {ratio(panel_size, bare_size)}).", "",
