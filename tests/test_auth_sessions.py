@@ -201,3 +201,16 @@ def test_a_good_login_gives_the_ip_attempt_back(make_user, now):
     with transaction() as db:
         row = db.get(Throttle, "login:ip:203.0.113.5")
         assert row is None or row.failures == 0
+
+
+@pytest.mark.parametrize("cookie", [
+    "a" * 20 + "\x00", "' OR '1'='1' -- aaaaaaaaaaaa", "%s%s%s%(token_hash)saaaaaaaaaa",
+    "ä" * 30, "x" * 1_000_000, "\\x00\\' ; DROP TABLE login_session; --",
+])
+def test_a_hostile_cookie_reads_no_session_and_never_raises(make_user, now, cookie):
+    """The tab check's read (db.first_row on the driver's cursor): whatever the cookie holds,
+    only its hash reaches the driver, as a parameter."""
+    from panel_app.db import get_read_engine
+
+    with get_read_engine().connect() as conn:
+        assert sessions.peek_session(conn, cookie, now=now, idle_seconds=1800, writes=False) is None

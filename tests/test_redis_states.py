@@ -179,3 +179,22 @@ async def test_a_lock_left_by_a_dead_worker_is_taken_when_it_expires(redis_port)
     await asyncio.wait_for(event(), timeout=30)
     assert await _stored_value(redis_port) == "after the dead one"
     await manager.close()
+
+
+async def test_a_waiter_that_gives_up_leaves_the_waiting_set(redis_port):  # noqa: F811
+    """An event waiting for its tab is cancelled (its client went away, the worker stops): its
+    id leaves the tab's waiting set, so later releases of that tab do not go on publishing to
+    every worker for nobody (attack: many abandoned waits on one tab)."""
+    holder, other = _manager(redis_port), _manager(redis_port)
+    lock_key = holder._lock_key(TOKEN)
+    async with holder.modify_state(TOKEN):
+        waits = [asyncio.ensure_future(other.modify_state(TOKEN).__aenter__()) for _ in range(5)]
+        await asyncio.sleep(0.3)
+        assert await holder.redis.scard(lock_key + b"_waiting") >= 1
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        await asyncio.sleep(0.1)
+        assert await holder.redis.scard(lock_key + b"_waiting") == 0
+    for manager in (holder, other):
+        await manager.close()

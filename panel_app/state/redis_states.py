@@ -141,6 +141,22 @@ class PanelStateManagerRedis(StateManagerRedis):
 
     async def _take_lock(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
         """Take the tab's lock (waiting for it if another event holds it); the stored states."""
+        try:
+            return await self._wait_and_take(lock_key, lock_id, state_keys)
+        except BaseException:
+            # Cancelled (or failed) while waiting, or while the take script ran: leave the
+            # waiting set (else every release of the tab goes on publishing for nobody) and
+            # free the lock if the script took it for us after all (else the tab waits its
+            # full expiry). Shielded: the cleanup must run even though this task is cancelled.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._give_up(lock_key, lock_id))
+            raise
+
+    async def _give_up(self, lock_key: bytes, lock_id: bytes) -> None:
+        await self.redis.srem(_waiting_key(lock_key), lock_id)
+        await self._release(lock_key, lock_id, [])
+
+    async def _wait_and_take(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
         keys = [lock_key, _waiting_key(lock_key), *state_keys]
         args = [lock_id, self.lock_expiration]
         if not self._n_lock_waiters(lock_key):  # none of this worker queues for this tab
