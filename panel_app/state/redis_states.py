@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import BaseState
@@ -143,13 +144,15 @@ class PanelStateManagerRedis(StateManagerRedis):
         """Take the tab's lock (waiting for it if another event holds it); the stored states."""
         try:
             return await self._wait_and_take(lock_key, lock_id, state_keys)
-        except BaseException:
+        except BaseException as exc:
             # Cancelled (or failed) while waiting, or while the take script ran: leave the
             # waiting set (else every release of the tab goes on publishing for nobody) and
             # free the lock if the script took it for us after all (else the tab waits its
             # full expiry). Shielded: the cleanup must run even though this task is cancelled.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._give_up(lock_key, lock_id))
+            # Not when Redis is unreachable: the event answers "try again" without more tries.
+            if not isinstance(exc, RedisConnectionError):
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._give_up(lock_key, lock_id))
             raise
 
     async def _give_up(self, lock_key: bytes, lock_id: bytes) -> None:
