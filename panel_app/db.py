@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import Connection, Select, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlmodel import Session, create_engine
 
 from panel_app.settings import get_settings
@@ -86,6 +86,22 @@ def get_engine() -> Engine:
 @functools.lru_cache(maxsize=4)
 def _read_engine_for(url: str) -> Engine:
     return _engine_for(url) if url.startswith("sqlite") else make_engine(url, autocommit_reads=True)
+
+
+def read_outside_transaction(read, engine: Engine | None = None):
+    """``read(conn)`` on the read pool (``get_read_engine``). Once more on a new connection when
+    the server had dropped the pooled one (a restart within PING_AFTER_IDLE_SECONDS, so it was
+    not pinged): SQLAlchemy has replaced the pool's connections by then, and the event that
+    happened to come first answers normally instead of "try again"."""
+    engine = engine or get_read_engine()
+    try:
+        with engine.connect() as conn:
+            return read(conn)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with engine.connect() as conn:
+        return read(conn)
 
 
 def get_read_engine() -> Engine:

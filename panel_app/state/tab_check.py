@@ -35,7 +35,7 @@ from reflex_base.constants.state import FIELD_MARKER
 
 from panel_app import logs
 from panel_app.clock import utcnow
-from panel_app.db import get_engine, get_read_engine
+from panel_app.db import get_engine, read_outside_transaction
 from panel_app.security import sessions, tabs
 from panel_app.settings import get_settings
 from panel_app.state import faults, guard
@@ -238,8 +238,8 @@ class TabCheck(Middleware):
         # This runs for every event: on a database server, one read outside a transaction (no
         # BEGIN and COMMIT round trips; SQLite has none to save), and a transaction only when
         # something is to be written.
-        with get_read_engine().connect() as conn:
-            view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle, writes=False)
+        view = read_outside_transaction(lambda conn: sessions.peek_session(
+            conn, token, now=now, touch=touch, idle_seconds=idle, writes=False))
         if view is sessions.WRITE_NEEDED or signed_out(view):
             with get_engine().begin() as conn:  # read again: what is written follows what is read
                 view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle)
