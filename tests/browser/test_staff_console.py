@@ -40,6 +40,10 @@ def _staff_sign_in(page, base_url: str, email: str, password: str, secret: str) 
     page.locator("#staff-login-submit").click()
     expect(page).to_have_url(re.compile(r"/staff/tickets"))
     expect(page.locator("#staff-gate")).to_be_visible()
+    # The gate is prerendered: a click while React hydrates it submits the bare HTML form. Wait
+    # for what only the loaded page shows (the staff member's name in the header).
+    name = next(staff[1] for staff in DEMO_STAFF if staff[0] == email)
+    expect(page.locator("header")).to_contain_text(name, timeout=15_000)
     code = pyotp.TOTP(secret).now()
     page.locator("#staff-code").fill(code)
     page.locator("#staff-verify").click()
