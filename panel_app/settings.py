@@ -86,6 +86,10 @@ class Settings:
     # ... and at most this many tabs' states live at once (0: no bound): beyond it, tabs idle
     # at least 5 s are packed sooner (many tabs connecting at once, e.g. after a restart).
     live_tab_states_max: int = 1000
+    # With Redis: seconds a worker keeps a tab's lock and states after the tab's last event
+    # (its socket on that worker), so that its next events need no Redis (0: never; written
+    # once a second; state/redis_states.py).
+    state_hold_seconds: int = 30
 
     @property
     def is_demo(self) -> bool:
@@ -140,6 +144,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         dns_zone_cache_records=_int(environ, "PANEL_DNS_ZONE_CACHE_RECORDS", 20_000, minimum=0),
         idle_tab_pack_seconds=_int(environ, "PANEL_IDLE_TAB_PACK_SECONDS", 30, minimum=0),
         live_tab_states_max=_int(environ, "PANEL_LIVE_TAB_STATES_MAX", 1000, minimum=0),
+        state_hold_seconds=_int(environ, "PANEL_STATE_HOLD_SECONDS", 30, minimum=0),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 

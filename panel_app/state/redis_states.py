@@ -1,5 +1,5 @@
-"""Reflex's Redis state manager with two Redis round trips per event instead of four, and a
-lock release that wakes the workers only when one of them waits.
+"""Reflex's Redis state manager, with a tab's states kept in the worker that serves the tab
+between its events, and otherwise two Redis round trips per event instead of four.
 
 Reflex 0.10.1 (``StateManagerRedis`` without the opportunistic lock) takes the tab's lock
 (SET NX), reads the tab's states (MGET), writes the changed ones while the lock is still ours
@@ -9,19 +9,28 @@ parses two notifications for every event of every worker, waited for or not.
 
 Here:
 - one script takes the lock and, only when it was taken, reads the states; one script writes
-  the states and releases the lock, both only while the lock is still this event's;
-- an event that finds the tab taken says so in Redis (the tab's waiting set, in the same
-  script that tries again) and waits; a release publishes the lock's name on one channel only
-  when that set is not empty, and the waiting workers try again. A lock left by a worker that
-  died is tried again when it expires (its remaining time is the wait's limit);
-- the release deletes the lock only while it is this event's (Reflex's deletes it whoever
-  holds it and logs "This is a bug"), so an event that outlived its lock never frees the next
+  the states and releases the lock, both only while the lock is still this worker's;
+- **holding**: a tab whose socket is on this worker keeps its lock and its states here
+  after an event (``hold_seconds``, ``PANEL_STATE_HOLD_SECONDS``): its next events need no
+  Redis at all. Once a second one task per worker writes, in one pipelined round trip, the
+  states the held tabs' events changed and extends their locks (both only while the lock is
+  still ours), and lets go (writes and releases) of the tabs that had no event for
+  ``hold_seconds``, whose socket left this worker, or that another worker asks for. A held
+  tab's events wait for each other on a lock in this worker. An event that failed lets its
+  tab go at once. What a worker that dies loses is its held tabs' last second of changes
+  (the tab loads what was written; the lock expires);
+- an event that finds the tab taken in Redis says so (the tab's waiting set, and a message
+  on the "wanted" channel that makes a worker holding the tab let it go), and waits; a
+  release publishes the lock's name on the "released" channel only when that set is not
+  empty, and the waiting workers try again. A lock left by a worker that died is tried again
+  when it expires;
+- the release deletes the lock only while it is ours (Reflex's deletes it whoever holds it
+  and logs "This is a bug"), so an event that outlived its lock never frees the next
   holder's.
 
 Everything else is Reflex's: which states an event needs, how they are (de)serialized and
-linked, the lock's expiry, the "held too long" warning, the key names (Reflex's manager reads
-what this one writes). Reflex's opportunistic lock (REFLEX_OPLOCK_ENABLED) keeps Reflex's
-manager (``install``).
+linked, the lock's expiry, the key names (Reflex's manager reads what this one writes).
+Reflex's opportunistic lock (REFLEX_OPLOCK_ENABLED) keeps Reflex's manager (``install``).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from reflex.istate.manager.redis import StateManagerRedis
@@ -42,8 +51,9 @@ from reflex_base.utils.exceptions import LockExpiredError, StateSchemaMismatchEr
 log = logging.getLogger("panel.redis_states")
 
 # KEYS: the lock, the tab's waiting set, then the tab's state keys. ARGV: the lock id, the
-# lock's time to live (ms). Taken: leaves the waiting set, returns the states (a list, nil where
-# none is stored). Held by another event: joins the waiting set, returns the lock's time left.
+# lock's time to live (ms), the "wanted" channel. Taken: leaves the waiting set, returns the
+# states (a list, nil where none is stored). Held by another: joins the waiting set, asks the
+# holder to let go, returns the lock's time left.
 _TAKE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
     redis.call('SREM', KEYS[2], ARGV[1])
@@ -54,13 +64,14 @@ if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
 end
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[3], KEYS[1])
 return redis.call('PTTL', KEYS[1])
 """
 
 # KEYS: the lock, the waiting set, then the state keys to write. ARGV: the lock id, the
 # states' time to live (s), the release channel, then the states in KEYS order. Only while
-# the lock is this event's: writes, deletes the lock, tells the waiters if there are any, and
-# returns the lock's time left; otherwise changes nothing and returns nil.
+# the lock is this worker's: writes, deletes the lock, tells the waiters if there are any,
+# and returns the lock's time left; otherwise changes nothing and returns nil.
 _WRITE_AND_RELEASE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
     return false
@@ -76,16 +87,65 @@ end
 return left
 """
 
+# KEYS: the lock, then the state keys to write. ARGV: the lock id, the lock's time to live
+# (ms), the states' time to live (s), then the states in KEYS order. Only while the lock is
+# this worker's: writes, extends the lock and returns 1; otherwise changes nothing (nil).
+_WRITE_AND_KEEP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return false
+end
+for i = 2, #KEYS do
+    redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 RELEASED_CHANNEL = "panel:state-lock-released:{db}"
+WANTED_CHANNEL = "panel:state-lock-wanted:{db}"
+SWEEP_EVERY_SECONDS = 1.0  # held tabs: changes written and locks extended this often
+RETRY_WAIT_SECONDS = 1.0  # a waiting event asks again at least this often
+
+
+class _Hold:
+    """A tab's lock and states in this worker: for one event, or held between events."""
+
+    __slots__ = ("token", "lock_id", "root", "loaded", "mutex", "users", "expires", "used", "started",
+                 "unwritten", "wanted", "gone")
+
+    def __init__(self, token: BaseStateToken):
+        self.token = token
+        self.lock_id: bytes | None = None  # None: not taken yet
+        self.root: BaseState | None = None
+        self.loaded: set[type[BaseState]] = set()  # states known to be in the tree
+        self.mutex = asyncio.Lock()  # one event (or the sweep) at a time
+        self.users = 0  # events waiting or running, and the sweep
+        self.expires = 0.0  # monotonic time by which the lock expires in Redis
+        self.used = 0.0  # monotonic time the last event ended
+        self.started = 0.0  # the current event's start
+        self.unwritten = False  # an event ran since the states were last written
+        self.wanted = False  # another worker waits for the tab
+        self.gone = False  # let go of (or lost): an event waiting for it takes the tab anew
 
 
 class PanelStateManagerRedis(StateManagerRedis):
     """See the module's text."""
 
     def __post_init__(self):
-        self._released_channel = RELEASED_CHANNEL.format(db=self.redis.get_connection_kwargs().get("db", 0))
+        db = self.redis.get_connection_kwargs().get("db", 0)
+        self._released_channel = RELEASED_CHANNEL.format(db=db)
+        self._wanted_channel = WANTED_CHANNEL.format(db=db)
         self._take = self.redis.register_script(_TAKE)
         self._write_and_release = self.redis.register_script(_WRITE_AND_RELEASE)
+        self._write_and_keep = self.redis.register_script(_WRITE_AND_KEEP)
+        self._holds: dict[bytes, _Hold] = {}
+        self._required: dict[type[BaseState], list[type[BaseState]]] = {}
+        self._sweeper: asyncio.Task | None = None
+        self._sweep_now = asyncio.Event()
+        self._closing = False
+        # Holding (see the module's text): off unless ``install`` says where sockets are.
+        self.hold_seconds = 0.0
+        self.socket_here: Callable[[str], bool] = lambda ident: False
         super().__post_init__()
         if self._oplock_enabled:  # its leases listen for keyspace notifications this one does not use
             msg = "REFLEX_OPLOCK_ENABLED: use Reflex's StateManagerRedis"
@@ -106,28 +166,192 @@ class PanelStateManagerRedis(StateManagerRedis):
             async with super()._try_modify_state(token, **context) as state:
                 yield state
             return
-        event = context.get("event")
         lock_key = self._lock_key(token)
-        lock_id = (f"{event.name}:{uuid.uuid4().hex}" if event is not None else uuid.uuid4().hex).encode()
-        classes = sorted(self._get_required_state_classes(token.cls, subclasses=True),
-                         key=lambda state_cls: state_cls.get_full_name())
-        stored = await self._take_lock(lock_key, lock_id, [token._state_key(cls) for cls in classes])
-        taken = time.monotonic()
-        try:
-            root = _tree(token, classes, stored)
-            yield root
-        except BaseException:
-            await self._release(lock_key, lock_id, [])
-            raise
-        left = await self._release(lock_key, lock_id, self._collect_state_writes(token, root))
-        if left is None:
-            msg = (f"A tab's state lock expired after {time.monotonic() - taken:.1f}s while processing "
+        while True:
+            hold = self._holds.get(lock_key)
+            if hold is None:
+                hold = self._holds[lock_key] = _Hold(token)
+            hold.users += 1
+            try:
+                async with hold.mutex:
+                    if hold.gone:
+                        continue  # let go of while this event waited: take the tab anew
+                    event = context.get("event")
+                    await self._ready(hold, token, event)
+                    hold.started = time.monotonic()
+                    try:
+                        yield hold.root
+                    except BaseException:
+                        await self._end(hold, failed=True, event=event)
+                        raise
+                    await self._end(hold, failed=False, event=event)
+                    return
+            finally:
+                hold.users -= 1
+
+    async def _ready(self, hold: _Hold, token: BaseStateToken, event) -> None:
+        """The tab's lock taken (or still ours) and the states ``token``'s event needs loaded."""
+        classes = self._required.get(token.cls)
+        if classes is None:
+            classes = self._required[token.cls] = sorted(
+                self._get_required_state_classes(token.cls, subclasses=True),
+                key=lambda state_cls: state_cls.get_full_name())
+        if hold.lock_id is None:  # not taken: take the lock and the states
+            lock_id = (f"{event.name}:{uuid.uuid4().hex}" if event is not None else uuid.uuid4().hex).encode()
+            lock_key = self._lock_key(hold.token)
+            try:
+                stored = await self._take_lock(lock_key, lock_id, [token._state_key(cls) for cls in classes])
+                hold.expires = time.monotonic() + self.lock_expiration / 1000 - 0.05
+                hold.lock_id = lock_id
+                hold.root = _link(token, {}, classes, stored)
+            except BaseException:
+                self._forget(hold)
+                raise
+            hold.loaded.update(classes)
+            return
+        if time.monotonic() > hold.expires - self.lock_expiration / 2000:  # the sweep fell behind
+            await self._keep([hold], [[]])
+            if hold.gone:
+                raise LockExpiredError("a held tab's state lock was lost")
+        if not hold.loaded.issuperset(classes):  # a part of the tab this worker has not read yet
+            flat = self._get_populated_states(hold.root)
+            hold.loaded.update(type(state) for state in flat.values())
+            if missing := [cls for cls in classes if cls not in hold.loaded]:
+                stored = await self.redis.mget([token._state_key(cls) for cls in missing])
+                _link(token, flat, missing, stored)
+                hold.loaded.update(missing)
+
+    async def _end(self, hold: _Hold, *, failed: bool, event) -> None:
+        """After an event: keep holding the tab, or let it go (write and release)."""
+        now = time.monotonic()
+        held = now - hold.started
+        if held > self.lock_warning_threshold / 1000:
+            log.warning("an event held its tab's state lock %.1fs (event %s)", held,
+                        event.name if event is not None else "?", extra={"dedupe": True})
+        if not failed and not (hold.wanted or self._closing or self.hold_seconds <= 0
+                               or not self.socket_here(hold.token.ident)):
+            hold.used, hold.unwritten = now, True
+            self._ensure_sweeper()
+            return
+        # A failed event writes nothing, unless the tree holds earlier events' unwritten changes.
+        writes = _touched(hold) if not failed or hold.unwritten else []
+        self._forget(hold)
+        if await self._release(self._lock_key(hold.token), hold.lock_id, writes) is None and not failed:
+            msg = (f"A tab's state lock expired after {held:.1f}s while processing "
                    f"{event.name if event is not None else 'an update'}: nothing was written.")
             raise LockExpiredError(msg)
-        held = (self.lock_expiration - left) / 1000
-        if held > self.lock_warning_threshold / 1000:
-            log.warning("the state lock of a tab was held %.1fs (event %s)", held,
-                        event.name if event is not None else "?", extra={"dedupe": True})
+
+    def _forget(self, hold: _Hold) -> None:
+        hold.gone = True
+        if self._holds.get(self._lock_key(hold.token)) is hold:
+            del self._holds[self._lock_key(hold.token)]
+
+    # --- held tabs: written and extended once a second, let go when idle or wanted ----------------
+
+    def _ensure_sweeper(self) -> None:
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="panel-held-tabs")
+            self._ensure_lock_task()  # hears when another worker wants a held tab
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), timeout=SWEEP_EVERY_SECONDS)
+            self._sweep_now.clear()
+            try:
+                await self.sweep()
+            except Exception as exc:  # Redis away: the held tabs are tried again next time
+                log.warning("writing held tabs failed: %r", exc)
+
+    async def sweep(self, *, let_go_all: bool = False) -> None:
+        """Write what held tabs changed and extend their locks; let go of those idle for
+        ``hold_seconds``, wanted elsewhere or whose socket left (every one with ``let_go_all``).
+        A tab with an event running is only extended."""
+        now = time.monotonic()
+        release: list[_Hold] = []
+        keep: list[_Hold] = []
+        extend: list[_Hold] = []
+        for hold in list(self._holds.values()):
+            if hold.lock_id is None or hold.gone:
+                continue
+            if hold.users:
+                if now > hold.expires - self.lock_expiration / 2000 - SWEEP_EVERY_SECONDS:
+                    extend.append(hold)
+            elif (let_go_all or hold.wanted or now - hold.used > self.hold_seconds or now > hold.expires
+                  or not self.socket_here(hold.token.ident)):
+                release.append(hold)
+            elif hold.unwritten or now > hold.expires - self.lock_expiration / 2000 - SWEEP_EVERY_SECONDS:
+                keep.append(hold)
+        if not (release or keep or extend):
+            return
+        for hold in release + keep:  # no event may start on them until they are written
+            hold.users += 1
+            await hold.mutex.acquire()  # free, nobody waits: does not suspend
+        try:
+            release_writes = [_touched(hold) for hold in release]
+            keep_writes = [_touched(hold) for hold in keep]
+            for hold in keep:
+                hold.unwritten = False
+            for hold in release:
+                self._forget(hold)
+            await self._keep(keep + extend, keep_writes + [[] for _ in extend], release, release_writes)
+        finally:
+            for hold in release + keep:
+                hold.mutex.release()
+                hold.users -= 1
+
+    async def _keep(self, holds: list[_Hold], writes: list[list], release: list[_Hold] = (),
+                    release_writes: list[list] = ()) -> None:
+        """One round trip: write ``writes`` and extend the locks of ``holds``, write and
+        release ``release``. A hold whose lock is no longer ours is let go of; on a Redis
+        error the changes stay unwritten (the next sweep tries again)."""
+        sent = time.monotonic()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for hold, states in zip(holds, writes, strict=True):
+                await self._write_and_keep(
+                    keys=[self._lock_key(hold.token), *(key for _, key, _ in states)],
+                    args=[hold.lock_id, self.lock_expiration, self.token_expiration,
+                          *(data for _, _, data in states)], client=pipe)
+            for hold, states in zip(release, release_writes, strict=True):
+                lock_key = self._lock_key(hold.token)
+                await self._write_and_release(
+                    keys=[lock_key, _waiting_key(lock_key), *(key for _, key, _ in states)],
+                    args=[hold.lock_id, self.token_expiration, self._released_channel,
+                          *(data for _, _, data in states)], client=pipe)
+            try:
+                answers = await pipe.execute(raise_on_error=False)
+            except Exception:
+                for hold, states in zip([*holds, *release], [*writes, *release_writes], strict=False):
+                    for state, _, _ in states:
+                        state._was_touched = True  # written next time
+                    hold.unwritten = hold.unwritten or bool(states)
+                raise
+            finally:
+                for hold in release:
+                    self._notify_next_waiter(self._lock_key(hold.token))
+        for hold, answer in zip(holds, answers, strict=False):
+            if answer == 1:
+                hold.expires = sent + self.lock_expiration / 1000 - 0.05
+            elif not isinstance(answer, Exception):  # the lock expired or went to someone else
+                log.warning("a held tab's state lock was lost; its unwritten changes are dropped")
+                self._forget(hold)
+        for answer in answers[len(holds):]:
+            if answer is None:
+                log.warning("a held tab's state lock was lost before it was let go of; its changes are dropped")
+
+    async def close(self):
+        """Let go of every held tab (written and released), then Reflex's close."""
+        self._closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+            self._sweeper = None
+        with contextlib.suppress(Exception):
+            await self.sweep(let_go_all=True)
+        await super().close()
+
+    # --- the Redis lock -------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def _lock(self, token, event_name: str | None = None) -> AsyncIterator[bytes]:
@@ -141,7 +365,7 @@ class PanelStateManagerRedis(StateManagerRedis):
             await self._release(lock_key, lock_id, [])
 
     async def _take_lock(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
-        """Take the tab's lock (waiting for it if another event holds it); the stored states."""
+        """Take the tab's lock (waiting for it if another worker holds it); the stored states."""
         try:
             return await self._wait_and_take(lock_key, lock_id, state_keys)
         except BaseException as exc:
@@ -161,7 +385,7 @@ class PanelStateManagerRedis(StateManagerRedis):
 
     async def _wait_and_take(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
         keys = [lock_key, _waiting_key(lock_key), *state_keys]
-        args = [lock_id, self.lock_expiration]
+        args = [lock_id, self.lock_expiration, self._wanted_channel]
         if not self._n_lock_waiters(lock_key):  # none of this worker queues for this tab
             answer = await self._take(keys=keys, args=args)
             if isinstance(answer, list):
@@ -175,29 +399,37 @@ class PanelStateManagerRedis(StateManagerRedis):
                 if isinstance(answer, list):
                     return answer
                 left_ms = answer if answer > 0 else self.lock_expiration
-                with contextlib.suppress(TimeoutError):  # the holder's lock expired: try again
-                    await asyncio.wait_for(released.wait(), timeout=left_ms / 1000 + 0.01)
+                with contextlib.suppress(TimeoutError):  # expired, or ask the holder again
+                    await asyncio.wait_for(released.wait(), timeout=min(left_ms / 1000 + 0.01, RETRY_WAIT_SECONDS))
 
-    async def _release(self, lock_key: bytes, lock_id: bytes, writes: list[tuple[str, bytes]]) -> int | None:
+    async def _release(self, lock_key: bytes, lock_id: bytes, writes: list) -> int | None:
         """Write ``writes`` and release the lock if it is still ``lock_id``'s: the lock's time
         left, or None (nothing written, nothing released)."""
         try:
             return await self._write_and_release(
-                keys=[lock_key, _waiting_key(lock_key), *(key for key, _ in writes)],
-                args=[lock_id, self.token_expiration, self._released_channel, *(state for _, state in writes)])
+                keys=[lock_key, _waiting_key(lock_key), *(key for _, key, _ in writes)],
+                args=[lock_id, self.token_expiration, self._released_channel, *(data for _, _, data in writes)])
         finally:
             self._notify_next_waiter(lock_key)  # this worker's next waiter tries at once
 
-    # --- the release channel (instead of keyspace notifications) --------------------------------
+    # --- the channels (instead of keyspace notifications) ---------------------------------------
 
     async def _subscribe_lock_updates(self):
         async with self.redis.pubsub() as pubsub:
-            await pubsub.subscribe(self._released_channel)
+            await pubsub.subscribe(self._released_channel, self._wanted_channel)
             try:
                 async for message in pubsub.listen():
                     if message["type"] == "subscribe":
-                        self._lock_updates_subscribed.set()
-                    elif message["type"] == "message" and message["data"] in self._lock_waiters:
+                        if message["channel"] == self._wanted_channel.encode():
+                            self._lock_updates_subscribed.set()
+                    elif message["type"] != "message":
+                        continue
+                    elif message["channel"] == self._wanted_channel.encode():
+                        hold = self._holds.get(message["data"])
+                        if hold is not None and hold.lock_id is not None:  # let go of it soon
+                            hold.wanted = True
+                            self._sweep_now.set()
+                    elif message["data"] in self._lock_waiters:
                         self._notify_next_waiter(message["data"])
             finally:
                 self._lock_updates_subscribed.clear()
@@ -207,10 +439,26 @@ def _waiting_key(lock_key: bytes) -> bytes:
     return lock_key + b"_waiting"
 
 
-def _tree(token: BaseStateToken, classes: list[type[BaseState]], stored: list[bytes | None]) -> BaseState:
-    """The tab's states from their stored bytes, linked as Reflex's ``get_state`` links them
-    (a state not stored, or of an older schema, starts empty); returns the root."""
-    flat: dict[str, BaseState] = {}
+def _touched(hold: _Hold) -> list[tuple[BaseState, str, bytes]]:
+    """The states of a held tree changed since they were last written, pickled (and marked
+    unchanged)."""
+    writes = []
+    stack = [hold.root]
+    while stack:
+        state = stack.pop()
+        if state._was_touched:
+            state._was_touched = False
+            if data := state._serialize():
+                writes.append((state, hold.token._state_key(type(state)), data))
+        stack.extend(state.substates.values())
+    return writes
+
+
+def _link(token: BaseStateToken, flat: dict[str, BaseState], classes: list[type[BaseState]],
+          stored: list[bytes | None]) -> BaseState:
+    """The states ``classes`` from their stored bytes, linked into the tree ``flat`` (by full
+    name) as Reflex's ``get_state`` links them (a state not stored, or of an older schema,
+    starts empty); returns the root."""
     for state_cls, data in zip(classes, stored, strict=True):
         state = None
         if data is not None:
@@ -228,9 +476,18 @@ def _tree(token: BaseStateToken, classes: list[type[BaseState]], stored: list[by
     return flat[token.cls.get_root_state().get_full_name()]
 
 
-def install(app) -> None:
+def install(app, hold_seconds: float = 0) -> None:
     """With Redis (and without Reflex's opportunistic lock), the app's state manager is this
-    one, with the client and settings Reflex gave its own."""
+    one, with the client and settings Reflex gave its own; a tab whose socket is on this
+    worker is held ``hold_seconds`` after its last event."""
     manager = app._state_manager
     if type(manager) is StateManagerRedis and not manager._oplock_enabled:
-        app._state_manager = PanelStateManagerRedis.replacing(manager)
+        app._state_manager = ours = PanelStateManagerRedis.replacing(manager)
+        ours.hold_seconds = hold_seconds
+
+        def socket_here(ident: str) -> bool:
+            tokens = app.event_namespace._token_manager
+            record = tokens.token_to_socket.get(ident)
+            return record is not None and record.instance_id == tokens.instance_id
+
+        ours.socket_here = socket_here
