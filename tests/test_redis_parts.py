@@ -60,11 +60,16 @@ def redis_port():
         server.wait(timeout=10)
 
 
-@pytest.fixture(params=[StateManagerRedis, PanelStateManagerRedis], ids=["reflex", "panel"])
+@pytest.fixture(params=["reflex", "panel", "panel-holding"])
 def redis_manager(request, redis_port):
-    """Reflex's Redis state manager, and the panel's (two round trips per event): the same
-    guarantees on both."""
-    return request.param(redis=aioredis.Redis(port=redis_port))
+    """Reflex's Redis state manager, and the panel's (two round trips per event, or the tab
+    held in the worker between events and written by the sweep): the same guarantees on all."""
+    if request.param == "reflex":
+        return StateManagerRedis(redis=aioredis.Redis(port=redis_port))
+    manager = PanelStateManagerRedis(redis=aioredis.Redis(port=redis_port))
+    if request.param == "panel-holding":
+        manager.hold_seconds, manager.socket_here = 30, lambda ident: True
+    return manager
 
 
 class _Socket:
@@ -95,7 +100,9 @@ class _Tab:
         return await self.send(event(cls, handler).name, payload)
 
     async def stored_form(self) -> tuple[str, str]:
-        """What the record form holds in Redis right now."""
+        """What the record form holds in Redis right now (after the sweep when the tab is held)."""
+        if isinstance(self.manager, PanelStateManagerRedis):
+            await self.manager.sweep()
         root = await self.manager.get_state(BaseStateToken(ident=CLIENT_TOKEN, cls=DnsRecordFormState))
         form = root.get_substate(DnsRecordFormState.get_full_name().split(".")[1:])
         return form.editing_id, form.form_value

@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from reflex.istate.manager.redis import StateManagerRedis
 from reflex.istate.manager.token import BaseStateToken
+from redis.exceptions import ConnectionError as RedisConnectionError
 from reflex_base.utils.exceptions import LockExpiredError
 
 import panel_app.panel_app  # noqa: F401  (registers every state)
@@ -198,3 +199,168 @@ async def test_a_waiter_that_gives_up_leaves_the_waiting_set(redis_port):  # noq
         assert await holder.redis.scard(lock_key + b"_waiting") == 0
     for manager in (holder, other):
         await manager.close()
+
+
+# --- a tab held in the worker that serves it --------------------------------------------------
+
+
+def _holding(port: int, **settings) -> PanelStateManagerRedis:
+    """A worker whose tabs' sockets are all its own: it holds them between events."""
+    manager = _manager(port, **settings)
+    manager.hold_seconds, manager.socket_here = 30, lambda ident: True
+    return manager
+
+
+async def _locked(port: int) -> bool:
+    client = aioredis.Redis(port=port)
+    try:
+        return bool(await client.exists(PanelStateManagerRedis._lock_key(TOKEN)))
+    finally:
+        await client.aclose()
+
+
+async def _set(manager, value: str) -> None:
+    async with manager.modify_state(TOKEN) as root:
+        _form(root).form_value = value
+
+
+async def test_a_held_tab_needs_no_redis_between_events_and_is_written_within_a_sweep(redis_port):  # noqa: F811
+    manager = _holding(redis_port)
+    await _set(manager, "first")  # takes the tab: the lock and the states
+    sent = _count_commands(manager)
+    for value in ("second", "third"):
+        await _set(manager, value)
+    assert sent == [], "a held tab's events send nothing to Redis"
+    assert await _locked(redis_port), "its lock stays taken"
+    assert await _stored_value(redis_port) == "", "nothing written before the sweep"
+    await asyncio.sleep(2.2)  # the worker's sweep runs once a second
+    assert await _stored_value(redis_port) == "third"
+    async with manager.modify_state(TOKEN) as root:
+        assert _form(root).form_value == "third"
+    await manager.close()
+    assert not await _locked(redis_port), "closing lets go"
+
+
+async def test_a_tab_held_by_one_worker_goes_to_another_that_asks_with_its_changes(redis_port):  # noqa: F811
+    """The second worker (say the tab's socket reconnected there) asks for the tab: the first
+    lets go of it at once, with the change its sweep has not written yet, long before the
+    lock's expiry of a minute."""
+    first, second = _holding(redis_port, lock_expiration=60_000), _holding(redis_port, lock_expiration=60_000)
+    await _set(first, "written by the first")
+    await asyncio.sleep(1.5)
+    await _set(first, "not yet written")
+    started = asyncio.get_running_loop().time()
+    async with asyncio.timeout(10):
+        async with second.modify_state(TOKEN) as root:
+            assert _form(root).form_value == "not yet written"
+            _form(root).form_value += ", then the second"
+    assert asyncio.get_running_loop().time() - started < 5
+    assert first._holds == {}, "the first worker let go"
+    async with asyncio.timeout(10):  # and back: the second lets go in turn
+        await _set(first, "the first again")
+    for manager in (first, second):
+        await manager.close()
+    assert await _stored_value(redis_port) == "the first again"
+
+
+async def test_one_event_at_a_time_per_held_tab_across_two_workers(redis_port):  # noqa: F811
+    workers = [_holding(redis_port), _holding(redis_port)]
+
+    async def append(manager):
+        async with manager.modify_state(TOKEN) as root:
+            form = _form(root)
+            seen = form.form_value
+            await asyncio.sleep(0.001)
+            form.form_value = seen + "x"
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(append(workers[i % 2]) for i in range(40)))
+    for manager in workers:
+        await manager.close()
+    assert await _stored_value(redis_port) == "x" * 40
+
+
+async def test_a_held_tab_is_let_go_when_idle_or_when_its_socket_leaves(redis_port):  # noqa: F811
+    manager = _holding(redis_port)
+    manager.hold_seconds = 1
+    await _set(manager, "idle")
+    await asyncio.sleep(2.5)
+    assert manager._holds == {}
+    assert await manager.redis.exists(manager._lock_key(TOKEN)) == 0
+    assert await _stored_value(redis_port) == "idle"
+    manager.hold_seconds = 30
+    await _set(manager, "closed")
+    manager.socket_here = lambda ident: False  # the tab's socket disconnected
+    await asyncio.sleep(1.5)
+    assert manager._holds == {}
+    assert await manager.redis.exists(manager._lock_key(TOKEN)) == 0
+    assert await _stored_value(redis_port) == "closed"
+    await manager.close()
+
+
+async def test_a_failed_event_on_a_held_tab_lets_it_go_with_the_earlier_changes(redis_port):  # noqa: F811
+    manager = _holding(redis_port)
+    await _set(manager, "before the failure")
+    with pytest.raises(RuntimeError):
+        async with manager.modify_state(TOKEN):
+            raise RuntimeError("the handler failed")
+    assert manager._holds == {}
+    assert await manager.redis.exists(manager._lock_key(TOKEN)) == 0
+    assert await _stored_value(redis_port) == "before the failure"
+    await manager.close()
+
+
+async def test_a_held_tab_whose_lock_was_lost_writes_nothing_over_the_new_holder(redis_port):  # noqa: F811
+    """The lock expired (the worker stalled, Redis restarted) and another event took the tab
+    and wrote: the sweep finds the lock is not its own, drops its copy and writes nothing."""
+    manager = _holding(redis_port)
+    lock_key = manager._lock_key(TOKEN)
+    await _set(manager, "stale")
+    await manager.redis.set(lock_key, b"another-worker", px=5000)
+    await manager.sweep()
+    assert manager._holds == {}
+    assert await manager.redis.get(lock_key) == b"another-worker"
+    assert await _stored_value(redis_port) == ""
+    await manager.redis.delete(lock_key)
+    async with manager.modify_state(TOKEN) as root:  # the next event reads what Redis holds
+        assert _form(root).form_value == ""
+    await manager.close()
+
+
+async def test_a_sweep_that_fails_keeps_the_changes_for_the_next(redis_port):  # noqa: F811
+    manager = _holding(redis_port)
+    await _set(manager, "kept through an outage")
+    original = manager.redis.pipeline
+
+    def failing(*args, **kwargs):
+        pipe = original(*args, **kwargs)
+
+        async def execute(*_, **__):
+            raise RedisConnectionError("Redis is away")
+
+        pipe.execute = execute
+        return pipe
+
+    manager.redis.pipeline = failing
+    with pytest.raises(RedisConnectionError):
+        await manager.sweep()
+    manager.redis.pipeline = original
+    assert await _stored_value(redis_port) == ""
+    await manager.sweep()
+    assert await _stored_value(redis_port) == "kept through an outage"
+    await manager.close()
+
+
+async def test_an_event_on_a_held_tab_whose_lock_is_gone_takes_the_tab_anew(redis_port):  # noqa: F811
+    """Redis restarted empty while the sweep was late: the next event finds, extending the
+    lock, that it is gone; it does not run on the old copy but takes the tab anew."""
+    manager = _holding(redis_port)
+    await _set(manager, "before the restart")
+    await manager.redis.flushdb()
+    next(iter(manager._holds.values())).expires = 0.0  # the sweep fell behind
+    async with manager.modify_state(TOKEN) as root:
+        assert _form(root).form_value == ""
+        _form(root).form_value = "after the restart"
+    assert await _locked(redis_port)
+    await manager.close()
+    assert await _stored_value(redis_port) == "after the restart"

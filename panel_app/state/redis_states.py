@@ -178,6 +178,8 @@ class PanelStateManagerRedis(StateManagerRedis):
                         continue  # let go of while this event waited: take the tab anew
                     event = context.get("event")
                     await self._ready(hold, token, event)
+                    if hold.gone:
+                        continue  # its lock was lost (found extending it): take the tab anew
                     hold.started = time.monotonic()
                     try:
                         yield hold.root
@@ -212,7 +214,7 @@ class PanelStateManagerRedis(StateManagerRedis):
         if time.monotonic() > hold.expires - self.lock_expiration / 2000:  # the sweep fell behind
             await self._keep([hold], [[]])
             if hold.gone:
-                raise LockExpiredError("a held tab's state lock was lost")
+                return
         if not hold.loaded.issuperset(classes):  # a part of the tab this worker has not read yet
             flat = self._get_populated_states(hold.root)
             hold.loaded.update(type(state) for state in flat.values())
@@ -254,6 +256,7 @@ class PanelStateManagerRedis(StateManagerRedis):
             self._ensure_lock_task()  # hears when another worker wants a held tab
 
     async def _sweep_forever(self) -> None:
+        failing = False
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_now.wait(), timeout=SWEEP_EVERY_SECONDS)
@@ -261,7 +264,13 @@ class PanelStateManagerRedis(StateManagerRedis):
             try:
                 await self.sweep()
             except Exception as exc:  # Redis away: the held tabs are tried again next time
-                log.warning("writing held tabs failed: %r", exc)
+                if not failing:  # one line per outage, not one a second
+                    log.warning("writing held tabs failed (tried again every second): %r", exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("writing held tabs works again")
+                failing = False
 
     async def sweep(self, *, let_go_all: bool = False) -> None:
         """Write what held tabs changed and extend their locks; let go of those idle for
