@@ -1,5 +1,6 @@
 """Issue 18 point 1: where one guarded event spends its time, on SQLite (memory state manager)
-and on PostgreSQL + Redis (Reflex's RedisStateManager), one backend worker each.
+and on PostgreSQL + Redis (the panel's Redis state manager: the tab held by the worker between
+events, and, as `pg_redis_unheld`, not held: two round trips per event), one backend worker each.
 
 The server runs in a bench-only process (`breakdown.py --serve PORT`) that wraps Reflex's state
 manager, the tab check, the guard, SQLAlchemy, the Redis client, the push hooks and the delta write
@@ -240,8 +241,9 @@ def _configuration(kind: str, count: int) -> dict:
     import workers
 
     env = dict(os.environ)
-    if kind == "pg":
-        env.update(PANEL_DATABASE_URL=workers.DATABASE, PANEL_REDIS_URL=workers.REDIS)
+    if kind in ("pg", "pg_unheld"):
+        env.update(PANEL_DATABASE_URL=workers.DATABASE, PANEL_REDIS_URL=workers.REDIS,
+                   PANEL_STATE_HOLD_SECONDS="30" if kind == "pg" else "0")
         os.environ.update(PANEL_DATABASE_URL=workers.DATABASE, PANEL_REDIS_URL=workers.REDIS)
         workers.reset()
     else:
@@ -296,12 +298,14 @@ def measure(count: int = EVENTS) -> dict:
     result = {"sqlite": one("sqlite")}
     if workers.available():
         result["pg_redis"] = one("pg")
+        result["pg_redis_unheld"] = one("pg_unheld")
         result["cpu_ratio"] = result["pg_redis"]["cpu_ms"] / result["sqlite"]["cpu_ms"]
+        result["cpu_ratio_unheld"] = result["pg_redis_unheld"]["cpu_ms"] / result["sqlite"]["cpu_ms"]
     return result
 
 
 def markdown(result: dict) -> list[str]:
-    configs = [key for key in ("sqlite", "pg_redis") if key in result]
+    configs = [key for key in ("sqlite", "pg_redis", "pg_redis_unheld") if key in result]
     keys = sorted({key for config in configs for key in result[config]["rows"]})
     lines = ["| per guarded event | " + " | ".join(f"{c}: calls | {c}: ms" for c in configs) + " |",
              "|---|" + "---:|---:|" * len(configs)]
@@ -317,8 +321,12 @@ def markdown(result: dict) -> list[str]:
     if "cpu_ratio" in result:
         lines.append("")
         lines.append(f"Server CPU per guarded event, PostgreSQL + Redis / SQLite: **{result['cpu_ratio']:.2f}×** "
-                     "(target ≤ 1.5×; untraced). The parts are from the traced pass: times are inclusive (a lock acquire "
-                     "includes its Redis commands).")
+                     "(target ≤ 1.5×; untraced): the tab is held by the worker of its socket between events "
+                     "(`PANEL_STATE_HOLD_SECONDS`, the default), its changes written once a second by the worker's sweep "
+                     "(its CPU is in the figure). `pg_redis_unheld` (`PANEL_STATE_HOLD_SECONDS=0`), what an event costs "
+                     "on a tab the worker does not hold (its first event there, a push for a tab on another worker): "
+                     f"**{result['cpu_ratio_unheld']:.2f}×**. The parts are from the traced pass: times are inclusive "
+                     "(a lock acquire includes its Redis commands).")
     return lines
 
 
