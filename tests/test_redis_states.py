@@ -364,3 +364,24 @@ async def test_an_event_on_a_held_tab_whose_lock_is_gone_takes_the_tab_anew(redi
     assert await _locked(redis_port)
     await manager.close()
     assert await _stored_value(redis_port) == "after the restart"
+
+
+def test_install_holds_only_the_tabs_whose_socket_is_on_this_worker(redis_port):  # noqa: F811
+    """The app's manager holds a tab only while Reflex's token manager has the tab's socket
+    on this worker (a record of another worker, cached here, does not count)."""
+    from types import SimpleNamespace
+
+    from reflex.utils.token_manager import SocketRecord
+
+    from panel_app.state import redis_states
+
+    tokens = SimpleNamespace(instance_id="this-worker", token_to_socket={
+        "here": SocketRecord(instance_id="this-worker", sid="a"),
+        "elsewhere": SocketRecord(instance_id="other-worker", sid="b")})
+    app = SimpleNamespace(_state_manager=StateManagerRedis(redis=aioredis.Redis(port=redis_port)),
+                          event_namespace=SimpleNamespace(_token_manager=tokens))
+    redis_states.install(app, hold_seconds=30)
+    manager = app._state_manager
+    assert isinstance(manager, PanelStateManagerRedis) and manager.hold_seconds == 30
+    assert manager.socket_here("here")
+    assert not manager.socket_here("elsewhere") and not manager.socket_here("closed")
