@@ -48,6 +48,8 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex.state import BaseState
 from reflex_base.utils.exceptions import LockExpiredError, StateSchemaMismatchError
 
+from panel_app.state import faults
+
 log = logging.getLogger("panel.redis_states")
 
 # KEYS: the lock, the tab's waiting set, then the tab's state keys. ARGV: the lock id, the
@@ -203,6 +205,7 @@ class PanelStateManagerRedis(StateManagerRedis):
             lock_key = self._lock_key(hold.token)
             try:
                 stored = await self._take_lock(lock_key, lock_id, [token._state_key(cls) for cls in classes])
+                _redis_answered()
                 hold.expires = time.monotonic() + self.lock_expiration / 1000 - 0.05
                 hold.lock_id = lock_id
                 hold.root = _link(token, {}, classes, stored)
@@ -256,7 +259,6 @@ class PanelStateManagerRedis(StateManagerRedis):
             self._ensure_lock_task()  # hears when another worker wants a held tab
 
     async def _sweep_forever(self) -> None:
-        failing = False
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sweep_now.wait(), timeout=SWEEP_EVERY_SECONDS)
@@ -264,13 +266,10 @@ class PanelStateManagerRedis(StateManagerRedis):
             try:
                 await self.sweep()
             except Exception as exc:  # Redis away: the held tabs are tried again next time
-                if not failing:  # one line per outage, not one a second
-                    log.warning("writing held tabs failed (tried again every second): %r", exc)
-                failing = True
-            else:
-                if failing:
-                    log.info("writing held tabs works again")
-                failing = False
+                if faults.failing_part(exc) is None:
+                    log.warning("writing held tabs failed: %r", exc)
+                else:  # one log line per outage (panel_app/state/faults.py)
+                    faults.outages.down(faults.failing_part(exc), exc)
 
     async def sweep(self, *, let_go_all: bool = False) -> None:
         """Write what held tabs changed and extend their locks; let go of those idle for
@@ -329,6 +328,7 @@ class PanelStateManagerRedis(StateManagerRedis):
                           *(data for _, _, data in states)], client=pipe)
             try:
                 answers = await pipe.execute(raise_on_error=False)
+                _redis_answered()
             except Exception:
                 for hold, states in zip([*holds, *release], [*writes, *release_writes], strict=False):
                     for state, _, _ in states:
@@ -442,6 +442,13 @@ class PanelStateManagerRedis(StateManagerRedis):
                         self._notify_next_waiter(message["data"])
             finally:
                 self._lock_updates_subscribed.clear()
+
+
+def _redis_answered() -> None:
+    """Redis answered: if this worker had found it away, it is back (a held tab's event does
+    not tell: it needs no Redis)."""
+    if faults.outages.any:
+        faults.outages.up(faults.REDIS)
 
 
 def _waiting_key(lock_key: bytes) -> bytes:

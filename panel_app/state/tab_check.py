@@ -221,8 +221,6 @@ class TabCheck(Middleware):
         the tab was signed in), ``GRANT_ENDED`` (its sensitive pages went) or None.
         ``for_event``: the guarded handler of the event about to run adopts this answer."""
         auth = await state.get_state(AuthState)
-        if faults.outages.any:  # the tab's state was read: Redis answers again
-            faults.outages.up(faults.REDIS)
         faults.tab_languages.remember(state.router.session.client_token or "", auth.lang)
         bound = auth._bound_session_id
         token = guard.session_token_from_cookie_header(state.router.headers.cookie)
