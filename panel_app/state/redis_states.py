@@ -71,15 +71,20 @@ return redis.call('PTTL', KEYS[1])
 """
 
 # KEYS: the lock, the waiting set, then the state keys to write. ARGV: the lock id, the
-# states' time to live (s), the release channel, then the states in KEYS order. Only while
-# the lock is this worker's: writes, deletes the lock, tells the waiters if there are any,
-# and returns the lock's time left; otherwise changes nothing and returns nil.
-_WRITE_AND_RELEASE = """
+# states' time to live (s), the release channel, the lock's new time to live (ms; 0: release
+# it), then the states in KEYS order. Only while the lock is this worker's: writes, then
+# extends the lock, or deletes it and tells the waiters if there are any; returns the lock's
+# time left (before a release). Otherwise changes nothing and returns nil.
+_WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
     return false
 end
 for i = 3, #KEYS do
-    redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[2])
+    redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[2])
+end
+if ARGV[4] ~= '0' then
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    return tonumber(ARGV[4])
 end
 local left = redis.call('PTTL', KEYS[1])
 redis.call('DEL', KEYS[1])
@@ -87,20 +92,6 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
     redis.call('PUBLISH', ARGV[3], KEYS[1])
 end
 return left
-"""
-
-# KEYS: the lock, then the state keys to write. ARGV: the lock id, the lock's time to live
-# (ms), the states' time to live (s), then the states in KEYS order. Only while the lock is
-# this worker's: writes, extends the lock and returns 1; otherwise changes nothing (nil).
-_WRITE_AND_KEEP = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-    return false
-end
-for i = 2, #KEYS do
-    redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[3])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
 """
 
 RELEASED_CHANNEL = "panel:state-lock-released:{db}"
@@ -138,8 +129,7 @@ class PanelStateManagerRedis(StateManagerRedis):
         self._released_channel = RELEASED_CHANNEL.format(db=db)
         self._wanted_channel = WANTED_CHANNEL.format(db=db)
         self._take = self.redis.register_script(_TAKE)
-        self._write_and_release = self.redis.register_script(_WRITE_AND_RELEASE)
-        self._write_and_keep = self.redis.register_script(_WRITE_AND_KEEP)
+        self._write = self.redis.register_script(_WRITE)
         self._holds: dict[bytes, _Hold] = {}
         self._required: dict[type[BaseState], list[type[BaseState]]] = {}
         self._sweeper: asyncio.Task | None = None
@@ -314,23 +304,17 @@ class PanelStateManagerRedis(StateManagerRedis):
         release ``release``. A hold whose lock is no longer ours is let go of; on a Redis
         error the changes stay unwritten (the next sweep tries again)."""
         sent = time.monotonic()
+        jobs = [*zip(holds, writes, [self.lock_expiration] * len(holds), strict=True),
+                *zip(release, release_writes, [0] * len(release), strict=True)]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for hold, states in zip(holds, writes, strict=True):
-                await self._write_and_keep(
-                    keys=[self._lock_key(hold.token), *(key for _, key, _ in states)],
-                    args=[hold.lock_id, self.lock_expiration, self.token_expiration,
-                          *(data for _, _, data in states)], client=pipe)
-            for hold, states in zip(release, release_writes, strict=True):
-                lock_key = self._lock_key(hold.token)
-                await self._write_and_release(
-                    keys=[lock_key, _waiting_key(lock_key), *(key for _, key, _ in states)],
-                    args=[hold.lock_id, self.token_expiration, self._released_channel,
-                          *(data for _, _, data in states)], client=pipe)
+            for hold, states, keep_ms in jobs:
+                await self._write(keys=self._write_keys(self._lock_key(hold.token), states),
+                                  args=self._write_args(hold.lock_id, keep_ms, states), client=pipe)
             try:
                 answers = await pipe.execute(raise_on_error=False)
                 _redis_answered()
             except Exception:
-                for hold, states in zip([*holds, *release], [*writes, *release_writes], strict=False):
+                for hold, states, _ in jobs:
                     for state, _, _ in states:
                         state._was_touched = True  # written next time
                     hold.unwritten = hold.unwritten or bool(states)
@@ -339,7 +323,7 @@ class PanelStateManagerRedis(StateManagerRedis):
                 for hold in release:
                     self._notify_next_waiter(self._lock_key(hold.token))
         for hold, answer in zip(holds, answers, strict=False):
-            if answer == 1:
+            if isinstance(answer, int):
                 hold.expires = sent + self.lock_expiration / 1000 - 0.05
             elif not isinstance(answer, Exception):  # the lock expired or went to someone else
                 log.warning("a held tab's state lock was lost; its unwritten changes are dropped")
@@ -415,11 +399,16 @@ class PanelStateManagerRedis(StateManagerRedis):
         """Write ``writes`` and release the lock if it is still ``lock_id``'s: the lock's time
         left, or None (nothing written, nothing released)."""
         try:
-            return await self._write_and_release(
-                keys=[lock_key, _waiting_key(lock_key), *(key for _, key, _ in writes)],
-                args=[lock_id, self.token_expiration, self._released_channel, *(data for _, _, data in writes)])
+            return await self._write(keys=self._write_keys(lock_key, writes), args=self._write_args(lock_id, 0, writes))
         finally:
             self._notify_next_waiter(lock_key)  # this worker's next waiter tries at once
+
+    @staticmethod
+    def _write_keys(lock_key: bytes, writes: list) -> list:
+        return [lock_key, _waiting_key(lock_key), *(key for _, key, _ in writes)]
+
+    def _write_args(self, lock_id: bytes, keep_ms: int, writes: list) -> list:
+        return [lock_id, self.token_expiration, self._released_channel, keep_ms, *(data for _, _, data in writes)]
 
     # --- the channels (instead of keyspace notifications) ---------------------------------------
 
