@@ -30,7 +30,7 @@ push.install(app)
 # The tabs' states. With Redis: a tab's states stay in the worker that serves it between its
 # events (written once a second), else two round trips per event instead of four. Without: the
 # states of idle tabs are packed into bytes in memory.
-redis_states.install(app, get_settings().state_hold_seconds)
+redis_states.install(app, get_settings().state_hold_seconds, get_settings().state_held_tabs_max)
 tab_store.install(app, get_settings().idle_tab_pack_seconds, get_settings().live_tab_states_max)
 # Each worker: what the build made is frozen, the collector tuned for many open tabs.
 app.register_lifespan_task(heap.settle)

@@ -90,6 +90,9 @@ class Settings:
     # (its socket on that worker), so that its next events need no Redis (0: never; written
     # once a second; state/redis_states.py).
     state_hold_seconds: int = 30
+    # ... at most this many tabs at once per worker (their states live in its memory; more
+    # tabs take the two round trips).
+    state_held_tabs_max: int = 1000
 
     @property
     def is_demo(self) -> bool:
@@ -145,6 +148,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         idle_tab_pack_seconds=_int(environ, "PANEL_IDLE_TAB_PACK_SECONDS", 30, minimum=0),
         live_tab_states_max=_int(environ, "PANEL_LIVE_TAB_STATES_MAX", 1000, minimum=0),
         state_hold_seconds=_int(environ, "PANEL_STATE_HOLD_SECONDS", 30, minimum=0),
+        state_held_tabs_max=_int(environ, "PANEL_STATE_HELD_TABS_MAX", 1000, minimum=0),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 

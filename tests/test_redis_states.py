@@ -385,3 +385,20 @@ def test_install_holds_only_the_tabs_whose_socket_is_on_this_worker(redis_port):
     assert isinstance(manager, PanelStateManagerRedis) and manager.hold_seconds == 30
     assert manager.socket_here("here")
     assert not manager.socket_here("elsewhere") and not manager.socket_here("closed")
+
+
+async def test_no_more_tabs_are_held_than_the_bound(redis_port):  # noqa: F811
+    """Beyond ``held_max`` held tabs (their trees live in the worker's memory), a tab's event
+    writes and releases at once, as without holding."""
+    manager = _holding(redis_port)
+    manager.held_max = 1
+    other = BaseStateToken(ident="redis-states-tab-0002", cls=DnsRecordFormState)
+    await _set(manager, "held")
+    async with manager.modify_state(other) as root:
+        _form(root).form_value = "not held"
+    assert list(manager._holds) == [manager._lock_key(TOKEN)]
+    assert await manager.redis.exists(manager._lock_key(other)) == 0
+    reader = StateManagerRedis(redis=aioredis.Redis(port=redis_port))
+    assert _form(await reader.get_state(other)).form_value == "not held"
+    await reader.redis.aclose()
+    await manager.close()

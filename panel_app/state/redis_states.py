@@ -137,6 +137,7 @@ class PanelStateManagerRedis(StateManagerRedis):
         self._closing = False
         # Holding (see the module's text): off unless ``install`` says where sockets are.
         self.hold_seconds = 0.0
+        self.held_max = 1000  # at most this many tabs held at once (their trees live in memory)
         self.socket_here: Callable[[str], bool] = lambda ident: False
         super().__post_init__()
         if self._oplock_enabled:  # its leases listen for keyspace notifications this one does not use
@@ -224,7 +225,7 @@ class PanelStateManagerRedis(StateManagerRedis):
             log.warning("an event held its tab's state lock %.1fs (event %s)", held,
                         event.name if event is not None else "?", extra={"dedupe": True})
         if not failed and not (hold.wanted or self._closing or self.hold_seconds <= 0
-                               or not self.socket_here(hold.token.ident)):
+                               or len(self._holds) > self.held_max or not self.socket_here(hold.token.ident)):
             hold.used, hold.unwritten = now, True
             self._ensure_sweeper()
             return
@@ -481,14 +482,14 @@ def _link(token: BaseStateToken, flat: dict[str, BaseState], classes: list[type[
     return flat[token.cls.get_root_state().get_full_name()]
 
 
-def install(app, hold_seconds: float = 0) -> None:
+def install(app, hold_seconds: float = 0, held_max: int = 1000) -> None:
     """With Redis (and without Reflex's opportunistic lock), the app's state manager is this
     one, with the client and settings Reflex gave its own; a tab whose socket is on this
-    worker is held ``hold_seconds`` after its last event."""
+    worker is held ``hold_seconds`` after its last event, at most ``held_max`` tabs at once."""
     manager = app._state_manager
     if type(manager) is StateManagerRedis and not manager._oplock_enabled:
         app._state_manager = ours = PanelStateManagerRedis.replacing(manager)
-        ours.hold_seconds = hold_seconds
+        ours.hold_seconds, ours.held_max = hold_seconds, held_max
 
         def socket_here(ident: str) -> bool:
             tokens = app.event_namespace._token_manager
