@@ -402,3 +402,115 @@ async def test_no_more_tabs_are_held_than_the_bound(redis_port):  # noqa: F811
     assert _form(await reader.get_state(other)).form_value == "not held"
     await reader.redis.aclose()
     await manager.close()
+
+
+def _failing_pipelines(manager, execute) -> None:
+    """The manager's pipelines run ``execute`` instead of sending anything."""
+    original = manager.redis.pipeline
+
+    def pipeline(*args, **kwargs):
+        pipe = original(*args, **kwargs)
+        pipe.execute = execute
+        return pipe
+
+    manager.redis.pipeline = pipeline
+    manager.restore_pipelines = lambda: setattr(manager.redis, "pipeline", original)
+
+
+async def _redis_away(*_, **__):
+    raise RedisConnectionError("Redis is away")
+
+
+async def test_a_tab_let_go_of_while_redis_is_away_stays_held_with_its_changes(redis_port):  # noqa: F811
+    """Another worker asked for the tab, but the release did not reach Redis: the tab stays
+    held here (its lock is still this worker's), its events go on, and the next sweep lets
+    it go with every change."""
+    manager = _holding(redis_port)
+    await _set(manager, "before")
+    hold = manager._holds[manager._lock_key(TOKEN)]
+    hold.wanted = True
+    _failing_pipelines(manager, _redis_away)
+    with pytest.raises(RedisConnectionError):
+        await manager.sweep()
+    assert manager._holds == {manager._lock_key(TOKEN): hold} and not hold.gone
+    await _set(manager, "during the outage")
+    manager.restore_pipelines()
+    await manager.sweep()
+    assert manager._holds == {}
+    assert not await _locked(redis_port)
+    assert await _stored_value(redis_port) == "during the outage"
+    await manager.close()
+
+
+async def test_a_sweep_cancelled_mid_write_keeps_the_tabs_and_their_changes(redis_port):  # noqa: F811
+    """The worker shuts down while the sweep's round trip is out: the tabs it was letting go
+    of stay held with their changes, and closing writes them."""
+    manager = _holding(redis_port)
+    await _set(manager, "written at close")
+    manager._holds[manager._lock_key(TOKEN)].wanted = True
+    _failing_pipelines(manager, lambda *_, **__: asyncio.sleep(3600))
+    sweep = asyncio.create_task(manager.sweep())
+    await asyncio.sleep(0.2)
+    sweep.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sweep
+    assert list(manager._holds) == [manager._lock_key(TOKEN)]
+    manager.restore_pipelines()
+    await manager.close()
+    assert not await _locked(redis_port)
+    assert await _stored_value(redis_port) == "written at close"
+
+
+async def test_a_hung_event_does_not_keep_its_tab_locked_forever(redis_port):  # noqa: F811
+    """The sweep extends a busy tab's lock for one lock's time at most: an event that hangs
+    longer loses the lock (another worker gets the tab) and, when it ends, writes nothing and
+    raises LockExpiredError as with Reflex's manager."""
+    hung, other = _holding(redis_port, lock_expiration=2000), _manager(redis_port, lock_expiration=2000)
+    await _set(hung, "before")
+
+    async def hang():
+        async with hung.modify_state(TOKEN) as root:
+            _form(root).form_value = "from the hung event"
+            await asyncio.sleep(7)
+
+    task = asyncio.create_task(hang())
+    await asyncio.sleep(0.2)
+    async with asyncio.timeout(6.5):
+        await _set(other, "from another worker")
+    with pytest.raises(LockExpiredError):
+        await task
+    for manager in (hung, other):
+        await manager.close()
+    assert await _stored_value(redis_port) == "from another worker"
+
+
+async def test_an_event_whose_release_does_not_reach_redis_keeps_the_tab_for_the_sweep(redis_port):  # noqa: F811
+    """A tab not held (holding off here) whose release failed: its change is not lost with
+    the event but kept, the lock still this worker's, and written by the next sweep."""
+    from panel_app.state import faults
+
+    manager = _manager(redis_port)
+    original = manager._release
+
+    async def away(*_, **__):
+        raise RedisConnectionError("Redis is away")
+
+    manager._release = away
+    await _set(manager, "kept")
+    assert faults.outages.is_down(faults.REDIS)
+    assert list(manager._holds) == [manager._lock_key(TOKEN)]
+    assert await _locked(redis_port) and await _stored_value(redis_port) == ""
+    manager._release = original
+    await manager.sweep()
+    assert not faults.outages.is_down(faults.REDIS), "Redis answered: it is back"
+    assert manager._holds == {} and not await _locked(redis_port)
+    assert await _stored_value(redis_port) == "kept"
+    await manager.close()
+
+
+async def test_a_lock_too_short_to_extend_in_time_is_not_held(redis_port):  # noqa: F811
+    manager = _holding(redis_port, lock_expiration=1500)
+    await _set(manager, "not held")
+    assert manager._holds == {} and not await _locked(redis_port)
+    assert await _stored_value(redis_port) == "not held"
+    await manager.close()

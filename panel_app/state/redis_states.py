@@ -97,6 +97,7 @@ return left
 RELEASED_CHANNEL = "panel:state-lock-released:{db}"
 WANTED_CHANNEL = "panel:state-lock-wanted:{db}"
 SWEEP_EVERY_SECONDS = 1.0  # held tabs: changes written and locks extended this often
+HOLD_MIN_LOCK_MS = 2000  # a shorter lock leaves the sweep too little time to extend it: no holding
 RETRY_WAIT_SECONDS = 1.0  # a waiting event asks again at least this often
 
 
@@ -115,7 +116,7 @@ class _Hold:
         self.users = 0  # events waiting or running, and the sweep
         self.expires = 0.0  # monotonic time by which the lock expires in Redis
         self.used = 0.0  # monotonic time the last event ended
-        self.started = 0.0  # the current event's start
+        self.started = 0.0  # the current event's start (0: no event running)
         self.unwritten = False  # an event ran since the states were last written
         self.wanted = False  # another worker waits for the tab
         self.gone = False  # let go of (or lost): an event waiting for it takes the tab anew
@@ -220,22 +221,41 @@ class PanelStateManagerRedis(StateManagerRedis):
     async def _end(self, hold: _Hold, *, failed: bool, event) -> None:
         """After an event: keep holding the tab, or let it go (write and release)."""
         now = time.monotonic()
-        held = now - hold.started
+        held, hold.started = now - hold.started, 0.0
         if held > self.lock_warning_threshold / 1000:
             log.warning("an event held its tab's state lock %.1fs (event %s)", held,
                         event.name if event is not None else "?", extra={"dedupe": True})
-        if not failed and not (hold.wanted or self._closing or self.hold_seconds <= 0
-                               or len(self._holds) > self.held_max or not self.socket_here(hold.token.ident)):
-            hold.used, hold.unwritten = now, True
-            self._ensure_sweeper()
+        # Past its expiry (an event that ran longer than the lock: the sweep stopped extending
+        # it), the lock may be another worker's: let go, and the release says whether it is.
+        expired = now > hold.expires
+        if not (failed or expired or hold.wanted or self._closing or self.hold_seconds <= 0
+                or self.lock_expiration < HOLD_MIN_LOCK_MS or len(self._holds) > self.held_max
+                or not self.socket_here(hold.token.ident)):
+            self._keep_holding(hold, now)
             return
         # A failed event writes nothing, unless the tree holds earlier events' unwritten changes.
         writes = _touched(hold) if not failed or hold.unwritten else []
+        try:
+            answer = await self._release(self._lock_key(hold.token), hold.lock_id, writes)
+        except Exception as exc:
+            if failed or expired or self._closing or faults.failing_part(exc) is None:
+                self._forget(hold)
+                raise
+            # Redis did not answer: the lock is still ours until it expires. The tab stays
+            # here with its changes; the sweep writes them (or lets them go) when Redis answers.
+            _untouch(writes)
+            self._keep_holding(hold, now)
+            faults.outages.down(faults.failing_part(exc), exc)
+            return
         self._forget(hold)
-        if await self._release(self._lock_key(hold.token), hold.lock_id, writes) is None and not failed:
+        if answer is None and not failed:
             msg = (f"A tab's state lock expired after {held:.1f}s while processing "
                    f"{event.name if event is not None else 'an update'}: nothing was written.")
             raise LockExpiredError(msg)
+
+    def _keep_holding(self, hold: _Hold, now: float) -> None:
+        hold.used, hold.unwritten = now, True
+        self._ensure_sweeper()
 
     def _forget(self, hold: _Hold) -> None:
         hold.gone = True
@@ -274,6 +294,8 @@ class PanelStateManagerRedis(StateManagerRedis):
             if hold.lock_id is None or hold.gone:
                 continue
             if hold.users:
+                if hold.started and now - hold.started > self.lock_expiration / 1000:
+                    continue  # an event that outlived its lock's time (hung): the lock expires
                 if now > hold.expires - self.lock_expiration / 2000 - SWEEP_EVERY_SECONDS:
                     extend.append(hold)
             elif (let_go_all or hold.wanted or now - hold.used > self.hold_seconds or now > hold.expires
@@ -291,8 +313,8 @@ class PanelStateManagerRedis(StateManagerRedis):
             keep_writes = [_touched(hold) for hold in keep]
             for hold in keep:
                 hold.unwritten = False
-            for hold in release:
-                self._forget(hold)
+            # A tab let go of is forgotten once Redis has answered (``_keep``): until then
+            # its events wait here, and if Redis does not answer it stays held.
             await self._keep(keep + extend, keep_writes + [[] for _ in extend], release, release_writes)
         finally:
             for hold in release + keep:
@@ -302,8 +324,9 @@ class PanelStateManagerRedis(StateManagerRedis):
     async def _keep(self, holds: list[_Hold], writes: list[list], release: list[_Hold] = (),
                     release_writes: list[list] = ()) -> None:
         """One round trip: write ``writes`` and extend the locks of ``holds``, write and
-        release ``release``. A hold whose lock is no longer ours is let go of; on a Redis
-        error the changes stay unwritten (the next sweep tries again)."""
+        release ``release`` (then forgotten). A hold whose lock is no longer ours is let go
+        of; on a Redis error, or cancelled, the changes stay unwritten and every tab held
+        (the next sweep tries again)."""
         sent = time.monotonic()
         jobs = [*zip(holds, writes, [self.lock_expiration] * len(holds), strict=True),
                 *zip(release, release_writes, [0] * len(release), strict=True)]
@@ -314,24 +337,22 @@ class PanelStateManagerRedis(StateManagerRedis):
             try:
                 answers = await pipe.execute(raise_on_error=False)
                 _redis_answered()
-            except Exception:
+            except BaseException:
                 for hold, states, _ in jobs:
-                    for state, _, _ in states:
-                        state._was_touched = True  # written next time
+                    _untouch(states)
                     hold.unwritten = hold.unwritten or bool(states)
                 raise
-            finally:
-                for hold in release:
-                    self._notify_next_waiter(self._lock_key(hold.token))
-        for hold, answer in zip(holds, answers, strict=False):
-            if isinstance(answer, int):
+        for (hold, states, keep_ms), answer in zip(jobs, answers, strict=True):
+            if isinstance(answer, Exception):  # this script failed: tried again next time
+                _untouch(states)
+                hold.unwritten = hold.unwritten or bool(states)
+            elif isinstance(answer, int) and keep_ms:
                 hold.expires = sent + self.lock_expiration / 1000 - 0.05
-            elif not isinstance(answer, Exception):  # the lock expired or went to someone else
-                log.warning("a held tab's state lock was lost; its unwritten changes are dropped")
+            else:  # let go of, or the lock expired or went to someone else
+                if answer is None:
+                    log.warning("a held tab's state lock was lost; its unwritten changes are dropped")
                 self._forget(hold)
-        for answer in answers[len(holds):]:
-            if answer is None:
-                log.warning("a held tab's state lock was lost before it was let go of; its changes are dropped")
+                self._notify_next_waiter(self._lock_key(hold.token))
 
     async def close(self):
         """Let go of every held tab (written and released), then Reflex's close."""
@@ -443,6 +464,12 @@ def _redis_answered() -> None:
 
 def _waiting_key(lock_key: bytes) -> bytes:
     return lock_key + b"_waiting"
+
+
+def _untouch(writes: list) -> None:
+    """Writes that did not happen: their states are written next time."""
+    for state, _, _ in writes:
+        state._was_touched = True
 
 
 def _touched(hold: _Hold) -> list[tuple[BaseState, str, bytes]]:
