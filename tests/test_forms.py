@@ -133,6 +133,7 @@ def test_the_body_is_disabled_on_the_server_and_enabled_in_the_browser():
                      r"panelFormLockedOnServer\)", code)
     assert "panelFormLockedOnServer = () => true" in code and "panelFormLockedInBrowser = () => false" in code
     assert '"fieldset"' in code and 'className: "panel-form-body"' in code and "disabled: locked" in code
+    assert 'role: "presentation"' in code  # no extra, nameless group for screen readers
     assert "useSyncExternalStore" in str(body._get_all_imports())
 
 

@@ -41,7 +41,8 @@ const panelFormLockedInBrowser = () => false;
 
 function PanelFormBody({children, ...props}) {
   const locked = useSyncExternalStore(panelFormSubscribe, panelFormLockedInBrowser, panelFormLockedOnServer);
-  return jsx("fieldset", {...props, className: "panel-form-body", disabled: locked}, children);
+  // role "presentation": a technical wrapper, not a group for assistive technology.
+  return jsx("fieldset", {...props, className: "panel-form-body", role: "presentation", disabled: locked}, children);
 }
 """
 

@@ -55,6 +55,7 @@ def test_a_form_before_hydration_takes_nothing_and_leaks_nothing(page, panel_url
     assert form.get_attribute("action") == FORM_NOT_LOADED_ROUTE
     body = form.locator("fieldset.panel-form-body")
     assert body.evaluate("el => getComputedStyle(el).display") == "contents"  # no layout of its own
+    assert body.get_attribute("role") == "presentation"
 
     # Nothing can be typed: the field takes no focus and no keys.
     field.focus()
