@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 DEVICE_ROUTE = "/api/session/device"
+# Where a Reflex form posts when submitted before its page is hydrated (api/forms.py).
+FORM_NOT_LOADED_ROUTE = "/api/form/not-loaded"
 
 
 def backend_path(path: str) -> str:

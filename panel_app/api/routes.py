@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from panel_app.api import hardening, passkey, session, staff, webhooks
+from panel_app.api import forms, hardening, passkey, session, staff, webhooks
 
 
 def all_routes() -> list:
-    return [*session.routes, *passkey.routes, *staff.routes, *webhooks.routes, *hardening.routes()]
+    return [*session.routes, *forms.routes, *passkey.routes, *staff.routes, *webhooks.routes, *hardening.routes()]

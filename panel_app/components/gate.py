@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.grant_expiry import draft_keeper, gate_purpose, grant_ending_notice
 from panel_app.components.passkey import passkey_ceremony, passkey_support
@@ -105,7 +106,7 @@ def _passkey_button(after_verify) -> rx.Component:
 def _code_form(after_verify) -> rx.Component:
     typed_as_text = rx.Var.create([m.name for m in methods.registered()
                                    if m.input_kind is InputKind.TEXT]).contains(StepUpState.method)
-    return rx.form(
+    return panel_form(
         rx.vstack(
             rx.el.label(rx.cond(typed_as_text, tr("gate.recovery_label"), tr("gate.code_label")),
                         html_for="verification-code", class_name="field-label"),

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr
 from panel_app.components.ui import data_table, page_heading
@@ -32,7 +33,7 @@ def _date(name: str, label_key: str, value) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             rx.flex(
                 _select("actor", "activity.filter.actor", ActivityState.actor_options,

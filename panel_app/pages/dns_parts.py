@@ -4,6 +4,7 @@ add/edit form of a record, each bound to its part of the page state
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr
 from panel_app.components.ui import confirm_button, countdown, field
 from panel_app.services.dns_rules import CAA_TAGS, RECORD_TYPES
@@ -159,7 +160,7 @@ def record_form() -> rx.Component:
     rtype = DnsRecordFormState.form_rtype
     editing = DnsRecordFormState.editing_id != ""
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.hstack(
                     rx.heading(rx.cond(editing, tr("dnsui.form.edit_title"), tr("dnsui.form.add_title")),

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import language_items, tr
 from panel_app.components.ui import field
 from panel_app.state.invite import InviteState
@@ -36,7 +37,7 @@ def _summary() -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             rx.heading(tr("invite.setup"), size="4", as_="h2"),
             field("invite.name",

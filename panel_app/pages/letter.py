@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr
 from panel_app.components.shell import shell
 from panel_app.components.ui import field, page_heading
@@ -9,7 +10,7 @@ from panel_app.state.letter import LetterState
 
 
 def _form() -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             field("letter.code",
                   rx.input(id="letter-code", name="code", auto_complete="one-time-code", input_mode="text",

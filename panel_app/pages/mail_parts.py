@@ -4,6 +4,7 @@ a new forwarder, the catch-all address."""
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import confirm_button, field
 from panel_app.state.mail import MailState
@@ -82,7 +83,7 @@ def mailbox_editors() -> list[rx.Component]:
 
 def _password_card() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr_format("mailui.password.title", address=MailboxEditState.password_box_address), size="3",
                            as_="h3", word_break="break-all"),
@@ -112,7 +113,7 @@ def _password_card() -> rx.Component:
 
 def _quota_card() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr_format("mailui.quota.title", address=MailboxEditState.quota_box_address), size="3",
                            as_="h3", word_break="break-all"),
@@ -152,7 +153,7 @@ def _delete_dialog() -> rx.Component:
                     spacing="2",
                 ),
             ),
-            rx.form(
+            panel_form(
                 rx.vstack(
                     field("mailui.delete.confirm_label",
                           rx.input(id="delete-confirmation", name="confirmation",
@@ -182,7 +183,7 @@ def _delete_dialog() -> rx.Component:
 
 def create_form() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("mailui.create.title"), size="4", as_="h3"),
                 _row(
@@ -249,7 +250,7 @@ def forwarder_delete_button(row) -> rx.Component:
 
 def forwarder_form() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("mailui.forwarder.create_title"), size="4", as_="h3"),
                 _row(
@@ -299,7 +300,7 @@ def catch_all_card() -> rx.Component:
                              tr("mailui.catch_all.current_off")),
                      color_scheme=rx.cond(MailState.catch_all != "", "blue", "gray"), id="catch-all-state",
                      white_space="normal"),
-            rx.form(
+            panel_form(
                 rx.vstack(
                     rx.el.fieldset(
                         rx.el.legend(tr("mailui.catch_all.mode"), class_name="field-label"),

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
@@ -54,7 +55,7 @@ def _row_of_fields(*children) -> rx.Component:
 
 def _card_form() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("payments.add_card"), size="4", as_="h2"),
                 rx.text(tr("payments.card_intro"), size="2", color=rx.color("gray", 11)),
@@ -103,7 +104,7 @@ def _card_form() -> rx.Component:
 
 def _sepa_form() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("payments.add_sepa"), size="4", as_="h2"),
                 field("payments.field.iban",

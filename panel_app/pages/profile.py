@@ -8,6 +8,7 @@ ends every grant) it tells the user why the verification is back.
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.gate import verification_gate
 from panel_app.components.grant_expiry import draft_keeper, grant_ending_notice
 from panel_app.components.i18n import tr, tr_format
@@ -41,7 +42,7 @@ def _text_field(name: str, label_key: str, error, value, auto_complete: str, req
 def _profile_form() -> rx.Component:
     s = ProfileState
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("profile.data_title"), size="4", as_="h2"),
                 rx.text(tr("profile.intro"), size="2", color=rx.color("gray", 11)),
@@ -112,7 +113,7 @@ def _enter_new_value() -> rx.Component:
     phone_input = rx.input(id="new-contact", name="value", type="tel", auto_complete="tel", required=True,
                            max_length=32, default_value=s.change_value, placeholder="+49 151 12345678",
                            width="100%", **described)
-    return rx.form(
+    return panel_form(
         rx.vstack(
             rx.el.label(rx.cond(s.change_kind == "email", tr("profile.contact.new_email"),
                                 tr("profile.contact.new_phone")),
@@ -168,7 +169,7 @@ def _enter_code() -> rx.Component:
     return rx.vstack(
         rx.text(s.change_info, size="2", role="status", id="contact-code-info"),
         _waits_hint(),
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.cond(
                     s.change_confirm_old,

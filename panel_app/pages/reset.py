@@ -3,6 +3,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import language_items, tr, tr_format
 from panel_app.components.native_form import backend_path, native_form
 from panel_app.components.passkey import passkey_ceremony
@@ -140,7 +141,7 @@ def _not_offered() -> rx.Component:
 
 
 def _code_form() -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             field("reset.code",
                   rx.input(id="reset-code", name="code", auto_complete="one-time-code", max_length=64,
@@ -157,7 +158,7 @@ def _code_form() -> rx.Component:
 
 
 def _password(submit_key: str) -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             field("reset.new_password",
                   rx.input(id="reset-password", name="new_password", type="password", required=True,

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.gate import gated_page, method_label
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.passkey import passkey_ceremony
@@ -41,7 +42,7 @@ def _enrollment() -> rx.Component:
                   style={"background": "white", "padding": "8px", "border-radius": "8px"}),
         rx.text(tr("security.enroll_secret_label"), size="2"),
         rx.code(id=TOTP_SECRET_ELEMENT_ID, size="3"),
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.el.label(tr("gate.code_label"), html_for="enroll-code", class_name="field-label"),
                 rx.hstack(
@@ -148,7 +149,7 @@ def _totp_card() -> rx.Component:
 def _passkey_name_cell(row) -> rx.Component:
     return rx.cond(
         SecurityState.renaming_passkey == row.id,
-        rx.form(
+        panel_form(
             rx.hstack(
                 rx.input(name="name", default_value=row.name, max_length=60, required=True, size="1",
                          aria_label=tr("security.passkey.name_label"), id="passkey-rename-input"),
@@ -240,7 +241,7 @@ def _passkey_card() -> rx.Component:
 def _password_card() -> rx.Component:
     errors = SecurityState.password_errors
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("security.password.title"), size="4", as_="h2"),
                 rx.text(tr("security.password.hint"), size="2"),

@@ -3,6 +3,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr
 from panel_app.components.native_form import backend_path, native_form
 from panel_app.components.passkey import passkey_ceremony, passkey_support
@@ -107,7 +108,7 @@ def _gate_app() -> rx.Component:
             ),
             rx.text(rx.cond(StaffState.has_passkey, tr("staff.gate.app_instead"), tr("staff.gate.intro")), size="2"),
         ),
-        rx.form(
+        panel_form(
             rx.hstack(
                 rx.input(id="staff-code", name="code", auto_complete="one-time-code", max_length=64,
                          aria_label=tr("staff.gate.code"), placeholder="123456"),
@@ -278,7 +279,7 @@ def _evidence_form() -> rx.Component:
         rx.text(s.evidence_intro, size="2"),
         rx.cond(s.evidence_role_note != "", rx.callout(s.evidence_role_note, color_scheme="blue", size="1",
                                                        id="evidence-role-note", width="100%")),
-        rx.form(rx.vstack(
+        panel_form(rx.vstack(
             *_evidence_fields(),
             rx.button(tr("staff.evidence.submit"), type="submit", id="evidence-submit"),
             spacing="2", width="100%"), on_submit=s.check_evidence, reset_on_submit=False, width="100%"),
@@ -293,7 +294,7 @@ def _evidence_form() -> rx.Component:
                 rx.callout(tr("staff.evidence.passed"), color_scheme="green", id="evidence-passed", width="100%")),
         rx.cond(s.evidence_passed, rx.vstack(
             rx.heading(tr("staff.change.title"), size="3", as_="h3"),
-            rx.form(rx.vstack(
+            panel_form(rx.vstack(
                 rx.el.label(tr("staff.change.kind"), html_for="change-kind", class_name="field-label"),
                 rx.el.select(rx.el.option(tr("profile.kind.phone"), value="phone"),
                              rx.el.option(tr("profile.kind.email"), value="email"), id="change-kind", name="kind"),
@@ -301,7 +302,7 @@ def _evidence_form() -> rx.Component:
                       None, "change-value"),
                 rx.button(tr("staff.change.submit"), type="submit", id="change-submit"),
                 spacing="2", width="100%"), on_submit=s.schedule_change, width="100%"),
-            rx.cond(s.requester_has_app & (s.open_request == "") & s.letter_proven, rx.form(rx.vstack(
+            rx.cond(s.requester_has_app & (s.open_request == "") & s.letter_proven, panel_form(rx.vstack(
                 field("staff.request.reason", rx.input(id="request-reason", name="reason", max_length=500,
                                                        width="100%"), None, "request-reason"),
                 rx.button(tr("staff.request.submit"), type="submit", variant="soft", id="request-submit"),
@@ -309,7 +310,7 @@ def _evidence_form() -> rx.Component:
             spacing="3", width="100%")),
         _letter_box(),
         rx.heading(tr("staff.refuse.title"), size="3", as_="h3"),
-        rx.form(rx.vstack(
+        panel_form(rx.vstack(
             field("staff.refuse.reason", rx.text_area(id="refuse-reason", name="reason", max_length=500,
                                                       width="100%"), None, "refuse-reason"),
             rx.button(tr("staff.refuse.submit"), type="submit", color_scheme="red", variant="soft",
@@ -321,7 +322,7 @@ def _evidence_form() -> rx.Component:
 def _pending_change(change) -> rx.Component:
     """A waiting change of the customer, and cancelling it when they did not ask for it."""
     s = StaffTicketState
-    form = rx.form(rx.hstack(
+    form = panel_form(rx.hstack(
         rx.el.input(type="hidden", name="change", value=change.id),
         rx.input(name="reason", max_length=500, required=True, placeholder=tr("staff.change.cancel_reason"),
                  aria_label=tr("staff.change.cancel_reason"), id="cancel-change-reason-" + change.id),
@@ -347,7 +348,7 @@ def staff_ticket_page() -> rx.Component:
     messages = rx.foreach(s.messages, lambda m: rx.card(rx.vstack(
         rx.text(m.author + " · " + m.when, size="1", weight="bold"),
         rx.text(m.body, white_space="pre-wrap", size="2"), spacing="1"), width="100%"))
-    reply = rx.form(rx.vstack(
+    reply = panel_form(rx.vstack(
         field("staff.reply.body", rx.text_area(id="reply-body", name="body", max_length=10000, width="100%"),
               None, "reply-body"),
         rx.hstack(rx.checkbox(name="close", id="reply-close"),
@@ -393,7 +394,7 @@ def staff_admin_page() -> rx.Component:
 
 def _passkey_row(row) -> rx.Component:
     s = StaffSecurityState
-    rename = rx.form(rx.hstack(
+    rename = panel_form(rx.hstack(
         rx.el.input(type="hidden", name="id", value=row.id),
         rx.input(name="name", default_value=row.name, max_length=60, required=True, size="1",
                  aria_label=tr("staff.passkey.name"), id="passkey-name-" + row.id),
@@ -427,7 +428,7 @@ def _add_passkey() -> rx.Component:
                         rx.text(tr("passkey.error.unsupported"), size="2")),
                 rx.button(tr("staff.passkey.cancel"), variant="soft", on_click=s.cancel_add, id="passkey-cancel"),
                 align="center", wrap="wrap"),
-            rx.form(rx.hstack(
+            panel_form(rx.hstack(
                 rx.vstack(
                     rx.el.label(tr("staff.passkey.name"), html_for="passkey-new-name", class_name="field-label"),
                     rx.input(id="passkey-new-name", name="name", max_length=60, required=True,

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.i18n import tr
 from panel_app.components.shell import shell
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
@@ -53,7 +54,7 @@ def _message(row) -> rx.Component:
 
 
 def _reply_form() -> rx.Component:
-    return rx.form(
+    return panel_form(
         rx.vstack(
             field("support.reply",
                   rx.text_area(id="reply-body", name="body", required=True, rows="5", max_length=10000,
@@ -106,7 +107,7 @@ def _ticket_view() -> rx.Component:
 
 def _new_ticket_form() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr("support.new_ticket"), size="4", as_="h2"),
                 field("support.field.kind",

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from panel_app.components.forms import panel_form
 from panel_app.components.gate import gated_page
 from panel_app.components.i18n import tr, tr_format
 from panel_app.components.ui import confirm_button, data_table, field, page_heading
@@ -37,7 +38,7 @@ def _invite_form() -> rx.Component:
         rx.vstack(
             rx.heading(tr("team.invite_title"), size="4", as_="h2"),
             rx.text(tr("team.invite_intro"), size="2", color=rx.color("gray", 11)),
-            rx.form(
+            panel_form(
                 rx.vstack(
                     rx.flex(
                         field("team.invite_email",
@@ -114,7 +115,7 @@ def _member_row(row) -> rx.Component:
 
 def _edit_card() -> rx.Component:
     return rx.card(
-        rx.form(
+        panel_form(
             rx.vstack(
                 rx.heading(tr_format("team.edit_title", email=TeamState.editing_email),
                            size="3", as_="h2"),
