@@ -38,8 +38,9 @@ def make_engine(url: str, *, autocommit_reads: bool = False) -> Engine:
         return engine
     # A server that does not answer fails the event in seconds, not minutes. The most recently
     # used connection is taken first (use_lifo), so under load the same few stay busy.
-    pool = {"pool_size": 2, "max_overflow": 2, "isolation_level": "AUTOCOMMIT"} if autocommit_reads else {
-        "pool_size": 10, "max_overflow": 10}
+    # The reads' pool: one connection per database thread (tasks.off_loop) may be busy at once.
+    pool = {"pool_size": 2, "max_overflow": max(2, get_settings().database_threads - 2),
+            "isolation_level": "AUTOCOMMIT"} if autocommit_reads else {"pool_size": 10, "max_overflow": 10}
     engine = create_engine(url, pool_use_lifo=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}, **pool)
     _ping_when_idle(engine)
     return engine

@@ -93,6 +93,10 @@ class Settings:
     # ... at most this many tabs at once per worker (their states live in its memory; more
     # tabs take the two round trips).
     state_held_tabs_max: int = 1000
+    # Threads that run events' database work off the event loop (tasks.off_loop; 0: on the
+    # loop). Default 4 on a database server, 0 on SQLite (in-process: no round trip to wait
+    # for). The connection pools are sized for them (db.py).
+    database_threads: int = 0
 
     @property
     def is_demo(self) -> bool:
@@ -110,6 +114,16 @@ class Settings:
     @property
     def whatsapp_transport(self) -> str:
         return "cloud" if (self.whatsapp_token and self.whatsapp_phone_number_id) else "outbox"
+
+
+MAX_DATABASE_THREADS = 16
+
+
+def _database_threads(environ, database_url: str) -> int:
+    threads = _int(environ, "PANEL_DATABASE_THREADS", 0 if database_url.startswith("sqlite") else 4, minimum=0)
+    if threads > MAX_DATABASE_THREADS:
+        raise SettingsError(f"PANEL_DATABASE_THREADS must be at most {MAX_DATABASE_THREADS}, got {threads}.")
+    return threads
 
 
 def load_settings(environ: os._Environ | dict | None = None) -> Settings:
@@ -149,6 +163,7 @@ def load_settings(environ: os._Environ | dict | None = None) -> Settings:
         live_tab_states_max=_int(environ, "PANEL_LIVE_TAB_STATES_MAX", 1000, minimum=0),
         state_hold_seconds=_int(environ, "PANEL_STATE_HOLD_SECONDS", 30, minimum=0),
         state_held_tabs_max=_int(environ, "PANEL_STATE_HELD_TABS_MAX", 1000, minimum=0),
+        database_threads=_database_threads(environ, database_url),
         log_events=(environ.get("PANEL_LOG_EVENTS") or ("0" if env == ENV_DEMO else "1")).strip() in ("1", "true", "yes"),
     )
 

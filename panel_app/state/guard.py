@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from reflex_base.event.context import EventContext
 from sqlmodel import Session, select
 
+from panel_app import tasks
 from panel_app.clock import utcnow
 from panel_app.db import OnDemand
 from panel_app.i18n import DEFAULT_LANGUAGE, effective_language
@@ -226,6 +227,24 @@ def _record_refusal(db: Session, actor: Actor, area: Area, target: str, now: dat
         record(db, actor, area, "permission_denied", now=now, target=target)
 
 
+# The guarded handler Reflex is about to call for this event (set by the tab check in front
+# of it): only that call runs off the loop, once. A guarded handler called by other code
+# (another handler, a test) answers as a plain function does.
+_dispatched: contextvars.ContextVar[object | None] = contextvars.ContextVar("panel_dispatched", default=None)
+
+
+def dispatching(fn) -> None:
+    _dispatched.set(fn)
+
+
+async def _outcome_off_loop(run):
+    """What the handler returns, as Reflex takes it from an async generator: the delta and
+    the events once it is done (the same single update as from a plain handler)."""
+    outcome = await tasks.off_loop(run)
+    forget_resolution()  # the guard took it in the thread's copy of this context
+    yield outcome
+
+
 def _guarded(area: Area | None, need_grant: bool):
     """``area=None``: the area the state class declares (``GatedPage.area``)."""
     fixed_area = Area(area) if area is not None else None
@@ -235,8 +254,7 @@ def _guarded(area: Area | None, need_grant: bool):
             raise TypeError(f"{fn.__qualname__}: guarded handlers are synchronous; "
                             "hand slow work to panel_app.tasks.spawn")
 
-        @functools.wraps(fn)
-        def wrapper(self, *args, **kwargs):
+        def run(self, args, kwargs):
             now = utcnow()
             area = fixed_area or type(self).area
             if not isinstance(area, Area):  # e.g. a subclass forgot `area: ClassVar[Area] = ...`
@@ -254,6 +272,15 @@ def _guarded(area: Area | None, need_grant: bool):
                     finally:
                         _current.reset(token)
             return outcome
+
+        @functools.wraps(fn)
+        def wrapper(self, *args, **kwargs):
+            if _dispatched.get() is wrapper and tasks.off_loop_threads():
+                # Reflex called this for the event (it iterates what comes back): the check,
+                # the handler and its transaction run on a database thread (tasks.off_loop).
+                _dispatched.set(None)
+                return _outcome_off_loop(functools.partial(run, self, args, kwargs))
+            return run(self, args, kwargs)
 
         setattr(wrapper, GUARD_MARKER, (fixed_area, need_grant))
         return wrapper

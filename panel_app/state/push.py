@@ -26,6 +26,7 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex.utils.token_manager import RedisTokenManager
 from reflex_base.event import Event
 
+from panel_app import tasks
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.security import tabs
@@ -59,6 +60,12 @@ def _reaches_browser(app, token: str) -> bool:
     return isinstance(manager, RedisTokenManager) or token in manager.token_to_socket
 
 
+def _in_transaction(service, *args, **kwargs):
+    """``service(db, ...)`` in a transaction of its own (run off the loop: tasks.off_loop)."""
+    with transaction() as db:
+        return service(db, *args, **kwargs)
+
+
 async def check_tab(app, token: str) -> None:
     """Run the shell's check for the tab ``token`` as a server event, or, with no socket
     to push to, only empty what it may no longer hold."""
@@ -74,8 +81,7 @@ async def refresh_tabs_of_session(login_session_id: int, handler) -> None:
     changed while the gate shows)."""
     if _app is None:
         return
-    with transaction() as db:
-        tokens = tabs.tokens_of_session(db, login_session_id)
+    tokens = await tasks.off_loop(functools.partial(_in_transaction, tabs.tokens_of_session, login_session_id))
     for token in tokens:
         if _reaches_browser(_app, token):
             await _app.event_processor.enqueue(token, Event(name=_event_name(handler)))
@@ -85,8 +91,8 @@ PUSHES_AT_ONCE = 20
 
 
 async def sweep_once(app) -> int:
-    with transaction() as db:
-        due = tabs.take_due(db, now=utcnow(), idle_seconds=get_settings().session_idle_seconds)
+    due = await tasks.off_loop(functools.partial(_in_transaction, tabs.take_due, now=utcnow(),
+                                                 idle_seconds=get_settings().session_idle_seconds))
     for start in range(0, len(due), PUSHES_AT_ONCE):  # tabs holding data come first
         results = await asyncio.gather(*(check_tab(app, tab.client_token)
                                          for tab in due[start:start + PUSHES_AT_ONCE]), return_exceptions=True)
@@ -116,8 +122,7 @@ async def _forget_on_disconnect(app, token: str, sid: str) -> None:
         # Under the tab's lock: a socket taking the token over right after must not lose
         # the row its first event registers (the push loop would no longer reach it).
         try:
-            with transaction() as db:
-                tabs.forget(db, token)
+            await tasks.off_loop(functools.partial(_in_transaction, tabs.forget, token))
         except Exception as exc:
             if faults.failing_part(exc) is None:
                 raise

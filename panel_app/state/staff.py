@@ -39,6 +39,7 @@ from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import reveal_once
+from panel_app import tasks
 from panel_app.tasks import spawn
 
 STAFF_GUARD_MARKER = "_panel_staff_guard"
@@ -825,18 +826,21 @@ async def check_staff_tab(state, *, touch: bool = False) -> None:
     bound = staff_state._staff_session_id
     if bound is None and not touch:
         return
-    now = utcnow()
-    with transaction() as db:
-        resolved = staff_core.resolve(db, staff_token(state), now=now, touch=touch,
-                                      idle_seconds=get_settings().staff_idle_seconds)
-        if bound is None:
-            return
-        if resolved is None or resolved.session.id != bound:
-            outcome = "out"
-        else:
-            outcome = staff_passkeys.access(db, resolved.staff, resolved.session, now)
-            if outcome == staff_passkeys.ACCESS_FULL:
-                return
+    token, now = staff_token(state), utcnow()
+
+    def access() -> str | None:
+        with transaction() as db:
+            resolved = staff_core.resolve(db, token, now=now, touch=touch,
+                                          idle_seconds=get_settings().staff_idle_seconds)
+            if bound is None:
+                return None
+            if resolved is None or resolved.session.id != bound:
+                return "out"
+            return staff_passkeys.access(db, resolved.staff, resolved.session, now)
+
+    outcome = await tasks.off_loop(access)
+    if outcome is None or outcome == staff_passkeys.ACCESS_FULL:
+        return
     await wipe_staff_tab(state, signed_out=outcome == "out", keep_setup=outcome == staff_passkeys.ACCESS_SETUP)
 
 

@@ -33,7 +33,7 @@ from reflex_base.event.context import EventContext
 from reflex.state import BaseState, State, StateUpdate
 from reflex_base.constants.state import FIELD_MARKER
 
-from panel_app import logs
+from panel_app import logs, tasks
 from panel_app.clock import utcnow
 from panel_app.db import get_engine, read_outside_transaction
 from panel_app.security import sessions, tabs
@@ -200,7 +200,9 @@ class TabCheck(Middleware):
             # The staff console's tabs: what a staff page holds goes with its session or grant
             # (a customer event never carries a staff page's data in its delta).
             await check_staff_tab(state, touch=user_action and is_staff_event(event.name))
-        guarded = getattr(handler_fn(event.name), guard.GUARD_MARKER, None) is not None
+        fn = handler_fn(event.name)
+        guarded = getattr(fn, guard.GUARD_MARKER, None) is not None
+        guard.dispatching(fn if guarded else None)
         if await self.check(state, touch=user_action, for_event=guarded) == SIGNED_OUT:
             # Whatever the event (Reflex's own ones answer no redirect): the tab that was
             # signed in goes to the login page.
@@ -227,23 +229,8 @@ class TabCheck(Middleware):
         if bound is None and not touch:
             return None  # nothing bound, nothing held: the guard binds on the first real event
         now = utcnow()
-        outcome = None
-        idle = get_settings().session_idle_seconds
-
-        def signed_out(view) -> bool:
-            return bound is not None and (view is None or view.session_id != bound)
-
-        # This runs for every event: on a database server, one read outside a transaction (no
-        # BEGIN and COMMIT round trips; SQLite has none to save), and a transaction only when
-        # something is to be written.
-        view = read_outside_transaction(lambda conn: sessions.peek_session(
-            conn, token, now=now, touch=touch, idle_seconds=idle, writes=False))
-        if view is sessions.WRITE_NEEDED or signed_out(view):
-            with get_engine().begin() as conn:  # read again: what is written follows what is read
-                view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle)
-                if signed_out(view):
-                    tabs.forget(conn, state.router.session.client_token or "")
-                    outcome = SIGNED_OUT
+        view, outcome = await tasks.off_loop(functools.partial(
+            _resolve_tab, token, bound, state.router.session.client_token or "", now, touch))
         if (outcome is None and bound is not None and auth._holds_sensitive
                 and not sessions.grant_is_valid(view.session, now)):
             outcome = GRANT_ENDED
@@ -255,6 +242,27 @@ class TabCheck(Middleware):
             return None
         await wipe_tab(state, everything=outcome == SIGNED_OUT)
         return outcome
+
+
+def _resolve_tab(token: str | None, bound: int | None, client_token: str, now, touch: bool):
+    """The cookie's session as the database has it now, and ``SIGNED_OUT`` when it is not
+    the one the tab is bound to (its open-tab row then goes). On a database server: one
+    read outside a transaction (no BEGIN and COMMIT round trips; SQLite has none to save),
+    and a transaction only when something is to be written."""
+    idle = get_settings().session_idle_seconds
+
+    def signed_out(view) -> bool:
+        return bound is not None and (view is None or view.session_id != bound)
+
+    view = read_outside_transaction(lambda conn: sessions.peek_session(
+        conn, token, now=now, touch=touch, idle_seconds=idle, writes=False))
+    if view is sessions.WRITE_NEEDED or signed_out(view):
+        with get_engine().begin() as conn:  # read again: what is written follows what is read
+            view = sessions.peek_session(conn, token, now=now, touch=touch, idle_seconds=idle)
+            if signed_out(view):
+                tabs.forget(conn, client_token)
+                return view, SIGNED_OUT
+    return view, None
 
 
 async def _send_to_login(state: BaseState) -> None:
