@@ -565,6 +565,26 @@ def _takes_answered_late(manager, clock: _Monotonic, seconds: float) -> None:
     manager.restore_take = lambda: setattr(manager, "_take", original)
 
 
+def _pipelines_answered_late(manager, clock: _Monotonic, seconds: float) -> None:
+    """The sweep's (and extensions') round trips are read ``seconds`` after Redis ran them."""
+    original = manager.redis.pipeline
+
+    def pipeline(*args, **kwargs):
+        pipe = original(*args, **kwargs)
+        execute = pipe.execute
+
+        async def late(*a, **kw):
+            answers = await execute(*a, **kw)
+            clock.now += seconds
+            return answers
+
+        pipe.execute = late
+        return pipe
+
+    manager.redis.pipeline = pipeline
+    manager.restore_pipelines = lambda: setattr(manager.redis, "pipeline", original)
+
+
 async def _append(manager, text: str) -> str:
     """An event that appends ``text`` to what it reads; what it read."""
     async with manager.modify_state(TOKEN) as root:
@@ -610,3 +630,42 @@ async def test_a_take_answered_after_its_lock_expired_runs_nothing(redis_port, m
     assert await _stored_value(redis_port) == ""
     await manager.close()
 
+
+async def test_a_held_lock_extended_late_counts_from_the_sending(redis_port, monotonic):  # noqa: F811
+    """The sweep extends A's held lock (and writes A's change) in a round trip answered 1.5 s
+    late: the 2 s bought count from the sending. Once Redis let the lock go and B took the tab
+    and wrote, A's next event must not run on its copy as if the lock were still A's."""
+    worker_a, worker_b = _held_here(redis_port), _manager(redis_port, lock_expiration=2000)
+    await _append(worker_a, "A")
+    monotonic.now += 1.0
+    _pipelines_answered_late(worker_a, monotonic, 1.5)
+    await worker_a.sweep()  # sent at 1.0 s, read at 2.5 s
+    worker_a.restore_pipelines()
+    assert await _stored_value(redis_port) == "A" and worker_a._holds, "written, still held"
+    monotonic.now += 0.6  # 2.1 s since the extension ran: Redis let the lock go
+    await worker_a.redis.delete(worker_a._lock_key(TOKEN))
+    assert await _append(worker_b, ", B") == "A"
+    assert await _append(worker_a, ", A again") == "A, B", "A's next event sees B's"
+    for manager in (worker_a, worker_b):
+        await manager.close()
+    assert await _stored_value(redis_port) == "A, B, A again"
+
+
+async def test_an_event_whose_extension_is_answered_too_late_does_not_run(redis_port, monotonic):  # noqa: F811
+    """A held tab's event finds the sweep behind and extends the lock itself; the answer comes
+    after the time that extension bought. The event does not run on the copy (the lock may be
+    another worker's): LockExpiredError. The tab stays held, and the next event, whose
+    extension is answered in time, finds the lock still A's and runs on the copy."""
+    manager = _held_here(redis_port)
+    await _append(manager, "A")
+    monotonic.now += 1.2  # past half the lock's time: an event extends it first
+    _pipelines_answered_late(manager, monotonic, 2.1)
+    ran = []
+    with pytest.raises(LockExpiredError):
+        async with manager.modify_state(TOKEN):
+            ran.append(True)
+    manager.restore_pipelines()
+    assert ran == [] and manager._holds
+    assert await _append(manager, ", A again") == "A"
+    await manager.close()
+    assert await _stored_value(redis_port) == "A, A again"

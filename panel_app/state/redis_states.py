@@ -215,6 +215,12 @@ class PanelStateManagerRedis(StateManagerRedis):
             await self._keep([hold], [[]])
             if hold.gone:
                 return
+            if time.monotonic() > hold.expires:
+                # The extension was answered after the time it bought (counted from its
+                # sending): the lock may be another worker's by now. The event does not run
+                # on this copy; the tab stays here for the sweep, whose write says if it is ours.
+                msg = "A held tab's state lock was extended too late to run an event on it."
+                raise LockExpiredError(msg)
         if not hold.loaded.issuperset(classes):  # a part of the tab this worker has not read yet
             flat = self._get_populated_states(hold.root)
             hold.loaded.update(type(state) for state in flat.values())
@@ -336,6 +342,8 @@ class PanelStateManagerRedis(StateManagerRedis):
         release ``release`` (then forgotten). A hold whose lock is no longer ours is let go
         of; on a Redis error, or cancelled, the changes stay unwritten and every tab held
         (the next sweep tries again)."""
+        # Before anything is sent: an extension's time counts from here, not from its answer,
+        # which may come late (a slow Redis, a busy loop) when Redis already counts it down.
         sent = time.monotonic()
         jobs = [*zip(holds, writes, [self.lock_expiration] * len(holds), strict=True),
                 *zip(release, release_writes, [0] * len(release), strict=True)]
