@@ -136,14 +136,16 @@ def _cmdline(pid: int) -> str:
 class PrivateWorker:
     """The panel's backend (uvicorn, the Reflex app factory) with ``workers`` worker
     processes behind one port, as bench/workers.py and docs/deploy.md start it; its
-    output (every worker's) goes to ``folder/worker.log``."""
+    output (every worker's) goes to ``folder/worker.log``. ``public_url``: the address the
+    browser sees (another worker's, as behind a load balancer), else its own."""
 
-    def __init__(self, folder: Path, env: dict, workers: int = 1):
+    def __init__(self, folder: Path, env: dict, workers: int = 1, public_url: str | None = None):
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
         self.log = folder / "worker.log"
         self.workers = workers
-        self.env = dict(env, PANEL_PUBLIC_URL=self.url, REFLEX_ENV_MODE="prod", REFLEX_SKIP_COMPILE="true")
+        self.env = dict(env, PANEL_PUBLIC_URL=public_url or self.url, REFLEX_ENV_MODE="prod",
+                        REFLEX_SKIP_COMPILE="true")
         command = [sys.executable, "-m", "uvicorn", "--factory", "panel_app.panel_app:app", "--host", "127.0.0.1",
                    "--port", str(self.port)]
         if workers > 1:

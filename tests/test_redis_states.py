@@ -514,3 +514,158 @@ async def test_a_lock_too_short_to_extend_in_time_is_not_held(redis_port):  # no
     assert manager._holds == {} and not await _locked(redis_port)
     assert await _stored_value(redis_port) == "not held"
     await manager.close()
+
+
+# --- a lock's time counts from when the request that took or extended it was sent ------------
+# Redis counts a lock down from when the script ran, at the latest when its answer left; an
+# answer read late (a slow Redis, a busy loop) must not make the worker believe it holds the
+# tab longer than Redis does, or another worker takes the tab while this one still serves it
+# from its copy: lost updates. The worker's clock is ``monotonic`` (Redis's own, and asyncio's,
+# run on); where Redis's count runs out before the real one, the test deletes the lock.
+
+
+class _Monotonic:
+    """The manager's monotonic clock: still until the test (or a late answer) moves it."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def monotonic(monkeypatch) -> _Monotonic:
+    from types import SimpleNamespace
+
+    from panel_app.state import redis_states
+
+    clock = _Monotonic()
+    monkeypatch.setattr(redis_states, "time", SimpleNamespace(monotonic=clock))
+    return clock
+
+
+def _held_here(port: int) -> PanelStateManagerRedis:
+    """A worker holding its tabs on a 2 s lock; no sweeper: the test sweeps when it chooses."""
+    manager = _holding(port, lock_expiration=2000)
+    manager._ensure_sweeper = lambda: None
+    return manager
+
+
+def _takes_answered_late(manager, clock: _Monotonic, seconds: float) -> None:
+    """The take script's answers are read ``seconds`` after it ran."""
+    original = manager._take
+
+    async def late(*args, **kwargs):
+        answer = await original(*args, **kwargs)
+        clock.now += seconds
+        return answer
+
+    manager._take = late
+    manager.restore_take = lambda: setattr(manager, "_take", original)
+
+
+def _pipelines_answered_late(manager, clock: _Monotonic, seconds: float) -> None:
+    """The sweep's (and extensions') round trips are read ``seconds`` after Redis ran them."""
+    original = manager.redis.pipeline
+
+    def pipeline(*args, **kwargs):
+        pipe = original(*args, **kwargs)
+        execute = pipe.execute
+
+        async def late(*a, **kw):
+            answers = await execute(*a, **kw)
+            clock.now += seconds
+            return answers
+
+        pipe.execute = late
+        return pipe
+
+    manager.redis.pipeline = pipeline
+    manager.restore_pipelines = lambda: setattr(manager.redis, "pipeline", original)
+
+
+async def _append(manager, text: str) -> str:
+    """An event that appends ``text`` to what it reads; what it read."""
+    async with manager.modify_state(TOKEN) as root:
+        seen = _form(root).form_value
+        _form(root).form_value = seen + text
+    return seen
+
+
+async def test_a_take_answered_late_does_not_count_the_lock_from_the_answer(redis_port, monotonic):  # noqa: F811
+    """Worker A's take of a 2 s lock is answered 1.5 s after it ran: 0.5 s are left, not 2.
+    Counted from the answer, A held the tab with its change unwritten past the lock's end in
+    Redis; B took the tab, read it without A's change and wrote over it, and A's next event ran
+    on its stale copy. Counted from the sending, A lets the tab go at once (too little time
+    left for a sweep to extend it), with its change."""
+    worker_a, worker_b = _held_here(redis_port), _manager(redis_port, lock_expiration=2000)
+    lock_key = worker_a._lock_key(TOKEN)
+    _takes_answered_late(worker_a, monotonic, 1.5)
+    await _append(worker_a, "A")
+    worker_a.restore_take()
+    monotonic.now += 0.6  # 2.1 s since the take ran: Redis let the lock go
+    await worker_a.redis.delete(lock_key)
+    assert await _append(worker_b, ", B") == "A", "B sees A's change"
+    assert await _append(worker_a, ", A again") == "A, B", "A's next event sees B's"
+    for manager in (worker_a, worker_b):
+        await manager.close()
+    assert await _stored_value(redis_port) == "A, B, A again"
+
+
+async def test_a_take_answered_after_its_lock_expired_runs_nothing(redis_port, monotonic):  # noqa: F811
+    """The answer came after the lock's whole time: the event does not run (LockExpiredError,
+    which the panel answers "try again"), the tab is not held, and the lock, if it is still
+    this worker's in Redis, is freed for the next event."""
+    manager = _held_here(redis_port)
+    _takes_answered_late(manager, monotonic, 2.5)
+    ran = []
+    with pytest.raises(LockExpiredError):
+        async with manager.modify_state(TOKEN) as root:
+            ran.append(True)
+            _form(root).form_value = "under an expired lock"
+    manager.restore_take()
+    assert ran == [] and manager._holds == {}
+    assert not await _locked(redis_port)
+    assert await _stored_value(redis_port) == ""
+    await manager.close()
+
+
+async def test_a_held_lock_extended_late_counts_from_the_sending(redis_port, monotonic):  # noqa: F811
+    """The sweep extends A's held lock (and writes A's change) in a round trip answered 1.5 s
+    late: the 2 s bought count from the sending. Once Redis let the lock go and B took the tab
+    and wrote, A's next event must not run on its copy as if the lock were still A's."""
+    worker_a, worker_b = _held_here(redis_port), _manager(redis_port, lock_expiration=2000)
+    await _append(worker_a, "A")
+    monotonic.now += 1.0
+    _pipelines_answered_late(worker_a, monotonic, 1.5)
+    await worker_a.sweep()  # sent at 1.0 s, read at 2.5 s
+    worker_a.restore_pipelines()
+    assert await _stored_value(redis_port) == "A" and worker_a._holds, "written, still held"
+    monotonic.now += 0.6  # 2.1 s since the extension ran: Redis let the lock go
+    await worker_a.redis.delete(worker_a._lock_key(TOKEN))
+    assert await _append(worker_b, ", B") == "A"
+    assert await _append(worker_a, ", A again") == "A, B", "A's next event sees B's"
+    for manager in (worker_a, worker_b):
+        await manager.close()
+    assert await _stored_value(redis_port) == "A, B, A again"
+
+
+async def test_an_event_whose_extension_is_answered_too_late_does_not_run(redis_port, monotonic):  # noqa: F811
+    """A held tab's event finds the sweep behind and extends the lock itself; the answer comes
+    after the time that extension bought. The event does not run on the copy (the lock may be
+    another worker's): LockExpiredError. The tab stays held, and the next event, whose
+    extension is answered in time, finds the lock still A's and runs on the copy."""
+    manager = _held_here(redis_port)
+    await _append(manager, "A")
+    monotonic.now += 1.2  # past half the lock's time: an event extends it first
+    _pipelines_answered_late(manager, monotonic, 2.1)
+    ran = []
+    with pytest.raises(LockExpiredError):
+        async with manager.modify_state(TOKEN):
+            ran.append(True)
+    manager.restore_pipelines()
+    assert ran == [] and manager._holds
+    assert await _append(manager, ", A again") == "A"
+    await manager.close()
+    assert await _stored_value(redis_port) == "A, A again"

@@ -26,7 +26,12 @@ Here:
   when it expires;
 - the release deletes the lock only while it is ours (Reflex's deletes it whoever holds it
   and logs "This is a bug"), so an event that outlived its lock never frees the next
-  holder's.
+  holder's;
+- a lock's time counts from when the request that took or extended it was *sent*, never from
+  its answer (which a slow Redis or a busy loop may deliver late, while Redis counts down): a
+  worker never believes a tab is its own longer than Redis does. A take answered after that
+  time runs nothing (LockExpiredError), and a tab with less than half its lock left after an
+  event is let go at once rather than held on the hope that the sweep extends it in time.
 
 Everything else is Reflex's: which states an event needs, how they are (de)serialized and
 linked, the lock's expiry, the key names (Reflex's manager reads what this one writes).
@@ -196,9 +201,9 @@ class PanelStateManagerRedis(StateManagerRedis):
             lock_id = (f"{event.name}:{uuid.uuid4().hex}" if event is not None else uuid.uuid4().hex).encode()
             lock_key = self._lock_key(hold.token)
             try:
-                stored = await self._take_lock(lock_key, lock_id, [token._state_key(cls) for cls in classes])
+                stored, sent = await self._take_lock(lock_key, lock_id, [token._state_key(cls) for cls in classes])
                 _redis_answered()
-                hold.expires = time.monotonic() + self.lock_expiration / 1000 - 0.05
+                hold.expires = self._expiry(sent)
                 hold.lock_id = lock_id
                 hold.root = _link(token, {}, classes, stored)
             except BaseException:
@@ -210,6 +215,12 @@ class PanelStateManagerRedis(StateManagerRedis):
             await self._keep([hold], [[]])
             if hold.gone:
                 return
+            if time.monotonic() > hold.expires:
+                # The extension was answered after the time it bought (counted from its
+                # sending): the lock may be another worker's by now. The event does not run
+                # on this copy; the tab stays here for the sweep, whose write says if it is ours.
+                msg = "A held tab's state lock was extended too late to run an event on it."
+                raise LockExpiredError(msg)
         if not hold.loaded.issuperset(classes):  # a part of the tab this worker has not read yet
             flat = self._get_populated_states(hold.root)
             hold.loaded.update(type(state) for state in flat.values())
@@ -228,7 +239,11 @@ class PanelStateManagerRedis(StateManagerRedis):
         # Past its expiry (an event that ran longer than the lock: the sweep stopped extending
         # it), the lock may be another worker's: let go, and the release says whether it is.
         expired = now > hold.expires
-        if not (failed or expired or hold.wanted or self._closing or self.hold_seconds <= 0
+        # With less than half its time left (the take was answered late, the sweep is late),
+        # the lock may expire before a sweep extends it, and with it this event's change: let
+        # go now, and the release says whether the lock was still ours.
+        short = now > hold.expires - self.lock_expiration / 2000
+        if not (failed or expired or short or hold.wanted or self._closing or self.hold_seconds <= 0
                 or self.lock_expiration < HOLD_MIN_LOCK_MS or len(self._holds) > self.held_max
                 or not self.socket_here(hold.token.ident)):
             self._keep_holding(hold, now)
@@ -327,6 +342,8 @@ class PanelStateManagerRedis(StateManagerRedis):
         release ``release`` (then forgotten). A hold whose lock is no longer ours is let go
         of; on a Redis error, or cancelled, the changes stay unwritten and every tab held
         (the next sweep tries again)."""
+        # Before anything is sent: an extension's time counts from here, not from its answer,
+        # which may come late (a slow Redis, a busy loop) when Redis already counts it down.
         sent = time.monotonic()
         jobs = [*zip(holds, writes, [self.lock_expiration] * len(holds), strict=True),
                 *zip(release, release_writes, [0] * len(release), strict=True)]
@@ -347,7 +364,7 @@ class PanelStateManagerRedis(StateManagerRedis):
                 _untouch(states)
                 hold.unwritten = hold.unwritten or bool(states)
             elif isinstance(answer, int) and keep_ms:
-                hold.expires = sent + self.lock_expiration / 1000 - 0.05
+                hold.expires = self._expiry(sent)
             else:  # let go of, or the lock expired or went to someone else
                 if answer is None:
                     log.warning("a held tab's state lock was lost; its unwritten changes are dropped")
@@ -379,10 +396,23 @@ class PanelStateManagerRedis(StateManagerRedis):
         finally:
             await self._release(lock_key, lock_id, [])
 
-    async def _take_lock(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
-        """Take the tab's lock (waiting for it if another worker holds it); the stored states."""
+    def _expiry(self, sent: float) -> float:
+        """The monotonic time by which a lock taken or extended by a request sent at ``sent``
+        expires in Redis (a little before: Redis may count from slightly earlier)."""
+        return sent + self.lock_expiration / 1000 - 0.05
+
+    async def _take_lock(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> tuple[list, float]:
+        """Take the tab's lock (waiting for it if another worker holds it): the stored states,
+        and the monotonic time the successful take was sent, from which the lock's time counts.
+        Raises LockExpiredError if that time was over when the answer came."""
         try:
-            return await self._wait_and_take(lock_key, lock_id, state_keys)
+            stored, sent = await self._wait_and_take(lock_key, lock_id, state_keys)
+            if time.monotonic() > self._expiry(sent):
+                # Redis counted the lock down while its answer was late: it may be another
+                # worker's already. Nothing runs under it (the cleanup below frees it if ours).
+                msg = "A tab's state lock expired before the answer that took it was read."
+                raise LockExpiredError(msg)
+            return stored, sent
         except BaseException as exc:
             # Cancelled (or failed) while waiting, or while the take script ran: leave the
             # waiting set (else every release of the tab goes on publishing for nobody) and
@@ -398,21 +428,24 @@ class PanelStateManagerRedis(StateManagerRedis):
         await self.redis.srem(_waiting_key(lock_key), lock_id)
         await self._release(lock_key, lock_id, [])
 
-    async def _wait_and_take(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> list:
+    async def _wait_and_take(self, lock_key: bytes, lock_id: bytes, state_keys: list[str]) -> tuple[list, float]:
+        """The stored states, and when the take that got the lock was sent (see _take_lock)."""
         keys = [lock_key, _waiting_key(lock_key), *state_keys]
         args = [lock_id, self.lock_expiration, self._wanted_channel]
         if not self._n_lock_waiters(lock_key):  # none of this worker queues for this tab
+            sent = time.monotonic()
             answer = await self._take(keys=keys, args=args)
             if isinstance(answer, list):
-                return answer
+                return answer, sent
         with contextlib.suppress(TimeoutError):  # then the lock's expiry is the only wake-up
             await self._ensure_lock_task_subscribed()
         async with self._lock_waiter(lock_key) as released:
             while True:
                 released.clear()
+                sent = time.monotonic()
                 answer = await self._take(keys=keys, args=args)
                 if isinstance(answer, list):
-                    return answer
+                    return answer, sent
                 left_ms = answer if answer > 0 else self.lock_expiration
                 with contextlib.suppress(TimeoutError):  # expired, or ask the holder again
                     await asyncio.wait_for(released.wait(), timeout=min(left_ms / 1000 + 0.01, RETRY_WAIT_SECONDS))
