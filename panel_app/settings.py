@@ -94,8 +94,9 @@ class Settings:
     # tabs take the two round trips).
     state_held_tabs_max: int = 1000
     # Threads that run events' database work off the event loop (tasks.off_loop; 0: on the
-    # loop). Default 4 on a database server, 0 on SQLite (in-process: no round trip to wait
-    # for). The connection pools are sized for them (db.py).
+    # loop). Default 4 for a database on another host, 0 for SQLite or a server on this
+    # machine, where a round trip is shorter than what a thread costs (bench/results.md).
+    # The connection pools are sized for them (db.py).
     database_threads: int = 0
 
     @property
@@ -119,8 +120,26 @@ class Settings:
 MAX_DATABASE_THREADS = 16
 
 
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+
+
+def _database_on_another_host(database_url: str) -> bool:
+    """A database server reached over the network (not SQLite, not this machine's server by
+    loopback or socket): each of its round trips costs the event loop a wait worth avoiding."""
+    if database_url.startswith("sqlite"):
+        return False
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database_url)
+    except Exception:  # noqa: BLE001 - an unreadable URL fails where the engine is made
+        return False
+    return (url.host or "").strip("[]").lower() not in _LOCAL_HOSTS and "host" not in url.query
+
+
 def _database_threads(environ, database_url: str) -> int:
-    threads = _int(environ, "PANEL_DATABASE_THREADS", 0 if database_url.startswith("sqlite") else 4, minimum=0)
+    threads = _int(environ, "PANEL_DATABASE_THREADS", 4 if _database_on_another_host(database_url) else 0,
+                   minimum=0)
     if threads > MAX_DATABASE_THREADS:
         raise SettingsError(f"PANEL_DATABASE_THREADS must be at most {MAX_DATABASE_THREADS}, got {threads}.")
     return threads

@@ -54,13 +54,26 @@ async def test_without_threads_the_work_runs_inline(threads):
     assert await tasks.off_loop(lambda: threading.current_thread()) is threading.current_thread()
 
 
-def test_sqlite_has_no_database_threads_and_a_server_four():
-    assert settings.load_settings({"PANEL_DATABASE_URL": "sqlite:///x.db"}).database_threads == 0
-    assert settings.load_settings({"PANEL_DATABASE_URL": "postgresql://h/db"}).database_threads == 4
-    assert settings.load_settings({"PANEL_DATABASE_URL": "postgresql://h/db",
-                                   "PANEL_DATABASE_THREADS": "0"}).database_threads == 0
-    with pytest.raises(settings.SettingsError):
-        settings.load_settings({"PANEL_DATABASE_THREADS": "64"})
+@pytest.mark.parametrize("url, threads", [
+    ("sqlite:///x.db", 0),
+    ("postgresql://postgres@127.0.0.1:5432/panel", 0),  # this machine's server: round trips of µs
+    ("postgresql://postgres@localhost/panel", 0),
+    ("postgresql://postgres@[::1]:5432/panel", 0),
+    ("postgresql:///panel?host=/run/postgresql", 0),  # its Unix socket
+    ("postgresql://panel@db.internal:5432/panel", 4),  # another host: each round trip a wait
+    ("postgresql+psycopg://panel@10.0.0.7/panel", 4),
+])
+def test_database_threads_by_default_only_for_a_database_on_another_host(url, threads):
+    assert settings.load_settings({"PANEL_DATABASE_URL": url}).database_threads == threads
+
+
+def test_database_threads_can_be_set_within_bounds():
+    remote = {"PANEL_DATABASE_URL": "postgresql://panel@db.internal/panel"}
+    assert settings.load_settings({**remote, "PANEL_DATABASE_THREADS": "0"}).database_threads == 0
+    assert settings.load_settings({"PANEL_DATABASE_THREADS": "2"}).database_threads == 2
+    for wrong in ("64", "-1", "four"):
+        with pytest.raises(settings.SettingsError):
+            settings.load_settings({"PANEL_DATABASE_THREADS": wrong})
 
 
 async def test_background_work_starts_only_once_the_work_has_ended(threads):

@@ -19,6 +19,9 @@ import socketio
 from reflex_base.event import Event
 
 from panel_app.security import sessions
+# Imported here, not where used: those helpers also run in threads of their own, where
+# Reflex's state registration context is not set.
+from panel_app.state.stepup import StepUpState
 
 # Reflex's own events, by full name.
 HYDRATE = "reflex___state____state.hydrate"
@@ -114,8 +117,6 @@ class RawClient:
 
     async def verify_with_app(self, code: str, pathname: str = "/profile") -> str:
         """The gate's steps for an authenticator code: prepare, choose the app, verify."""
-        from panel_app.state.stepup import StepUpState
-
         gate = StepUpState.get_full_name()
         await self.call(f"{gate}.prepare", {}, pathname)
         await self.call(f"{gate}.choose_method", {"method": "totp"}, pathname)
@@ -124,8 +125,6 @@ class RawClient:
     async def verify_with_sent_code(self, read_code: Callable[[], str], pathname: str = "/profile") -> str:
         """The gate's steps for a code it sends (the default method): prepare, send, verify
         with the code ``read_code`` finds where it was delivered."""
-        from panel_app.state.stepup import StepUpState
-
         gate = StepUpState.get_full_name()
         await self.call(f"{gate}.prepare", {}, pathname)
         await self.call(f"{gate}.send_code", {}, pathname)

@@ -121,7 +121,9 @@ def stack():
             folder.mkdir()
         one = PrivateWorker(folders[0], env)
         servers.workers.append(one)
-        two = PrivateWorker(folders[1], env, public_url=one.url)
+        # The second runs its events' database work on threads (PANEL_DATABASE_THREADS, as for
+        # a database on another host): a held tab moves between the two ways.
+        two = PrivateWorker(folders[1], {**env, "PANEL_DATABASE_THREADS": "2"}, public_url=one.url)
         servers.workers.append(two)
         engine = create_engine(servers.postgres.url)
         try:

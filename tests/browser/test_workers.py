@@ -50,11 +50,12 @@ SUPPORT = SupportState.get_full_name()
 
 
 class Worker:
-    def __init__(self, public_url: str, port: int):
+    def __init__(self, public_url: str, port: int, database_threads: int = 0):
         self.port = port
         self.url = f"http://localhost:{port}"
         self.log = Path(tempfile.mkdtemp(prefix="panel-worker-")) / "worker.log"
-        env = server_env("", PANEL_PUBLIC_URL=public_url, REFLEX_ENV_MODE="prod", REFLEX_SKIP_COMPILE="true")
+        env = server_env("", PANEL_PUBLIC_URL=public_url, REFLEX_ENV_MODE="prod", REFLEX_SKIP_COMPILE="true",
+                         PANEL_DATABASE_THREADS=str(database_threads))
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "--factory", "panel_app.panel_app:app", "--host", "127.0.0.1",
@@ -83,7 +84,9 @@ def workers(panel_server):
     """Two workers behind one public address (the origin both accept)."""
     first, second = _free_port(), _free_port()
     public = f"http://localhost:{first}"
-    started = [Worker(public, first), Worker(public, second)]
+    # The second runs its events' database work on threads (PANEL_DATABASE_THREADS, as for a
+    # database on another host): every test below races the two ways against each other.
+    started = [Worker(public, first), Worker(public, second, database_threads=2)]
     yield started
     for worker in started:
         worker.kill()
