@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 
@@ -18,6 +19,9 @@ import httpx
 import socketio
 from reflex_base.event import Event
 
+from sqlmodel import Session, select
+
+from panel_app.models import OutboxMessage
 from panel_app.security import sessions
 # Imported here, not where used: those helpers also run in threads of their own, where
 # Reflex's state registration context is not set.
@@ -129,3 +133,15 @@ class RawClient:
         await self.call(f"{gate}.prepare", {}, pathname)
         await self.call(f"{gate}.send_code", {}, pathname)
         return await self.call(f"{gate}.verify", {"form_data": {"code": read_code()}}, pathname)
+
+
+def latest_code(engine, email: str, tries: int = 50) -> str:
+    """The six digits of the newest outbox message to ``email``, waiting for it to arrive."""
+    for _ in range(tries):
+        with Session(engine) as db:
+            message = db.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)
+                              .order_by(OutboxMessage.id.desc())).first()
+        if message is not None and (found := re.search(r"\b(\d{6})\b", message.text)):
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError("no code arrived")

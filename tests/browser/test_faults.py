@@ -24,13 +24,13 @@ import pytest
 from sqlalchemy import create_engine, update
 from sqlmodel import Session, select
 
-from panel_app.models import LoginSession, OutboxMessage, Ticket, User, VerificationCode
+from panel_app.models import LoginSession, Ticket, User, VerificationCode
 from panel_app.state.profile import ProfileState
 from panel_app.state.stepup import StepUpState
 from panel_app.state.support import SupportState
 from tests.browser.conftest import server_env
 from tests.private_servers import PrivateWorker, missing_binaries, private_servers, run_cli
-from tests.ws import LOADED, RawClient, login_token, run_async
+from tests.ws import LOADED, RawClient, latest_code, login_token, run_async
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,17 +68,6 @@ def private_stack():
         yield worker, stack.redis, stack.postgres, create_engine(stack.postgres.url, pool_pre_ping=True)
 
 
-def _latest_code(engine, email: str) -> str:
-    for _ in range(100):
-        with Session(engine) as db:
-            message = db.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)
-                              .order_by(OutboxMessage.id.desc())).first()
-        if message is not None and (found := re.search(r"\b(\d{6})\b", message.text)):
-            return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError("no code arrived")
-
-
 def _sleep_until(instant: datetime) -> None:
     time.sleep(max(0.0, (instant - datetime.now(UTC)).total_seconds()))
 
@@ -111,7 +100,7 @@ def test_restarts_of_redis_then_postgres_are_answered_try_again_and_lose_nothing
                     RawClient(worker.url, english_cookie) as english_tab):
             await tab.call(f"{GATE}.prepare", {}, "/profile")
             await tab.call(f"{GATE}.send_code", {}, "/profile")
-            await tab.call(f"{GATE}.verify", {"form_data": {"code": _latest_code(engine, german)}}, "/profile")
+            await tab.call(f"{GATE}.verify", {"form_data": {"code": latest_code(engine, german, tries=100)}}, "/profile")
             assert LOADED.search(await tab.call(f"{PROFILE}.load", {}, "/profile"))
             await tab.call(f"{SUPPORT}.load", {}, "/support")
             await english_tab.call(f"{SUPPORT}.load", {}, "/support")
@@ -141,7 +130,7 @@ def test_restarts_of_redis_then_postgres_are_answered_try_again_and_lose_nothing
             # A second browser asks for a code; it will end while the database is down.
             await other.call(f"{GATE}.prepare", {}, "/profile")
             await other.call(f"{GATE}.send_code", {}, "/profile")
-            code = _latest_code(engine, german)
+            code = latest_code(engine, german, tries=100)
             with Session(engine) as db:
                 grant_ends = _aware(db.exec(select(LoginSession.grant_expires_at).where(
                     LoginSession.grant_expires_at.is_not(None))).one())

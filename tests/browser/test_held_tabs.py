@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +24,6 @@ import redis
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session, select
 
-from panel_app.models import OutboxMessage
 from panel_app.security import sessions
 from panel_app.state.auth import AuthState
 from panel_app.state.profile import ProfileState
@@ -34,7 +31,7 @@ from panel_app.state.stepup import GrantState
 from panel_app.state.support import SupportState
 from tests.browser.conftest import server_env
 from tests.private_servers import PrivateWorker, missing_binaries, private_servers, run_cli
-from tests.ws import HYDRATE, LOADED, RawClient, login_token, run_async
+from tests.ws import HYDRATE, LOADED, RawClient, latest_code, login_token, run_async
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,39 +70,28 @@ class Stack:
         return Session(self.engine)
 
     def latest_code(self, email: str) -> str:
-        for _ in range(50):
-            with self.db() as db:
-                message = db.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)
-                                  .order_by(OutboxMessage.id.desc())).first()
-            if message is not None and (found := re.search(r"\b(\d{6})\b", message.text)):
-                return found.group(1)
-            time.sleep(0.2)
-        raise AssertionError("no code arrived")
+        return latest_code(self.engine, email)
+
+    def _ask_redis(self, ask):
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return ask(client)
+        finally:
+            client.close()
 
     def stored(self, token: str) -> bytes:
         """Every state Redis holds for the tab ``token``, as stored (pickles)."""
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            return b"\n".join(client.get(key) or b"" for key in client.keys(f"{token}_*")
-                              if not key.endswith((b"_lock", b"_lock_waiting")))
-        finally:
-            client.close()
+        return self._ask_redis(lambda client: b"\n".join(
+            client.get(key) or b"" for key in client.keys(f"{token}_*")
+            if not key.endswith((b"_lock", b"_lock_waiting"))))
 
     def locked(self, token: str) -> bool:
         """Whether some worker holds the tab ``token``'s lock in Redis."""
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            return bool(client.exists(f"{token}_lock"))
-        finally:
-            client.close()
+        return self._ask_redis(lambda client: bool(client.exists(f"{token}_lock")))
 
     def socket_recorded(self, token: str) -> bool:
         """Whether Reflex's token manager still records a socket for ``token`` (any worker)."""
-        client = redis.Redis.from_url(self.redis_url)
-        try:
-            return bool(client.exists(f"token_manager_socket_record_{token}"))
-        finally:
-            client.close()
+        return self._ask_redis(lambda client: bool(client.exists(f"token_manager_socket_record_{token}")))
 
 
 @pytest.fixture(scope="module")

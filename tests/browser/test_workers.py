@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -27,8 +26,8 @@ import pytest
 from sqlmodel import func, select
 
 from panel_app.clock import utcnow
-from panel_app.db import transaction
-from panel_app.models import AuditEvent, LoginSession, OutboxMessage, Ticket, User
+from panel_app.db import get_engine, transaction
+from panel_app.models import AuditEvent, LoginSession, Ticket, User
 from panel_app.security import totp
 from panel_app.services import authenticator_setup, stepup
 from panel_app.services.audit import Actor
@@ -36,7 +35,7 @@ from panel_app.state.profile import ProfileState
 from panel_app.state.support import SupportState
 from tests.browser.conftest import ROOT, _free_port, server_env
 from tests.browser.helpers import create_user
-from tests.ws import LOADED, RawClient, login_token, run_async
+from tests.ws import LOADED, RawClient, latest_code, login_token, run_async
 
 pytestmark = [
     pytest.mark.browser,
@@ -112,17 +111,6 @@ def _user(email: str, *, app: bool = False) -> tuple[User, str | None]:
         return user, secret
 
 
-def _latest_code(email: str) -> str:
-    for _ in range(50):
-        with transaction() as db:
-            message = db.exec(select(OutboxMessage).where(OutboxMessage.recipient == email)
-                              .order_by(OutboxMessage.id.desc())).first()
-        if message is not None and (found := re.search(r"\b(\d{6})\b", message.text)):
-            return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError("no code arrived")
-
-
 def test_a_grant_made_through_one_worker_is_honoured_by_the_other(workers):
     one, two = workers
     email = "two-workers-grant@example.com"
@@ -131,7 +119,7 @@ def test_a_grant_made_through_one_worker_is_honoured_by_the_other(workers):
 
     async def scenario():
         async with Client(one, cookie, one.url) as tab:
-            await tab.verify_with_sent_code(lambda: _latest_code(email))
+            await tab.verify_with_sent_code(lambda: latest_code(get_engine(), email))
         async with Client(two, cookie, one.url) as other:
             return await other.call(f"{PROFILE}.load", {}, "/profile")
 
