@@ -10,16 +10,18 @@ import asyncio
 import contextvars
 import inspect
 import threading
+from types import SimpleNamespace
 
 import pytest
 from reflex.istate.manager.memory import StateManagerMemory
+from reflex.utils.token_manager import LocalTokenManager
 from reflex_base.event.processor.base_state_processor import BaseStateEventProcessor
 
 import panel_app.panel_app as panel  # registers every state and installs TabCheck
 from panel_app import settings, tasks
 from panel_app.db import transaction
 from panel_app.models import User
-from panel_app.state import guard
+from panel_app.state import guard, push
 from panel_app.state.auth import AuthState
 from tests.state_harness import login_token, tab_state
 from tests.ws import event, router_data
@@ -181,3 +183,69 @@ async def test_a_guarded_handler_called_by_code_answers_as_a_function(make_user,
     state = tab_state(AuthState, login_token(make_user()), "/dashboard")
     outcome = state.set_language("de")
     assert not inspect.isasyncgen(outcome) and state.lang == "de"
+
+
+class _Namespace:
+    """Reflex's event namespace as far as push._hook_socket and the processor use it: a
+    token manager, and the answers sent, with the socket each went to."""
+
+    def __init__(self):
+        self._token_manager = LocalTokenManager()
+        self.sent: list[tuple[str, object]] = []
+
+    async def on_connect(self, sid, environ, auth=None):
+        pass
+
+    async def on_event(self, sid, data=None):
+        pass
+
+    def on_disconnect(self, sid):
+        pass
+
+    async def emit_update(self, update, token):
+        record = self._token_manager.token_to_socket.get(token)
+        if record is not None:
+            self.sent.append((record.sid, update))
+
+
+@pytest.mark.parametrize("taken_over", [False, True])
+async def test_an_events_answer_goes_only_to_the_socket_that_sent_it(make_user, threads, monkeypatch, taken_over):
+    """The owner's socket closes while its event's guarded handler runs on a database thread,
+    and someone holding only the tab's token connects before it ends: the answer (a revealed
+    secret, in the real attack) must not go to that socket, which no check has seen yet."""
+    threads(2)
+    slow_now, started, release = threading.Event(), threading.Event(), threading.Event()
+    evaluate = guard.evaluate
+
+    def slow(*args, **kwargs):  # a slow database: the handler still runs when the socket changes
+        if slow_now.is_set():
+            started.set()
+            release.wait(10)
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(guard, "evaluate", slow)
+    namespace = _Namespace()
+    push._hook_socket(SimpleNamespace(event_namespace=namespace))
+    manager, client_token = namespace._token_manager, f"taken-over-{taken_over}"
+    await manager.link_token_to_sid(client_token, "sid-owner")
+    cookie = f"panel_session={login_token(make_user())}"
+    processor = BaseStateEventProcessor(middleware=panel.app, backend_exception_handler=None)
+    async with processor.configure(state_manager=StateManagerMemory(), event_namespace=namespace):
+        router = router_data("/dashboard", headers={"cookie": cookie, "user-agent": "pytest"},
+                             ip="192.0.2.9", token=client_token, sid="sid-owner")
+        await processor.enqueue(client_token, event(AuthState, "check_login", {}, router=router))
+        await asyncio.sleep(0.05)
+        await processor.join(timeout=10)
+        slow_now.set()
+        answered = await processor.enqueue(client_token, event(AuthState, "set_language", {"lang": "de"},
+                                                               router=router))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        before = len(namespace.sent)
+        if taken_over:
+            await manager.disconnect_token(client_token, "sid-owner")
+            assert await manager.link_token_to_sid(client_token, "sid-stranger") is None
+        release.set()
+        await asyncio.wait_for(answered, timeout=10)
+    sockets = {sid for sid, update in namespace.sent[before:] if update.delta or update.events}
+    assert sockets == (set() if taken_over else {"sid-owner"})

@@ -24,7 +24,9 @@ import logging
 
 from reflex.istate.manager.token import BaseStateToken
 from reflex.utils.token_manager import RedisTokenManager
+from reflex_base import constants
 from reflex_base.event import Event
+from reflex_base.event.context import EventContext
 
 from panel_app import tasks
 from panel_app.clock import utcnow
@@ -193,6 +195,34 @@ def _hook_socket(app) -> None:
 
     namespace.on_connect, namespace.on_event, namespace.on_disconnect = (checked_connect, checked_event,
                                                                          checked_disconnect)
+    emit_update = namespace.emit_update
+
+    async def to_the_sending_socket(update, token: str) -> None:
+        if _sent_by_another_socket(namespace, token):
+            return  # the tab's new socket hydrates, through the tab check, with its own cookie
+        await emit_update(update, token)
+
+    namespace.emit_update = to_the_sending_socket
+
+
+def _sent_by_another_socket(namespace, token: str) -> bool:
+    """Whether the event in progress came from a socket that no longer holds ``token``.
+
+    Reflex sends an event's answer to whichever socket holds the tab's token when the answer
+    is ready. An event still running when its socket closed (its database work on a thread,
+    tasks.off_loop, or waiting for the tab's lock) would answer the next socket on the token,
+    before ``_check_new_socket`` compared that socket's cookie with the tab: someone holding
+    only the token, connecting in that moment, would get what the owner's event revealed.
+    So an event's answer goes to the socket that sent it, or nowhere. Events of the server
+    (the push loop's, spawned work's: no socket) go to the tab's socket, as before."""
+    try:
+        origin = (EventContext.get().router_data or {}).get(constants.RouteVar.SESSION_ID)
+    except LookupError:  # not in an event (another worker's push arriving here)
+        return False
+    if not origin:
+        return False
+    record = namespace._token_manager.token_to_socket.get(token)
+    return record is None or record.sid != origin
 
 
 MAX_EVENT_NAME = 300
