@@ -10,6 +10,7 @@ import asyncio
 import contextvars
 import inspect
 import threading
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +20,7 @@ from reflex_base.event.processor.base_state_processor import BaseStateEventProce
 
 import panel_app.panel_app as panel  # registers every state and installs TabCheck
 from panel_app import settings, tasks
+from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.models import User
 from panel_app.state import guard, push
@@ -249,3 +251,16 @@ async def test_an_events_answer_goes_only_to_the_socket_that_sent_it(make_user, 
         await asyncio.wait_for(answered, timeout=10)
     sockets = {sid for sid, update in namespace.sent[before:] if update.delta or update.events}
     assert sockets == (set() if taken_over else {"sid-owner"})
+
+
+async def test_a_handler_starting_late_asks_the_database_again(make_user, threads):
+    """The tab check's answer is adopted only while fresh: a handler that waited for a free
+    database thread decides on the session as it is then, not as it was (a sign-out in the
+    meantime must not let one more reveal through)."""
+    threads(2)
+    token = login_token(make_user())
+    state = tab_state(AuthState, token, "/dashboard")
+    # The tab check's answer, a second old, said "signed out"; the database says signed in.
+    guard.remember_resolution(token, None, utcnow() - timedelta(seconds=1))
+    state.set_language("de")
+    assert state.lang == "de", "the handler decided on the stale answer"

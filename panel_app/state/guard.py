@@ -116,7 +116,11 @@ class _Resolution:
 # same event (Reflex's transaction id), for the same cookie, younger than ADOPT_WITHIN.
 _this_event: contextvars.ContextVar[_Resolution | None] = contextvars.ContextVar("panel_event_session",
                                                                                 default=None)
-ADOPT_WITHIN = timedelta(seconds=2)
+# Short: what the guard then decides on is that old. On a database thread (tasks.off_loop)
+# the handler may start only after the work queued before it, and a session signed out in
+# the meantime must not let one more reveal through on the older answer: past this, the
+# guard asks the database again.
+ADOPT_WITHIN = timedelta(milliseconds=500)
 
 
 def _event_id() -> str | None:
