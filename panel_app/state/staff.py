@@ -22,6 +22,7 @@ from datetime import datetime
 import reflex as rx
 from sqlmodel import Session
 
+from panel_app import tasks
 from panel_app.clock import utcnow
 from panel_app.db import transaction
 from panel_app.i18n import CATALOGS, DEFAULT_LANGUAGE, LANGUAGES, normalize_language, t
@@ -39,7 +40,6 @@ from panel_app.settings import get_settings
 from panel_app.state import guard
 from panel_app.state.auth import AuthState
 from panel_app.state.gated import reveal_once
-from panel_app import tasks
 from panel_app.tasks import spawn
 
 STAFF_GUARD_MARKER = "_panel_staff_guard"
